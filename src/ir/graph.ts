@@ -1,0 +1,279 @@
+// The graph IR: the decoded GraphProto plus producer and consumer maps that every mutation keeps right.
+//
+// Invariants (checked by lint()):
+//   - every value has at most one producer (node output, graph input or initializer);
+//   - every node input is defined before the node in `nodes` order, or is the empty (omitted) input;
+//   - node names are unique where set; value names made here never collide.
+// A pass mutates only through the methods below; a node they change loses its `src` so the encoder
+// re-encodes it, while untouched nodes are written back as their original bytes.
+
+import type { GraphProto, NodeProto, TensorProto } from '../onnx/proto.js';
+import { fields, readString } from '../onnx/wire.js';
+
+export class Graph {
+  private readonly producers = new Map<string, NodeProto>();
+  private readonly users = new Map<string, NodeProto[]>();
+  /** Names a node reads inside its subgraphs (If/Loop/Scan bodies) from this scope. */
+  private readonly captured = new Map<NodeProto, string[]>();
+  private readonly initializerMap = new Map<string, TensorProto>();
+  private readonly takenNames = new Set<string>();
+  private readonly takenNodeNames = new Set<string>();
+
+  constructor(readonly proto: GraphProto) {
+    for (const t of proto.initializers) this.initializerMap.set(t.name, t);
+    for (const v of proto.inputs) this.takenNames.add(v.name);
+    for (const t of proto.initializers) this.takenNames.add(t.name);
+    for (const n of proto.sparseInitializerNames) this.takenNames.add(n);
+    for (const n of proto.nodes) this.register(n);
+  }
+
+  get nodes(): readonly NodeProto[] {
+    return this.proto.nodes;
+  }
+
+  producer(value: string): NodeProto | undefined {
+    return this.producers.get(value);
+  }
+
+  consumers(value: string): readonly NodeProto[] {
+    return this.users.get(value) ?? [];
+  }
+
+  initializer(name: string): TensorProto | undefined {
+    return this.initializerMap.get(name);
+  }
+
+  get initializers(): ReadonlyMap<string, TensorProto> {
+    return this.initializerMap;
+  }
+
+  isGraphOutput(value: string): boolean {
+    return this.proto.outputs.some((o) => o.name === value);
+  }
+
+  isGraphInput(value: string): boolean {
+    return this.proto.inputs.some((i) => i.name === value) && !this.initializerMap.has(value);
+  }
+
+  /** Names of values read by a node, its subgraph captures included. */
+  reads(node: NodeProto): string[] {
+    const cap = this.captured.get(node);
+    return cap ? node.inputs.concat(cap) : node.inputs;
+  }
+
+  /** A value name not used anywhere in the graph, derived from `base` (`base`, `base_1`, ...). */
+  uniqueValueName(base: string): string {
+    return uniqueIn(this.takenNames, base);
+  }
+
+  uniqueNodeName(base: string): string {
+    return uniqueIn(this.takenNodeNames, base);
+  }
+
+  addInitializer(t: TensorProto): void {
+    if (this.takenNames.has(t.name)) throw new Error(`IR: initializer name ${t.name} already in use`);
+    this.proto.initializers.push(t);
+    this.initializerMap.set(t.name, t);
+    this.takenNames.add(t.name);
+  }
+
+  /** Inserts nodes (already in dependency order) right after `anchor`, or at the end. */
+  insertNodes(nodes: NodeProto[], anchor?: NodeProto): void {
+    for (const n of nodes) {
+      for (const o of n.outputs) {
+        if (o && this.producers.has(o)) throw new Error(`IR: ${o} already has a producer`);
+      }
+    }
+    const at = anchor ? this.proto.nodes.indexOf(anchor) + 1 : this.proto.nodes.length;
+    this.proto.nodes.splice(at === 0 ? this.proto.nodes.length : at, 0, ...nodes);
+    for (const n of nodes) this.register(n);
+  }
+
+  /** Points every reader of `from` except `except` at `to`. Graph outputs are not renamed. */
+  replaceAllUsesWith(from: string, to: string, except: ReadonlySet<NodeProto> = new Set()): void {
+    for (const user of [...this.consumers(from)]) {
+      if (except.has(user)) continue;
+      if (!user.inputs.includes(from)) {
+        throw new Error(`IR: ${user.name || user.opType} reads ${from} inside a subgraph; cannot rewire it`);
+      }
+      for (let i = 0; i < user.inputs.length; i++) {
+        if (user.inputs[i] === from) this.setInput(user, i, to);
+      }
+    }
+  }
+
+  setInput(node: NodeProto, index: number, value: string): void {
+    const old = node.inputs[index]!;
+    node.inputs[index] = value;
+    node.src = undefined;
+    if (!node.inputs.includes(old) && !(this.captured.get(node) ?? []).includes(old)) {
+      this.removeUser(old, node);
+    }
+    this.addUser(value, node);
+  }
+
+  removeNode(node: NodeProto): void {
+    const i = this.proto.nodes.indexOf(node);
+    if (i < 0) return;
+    this.proto.nodes.splice(i, 1);
+    for (const v of this.reads(node)) this.removeUser(v, node);
+    for (const o of node.outputs) if (this.producers.get(o) === node) this.producers.delete(o);
+    this.captured.delete(node);
+  }
+
+  /** Removes nodes whose outputs nobody reads; graph outputs always stay. Returns how many went. */
+  eliminateDeadCode(): number {
+    let removed = 0;
+    for (let i = this.proto.nodes.length - 1; i >= 0; i--) {
+      const n = this.proto.nodes[i]!;
+      const live = n.outputs.some((o) => o !== '' && (this.consumers(o).length > 0 || this.isGraphOutput(o)));
+      if (!live) {
+        this.removeNode(n);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Reorders nodes topologically, keeping the existing order wherever it is already valid. */
+  sortTopologically(): void {
+    const order = topologicalOrder(this);
+    if (order.cycle) throw new Error(`IR: cycle through node ${order.cycle}`);
+    this.proto.nodes.splice(0, this.proto.nodes.length, ...order.nodes);
+  }
+
+  private register(n: NodeProto): void {
+    if (n.name) this.takenNodeNames.add(n.name);
+    for (const o of n.outputs) {
+      if (!o) continue;
+      this.takenNames.add(o);
+      if (!this.producers.has(o)) this.producers.set(o, n);
+    }
+    const cap = capturedNames(n);
+    if (cap.length) this.captured.set(n, cap);
+    for (const v of this.reads(n)) this.addUser(v, n);
+  }
+
+  private addUser(value: string, node: NodeProto): void {
+    if (!value) return;
+    const list = this.users.get(value);
+    if (!list) this.users.set(value, [node]);
+    else if (!list.includes(node)) list.push(node);
+  }
+
+  private removeUser(value: string, node: NodeProto): void {
+    const list = this.users.get(value);
+    if (!list) return;
+    const i = list.indexOf(node);
+    if (i >= 0) list.splice(i, 1);
+  }
+}
+
+function uniqueIn(taken: Set<string>, base: string): string {
+  let name = base;
+  for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
+  taken.add(name);
+  return name;
+}
+
+/** Stable Kahn order: among ready nodes, the one earliest in the current order goes first. */
+export function topologicalOrder(g: Graph): { nodes: NodeProto[]; cycle?: string } {
+  const nodes = g.nodes;
+  const index = new Map(nodes.map((n, i) => [n, i]));
+  const pending = new Map<NodeProto, number>();
+  for (const n of nodes) {
+    let deps = 0;
+    for (const v of new Set(g.reads(n))) {
+      const p = g.producer(v);
+      if (p && p !== n && index.has(p)) deps++;
+    }
+    pending.set(n, deps);
+  }
+  // A binary heap keyed by original index keeps this O(n log n) on 10^4-node graphs.
+  const heap: number[] = [];
+  const push = (i: number) => {
+    heap.push(i);
+    for (let c = heap.length - 1; c > 0; ) {
+      const p = (c - 1) >> 1;
+      if (heap[p]! <= heap[c]!) break;
+      [heap[p], heap[c]] = [heap[c]!, heap[p]!];
+      c = p;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length) {
+      heap[0] = last;
+      for (let p = 0; ; ) {
+        const l = 2 * p + 1, r = l + 1;
+        let m = p;
+        if (l < heap.length && heap[l]! < heap[m]!) m = l;
+        if (r < heap.length && heap[r]! < heap[m]!) m = r;
+        if (m === p) break;
+        [heap[p], heap[m]] = [heap[m]!, heap[p]!];
+        p = m;
+      }
+    }
+    return top;
+  };
+  nodes.forEach((n, i) => pending.get(n) === 0 && push(i));
+  const out: NodeProto[] = [];
+  const done = new Set<NodeProto>();
+  while (heap.length) {
+    const n = nodes[pop()]!;
+    out.push(n);
+    done.add(n);
+    for (const o of new Set(n.outputs)) {
+      if (!o) continue;
+      for (const user of g.consumers(o)) {
+        if (user === n || done.has(user) || !index.has(user)) continue;
+        const left = pending.get(user)! - 1;
+        pending.set(user, left);
+        if (left === 0) push(index.get(user)!);
+      }
+    }
+  }
+  if (out.length < nodes.length) {
+    const stuck = nodes.find((n) => !done.has(n))!;
+    return { nodes: out, cycle: stuck.name || `${stuck.opType} writing ${stuck.outputs[0]}` };
+  }
+  return { nodes: out };
+}
+
+/** Outer-scope names read inside a node's subgraph attributes (recursively), minus what they define. */
+function capturedNames(n: NodeProto): string[] {
+  const graphs = n.attributes.flatMap((a) => a.graphs ?? []);
+  if (!graphs.length) return [];
+  const out = new Set<string>();
+  for (const g of graphs) collectCaptures(g, out);
+  return [...out];
+}
+
+function collectCaptures(graphBytes: Uint8Array, out: Set<string>): void {
+  const defined = new Set<string>();
+  const used: string[] = [];
+  for (const f of fields(graphBytes)) {
+    if (f.no === 5 || f.no === 11) defined.add(firstString(f.payload, f.no === 5 ? 8 : 1));
+    if (f.no !== 1) continue;
+    for (const nf of fields(f.payload)) {
+      if (nf.no === 1) used.push(readString(nf));
+      else if (nf.no === 2) defined.add(readString(nf));
+      else if (nf.no === 5) {
+        for (const af of fields(nf.payload)) {
+          if (af.no === 6 || af.no === 11) {
+            const inner = new Set<string>();
+            collectCaptures(af.payload, inner);
+            used.push(...inner);
+          }
+        }
+      }
+    }
+  }
+  for (const u of used) if (u && !defined.has(u)) out.add(u);
+}
+
+function firstString(buf: Uint8Array, no: number): string {
+  for (const f of fields(buf)) if (f.no === no) return readString(f);
+  return '';
+}

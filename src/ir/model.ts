@@ -1,0 +1,51 @@
+// A loaded model: the lossless ModelProto, its graph IR, and where external tensor data lives.
+
+import type { ModelProto, OpsetId, TensorProto } from '../onnx/proto.js';
+import { Graph } from './graph.js';
+
+export interface ExternalRef {
+  /** Absolute, resolved path of the data file (checked to lie inside the model's folder). */
+  file: string;
+  offset: number;
+  length: number;
+}
+
+export interface ModelSource {
+  /** The buffer the model was decoded from; tensor views point into it. */
+  bytes: Uint8Array;
+  external: Map<TensorProto, ExternalRef>;
+  sourceDir?: string;
+  label: string;
+}
+
+export class Model {
+  readonly graph: Graph;
+  constructor(readonly proto: ModelProto, readonly source: ModelSource) {
+    this.graph = new Graph(proto.graph);
+  }
+
+  get label(): string {
+    return this.source.label;
+  }
+
+  /** Version of the default ONNX domain ('' or 'ai.onnx'). */
+  get opset(): number {
+    return opsetVersion(this.proto.opsetImport, '');
+  }
+
+  externalRef(t: TensorProto): ExternalRef | undefined {
+    return this.source.external.get(t);
+  }
+
+  setMetadata(key: string, value: string): void {
+    const existing = this.proto.metadataProps.find((p) => p.key === key);
+    if (existing) Object.assign(existing, { value, src: undefined });
+    else this.proto.metadataProps.push({ key, value });
+  }
+}
+
+export function opsetVersion(imports: readonly OpsetId[], domain: string): number {
+  const want = domain === 'ai.onnx' ? '' : domain;
+  const hit = imports.find((o) => (o.domain === 'ai.onnx' ? '' : o.domain) === want);
+  return hit?.version ?? 0;
+}

@@ -1,0 +1,217 @@
+// Model → bytes → file. Encoding gathers views (tensor bytes are not copied); the file is written with
+// writev into a temporary file in the target folder and renamed into place, so a crash, a full disk or
+// a refused write never leaves a half file or touches an existing one.
+//
+// External data: every tensor that was external in the input is streamed from its data file into
+// `<output>.data` next to the output (never pointing back at the input's file). A model whose protobuf
+// would pass 2 GiB moves its large initializers there too.
+
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { SeInjectError, describeCause } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import { encodeModel } from './proto.js';
+import type { ModelProto, TensorProto } from './proto.js';
+
+export const PROTOBUF_LIMIT = 2 ** 31 - 1;
+/** Tensors at least this large move to external data when a model must be split. */
+const EXTERNALIZE_MIN_BYTES = 1024;
+const ALIGN = 64;
+const COPY_CHUNK = 8 * 1024 * 1024;
+
+export interface SaveOptions {
+  /** Replace an existing file at the output path (the CLI's --force). */
+  overwrite?: boolean;
+  /** Force every initializer of at least 1 KiB into external data, whatever the size. */
+  externalData?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SaveResult {
+  path: string;
+  bytes: number;
+  dataFile?: string;
+  dataBytes?: number;
+}
+
+/** Encodes a model without external data into one buffer (the library's in-memory path). */
+export function serializeModel(model: Model): Uint8Array {
+  if (model.source.external.size > 0) {
+    throw new SeInjectError('unsupported', `${model.label} keeps ${model.source.external.size} tensors in external data; save it to a file with saveModel()`);
+  }
+  const w = encodeModel(model.proto);
+  if (w.length > PROTOBUF_LIMIT) {
+    throw new SeInjectError('unsupported', `${model.label} serializes to ${w.length} bytes, past protobuf's 2 GiB limit; save it to a file, which moves weights to external data`);
+  }
+  return w.toBytes();
+}
+
+interface Plan {
+  proto: ModelProto;
+  /** What goes into the data file, in order: inline views or regions of source files. */
+  pieces: Array<{ view: Uint8Array } | { file: string; offset: number; length: number }>;
+  dataBytes: number;
+}
+
+function planExternal(model: Model, dataName: string, moveAll: boolean): Plan {
+  const pieces: Plan['pieces'] = [];
+  let offset = 0;
+  const rewritten = model.proto.graph.initializers.map((t): TensorProto => {
+    const ref = model.externalRef(t);
+    const inline = t.rawData && (moveAll && t.rawData.byteLength >= EXTERNALIZE_MIN_BYTES);
+    if (!ref && !inline) return t;
+    const length = ref ? ref.length : t.rawData!.byteLength;
+    offset = Math.ceil(offset / ALIGN) * ALIGN;
+    pieces.push(ref ? { ...ref } : { view: t.rawData! });
+    const entry = { ...t, src: undefined, rawData: undefined, dataLocation: 1, externalData: [
+      { key: 'location', value: dataName },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(length) },
+    ] };
+    offset += length;
+    return entry;
+  });
+  const proto = { ...model.proto, graph: { ...model.proto.graph, initializers: rewritten } };
+  return { proto, pieces, dataBytes: offset };
+}
+
+export async function saveModel(model: Model, file: string, options: SaveOptions = {}): Promise<SaveResult> {
+  const target = path.resolve(file);
+  const dir = path.dirname(target);
+  await checkTarget(target, dir, options.overwrite ?? false);
+
+  const dataName = `${path.basename(target)}.data`;
+  let plan: Plan = { proto: model.proto, pieces: [], dataBytes: 0 };
+  if (model.source.external.size > 0 || options.externalData) plan = planExternal(model, dataName, !!options.externalData);
+  let encoded = encodeModel(plan.proto);
+  if (encoded.length > PROTOBUF_LIMIT && !options.externalData) {
+    plan = planExternal(model, dataName, true);
+    encoded = encodeModel(plan.proto);
+  }
+  if (encoded.length > PROTOBUF_LIMIT) {
+    throw new SeInjectError('unsupported', `${model.label}: even with weights moved to external data the graph is ${encoded.length} bytes, past protobuf's 2 GiB limit`);
+  }
+
+  const total = encoded.length + plan.dataBytes;
+  let done = 0;
+  const progress = (n: number) => {
+    done += n;
+    options.onProgress?.(done, total);
+  };
+  const temps: string[] = [];
+  try {
+    let dataFile: string | undefined;
+    if (plan.pieces.length) {
+      dataFile = path.join(dir, dataName);
+      temps.push(await writeTemp(dataFile, (fh) => writeDataPieces(fh, plan.pieces, progress)));
+    }
+    temps.push(await writeTemp(target, (fh) => writeChunks(fh, encoded.finish(), progress)));
+    if (dataFile) await fsp.rename(temps[0]!, dataFile);
+    await fsp.rename(temps[temps.length - 1]!, target);
+    return { path: target, bytes: encoded.length, dataFile, dataBytes: dataFile ? plan.dataBytes : undefined };
+  } catch (e) {
+    await Promise.all(temps.map((t) => fsp.rm(t, { force: true })));
+    if (e instanceof SeInjectError) throw e;
+    throw new SeInjectError('output', `cannot write ${file}: ${describeCause(e)}; nothing was written`, { cause: e });
+  }
+}
+
+async function checkTarget(target: string, dir: string, overwrite: boolean): Promise<void> {
+  let dirStat;
+  try {
+    dirStat = await fsp.stat(dir);
+  } catch {
+    throw new SeInjectError('output', `output folder ${dir} does not exist; create it first`);
+  }
+  if (!dirStat.isDirectory()) throw new SeInjectError('output', `${dir} is not a folder; the output path must be inside a folder`);
+  try {
+    await fsp.access(dir, 2 /* W_OK */);
+  } catch {
+    throw new SeInjectError('output', `output folder ${dir} is not writable; choose another output path`);
+  }
+  const existing = await fsp.stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) throw new SeInjectError('output', `${target} is a directory; give a file path for the output`);
+  if (existing && !overwrite) {
+    throw new SeInjectError('output', `${target} already exists; pass --force to overwrite it`);
+  }
+}
+
+let tempCounter = 0;
+
+async function writeTemp(finalPath: string, write: (fh: FileHandle) => Promise<void>): Promise<string> {
+  const temp = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${process.pid}.${tempCounter++}.tmp`);
+  const fh = await fsp.open(temp, 'wx');
+  try {
+    await write(fh);
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await fsp.rm(temp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  return temp;
+}
+
+async function writeChunks(fh: FileHandle, chunks: Uint8Array[], progress: (n: number) => void): Promise<void> {
+  // writev takes at most IOV_MAX (1024) buffers per call; batch by count and by ~64 MiB for progress.
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  const flush = async () => {
+    let pending = batch;
+    while (pending.length) {
+      const { bytesWritten } = await fh.writev(pending);
+      progress(bytesWritten);
+      pending = dropWritten(pending, bytesWritten);
+    }
+    batch = [];
+    batchBytes = 0;
+  };
+  for (const c of chunks) {
+    batch.push(c);
+    batchBytes += c.byteLength;
+    if (batch.length >= 1024 || batchBytes >= 64 * 1024 * 1024) await flush();
+  }
+  await flush();
+}
+
+function dropWritten(buffers: Uint8Array[], written: number): Uint8Array[] {
+  let i = 0;
+  while (i < buffers.length && written >= buffers[i]!.byteLength) written -= buffers[i++]!.byteLength;
+  const rest = buffers.slice(i);
+  if (rest.length && written > 0) rest[0] = rest[0]!.subarray(written);
+  return rest;
+}
+
+async function writeDataPieces(fh: FileHandle, pieces: Plan['pieces'], progress: (n: number) => void): Promise<void> {
+  let position = 0;
+  const chunk = new Uint8Array(COPY_CHUNK);
+  const sources = new Map<string, FileHandle>();
+  try {
+    for (const p of pieces) {
+      const aligned = Math.ceil(position / ALIGN) * ALIGN;
+      if (aligned > position) {
+        await fh.write(new Uint8Array(aligned - position));
+        position = aligned;
+      }
+      if ('view' in p) {
+        await writeChunks(fh, [p.view], progress);
+        position += p.view.byteLength;
+        continue;
+      }
+      let src = sources.get(p.file);
+      if (!src) sources.set(p.file, (src = await fsp.open(p.file, 'r')));
+      for (let copied = 0; copied < p.length; ) {
+        const want = Math.min(COPY_CHUNK, p.length - copied);
+        const { bytesRead } = await src.read(chunk, 0, want, p.offset + copied);
+        if (bytesRead === 0) throw new SeInjectError('input', `external data file ${p.file} ended early; it changed while se-inject was reading it`);
+        await writeChunks(fh, [chunk.subarray(0, bytesRead)], progress);
+        copied += bytesRead;
+        position += bytesRead;
+      }
+    }
+  } finally {
+    await Promise.all([...sources.values()].map((s) => s.close()));
+  }
+}

@@ -1,0 +1,278 @@
+// Protobuf wire format, read and written by hand.
+//
+// Why not a generated decoder: the onnx-proto package (ONNX 1.10 schema, protobufjs 6) drops every field
+// its schema does not know — metadata_props on nodes/graphs/functions, fields newer than 1.10, fields no
+// schema knows — without a warning. This reader hands every field back with its exact byte span, so
+// the decoder can keep what it does not model as raw bytes and the encoder can write them back verbatim.
+
+export enum WireType {
+  Varint = 0,
+  Fixed64 = 1,
+  LengthDelimited = 2,
+  StartGroup = 3,
+  EndGroup = 4,
+  Fixed32 = 5,
+}
+
+/** Thrown for bytes that are not a well-formed protobuf message; the loader wraps it with the file name. */
+export class WireError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(`${message} at byte ${offset}`);
+  }
+}
+
+/** One field as it sits in the buffer: `bytes` spans tag and payload; `payload` spans the value only. */
+export interface WireField {
+  no: number;
+  type: WireType;
+  /** varint / fixed values as a number (exact below 2^53; fixed64 and big varints use `payload`). */
+  num: number;
+  payload: Uint8Array;
+  bytes: Uint8Array;
+}
+
+const MAX_FIELD_NUMBER = 536870911;
+
+export class WireReader {
+  pos: number;
+  constructor(readonly buf: Uint8Array, start = 0, readonly end = buf.length) {
+    this.pos = start;
+  }
+
+  done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    const start = this.pos;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new WireError('truncated varint', start);
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    throw new WireError('varint longer than 10 bytes', start);
+  }
+
+  /** Reads the next field; throws WireError on anything malformed. */
+  field(): WireField {
+    const start = this.pos;
+    const tag = this.varint();
+    const no = Math.floor(tag / 8);
+    const type = (tag & 7) as WireType;
+    if (no < 1 || no > MAX_FIELD_NUMBER) throw new WireError(`invalid field number ${no}`, start);
+    let num = 0;
+    let payloadStart = this.pos;
+    switch (type) {
+      case WireType.Varint:
+        num = this.varint();
+        break;
+      case WireType.Fixed64:
+        this.skip(8, start);
+        break;
+      case WireType.Fixed32:
+        this.skip(4, start);
+        num = new DataView(this.buf.buffer, this.buf.byteOffset + payloadStart, 4).getUint32(0, true);
+        break;
+      case WireType.LengthDelimited: {
+        const len = this.varint();
+        payloadStart = this.pos;
+        this.skip(len, start);
+        num = len;
+        break;
+      }
+      case WireType.StartGroup:
+        this.skipGroup(no, start);
+        break;
+      default:
+        throw new WireError(`invalid wire type ${type} for field ${no}`, start);
+    }
+    return {
+      no,
+      type,
+      num,
+      payload: this.buf.subarray(payloadStart, this.pos),
+      bytes: this.buf.subarray(start, this.pos),
+    };
+  }
+
+  private skip(n: number, fieldStart: number): void {
+    if (n > this.end - this.pos) {
+      throw new WireError(`field length ${n} runs past the end of the message`, fieldStart);
+    }
+    this.pos += n;
+  }
+
+  private skipGroup(no: number, fieldStart: number): void {
+    for (;;) {
+      if (this.done()) throw new WireError(`unterminated group ${no}`, fieldStart);
+      const f = this.field();
+      if (f.type === WireType.EndGroup) {
+        if (f.no !== no) throw new WireError(`group ${no} closed by ${f.no}`, fieldStart);
+        return;
+      }
+    }
+  }
+}
+
+/** Iterates the fields of one message body. EndGroup at top level is malformed. */
+export function* fields(buf: Uint8Array): Generator<WireField> {
+  const r = new WireReader(buf);
+  while (!r.done()) {
+    const f = r.field();
+    if (f.type === WireType.EndGroup) throw new WireError('unexpected end-group', f.bytes.byteOffset);
+    yield f;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+const utf8Encoder = new TextEncoder();
+
+export function readString(f: WireField): string {
+  if (f.type !== WireType.LengthDelimited) throw new WireError(`field ${f.no} should be a string`, 0);
+  return utf8.decode(f.payload);
+}
+
+/** Signed 64-bit value of a varint field as a number (values past 2^53 lose precision, analysis only). */
+export function readInt64(f: WireField): number {
+  if (f.type === WireType.Varint) {
+    if (f.num < 2 ** 53) return f.num;
+    return Number(BigInt.asIntN(64, varintBig(f.payload)));
+  }
+  throw new WireError(`field ${f.no} should be a varint`, 0);
+}
+
+function varintBig(p: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = p.length - 1; i >= 0; i--) v = (v << 7n) | BigInt(p[i]! & 0x7f);
+  return v;
+}
+
+/** Packed or repeated int64 values (both encodings are legal for repeated scalars). */
+export function readPackedInt64(f: WireField, out: number[]): void {
+  if (f.type === WireType.Varint) {
+    out.push(readInt64(f));
+    return;
+  }
+  const r = new WireReader(f.payload);
+  while (!r.done()) {
+    const start = r.pos;
+    const v = r.varint();
+    if (v < 2 ** 53) out.push(v);
+    else out.push(Number(BigInt.asIntN(64, varintBig(f.payload.subarray(start, r.pos)))));
+  }
+}
+
+export function readPackedFloat(f: WireField, out: number[]): void {
+  const view = new DataView(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
+  if (f.type === WireType.Fixed32) {
+    out.push(view.getFloat32(0, true));
+    return;
+  }
+  if (f.payload.byteLength % 4 !== 0) throw new WireError('packed floats not a multiple of 4 bytes', 0);
+  for (let i = 0; i < f.payload.byteLength; i += 4) out.push(view.getFloat32(i, true));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing: messages are built as lists of chunks (views), so tensor bytes are never copied until
+// the final gathered write.
+
+export class WireWriter {
+  readonly chunks: Uint8Array[] = [];
+  length = 0;
+  private scratch: number[] = [];
+
+  private flushScratch(): void {
+    if (this.scratch.length === 0) return;
+    const b = Uint8Array.from(this.scratch);
+    this.scratch = [];
+    this.chunks.push(b);
+    this.length += b.length;
+  }
+
+  private pushVarint(v: number | bigint): void {
+    if (typeof v === 'bigint' || v < 0 || v > Number.MAX_SAFE_INTEGER) {
+      let b = BigInt.asUintN(64, BigInt(v));
+      while (b >= 0x80n) {
+        this.scratch.push(Number(b & 0x7fn) | 0x80);
+        b >>= 7n;
+      }
+      this.scratch.push(Number(b));
+      return;
+    }
+    while (v >= 0x80) {
+      this.scratch.push((v % 128) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    this.scratch.push(v);
+  }
+
+  tag(no: number, type: WireType): void {
+    this.pushVarint(no * 8 + type);
+  }
+
+  varintField(no: number, v: number | bigint): void {
+    this.tag(no, WireType.Varint);
+    this.pushVarint(v);
+  }
+
+  /** Raw bytes as they were read (a field with its tag), appended as a view. */
+  raw(bytes: Uint8Array): void {
+    this.flushScratch();
+    if (bytes.length === 0) return;
+    this.chunks.push(bytes);
+    this.length += bytes.length;
+  }
+
+  bytesField(no: number, bytes: Uint8Array): void {
+    this.tag(no, WireType.LengthDelimited);
+    this.pushVarint(bytes.length);
+    this.raw(bytes);
+  }
+
+  stringField(no: number, s: string): void {
+    this.bytesField(no, utf8Encoder.encode(s));
+  }
+
+  messageField(no: number, w: WireWriter): void {
+    w.flushScratch();
+    this.tag(no, WireType.LengthDelimited);
+    this.pushVarint(w.length);
+    this.flushScratch();
+    for (const c of w.chunks) this.chunks.push(c);
+    this.length += w.length;
+  }
+
+  packedInt64Field(no: number, values: readonly number[]): void {
+    const inner = new WireWriter();
+    for (const v of values) inner.pushVarint(v);
+    this.messageField(no, inner);
+  }
+
+  fixed32FloatField(no: number, v: number): void {
+    this.tag(no, WireType.Fixed32);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    this.scratch.push(...b);
+  }
+
+  finish(): Uint8Array[] {
+    this.flushScratch();
+    return this.chunks;
+  }
+
+  /** Concatenates into one buffer (small messages, tests). */
+  toBytes(): Uint8Array {
+    const chunks = this.finish();
+    const out = new Uint8Array(this.length);
+    let o = 0;
+    for (const c of chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+}
