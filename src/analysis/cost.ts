@@ -1,0 +1,94 @@
+// Parameters and MACs, with the conventions of torchvision's model docs, fvcore and the SENet paper:
+//   Conv, ConvTranspose, Gemm, MatMul: one multiply-add = one MAC, bias excluded;
+//   BatchNormalization, InstanceNormalization: one MAC per element (a folded scale and shift);
+//   Mul, Div, Add, Sub, Sum on floating-point tensors: one per output element (the SE scale is a Mul);
+//   GlobalAveragePool, ReduceMean, AveragePool: one per input element summed (the SE squeeze);
+//   everything else (activations, max pooling, data movement, integer shape arithmetic): 0.
+// FLOPs, wherever printed, are 2 × MACs.
+
+import type { Graph } from '../ir/graph.js';
+import { FLOAT_TYPES, elementCount } from '../onnx/proto.js';
+import type { NodeProto } from '../onnx/proto.js';
+import type { ShapeMap } from './shapes.js';
+import { attrInt, attrInts } from './shapes.js';
+
+/** Elements of floating-point initializers: the model's float parameters. */
+export function countParams(g: Graph): number {
+  let total = 0;
+  for (const t of g.initializers.values()) if (FLOAT_TYPES.has(t.dataType)) total += elementCount(t.dims);
+  return total;
+}
+
+export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
+  const dims = (v: string | undefined) => (v ? shapes.get(v)?.dims : undefined);
+  const out = dims(n.outputs[0]);
+  const x = dims(n.inputs[0]);
+  const isFloat = FLOAT_TYPES.has(shapes.get(n.outputs[0] ?? '')?.dtype ?? 0);
+  switch (n.opType) {
+    case 'Conv': {
+      const w = dims(n.inputs[1]);
+      if (!out || !w) return undefined;
+      return elementCount(out) * elementCount(w.slice(1));
+    }
+    case 'ConvTranspose': {
+      const w = dims(n.inputs[1]);
+      if (!x || !w) return undefined;
+      return elementCount(x) * elementCount(w.slice(1));
+    }
+    case 'Gemm': {
+      const a = dims(n.inputs[0]);
+      if (!out || !a) return undefined;
+      const k = attrInt(n, 'transA', 0) ? a[0]! : a[1]!;
+      return elementCount(out) * k;
+    }
+    case 'MatMul': {
+      const a = dims(n.inputs[0]);
+      if (!out || !a) return undefined;
+      return elementCount(out) * a[a.length - 1]!;
+    }
+    case 'BatchNormalization': case 'InstanceNormalization':
+    case 'Mul': case 'Div': case 'Add': case 'Sub': case 'Sum':
+      if (!isFloat) return 0;
+      return out ? elementCount(out) : undefined;
+    case 'GlobalAveragePool': case 'ReduceMean':
+      if (!isFloat) return 0;
+      return x ? elementCount(x) : undefined;
+    case 'AveragePool': {
+      const k = attrInts(n, 'kernel_shape');
+      return out && k ? elementCount(out) * elementCount(k) : undefined;
+    }
+    default:
+      return 0;
+  }
+}
+
+export interface MacCount {
+  total: number;
+  byOp: Record<string, number>;
+  /** Nodes whose MACs could not be counted because a shape stayed unknown. */
+  unknown: string[];
+  perNode: Map<NodeProto, number>;
+}
+
+export function countMacs(g: Graph, shapes: ShapeMap): MacCount {
+  const byOp: Record<string, number> = {};
+  const unknown: string[] = [];
+  const perNode = new Map<NodeProto, number>();
+  let total = 0;
+  for (const n of g.nodes) {
+    const m = nodeMacs(n, shapes);
+    if (m === undefined) {
+      unknown.push(n.name || `${n.opType}→${n.outputs[0]}`);
+      continue;
+    }
+    perNode.set(n, m);
+    if (m === 0) continue;
+    byOp[n.opType] = (byOp[n.opType] ?? 0) + m;
+    total += m;
+  }
+  return { total, byOp: sortKeys(byOp), unknown, perNode };
+}
+
+function sortKeys(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}

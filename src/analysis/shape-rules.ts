@@ -1,0 +1,340 @@
+// One shape rule per op (or family of ops). Each takes the node and its input shapes and returns the
+// output shapes; integer values are folded alongside so that Reshape targets computed from Shape are
+// known. A rule that cannot tell returns dims undefined; it never guesses.
+
+import { DataType, elementCount, tensorValues } from '../onnx/proto.js';
+import type { NodeProto } from '../onnx/proto.js';
+import type { ValueShape } from './shapes.js';
+import { attr, attrInt, attrInts, constantShape } from './shapes.js';
+
+type In = (ValueShape | undefined)[];
+type Rule = (n: NodeProto, ins: In, opset: number) => ValueShape[];
+
+const same: Rule = (_n, ins) => [{ dtype: ins[0]?.dtype ?? 0, dims: ins[0]?.dims }];
+
+const UNARY = [
+  'Relu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Clip', 'LeakyRelu', 'Identity', 'Erf', 'Exp', 'Log',
+  'Neg', 'Abs', 'Sqrt', 'Reciprocal', 'Softplus', 'Softsign', 'Elu', 'Selu', 'Celu', 'PRelu', 'LRN', 'Softmax',
+  'LogSoftmax', 'InstanceNormalization', 'LayerNormalization', 'GroupNormalization', 'Floor', 'Ceil', 'Round',
+  'Not', 'Sign', 'Mish', 'Gelu', 'ThresholdedRelu', 'BatchNormalization', 'Dropout', 'Shrink', 'Sin', 'Cos',
+];
+
+function broadcast(a: number[], b: number[]): number[] | undefined {
+  const r = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const x = a[a.length - r + i] ?? 1, y = b[b.length - r + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) return undefined;
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+const FOLD: Record<string, (a: number, b: number) => number> = {
+  Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b, Max: Math.max, Min: Math.min,
+  Equal: (a, b) => Number(a === b), Less: (a, b) => Number(a < b), Greater: (a, b) => Number(a > b),
+  Div: (a, b) => a / b, Mod: (a, b) => a % b, Pow: (a, b) => a ** b,
+};
+const INTEGER = new Set<number>([DataType.INT64, DataType.INT32, DataType.INT16, DataType.INT8, DataType.UINT8, DataType.UINT32, DataType.UINT64, DataType.BOOL]);
+
+const elementwise: Rule = (n, ins) => {
+  const known = ins.filter((s): s is ValueShape => !!s);
+  let dims: number[] | undefined = known.length === ins.length ? [] : undefined;
+  for (const s of known) dims = dims && s.dims ? broadcast(dims, s.dims) : undefined;
+  const compare = ['Equal', 'Less', 'Greater', 'And', 'Or', 'Not'].includes(n.opType);
+  const dtype = compare ? DataType.BOOL : (n.opType === 'Where' ? ins[1]?.dtype : ins[0]?.dtype) ?? 0;
+  const out: ValueShape = { dtype, dims };
+  const fold = FOLD[n.opType];
+  if (fold && dims && ins.length === 2 && ins[0]?.values && ins[1]?.values) {
+    const [a, b] = [ins[0].values, ins[1].values];
+    const count = elementCount(dims);
+    const isInt = INTEGER.has(dtype);
+    out.values = Array.from({ length: count }, (_, i) => {
+      const v = fold(a[a.length === 1 ? 0 : i]!, b[b.length === 1 ? 0 : i]!);
+      return isInt && n.opType === 'Div' ? Math.trunc(v) : v;
+    });
+  }
+  return [out];
+};
+
+function norm(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}
+
+function spatialOut(n: NodeProto, x: number[], kernel: number[], isPool: boolean): number[] {
+  const k = kernel.length;
+  const strides = attrInts(n, 'strides') ?? Array(k).fill(1);
+  const dil = attrInts(n, 'dilations') ?? Array(k).fill(1);
+  const pads = attrInts(n, 'pads') ?? Array(2 * k).fill(0);
+  const autoPad = attr(n, 'auto_pad')?.s ?? 'NOTSET';
+  const ceil = isPool && attrInt(n, 'ceil_mode', 0) === 1;
+  return kernel.map((kk, i) => {
+    const inDim = x[2 + i]!;
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return Math.ceil(inDim / strides[i]!);
+    const eff = (kk - 1) * dil[i]! + 1;
+    const padded = inDim + (autoPad === 'VALID' ? 0 : pads[i]! + pads[i + k]!);
+    const span = (padded - eff) / strides[i]!;
+    let out = (ceil ? Math.ceil(span) : Math.floor(span)) + 1;
+    // ONNX (like PyTorch) drops a last ceil-mode window that would start inside the end padding.
+    if (ceil && (out - 1) * strides[i]! >= inDim + pads[i]!) out--;
+    return out;
+  });
+}
+
+const conv: Rule = (n, ins) => {
+  const x = ins[0]?.dims, w = ins[1]?.dims;
+  if (!x || !w) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
+  return [{ dtype: ins[0]!.dtype, dims: [x[0]!, w[0]!, ...spatialOut(n, x, kernel, false)] }];
+};
+
+const convTranspose: Rule = (n, ins) => {
+  const x = ins[0]?.dims, w = ins[1]?.dims;
+  if (!x || !w) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const k = w.length - 2;
+  const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
+  const strides = attrInts(n, 'strides') ?? Array(k).fill(1);
+  const dil = attrInts(n, 'dilations') ?? Array(k).fill(1);
+  const pads = attrInts(n, 'pads') ?? Array(2 * k).fill(0);
+  const outPad = attrInts(n, 'output_padding') ?? Array(k).fill(0);
+  const group = attrInt(n, 'group', 1);
+  const explicit = attrInts(n, 'output_shape');
+  const spatial = explicit ?? kernel.map((kk, i) =>
+    strides[i]! * (x[2 + i]! - 1) + outPad[i]! + (kk - 1) * dil[i]! + 1 - pads[i]! - pads[i + k]!);
+  return [{ dtype: ins[0]!.dtype, dims: [x[0]!, w[1]! * group, ...spatial] }];
+};
+
+const pool: Rule = (n, ins) => {
+  const x = ins[0]?.dims;
+  const kernel = attrInts(n, 'kernel_shape');
+  if (!x || !kernel) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const dims = [x[0]!, x[1]!, ...spatialOut(n, x, kernel, true)];
+  return [{ dtype: ins[0]!.dtype, dims }, { dtype: DataType.INT64, dims }];
+};
+
+const globalPool: Rule = (_n, ins) => {
+  const x = ins[0]?.dims;
+  return [{ dtype: ins[0]?.dtype ?? 0, dims: x ? [x[0]!, x[1]!, ...x.slice(2).map(() => 1)] : undefined }];
+};
+
+const gemm: Rule = (n, ins) => {
+  const a = ins[0]?.dims, b = ins[1]?.dims;
+  if (!a || !b) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const m = attrInt(n, 'transA', 0) ? a[1]! : a[0]!;
+  const nn = attrInt(n, 'transB', 0) ? b[0]! : b[1]!;
+  return [{ dtype: ins[0]!.dtype, dims: [m, nn] }];
+};
+
+const matmul: Rule = (_n, ins) => {
+  let a = ins[0]?.dims, b = ins[1]?.dims;
+  if (!a || !b) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const aVec = a.length === 1, bVec = b.length === 1;
+  if (aVec) a = [1, a[0]!];
+  if (bVec) b = [b[0]!, 1];
+  const batch = broadcast(a.slice(0, -2), b.slice(0, -2));
+  if (!batch) return [{ dtype: ins[0]!.dtype }];
+  const dims = [...batch, ...(aVec ? [] : [a[a.length - 2]!]), ...(bVec ? [] : [b[b.length - 1]!])];
+  return [{ dtype: ins[0]!.dtype, dims }];
+};
+
+const flatten: Rule = (n, ins) => {
+  const x = ins[0]?.dims;
+  if (!x) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const axis = norm(attrInt(n, 'axis', 1), x.length);
+  return [{ dtype: ins[0]!.dtype, dims: [elementCount(x.slice(0, axis)), elementCount(x.slice(axis))], values: ins[0]!.values }];
+};
+
+const reshape: Rule = (n, ins, opset) => {
+  const x = ins[0]?.dims;
+  const target = opset < 5 ? attrInts(n, 'shape') : ins[1]?.values;
+  if (!x || !target) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const allowZero = attrInt(n, 'allowzero', 0) === 1;
+  const dims = target.map((d, i) => (d === 0 && !allowZero ? x[i]! : d));
+  const minus = dims.indexOf(-1);
+  if (minus >= 0) dims[minus] = elementCount(x) / elementCount(dims.filter((_, i) => i !== minus));
+  return [{ dtype: ins[0]!.dtype, dims, values: ins[0]!.values }];
+};
+
+const transpose: Rule = (n, ins) => {
+  const x = ins[0]?.dims;
+  if (!x) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const perm = attrInts(n, 'perm') ?? x.map((_, i) => x.length - 1 - i);
+  return [{ dtype: ins[0]!.dtype, dims: perm.map((p) => x[p]!) }];
+};
+
+function axesOf(n: NodeProto, ins: In, opset: number, since: number): number[] | undefined {
+  return opset >= since ? ins[1]?.values : attrInts(n, 'axes');
+}
+
+const squeeze: Rule = (n, ins, opset) => {
+  const x = ins[0]?.dims;
+  if (!x) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const axes = (axesOf(n, ins, opset, 13) ?? x.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) => norm(a, x.length));
+  return [{ dtype: ins[0]!.dtype, dims: x.filter((_, i) => !axes.includes(i)), values: ins[0]!.values }];
+};
+
+const unsqueeze: Rule = (n, ins, opset) => {
+  const x = ins[0]?.dims;
+  const axes = axesOf(n, ins, opset, 13);
+  if (!x || !axes) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const rank = x.length + axes.length;
+  const set = new Set(axes.map((a) => norm(a, rank)));
+  const dims: number[] = [];
+  for (let i = 0, j = 0; i < rank; i++) dims.push(set.has(i) ? 1 : x[j++]!);
+  return [{ dtype: ins[0]!.dtype, dims, values: ins[0]!.values }];
+};
+
+const concat: Rule = (n, ins) => {
+  const all = ins.filter((s) => s?.dims && !(s.dims.length === 1 && s.dims[0] === 0));
+  if (all.length !== ins.length || !all.length) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const first = all[0]!.dims!;
+  const axis = norm(attrInt(n, 'axis', 0), first.length);
+  const dims = first.slice();
+  dims[axis] = all.reduce((s, x) => s + x!.dims![axis]!, 0);
+  const values = all.every((s) => s!.values) && first.length === 1 ? all.flatMap((s) => s!.values!) : undefined;
+  return [{ dtype: ins[0]!.dtype, dims, values }];
+};
+
+const split: Rule = (n, ins, opset) => {
+  const x = ins[0]?.dims;
+  if (!x) return n.outputs.map(() => ({ dtype: ins[0]?.dtype ?? 0 }));
+  const axis = norm(attrInt(n, 'axis', 0), x.length);
+  const parts = (opset >= 13 ? ins[1]?.values : attrInts(n, 'split')) ?? n.outputs.map(() => Math.ceil(x[axis]! / n.outputs.length));
+  return parts.map((p) => {
+    const dims = x.slice();
+    dims[axis] = p;
+    return { dtype: ins[0]!.dtype, dims };
+  });
+};
+
+function clampIndex(v: number, dim: number, isEnd: boolean): number {
+  const i = v < 0 ? v + dim : v;
+  return Math.max(0, Math.min(isEnd ? dim : dim - 1, i));
+}
+
+const slice: Rule = (n, ins, opset) => {
+  const x = ins[0]?.dims;
+  const starts = opset >= 10 ? ins[1]?.values : attrInts(n, 'starts');
+  const ends = opset >= 10 ? ins[2]?.values : attrInts(n, 'ends');
+  if (!x || !starts || !ends) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const axes = (opset >= 10 ? ins[3]?.values : attrInts(n, 'axes')) ?? starts.map((_, i) => i);
+  const steps = (opset >= 10 ? ins[4]?.values : undefined) ?? starts.map(() => 1);
+  const dims = x.slice();
+  const ranges = x.map((d) => [0, d, 1]);
+  axes.forEach((a0, i) => {
+    const a = norm(a0, x.length);
+    const d = x[a]!, step = steps[i]!;
+    const s = step > 0 ? clampIndex(starts[i]!, d, true) : Math.max(-1, Math.min(d - 1, starts[i]! < 0 ? starts[i]! + d : starts[i]!));
+    const e = step > 0 ? clampIndex(ends[i]!, d, true) : Math.max(-1, Math.min(d - 1, ends[i]! < 0 ? ends[i]! + d : ends[i]!));
+    dims[a] = Math.max(0, Math.ceil((e - s) / step));
+    ranges[a] = [s, e, step];
+  });
+  let values: number[] | undefined;
+  if (ins[0]!.values && x.length === 1) {
+    const [s, e, st] = ranges[0]!;
+    values = [];
+    for (let i = s!; st! > 0 ? i < e! : i > e!; i += st!) values.push(ins[0]!.values[i]!);
+  }
+  return [{ dtype: ins[0]!.dtype, dims, values }];
+};
+
+const gather: Rule = (n, ins) => {
+  const x = ins[0]?.dims, idx = ins[1]?.dims;
+  if (!x || !idx) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const axis = norm(attrInt(n, 'axis', 0), x.length);
+  const dims = [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
+  let values: number[] | undefined;
+  if (x.length === 1 && ins[0]!.values && ins[1]!.values) {
+    values = ins[1]!.values.map((i) => ins[0]!.values![i < 0 ? i + x[0]! : i]!);
+  }
+  return [{ dtype: ins[0]!.dtype, dims, values }];
+};
+
+const shape: Rule = (n, ins) => {
+  const x = ins[0]?.dims;
+  if (!x) return [{ dtype: DataType.INT64 }];
+  const start = norm(attrInt(n, 'start', 0), x.length);
+  const end = Math.min(x.length, norm(attrInt(n, 'end', x.length), x.length));
+  const values = x.slice(start, end);
+  return [{ dtype: DataType.INT64, dims: [values.length], values }];
+};
+
+const constant: Rule = (n) => {
+  const a = n.attributes[0];
+  if (!a) return [{ dtype: 0 }];
+  if (a.t) return [constantShape(a.t)];
+  if (a.name === 'value_int') return [{ dtype: DataType.INT64, dims: [], values: [a.i ?? 0] }];
+  if (a.name === 'value_ints') return [{ dtype: DataType.INT64, dims: [a.ints?.length ?? 0], values: a.ints }];
+  if (a.name === 'value_float') return [{ dtype: DataType.FLOAT, dims: [], values: [a.f ?? 0] }];
+  if (a.name === 'value_floats') return [{ dtype: DataType.FLOAT, dims: [a.floats?.length ?? 0], values: a.floats }];
+  return [{ dtype: 0 }];
+};
+
+const constantOfShape: Rule = (n, ins) => {
+  const target = ins[0]?.values;
+  const t = attr(n, 'value')?.t;
+  const fill = t ? tensorValues(t)?.[0] ?? 0 : 0;
+  const dims = target;
+  return [{ dtype: t?.dataType ?? DataType.FLOAT, dims, values: dims && elementCount(dims) <= 64 ? Array(elementCount(dims)).fill(fill) : undefined }];
+};
+
+const cast: Rule = (n, ins) => {
+  const to = attrInt(n, 'to', 0);
+  const v = ins[0]?.values;
+  return [{ dtype: to, dims: ins[0]?.dims, values: v && INTEGER.has(to) ? v.map(Math.trunc) : v }];
+};
+
+const reduce: Rule = (n, ins, opset) => {
+  const x = ins[0]?.dims;
+  if (!x) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const since = n.opType === 'ReduceSum' ? 13 : 18;
+  const axes = (axesOf(n, ins, opset, since) ?? x.map((_, i) => i)).map((a) => norm(a, x.length));
+  const keep = attrInt(n, 'keepdims', 1) === 1;
+  const dims = keep ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i));
+  return [{ dtype: ins[0]!.dtype, dims }];
+};
+
+const expand: Rule = (_n, ins) => {
+  const x = ins[0]?.dims, s = ins[1]?.values;
+  return [{ dtype: ins[0]?.dtype ?? 0, dims: x && s ? broadcast(x, s) : undefined }];
+};
+
+const pad: Rule = (n, ins, opset) => {
+  const x = ins[0]?.dims;
+  const pads = opset >= 11 ? ins[1]?.values : attrInts(n, 'pads') ?? attrInts(n, 'paddings');
+  if (!x || !pads || pads.length !== 2 * x.length) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  return [{ dtype: ins[0]!.dtype, dims: x.map((d, i) => d + pads[i]! + pads[i + x.length]!) }];
+};
+
+const resize: Rule = (n, ins, opset) => {
+  const x = ins[0]?.dims;
+  if (!x) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const scales = n.opType === 'Upsample' && opset < 9 ? attr(n, 'scales')?.floats
+    : ins[n.opType === 'Upsample' || opset < 11 ? 1 : 2]?.values;
+  const sizes = opset >= 11 ? ins[3]?.values : undefined;
+  if (sizes?.length === x.length) return [{ dtype: ins[0]!.dtype, dims: sizes }];
+  if (scales?.length === x.length) return [{ dtype: ins[0]!.dtype, dims: x.map((d, i) => Math.floor(d * scales[i]!)) }];
+  return [{ dtype: ins[0]!.dtype }];
+};
+
+const RULES: Record<string, Rule> = {
+  Conv: conv, ConvTranspose: convTranspose, MaxPool: pool, AveragePool: pool, LpPool: pool,
+  GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, GlobalLpPool: globalPool,
+  Gemm: gemm, MatMul: matmul, Flatten: flatten, Reshape: reshape, Transpose: transpose, Squeeze: squeeze,
+  Unsqueeze: unsqueeze, Concat: concat, Split: split, Slice: slice, Gather: gather, Shape: shape,
+  Constant: constant, ConstantOfShape: constantOfShape, Cast: cast, Expand: expand, Pad: pad, Resize: resize,
+  Upsample: resize, ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce, ReduceL2: reduce,
+  Size: () => [{ dtype: DataType.INT64, dims: [] }],
+};
+for (const op of UNARY) RULES[op] = same;
+for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Equal', 'Less', 'Greater', 'And', 'Or', 'Where', 'Mod']) RULES[op] = elementwise;
+
+export function inferNode(n: NodeProto, ins: In, opset: number): ValueShape[] {
+  if (n.domain && n.domain !== 'ai.onnx') return [];
+  const rule = RULES[n.opType];
+  if (!rule) return [];
+  const outs = rule(n, ins, opset);
+  // Identity-like ops keep folded values (Identity, Dropout in eval, Cast handled above).
+  if ((n.opType === 'Identity' || n.opType === 'Dropout') && ins[0]?.values) outs[0]!.values = ins[0].values;
+  return outs;
+}

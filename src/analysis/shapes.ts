@@ -1,0 +1,96 @@
+// Shape inference for the ops CNN exports use, with the integer shape arithmetic that exporters emit
+// for a dynamic batch folded to values (Shape → Gather → Unsqueeze → Concat → Reshape, ...).
+// Dynamic dimensions are bound for analysis only (batch = 1 unless told otherwise); nothing here is
+// written back into a model.
+
+import { SeInjectError } from '../errors.js';
+import type { Graph } from '../ir/graph.js';
+import { DataType, elementCount, tensorValues } from '../onnx/proto.js';
+import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
+import { inferNode } from './shape-rules.js';
+
+export interface ValueShape {
+  dtype: number;
+  /** Fully known dims; undefined when inference could not tell. */
+  dims?: number[];
+  /** Element values of small integer (and scalar float) tensors, folded for shape arithmetic. */
+  values?: number[];
+}
+
+export type ShapeMap = Map<string, ValueShape>;
+
+export interface DimBindings {
+  batch?: number;
+  dims?: Record<string, number>;
+}
+
+const MAX_FOLDED = 64;
+
+export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, label = 'model'): ShapeMap {
+  const shapes: ShapeMap = new Map();
+  for (const t of g.initializers.values()) shapes.set(t.name, constantShape(t));
+  for (const input of g.proto.inputs) {
+    if (shapes.has(input.name) || !input.type) continue;
+    shapes.set(input.name, { dtype: input.type.elemType, dims: bindInputDims(input.name, input.type.shape, bind, label) });
+  }
+  for (const n of g.nodes) {
+    let outs: ValueShape[] = [];
+    try {
+      outs = inferNode(n, n.inputs.map((i) => (i ? shapes.get(i) : undefined)), opset);
+    } catch {
+      outs = [];
+    }
+    n.outputs.forEach((o, i) => {
+      if (!o) return;
+      const s = outs[i] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
+      if (s.dims && s.dims.some((d) => !Number.isSafeInteger(d) || d < 0)) s.dims = undefined;
+      if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
+      shapes.set(o, s);
+    });
+  }
+  return shapes;
+}
+
+function bindInputDims(
+  name: string, shape: { value?: number; param?: string }[] | undefined, bind: DimBindings, label: string,
+): number[] | undefined {
+  if (!shape) return undefined;
+  return shape.map((d, axis) => {
+    if (d.value !== undefined && d.param === undefined) {
+      if (d.value < 0 || d.value > 2 ** 31) {
+        throw new SeInjectError('input', `${label}: input ${name} declares dimension ${d.value} on axis ${axis}; dimensions must be between 0 and 2^31`);
+      }
+      return d.value;
+    }
+    if (d.param && bind.dims && d.param in bind.dims) return bind.dims[d.param]!;
+    if (axis === 0) return bind.batch ?? 1;
+    throw new SeInjectError('usage', `${label}: input ${name} has dynamic dimension "${d.param ?? '?'}" on axis ${axis}; bind it with --dims ${d.param ?? 'NAME'}=VALUE`);
+  });
+}
+
+export function constantShape(t: TensorProto): ValueShape {
+  const s: ValueShape = { dtype: t.dataType, dims: t.dims.slice() };
+  if (elementCount(t.dims) <= MAX_FOLDED && t.dataLocation !== 1) s.values = tensorValues(t);
+  return s;
+}
+
+export function attr(n: NodeProto, name: string): AttributeProto | undefined {
+  return n.attributes.find((a) => a.name === name);
+}
+
+export function attrInt(n: NodeProto, name: string, fallback: number): number {
+  return attr(n, name)?.i ?? fallback;
+}
+
+export function attrInts(n: NodeProto, name: string): number[] | undefined {
+  return attr(n, name)?.ints;
+}
+
+/** Bytes-level limit check users hit with absurd declared shapes: 10^12 elements is refused early. */
+export function checkPlausible(shapes: ShapeMap, label: string): void {
+  for (const [name, s] of shapes) {
+    if (s.dims && elementCount(s.dims) > 2 ** 40) {
+      throw new SeInjectError('input', `${label}: tensor ${name} would have ${elementCount(s.dims).toExponential(2)} elements (${s.dims.join('×')}); the declared shapes are not plausible`);
+    }
+  }
+}
