@@ -71,7 +71,7 @@ export class Graph {
   }
 
   addInitializer(t: TensorProto): void {
-    if (this.takenNames.has(t.name)) throw new Error(`IR: initializer name ${t.name} already in use`);
+    if (this.initializerMap.has(t.name) || this.producers.has(t.name)) throw new Error(`IR: initializer name ${t.name} already in use`);
     this.proto.initializers.push(t);
     this.initializerMap.set(t.name, t);
     this.takenNames.add(t.name);

@@ -1,0 +1,48 @@
+/**
+ * insertSEAfterInceptionConcat — SE-Inception (Hu et al., SENet, Fig. 2): the whole module is the
+ * transformation, so SE scales the channel concat of its branches. Reduction modules included.
+ *
+ * Matches  Concat(axis=1) of ≥2 parallel branches (no input computed from another) that meet at one
+ *          module input, at least two of them holding a Conv: GoogLeNet, Inception-v3, BN-Inception.
+ * Rejects  DenseNet's growing concats (an input is computed from another), the inner concats of
+ *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle).
+ * Writes   Concat(b1..bk) → SE(Concat(b1..bk))
+ */
+
+import {
+  convsOnPath, dataConsumers, dependsOn, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, isSEScale, meetingPoint, regionBetween,
+} from '../src/analysis/blocks.js';
+import type { Ctx } from '../src/analysis/blocks.js';
+import type { NodeProto } from '../src/onnx/proto.js';
+import { nodeLabel, skip } from '../src/se/site.js';
+import type { Candidate, Pass } from '../src/se/site.js';
+
+function match(ctx: Ctx, concat: NodeProto): Candidate {
+  const out = concat.outputs[0]!;
+  if (!isChannelConcat(ctx, concat)) return skip('inception', concat, 'not a channel concat of feature maps');
+  const ins = concat.inputs;
+  if (ins.length < 2) return skip('inception', concat, 'fewer than two inputs');
+  if (!ins.every((i) => isFeatureMap(ctx, i))) return skip('inception', concat, 'an input is not a feature map');
+  if (feedsChannelShuffle(ctx, out)) return skip('inception', concat, 'a ShuffleNet unit (the concat feeds a channel shuffle)');
+  const users = ctx.graph.consumers(out);
+  const readers = dataConsumers(ctx, out);
+  if (readers.length > 0 && readers.every((u) => u.opType === 'Concat')) return skip('inception', concat, 'an inner concat of a larger module');
+  if (ins.some((i, k) => ins.some((j, l) => k !== l && dependsOn(ctx, i, j)))) {
+    return skip('inception', concat, 'dense connectivity (an input is computed from another, as in DenseNet)');
+  }
+  const x = meetingPoint(ctx, ins);
+  if (!x) return skip('inception', concat, 'the branches share no module input');
+  const region = regionBetween(ctx, x, ins);
+  const convBranches = ins.filter((i) => convsOnPath(ctx, region, x, i) > 0).length;
+  if (convBranches < 2) return skip('inception', concat, `${convBranches} conv branch(es); an Inception module has at least two`);
+  region.add(concat);
+  const existing = findSE(ctx, region) ?? users.find((u) => isSEScale(ctx, u));
+  if (existing) return skip('inception', concat, `already has SE (${nodeLabel(existing)})`);
+  if (ctx.graph.isGraphOutput(out)) return skip('inception', concat, 'the module output is a graph output');
+  return {
+    family: 'inception', node: nodeLabel(concat), tensor: out,
+    site: { family: 'inception', rule: 'insertSEAfterInceptionConcat', tensor: out, rewire: [...users], region },
+  };
+}
+
+export const inceptionPass: Pass = { family: 'inception', roots: ['Concat'], match };

@@ -1,0 +1,89 @@
+/**
+ * insertSEAfterDepthwiseBlock — SE in depthwise-separable blocks (MobileNet v1/v2, MnasNet; Hu et al.
+ * report SE-MobileNet in their Table 3; MnasNet and MobileNetV3 put SE inside these blocks).
+ *
+ * Matches  a depthwise Conv (group = C_in, kernel > 1×1) followed, through BN and activations
+ *          (ReLU, ReLU6 as Clip in its opset-9 and opset-11 forms, SiLU as x·σ(x), hard-swish), by a
+ *          pointwise 1×1 projection.
+ * Writes   output placement  project(dw(x)) → SE(project(dw(x))), before any residual Add
+ *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
+ */
+
+import { dataConsumers, dataInputs, dimsOf, findSE, isSEScale, regionBetween } from '../src/analysis/blocks.js';
+import type { Ctx } from '../src/analysis/blocks.js';
+import { attrInt, attrInts } from '../src/analysis/shapes.js';
+import type { NodeProto } from '../src/onnx/proto.js';
+import { nodeLabel, skip } from '../src/se/site.js';
+import type { Candidate, Pass, PassOptions } from '../src/se/site.js';
+
+/** Ops that sit between a block's convs without changing its shape. */
+const PASS_THROUGH = new Set(['BatchNormalization', 'Relu', 'Clip', 'HardSwish', 'Identity', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'Elu', 'Selu']);
+
+const isPointwise = (n: NodeProto) =>
+  n.opType === 'Conv' && attrInt(n, 'group', 1) === 1 && (attrInts(n, 'kernel_shape') ?? []).every((k) => k === 1);
+
+/** Next tensor of the block's main path: one reader, or x·f(x) (SiLU, hard-swish, an SE scale). */
+function step(ctx: Ctx, t: string): { next: NodeProto; se?: NodeProto } | undefined {
+  const users = dataConsumers(ctx, t);
+  if (users.length === 1) return { next: users[0]! };
+  const muls = users.filter((u) => u.opType === 'Mul' && dimsOf(ctx, u.outputs[0]!)?.join() === dimsOf(ctx, t)?.join());
+  if (muls.length !== 1) return undefined;
+  return { next: muls[0]!, se: isSEScale(ctx, muls[0]!) ? muls[0] : undefined };
+}
+
+function forward(ctx: Ctx, from: string, stopAtPointwise: boolean) {
+  let t = from;
+  let se: NodeProto | undefined;
+  for (let i = 0; i < 16; i++) {
+    const s = step(ctx, t);
+    if (!s) break;
+    se ??= s.se;
+    if (stopAtPointwise && isPointwise(s.next)) return { end: t, pointwise: s.next, se };
+    if (!PASS_THROUGH.has(s.next.opType) && s.next.opType !== 'Mul') break;
+    if (ctx.graph.isGraphOutput(s.next.outputs[0]!)) break;
+    t = s.next.outputs[0]!;
+  }
+  return { end: t, pointwise: undefined, se };
+}
+
+/** The block input: before an expansion 1×1 conv if there is one, else the depthwise conv's input. */
+function blockInput(ctx: Ctx, dw: NodeProto): string {
+  let t = dw.inputs[0]!;
+  for (let i = 0; i < 8; i++) {
+    const p = ctx.graph.producer(t);
+    if (!p || dataConsumers(ctx, t).length !== 1) break;
+    if (isPointwise(p)) return p.inputs[0]!;
+    if (!PASS_THROUGH.has(p.opType) && p.opType !== 'Mul') break;
+    t = dataInputs(ctx, p)[0] ?? t;
+  }
+  return dw.inputs[0]!;
+}
+
+function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undefined {
+  const group = attrInt(dw, 'group', 1);
+  if (dw.opType !== 'Conv' || group === 1) return undefined;
+  const cin = dimsOf(ctx, dw.inputs[0]!)?.[1];
+  const kernel = attrInts(dw, 'kernel_shape') ?? dimsOf(ctx, dw.inputs[1]!)?.slice(2) ?? [];
+  if (group !== cin) return skip('mobilenet', dw, `a grouped conv (group ${group}, ${cin} channels), not depthwise`);
+  if (kernel.every((k) => k === 1)) return skip('mobilenet', dw, 'a 1×1 depthwise conv, not a spatial one');
+  const head = forward(ctx, dw.outputs[0]!, true);
+  if (!head.pointwise) return skip('mobilenet', dw, 'no pointwise 1×1 projection after the depthwise conv');
+  const tail = forward(ctx, head.pointwise.outputs[0]!, false);
+  const x = blockInput(ctx, dw);
+  const region = regionBetween(ctx, x, [tail.end]);
+  const existing = head.se ?? tail.se ?? findSE(ctx, region);
+  if (existing) return skip('mobilenet', dw, `already has SE (${nodeLabel(existing)})`, head.end);
+  if (options.mobilenetPlacement === 'v3') {
+    return {
+      family: 'mobilenet', node: nodeLabel(dw), tensor: head.end,
+      site: { family: 'mobilenet', rule: 'insertSEAfterDepthwiseActivation', tensor: head.end, rewire: [head.pointwise], region, gate: 'hardsigmoid' },
+    };
+  }
+  if (ctx.graph.isGraphOutput(tail.end)) return skip('mobilenet', dw, 'the block output is a graph output', tail.end);
+  return {
+    family: 'mobilenet', node: nodeLabel(dw), tensor: tail.end,
+    site: { family: 'mobilenet', rule: 'insertSEAfterDepthwiseBlock', tensor: tail.end, rewire: [...ctx.graph.consumers(tail.end)], region },
+  };
+}
+
+export const mobilenetPass: Pass = { family: 'mobilenet', roots: ['Conv'], match };

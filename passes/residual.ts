@@ -1,0 +1,67 @@
+/**
+ * insertSEOnResidualBranch — SE-ResNet (Hu et al., SENet, Fig. 3; placements of its Table 14).
+ *
+ * Matches  Add(branch, shortcut) over two float N×C×H×W maps of one shape, both computed from one block
+ *          input x, where the branch holds more convs than the shortcut (x itself, or a projection):
+ *          ResNet, ResNeXt, Wide-ResNet, ShuffleNet v1 add units, MobileNetV2/EfficientNet residuals.
+ * Writes   standard  Add(branch, shortcut) → Add(SE(branch), shortcut)
+ *          pre       branch(x)             → branch(SE(x))
+ *          post      Add(branch, shortcut) → SE(Add(...)) (after the ReLU that follows, if any)
+ *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
+ */
+
+import { convsOnPath, dimsOf, findSE, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import type { Ctx } from '../src/analysis/blocks.js';
+import type { NodeProto } from '../src/onnx/proto.js';
+import { nodeLabel, skip } from '../src/se/site.js';
+import type { Candidate, Pass, PassOptions, Site } from '../src/se/site.js';
+
+function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
+  const [a, b] = add.inputs;
+  if (add.inputs.length !== 2 || !a || !b) return skip('residual', add, 'not a two-input Add');
+  if (!isFeatureMap(ctx, a) || !isFeatureMap(ctx, b)) {
+    const rank = dimsOf(ctx, add.outputs[0]!)?.length;
+    return skip('residual', add, rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
+  }
+  if (dimsOf(ctx, a)!.join() !== dimsOf(ctx, b)!.join()) return skip('residual', add, 'a broadcasting Add, not a residual sum');
+  const x = meetingPoint(ctx, [a, b]);
+  if (!x) return skip('residual', add, 'the two inputs share no block input');
+  const region = regionBetween(ctx, x, [a, b]);
+  const [convA, convB] = [convsOnPath(ctx, region, x, a), convsOnPath(ctx, region, x, b)];
+  if (convA === convB) return skip('residual', add, `cannot tell branch from shortcut (${convA} convs on each side)`);
+  const [branch, shortcut] = convA > convB ? [a, b] : [b, a];
+  if (Math.min(convA, convB) > 1) return skip('residual', add, 'the shortcut holds more than a projection conv');
+  region.add(add);
+  const existing = findSE(ctx, region);
+  if (existing) return skip('residual', add, `already has SE (${nodeLabel(existing)})`, branch);
+  const site = place(ctx, add, options, { x, branch, shortcut, region });
+  if (typeof site === 'string') return skip('residual', add, site, branch);
+  return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto> }
+
+function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | string {
+  const base = { family: 'residual' as const, region: blk.region };
+  switch (options.placement) {
+    case 'standard':
+      return { ...base, rule: 'insertSEOnResidualBranch', tensor: blk.branch, rewire: [add] };
+    case 'identity':
+      return { ...base, rule: 'insertSEOnIdentityPath', tensor: blk.shortcut, rewire: [add] };
+    case 'pre': {
+      const branchNodes = regionBetween(ctx, blk.x, [blk.branch]);
+      const rewire = ctx.graph.consumers(blk.x).filter((c) => branchNodes.has(c));
+      if (!rewire.length || !isFeatureMap(ctx, blk.x)) return 'the block input is not a feature map SE can scale';
+      return { ...base, rule: 'insertSEBeforeResidualUnit', tensor: blk.x, rewire };
+    }
+    case 'post': {
+      let out = add.outputs[0]!;
+      const users = ctx.graph.consumers(out);
+      if (users.length === 1 && users[0]!.opType === 'Relu') out = users[0]!.outputs[0]!;
+      if (ctx.graph.isGraphOutput(out)) return 'the sum is a graph output';
+      return { ...base, rule: 'insertSEAfterResidualSum', tensor: out, rewire: [...ctx.graph.consumers(out)] };
+    }
+  }
+}
+
+export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum'], match };

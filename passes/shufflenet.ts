@@ -1,0 +1,36 @@
+/**
+ * insertSEOnShuffleUnitBranch — ShuffleNetV2+ (Ma et al. 2018; SE as in the ShuffleNetV2+ models):
+ * SE at the end of the unit's main branch, before the concat and the channel shuffle.
+ *
+ * Matches  Concat(axis=1) of two inputs that feeds Reshape → Transpose (a channel shuffle): stride-1
+ *          units concat the untouched half of a channel split with the branch; stride-2 units concat
+ *          two branches. The main branch is the one with more convs (1×1 → depthwise → 1×1).
+ * Writes   Concat(side, main) → Concat(side, SE(main))
+ */
+
+import { convsOnPath, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import type { Ctx } from '../src/analysis/blocks.js';
+import type { NodeProto } from '../src/onnx/proto.js';
+import { nodeLabel, skip } from '../src/se/site.js';
+import type { Candidate, Pass } from '../src/se/site.js';
+
+function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
+  if (!isChannelConcat(ctx, concat) || !feedsChannelShuffle(ctx, concat.outputs[0]!)) return undefined;
+  const ins = concat.inputs;
+  if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return skip('shufflenet', concat, 'a shuffle unit concat needs two feature maps');
+  const x = meetingPoint(ctx, ins);
+  if (!x) return skip('shufflenet', concat, 'the two halves share no unit input');
+  const region = regionBetween(ctx, x, ins);
+  const convs = ins.map((i) => convsOnPath(ctx, region, x, i));
+  const main = convs[0]! > convs[1]! ? ins[0]! : ins[1]!;
+  if (Math.max(...convs) === 0) return skip('shufflenet', concat, 'neither half holds a conv');
+  region.add(concat);
+  const existing = findSE(ctx, region);
+  if (existing) return skip('shufflenet', concat, `already has SE (${nodeLabel(existing)})`, main);
+  return {
+    family: 'shufflenet', node: nodeLabel(concat), tensor: main,
+    site: { family: 'shufflenet', rule: 'insertSEOnShuffleUnitBranch', tensor: main, rewire: [concat], region },
+  };
+}
+
+export const shufflenetPass: Pass = { family: 'shufflenet', roots: ['Concat'], match };

@@ -1,0 +1,206 @@
+// The pipeline: analyse → match (every pass over its root ops) → one SE per block → stages → rewrite.
+// Passes run in priority order; a block matched by several (a MobileNetV2 residual block is both a
+// residual branch and a depthwise-separable block) takes the first match and the rest are reported.
+
+import type { Ctx } from './analysis/blocks.js';
+import { countMacs, countParams } from './analysis/cost.js';
+import type { MacCount } from './analysis/cost.js';
+import { checkPlausible, inferShapes } from './analysis/shapes.js';
+import type { DimBindings, ShapeMap } from './analysis/shapes.js';
+import { SeInjectError } from './errors.js';
+import { lintGraph } from './ir/lint.js';
+import type { Model } from './ir/model.js';
+import type { NodeProto } from './onnx/proto.js';
+import { inceptionPass } from '../passes/inception.js';
+import { mobilenetPass } from '../passes/mobilenet.js';
+import { residualPass } from '../passes/residual.js';
+import { shufflenetPass } from '../passes/shufflenet.js';
+import { SUPPORTED_SE_TYPES, buildSE } from './se/build.js';
+import type { SEOptions } from './se/build.js';
+import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
+import { buildReport } from './report/build.js';
+import type { SEReport, PlannedBlock } from './report/build.js';
+
+export const MIN_OPSET = 7;
+export const MAX_KNOWN_OPSET = 24;
+
+export interface InjectOptions extends SEOptions, PassOptions, DimBindings {
+  /** Families to run (--arch); all when undefined. */
+  families?: Family[];
+  /** 1-based stages to insert into (--stages); all when undefined. */
+  stages?: number[];
+  /** The user chose --gate: placements do not override it. */
+  gateExplicit?: boolean;
+}
+
+export const DEFAULT_OPTIONS: InjectOptions = {
+  ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0,
+  placement: 'standard', mobilenetPlacement: 'output',
+};
+
+function passOrder(o: PassOptions): Pass[] {
+  // The MobileNetV3 placement is a statement about depthwise blocks: it wins over the residual view.
+  return o.mobilenetPlacement === 'v3'
+    ? [shufflenetPass, mobilenetPass, residualPass, inceptionPass]
+    : [shufflenetPass, residualPass, inceptionPass, mobilenetPass];
+}
+
+export interface InjectResult {
+  report: SEReport;
+  /** True when at least one SE block was written into the model. */
+  changed: boolean;
+}
+
+function checkOpset(model: Model): void {
+  const v = model.opset;
+  if (!v) throw new SeInjectError('unsupported', `${model.label} imports no default ONNX opset; se-inject rewrites standard-domain CNN graphs only`);
+  if (v < MIN_OPSET) {
+    throw new SeInjectError('unsupported', `${model.label} uses opset ${v}; SE needs broadcasting Mul from opset ${MIN_OPSET} — convert it first (onnx.version_converter.convert_version(model, 13))`);
+  }
+  if (v > MAX_KNOWN_OPSET) {
+    throw new SeInjectError('unsupported', `${model.label} uses opset ${v}, newer than se-inject knows (≤ ${MAX_KNOWN_OPSET}); refusing rather than guessing what its ops mean`);
+  }
+}
+
+function analyseShapes(model: Model, o: DimBindings): ShapeMap {
+  const shapes = inferShapes(model.graph, model.opset, o, model.label);
+  checkPlausible(shapes, model.label);
+  return shapes;
+}
+
+interface Plan {
+  candidates: Candidate[];
+  accepted: PlannedBlock[];
+}
+
+/** Runs every pass over its root ops and keeps one site per block. Pure: the model is not touched. */
+function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
+  const ctx: Ctx = { graph: model.graph, shapes };
+  const passes = passOrder(o).filter((p) => !o.families || o.families.includes(p.family));
+  const candidates: Candidate[] = [];
+  const taken = new Map<NodeProto, Candidate>();
+  const sites: Site[] = [];
+  for (const pass of passes) {
+    const roots = new Set(pass.roots);
+    for (const n of model.graph.nodes) {
+      if (!roots.has(n.opType)) continue;
+      const c = pass.match(ctx, n, o);
+      if (!c) continue;
+      candidates.push(c);
+      if (!c.site) continue;
+      const clash = [...c.site.region].map((r) => taken.get(r)).find((t) => t);
+      if (clash) {
+        c.reason = `same block as the ${clash.family} SE at ${clash.tensor}`;
+        c.site = undefined;
+        continue;
+      }
+      const dtype = shapes.get(c.site.tensor)?.dtype ?? 0;
+      if (!SUPPORTED_SE_TYPES.has(dtype)) {
+        c.reason = `element type ${dtype} has no SE weights (float, float16, bfloat16, double)`;
+        c.site = undefined;
+        continue;
+      }
+      for (const r of c.site.region) taken.set(r, c);
+      sites.push(c.site);
+    }
+  }
+  return { candidates, accepted: assignStages(model, shapes, sites, o) };
+}
+
+/** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
+function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions): PlannedBlock[] {
+  const position = new Map(model.graph.nodes.map((n, i) => [n, i]));
+  const last = (s: Site) => Math.max(...[...s.region].map((n) => position.get(n) ?? 0));
+  const ordered = sites.slice().sort((a, b) => last(a) - last(b));
+  const blocks: PlannedBlock[] = [];
+  let stage = 0, block = 0, key = '';
+  for (const site of ordered) {
+    const dims = shapes.get(site.tensor)!.dims!;
+    const k = dims.slice(1).join('x');
+    if (k !== key) {
+      stage++;
+      block = 0;
+      key = k;
+    }
+    block++;
+    blocks.push({ site, stage, block, channels: dims[1]!, dtype: shapes.get(site.tensor)!.dtype, name: `se/stage${stage}.block${block}`, resolution: dims.slice(2).join('×') });
+  }
+  if (o.stages) {
+    const have = new Set(blocks.map((b) => b.stage));
+    const missing = o.stages.filter((s) => !have.has(s));
+    if (missing.length) {
+      throw new SeInjectError('usage', `--stages names stage ${missing.join(', ')}, but ${model.label} has stages ${[...have].join(', ') || '(none)'}; run se-inject report to see them`);
+    }
+  }
+  return blocks;
+}
+
+/** Inserts SE blocks into `model` (mutating it) and returns the report. A dry run is a copy's inject. */
+export function injectSE(model: Model, options: Partial<InjectOptions> = {}): InjectResult {
+  const o: InjectOptions = { ...DEFAULT_OPTIONS, ...options };
+  validateOptions(o);
+  checkOpset(model);
+  const shapesBefore = analyseShapes(model, o);
+  const paramsBefore = countParams(model.graph);
+  const macsBefore = countMacs(model.graph, shapesBefore);
+  const { candidates, accepted } = plan(model, shapesBefore, o);
+  const chosen = accepted.filter((b) => !o.stages || o.stages.includes(b.stage));
+  for (const b of accepted) {
+    if (chosen.includes(b)) continue;
+    const c = candidates.find((x) => x.site === b.site)!;
+    c.reason = `stage ${b.stage} excluded by --stages`;
+  }
+  const seNodes = new Map<string, NodeProto[]>();
+  for (const b of chosen) seNodes.set(b.name, rewrite(model, b, o));
+  if (chosen.length) finish(model, o);
+  const shapesAfter = chosen.length ? analyseShapes(model, o) : shapesBefore;
+  const macsAfter: MacCount = chosen.length ? countMacs(model.graph, shapesAfter) : macsBefore;
+  const report = buildReport({
+    model, options: o, candidates, blocks: chosen, seNodes, paramsBefore, paramsAfter: countParams(model.graph),
+    macsBefore, macsAfter,
+  });
+  return { report, changed: chosen.length > 0 };
+}
+
+function rewrite(model: Model, b: PlannedBlock, o: InjectOptions): NodeProto[] {
+  const g = model.graph;
+  const built = buildSE(
+    { prefix: b.name, tensor: b.site.tensor, channels: b.channels, dtype: b.dtype, gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate },
+    o,
+    { value: (base) => g.uniqueValueName(base), node: (base) => g.uniqueNodeName(base) },
+  );
+  for (const t of built.initializers) g.addInitializer(t);
+  const readers = new Set(b.site.rewire);
+  const producer = g.producer(b.site.tensor);
+  g.insertNodes(built.nodes, producer);
+  for (const reader of readers) {
+    reader.inputs.forEach((input, i) => {
+      if (input === b.site.tensor) g.setInput(reader, i, built.output);
+    });
+  }
+  b.squeezeChannels = built.squeezeChannels;
+  b.params = built.params;
+  return built.nodes;
+}
+
+function finish(model: Model, o: InjectOptions): void {
+  model.graph.sortTopologically();
+  const problems = lintGraph(model.graph);
+  if (problems.length) {
+    throw new SeInjectError('internal', `se-inject produced an invalid graph (${problems[0]}); please report this with the model`);
+  }
+  model.setMetadata('se-inject', JSON.stringify({
+    ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
+    seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
+    arch: o.families ?? 'auto',
+  }));
+}
+
+function validateOptions(o: InjectOptions): void {
+  const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
+  if (!(o.ratio > 0) || !Number.isFinite(o.ratio)) throw new SeInjectError('usage', `--ratio must be a positive number (the paper uses 16), got ${o.ratio}`);
+  if (!positiveInt(o.divisor)) throw new SeInjectError('usage', `--divisor must be a positive integer, got ${o.divisor}`);
+  if (!positiveInt(o.minChannels)) throw new SeInjectError('usage', `--min-channels must be a positive integer, got ${o.minChannels}`);
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new SeInjectError('usage', `--seed must be a non-negative integer, got ${o.seed}`);
+  if (o.stages?.some((s) => !positiveInt(s))) throw new SeInjectError('usage', `--stages takes stage numbers from 1, got ${o.stages.join(',')}`);
+}

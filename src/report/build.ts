@@ -1,0 +1,145 @@
+// The report as data: the JSON contract pipelines read (documented key by key in the README), and the
+// source of the table and Markdown views.
+
+import type { MacCount } from '../analysis/cost.js';
+import type { Model } from '../ir/model.js';
+import type { NodeProto } from '../onnx/proto.js';
+import type { SEOptions } from '../se/build.js';
+import type { Candidate, Family, PassOptions, Site } from '../se/site.js';
+
+export interface PlannedBlock {
+  site: Site;
+  stage: number;
+  block: number;
+  channels: number;
+  dtype: number;
+  name: string;
+  /** H×W of the scaled feature map at the bound input size. */
+  resolution: string;
+  squeezeChannels?: number;
+  params?: number;
+}
+
+export interface BlockReport {
+  name: string;
+  kind: Family;
+  rule: string;
+  stage: number;
+  block: number;
+  channels: number;
+  squeezeChannels: number;
+  params: number;
+  macs: number;
+  tensor: string;
+}
+
+export interface StageReport {
+  stage: number;
+  blocks: number;
+  channels: number;
+  resolution: string;
+  formulaParams: number;
+  params: number;
+}
+
+export interface CandidateReport {
+  pass: Family;
+  node: string;
+  tensor: string;
+  result: 'inserted' | 'skipped';
+  reason?: string;
+  rule?: string;
+}
+
+export interface SEReport {
+  model: string;
+  ratio: number;
+  options: Record<string, unknown>;
+  families: Family[];
+  inserted: number;
+  blocks: BlockReport[];
+  skipped: { tensor: string; node: string; pass: Family; reason: string }[];
+  candidates: CandidateReport[];
+  stages: StageReport[];
+  params: { before: number; after: number; added: number; formula: number };
+  macs: {
+    before: number; after: number; added: number;
+    byOp: { before: Record<string, number>; after: Record<string, number> };
+  };
+  /** Set when nothing was inserted: why, in one sentence naming the supported families. */
+  nothingToInsert?: string;
+}
+
+export interface ReportInput {
+  model: Model;
+  options: SEOptions & PassOptions & { stages?: number[]; families?: Family[]; gateExplicit?: boolean };
+  candidates: Candidate[];
+  blocks: PlannedBlock[];
+  seNodes: Map<string, NodeProto[]>;
+  paramsBefore: number;
+  paramsAfter: number;
+  macsBefore: MacCount;
+  macsAfter: MacCount;
+}
+
+export const SUPPORTED_FAMILIES =
+  'residual networks (ResNet, ResNeXt, Wide-ResNet), Inception (GoogLeNet, Inception-v3), depthwise-separable nets (MobileNet, MnasNet) and ShuffleNet';
+
+export function buildReport(r: ReportInput): SEReport {
+  const blocks: BlockReport[] = r.blocks.map((b) => ({
+    name: b.name, kind: b.site.family, rule: b.site.rule, stage: b.stage, block: b.block, channels: b.channels,
+    squeezeChannels: b.squeezeChannels ?? 0, params: b.params ?? 0, tensor: b.site.tensor,
+    macs: (r.seNodes.get(b.name) ?? []).reduce((s, n) => s + (r.macsAfter.perNode.get(n) ?? 0), 0),
+  }));
+  const stages = stageTable(r.blocks, blocks, r.options.ratio);
+  const formula = stages.reduce((s, st) => s + st.formulaParams, 0);
+  const inserted = new Set(r.blocks.map((b) => b.site));
+  const skipped = r.candidates.filter((c) => !c.site || !inserted.has(c.site));
+  const { seed, ...shown } = r.options as unknown as Record<string, unknown>;
+  const report: SEReport = {
+    model: r.model.label,
+    ratio: r.options.ratio,
+    options: { ...shown, seed },
+    families: [...new Set(blocks.map((b) => b.kind))],
+    inserted: blocks.length,
+    blocks,
+    skipped: skipped.map((c) => ({ tensor: c.tensor, node: c.node, pass: c.family, reason: c.reason ?? 'not selected' })),
+    candidates: r.candidates.map((c) => ({
+      pass: c.family, node: c.node, tensor: c.tensor,
+      result: c.site && inserted.has(c.site) ? 'inserted' : 'skipped',
+      ...(c.site && inserted.has(c.site) ? { rule: c.site.rule } : { reason: c.reason ?? 'not selected' }),
+    })),
+    stages,
+    params: { before: r.paramsBefore, after: r.paramsAfter, added: r.paramsAfter - r.paramsBefore, formula },
+    macs: {
+      before: r.macsBefore.total, after: r.macsAfter.total, added: r.macsAfter.total - r.macsBefore.total,
+      byOp: { before: r.macsBefore.byOp, after: r.macsAfter.byOp },
+    },
+  };
+  if (!blocks.length) report.nothingToInsert = nothingReason(r);
+  return report;
+}
+
+function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: number): StageReport[] {
+  const out: StageReport[] = [];
+  planned.forEach((p, i) => {
+    let st = out.find((s) => s.stage === p.stage);
+    if (!st) {
+      st = { stage: p.stage, blocks: 0, channels: p.channels, resolution: p.resolution, formulaParams: 0, params: 0 };
+      out.push(st);
+    }
+    st.blocks++;
+    st.params += blocks[i]!.params;
+  });
+  for (const st of out) st.formulaParams = (2 / ratio) * st.blocks * st.channels * st.channels;
+  return out;
+}
+
+function nothingReason(r: ReportInput): string {
+  const had = r.candidates.filter((c) => c.reason?.startsWith('already has SE')).length;
+  if (had > 0 && r.candidates.every((c) => !c.site)) {
+    return `nothing to insert: ${had} block(s) already hold SE (EfficientNet/RegNetY-style or an earlier se-inject run), and no block without one was found`;
+  }
+  if (r.options.stages) return `nothing to insert: no block in stage(s) ${r.options.stages.join(', ')}`;
+  return `nothing to insert: no block se-inject knows was found; it supports ${SUPPORTED_FAMILIES} (DenseNet and VGG have none of these blocks)`;
+}

@@ -1,0 +1,99 @@
+// The SE subgraph se-inject writes (Hu et al., SENet, Eq. 2–4):
+//   squeeze  z = GlobalAveragePool(U)                 N×C×1×1
+//   excite   s = gate(W2 · ReLU(W1 · z + b1) + b2)    W1: C→C/r, W2: C/r→C, as 1×1 Convs
+//   scale    out = U · s                              Mul with channel broadcast
+// 1×1 Convs on the pooled N×C×1×1 tensor need no Flatten/Reshape around a Gemm, so the block is six
+// nodes, all valid from opset 7 (numpy-style broadcasting in Mul).
+//
+// --init preserve makes the rewritten model compute the original function exactly: W2 = 0 and b2 = 0
+// make the gate the constant σ(0) = 0.5 (HardSigmoid(0) = 0.5 too), and a Mul by 2 after the gate
+// brings it to exactly 1.0 — powers of two are exact in floating point, and a gate of 2σ(·) is the
+// NF-ResNet form of SE. W1 keeps its random init, so W2 receives gradients from the first step.
+
+import { AttrType, DataType } from '../onnx/proto.js';
+import type { NodeProto, TensorProto } from '../onnx/proto.js';
+import { encodeFloats } from './numeric.js';
+import { seededNormal } from './random.js';
+
+export interface SEOptions {
+  ratio: number;
+  divisor: number;
+  minChannels: number;
+  bias: boolean;
+  gate: 'sigmoid' | 'hardsigmoid';
+  init: 'he' | 'preserve';
+  seed: number;
+}
+
+export interface SEBlockPlan {
+  /** Deterministic prefix derived from the site, e.g. `se/stage2.block3`. */
+  prefix: string;
+  tensor: string;
+  channels: number;
+  dtype: number;
+  gate: 'sigmoid' | 'hardsigmoid';
+}
+
+export interface BuiltSE {
+  nodes: NodeProto[];
+  initializers: TensorProto[];
+  output: string;
+  squeezeChannels: number;
+  params: number;
+}
+
+/** The squeeze width: C/r rounded to a multiple of `divisor`, at least `minChannels` (make_divisible). */
+export function squeezeWidth(channels: number, o: Pick<SEOptions, 'ratio' | 'divisor' | 'minChannels'>): number {
+  const exact = channels / o.ratio;
+  let w = Math.max(o.minChannels, Math.floor(exact / o.divisor + 0.5) * o.divisor);
+  if (w < 0.9 * exact) w += o.divisor;
+  return Math.max(1, w);
+}
+
+export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }): BuiltSE {
+  const c = plan.channels;
+  const cr = squeezeWidth(c, o);
+  const p = plan.prefix;
+  const tag = [{ key: 'se-inject.block', value: p }];
+  const weight = (suffix: string, dims: number[], values: Float64Array): TensorProto => ({
+    name: names.value(`${p}/${suffix}`), dataType: plan.dtype, dims, rawData: encodeFloats(values, plan.dtype),
+    externalData: [], dataLocation: 0, extras: [],
+  });
+  const rng = seededNormal(o.seed, p);
+  const he = (fanIn: number, n: number) => Float64Array.from({ length: n }, () => rng() * Math.sqrt(2 / fanIn));
+  const w1 = weight('fc1.weight', [cr, c, 1, 1], he(c, cr * c));
+  const w2 = weight('fc2.weight', [c, cr, 1, 1], o.init === 'preserve' ? new Float64Array(c * cr) : he(cr, c * cr));
+  const inits = [w1, w2];
+  const b1 = o.bias ? weight('fc1.bias', [cr], new Float64Array(cr)) : undefined;
+  const b2 = o.bias ? weight('fc2.bias', [c], new Float64Array(c)) : undefined;
+  if (b1 && b2) inits.push(b1, b2);
+
+  const nodes: NodeProto[] = [];
+  const node = (suffix: string, opType: string, inputs: string[], attributes: NodeProto['attributes'] = []): string => {
+    const out = names.value(`${p}/${suffix}`);
+    nodes.push({
+      name: names.node(`${p}/${suffix}`), opType, domain: '', inputs, outputs: [out], attributes, metadataProps: tag,
+      extras: [], src: undefined,
+    });
+    return out;
+  };
+  const conv1x1 = [{ name: 'kernel_shape', type: AttrType.INTS, ints: [1, 1] }];
+  const z = node('squeeze', 'GlobalAveragePool', [plan.tensor]);
+  const h = node('fc1', 'Conv', b1 ? [z, w1.name, b1.name] : [z, w1.name], conv1x1);
+  const r = node('relu', 'Relu', [h]);
+  const e = node('fc2', 'Conv', b2 ? [r, w2.name, b2.name] : [r, w2.name], conv1x1);
+  let s = plan.gate === 'hardsigmoid'
+    ? node('gate', 'HardSigmoid', [e], [{ name: 'alpha', type: AttrType.FLOAT, f: 1 / 6 }])
+    : node('gate', 'Sigmoid', [e]);
+  if (o.init === 'preserve') {
+    // A Constant, not an initializer: the factor 2 is part of the gate's form, not a trainable weight.
+    const two = { ...weight('gate.scale', [], Float64Array.of(2)), name: '' };
+    const k = node('gate.scale', 'Constant', [], [{ name: 'value', type: AttrType.TENSOR, t: two }]);
+    s = node('gate_x2', 'Mul', [s, k]);
+  }
+  const out = node('scale', 'Mul', [plan.tensor, s]);
+  const params = inits.reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
+  return { nodes, initializers: inits, output: out, squeezeChannels: cr, params };
+}
+
+export const SUPPORTED_SE_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.BFLOAT16]);
