@@ -49,3 +49,19 @@ export function opsetVersion(imports: readonly OpsetId[], domain: string): numbe
   const hit = imports.find((o) => (o.domain === 'ai.onnx' ? '' : o.domain) === want);
   return hit?.version ?? 0;
 }
+
+/**
+ * A copy that shares every tensor byte and untouched message with the original but whose graph can be
+ * rewritten independently: a dry run injects into a clone. Nodes are copied (passes rewire inputs);
+ * tensors, value infos and extras are shared because no pass mutates them.
+ */
+export function cloneModel(model: Model): Model {
+  const p = model.proto;
+  const g = p.graph;
+  const graph = {
+    ...g,
+    nodes: g.nodes.map((n) => ({ ...n, inputs: n.inputs.slice(), outputs: n.outputs.slice(), metadataProps: n.metadataProps.slice() })),
+    initializers: g.initializers.slice(),
+  };
+  return new Model({ ...p, graph, metadataProps: p.metadataProps.map((m) => ({ ...m })) }, model.source);
+}

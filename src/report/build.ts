@@ -52,7 +52,6 @@ export interface CandidateReport {
 }
 
 export interface SEReport {
-  model: string;
   ratio: number;
   options: Record<string, unknown>;
   families: Family[];
@@ -97,7 +96,6 @@ export function buildReport(r: ReportInput): SEReport {
   const skipped = r.candidates.filter((c) => !c.site || !inserted.has(c.site));
   const { seed, ...shown } = r.options as unknown as Record<string, unknown>;
   const report: SEReport = {
-    model: r.model.label,
     ratio: r.options.ratio,
     options: { ...shown, seed },
     families: [...new Set(blocks.map((b) => b.kind))],

@@ -1,0 +1,69 @@
+// The library surface: load from a path or bytes, inject or analyse, save to a path or bytes.
+// Nothing runs at import; every function returns typed results and throws SeInjectError for bad input.
+
+import * as path from 'node:path';
+import { inferShapes } from './analysis/shapes.js';
+import { SeInjectError } from './errors.js';
+import { DEFAULT_OPTIONS, injectSE } from './inject.js';
+import type { InjectOptions } from './inject.js';
+import { cloneModel } from './ir/model.js';
+import type { Model } from './ir/model.js';
+import { loadModelBytes, loadModelFile } from './onnx/load.js';
+import type { LoadOptions } from './onnx/load.js';
+import { saveModel, serializeModel } from './onnx/save.js';
+import type { SaveOptions, SaveResult } from './onnx/save.js';
+import type { Report } from './report/format.js';
+import { summarize } from './report/summary.js';
+
+export type SEInjectOptions = Partial<InjectOptions>;
+
+/** Loads a model from a file path or from bytes already in memory. */
+export async function loadModel(input: string | Uint8Array, options: LoadOptions = {}): Promise<Model> {
+  return typeof input === 'string' ? loadModelFile(input) : loadModelBytes(input, options);
+}
+
+function run(model: Model, options: SEInjectOptions, dryRun: boolean): Report {
+  const o = { ...DEFAULT_OPTIONS, ...options };
+  const summary = summarize(model, inferShapes(model.graph, model.opset, o, model.label));
+  const target = dryRun ? cloneModel(model) : model;
+  const { report } = injectSE(target, o);
+  return { file: model.label, dryRun, model: summary, ...report };
+}
+
+/** The report of what injection would do; the model is left as it is. */
+export function analyze(model: Model, options: SEInjectOptions = {}): Report {
+  return run(model, options, true);
+}
+
+/** Inserts SE blocks into the model in place and returns the report (`inserted` 0: nothing to insert). */
+export function inject(model: Model, options: SEInjectOptions = {}): Report {
+  return run(model, options, false);
+}
+
+/** Bytes in, bytes out: for pipelines that hold models in memory. `bytes` is undefined when nothing was inserted. */
+export function convertBytes(input: Uint8Array, options: SEInjectOptions & LoadOptions = {}): { report: Report; bytes?: Uint8Array } {
+  const model = loadModelBytes(input, options);
+  const report = inject(model, options);
+  return { report, bytes: report.inserted ? serializeModel(model) : undefined };
+}
+
+export interface ConvertFileOptions extends SEInjectOptions, SaveOptions {
+  /** Allow the output to be the input file (replaced atomically). */
+  inPlace?: boolean;
+}
+
+/** File in, file out. Nothing is written when nothing was inserted. */
+export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<{ report: Report; saved?: SaveResult }> {
+  const same = path.resolve(input) === path.resolve(output);
+  if (same && !options.inPlace) {
+    throw new SeInjectError('usage', `output ${output} is the input file; choose another -o, or pass --in-place to replace it`);
+  }
+  const model = await loadModelFile(input);
+  const report = inject(model, options);
+  if (!report.inserted) return { report };
+  const saved = await saveModel(model, output, { ...options, overwrite: options.overwrite || same });
+  report.output = saved.path;
+  return { report, saved };
+}
+
+export { saveModel, serializeModel };

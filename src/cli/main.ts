@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// se-inject's command line: parses arguments, calls the library, prints. Every failure a user can cause
+// ends in one line on stderr and a documented exit code (README, "Exit codes").
+
+import { promises as fsp, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { analyze, inject } from '../api.js';
+import { EXIT_CODES, SeInjectError, describeCause } from '../errors.js';
+import { loadModelFile } from '../onnx/load.js';
+import { saveModel } from '../onnx/save.js';
+import { formatMarkdown, formatText } from '../report/format.js';
+import type { Report } from '../report/format.js';
+import { analysisOptions, seOptions, toInjectOptions } from './options.js';
+import type { ParsedArgs } from './options.js';
+import { Progress } from './progress.js';
+import { runValidation, validationOptions, printValidation } from './validate.js';
+import type { ValidationArgs } from './validate.js';
+
+type Args = ParsedArgs & ValidationArgs & {
+  model: string; output?: string; force: boolean; inPlace: boolean; externalData: boolean; json: boolean;
+  markdown: boolean; explain: boolean; quiet: boolean; debug: boolean; validate: boolean; strict: boolean;
+};
+
+function emit(report: Report, a: Args): void {
+  if (a.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else process.stdout.write(a.markdown ? formatMarkdown(report, a.explain) : formatText(report, a.explain));
+}
+
+async function injectCommand(a: Args): Promise<number> {
+  const options = toInjectOptions(a);
+  if (!a.output) throw new SeInjectError('usage', 'give the output path with -o OUT.onnx (or run se-inject report MODEL for a dry run)');
+  const same = path.resolve(a.model) === path.resolve(a.output);
+  if (same && !a.inPlace) throw new SeInjectError('usage', `-o ${a.output} is the input file; choose another output, or pass --in-place to replace it`);
+  if (!same && !a.force && (await fsp.stat(a.output).catch(() => undefined))) {
+    throw new SeInjectError('output', `${a.output} already exists; pass --force to overwrite it`);
+  }
+  const progress = new Progress(!a.quiet);
+  progress.note(`reading ${a.model}`);
+  const model = await loadModelFile(a.model);
+  progress.note('matching blocks and inserting SE');
+  const report = inject(model, options);
+  if (!report.inserted) {
+    progress.done();
+    emit(report, a);
+    if (!a.quiet || !a.json) process.stderr.write(`se-inject: ${report.nothingToInsert}; no file written\n`);
+    return EXIT_CODES.nothingToInsert;
+  }
+  let validation;
+  if (a.validate && a.strict) {
+    // --strict: validate from memory before anything touches the disk.
+    validation = await runValidation(a.model, model, a, options, progress);
+    report.validation = validation;
+    if (!validation.passed) {
+      progress.done();
+      emit(report, a);
+      process.stderr.write(`se-inject: validation failed (${validation.problems[0] ?? 'see report'}); --strict: nothing written\n`);
+      return EXIT_CODES.validationFailed;
+    }
+  }
+  const saved = await saveModel(model, a.output, { overwrite: a.force || same, externalData: a.externalData, onProgress: (d, t) => progress.bytes('writing', d, t) });
+  report.output = saved.path;
+  if (a.validate && !validation) {
+    validation = await runValidation(a.model, saved.path, a, options, progress);
+    report.validation = validation;
+  }
+  progress.done();
+  emit(report, a);
+  if (validation) printValidation(validation, a);
+  if (!a.quiet) process.stderr.write(`se-inject: wrote ${saved.path} (${report.inserted} SE blocks, +${report.params.added.toLocaleString('en-US')} params)\n`);
+  if (validation && !validation.passed) return EXIT_CODES.validationFailed;
+  return EXIT_CODES.ok;
+}
+
+async function reportCommand(a: Args): Promise<number> {
+  const options = toInjectOptions(a);
+  const model = await loadModelFile(a.model);
+  emit(analyze(model, options), a);
+  return EXIT_CODES.ok;
+}
+
+async function validateCommand(a: Args & { original: string; injected: string }): Promise<number> {
+  const options = toInjectOptions(a);
+  const progress = new Progress(!a.quiet);
+  const result = await runValidation(a.original, a.injected, a, options, progress);
+  progress.done();
+  if (a.json) process.stdout.write(JSON.stringify({ validation: result }, null, 2) + '\n');
+  printValidation(result, a);
+  return result.passed ? EXIT_CODES.ok : EXIT_CODES.validationFailed;
+}
+
+function fail(e: unknown, debug: boolean): number {
+  if (e instanceof SeInjectError) {
+    process.stderr.write(`se-inject: error: ${e.message}\n`);
+    if (debug) process.stderr.write(`${e.stack}\n${e.cause instanceof Error ? `caused by: ${e.cause.stack}\n` : ''}`);
+    return e.exitCode;
+  }
+  process.stderr.write(`se-inject: internal error: ${describeCause(e)} (run with --debug for a stack trace, and please report it)\n`);
+  if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  return EXIT_CODES.internal;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  let code: number = EXIT_CODES.ok;
+  const handle = (fn: (a: never) => Promise<number>) => async (a: unknown) => {
+    try {
+      code = await fn(a as never);
+    } catch (e) {
+      code = fail(e, debug);
+    }
+  };
+  const parser = yargs(argv)
+    .scriptName('se-inject')
+    .usage('se-inject MODEL.onnx -o OUT.onnx [options]\n\nInsert Squeeze-and-Excitation blocks (Hu et al., SENet) into an ONNX CNN: residual branches, Inception modules, depthwise-separable blocks and ShuffleNet units. Prints what it added: per-stage N_s and C_s, the paper\'s 2/r·ΣN_s·C_s², exact parameters and MACs before/after.')
+    .command('$0 <model>', 'Insert SE blocks and write the result', (y) => validationOptions(seOptions(analysisOptions(y)))
+      .positional('model', { type: 'string', describe: 'Input .onnx file (external data next to it is read)', demandOption: true })
+      .option('output', { alias: 'o', type: 'string', describe: 'Output .onnx file (external data goes to OUT.onnx.data)', group: 'Output:' })
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output', group: 'Output:' })
+      .option('in-place', { type: 'boolean', default: false, describe: 'Allow -o to be the input file (replaced atomically)', group: 'Output:' })
+      .option('external-data', { type: 'boolean', default: false, describe: 'Store weights in OUT.onnx.data (automatic past 2 GiB)', group: 'Output:' })
+      .option('validate', { type: 'boolean', default: false, describe: 'Run original and output on ONNX Runtime and compare', group: 'Validation:' })
+      .option('strict', { type: 'boolean', default: false, describe: 'With --validate: write nothing if validation fails', group: 'Validation:' }),
+    handle(injectCommand))
+    .command('report <model>', 'Analyse a model and show what injection would add (a dry run; writes nothing)', (y) => seOptions(analysisOptions(y))
+      .positional('model', { type: 'string', demandOption: true }), handle(reportCommand))
+    .command('validate <original> <injected>', 'Run two models on the same random inputs and compare outputs and latency', (y) => validationOptions(seOptions(analysisOptions(y)))
+      .positional('original', { type: 'string', demandOption: true })
+      .positional('injected', { type: 'string', demandOption: true })
+      .option('expect-equal', { type: 'boolean', default: false, describe: 'Fail unless outputs agree within --rtol/--atol (what --init preserve promises)', group: 'Validation:' }), handle(validateCommand))
+    .epilogue([
+      'Examples:',
+      '  se-inject resnet50.onnx -o se_resnet50.onnx                 SE-ResNet-50, r = 16',
+      '  se-inject model.onnx -o out.onnx --init preserve --validate  same outputs until fine-tuned, checked on ONNX Runtime',
+      '  se-inject report model.onnx --explain                       what would be added, and why each other site is left alone',
+      '  se-inject model.onnx -o out.onnx --stages 1-3 --json         skip the last stage; JSON report on stdout',
+      '',
+      'Exit codes: 0 ok, 1 internal error, 2 bad usage, 3 bad input model, 4 unsupported model,',
+      '            5 nothing to insert, 6 validation failed, 7 cannot write output.',
+      'Docs: README.md (options, JSON report keys, library API).',
+    ].join('\n'))
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new SeInjectError('usage', `${msg} (see se-inject --help)`);
+    });
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    return fail(e, debug);
+  }
+  return code;
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(hideBin(process.argv)).then((code) => {
+    process.exitCode = code;
+  });
+}

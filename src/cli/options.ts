@@ -1,0 +1,86 @@
+// Command-line options: yargs definitions shared by the commands, and their translation into the
+// library's options. Parsing only; no work happens here.
+
+import type { Argv } from 'yargs';
+import { SeInjectError } from '../errors.js';
+import type { InjectOptions } from '../inject.js';
+import { FAMILIES } from '../se/site.js';
+import type { Family } from '../se/site.js';
+
+export const ARCH_CHOICES = ['auto', 'resnet', 'residual', 'inception', 'mobilenet', 'shufflenet'] as const;
+
+export function analysisOptions<T>(y: Argv<T>) {
+  return y
+    .option('batch', { type: 'number', default: 1, describe: 'Value bound to a dynamic batch (first) dimension for analysis; never written into the model', group: 'Analysis:' })
+    .option('dims', { type: 'string', array: true, describe: 'Bind other dynamic dimensions, e.g. --dims height=224 width=224', group: 'Analysis:' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print exactly one JSON document on stdout (messages go to stderr)', group: 'Output:' })
+    .option('markdown', { type: 'boolean', default: false, describe: 'Print the report as Markdown', group: 'Output:' })
+    .option('explain', { type: 'boolean', default: false, describe: 'List every candidate site each pass looked at, and why each one left alone was skipped', group: 'Output:' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or notes on stderr (errors still print)', group: 'Output:' })
+    .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces for errors', group: 'Output:' });
+}
+
+export function seOptions<T>(y: Argv<T>) {
+  const g = 'SE block:';
+  return y
+    .option('ratio', { alias: 'r', type: 'number', default: 16, describe: 'Reduction ratio r: the squeeze width is C/r (paper default 16)', group: g })
+    .option('divisor', { type: 'number', default: 1, describe: 'Round the squeeze width to a multiple of this (8 as in MobileNetV3/EfficientNet); 1 gives exactly C/r when r divides C', group: g })
+    .option('min-channels', { type: 'number', default: 1, describe: 'Smallest squeeze width', group: g })
+    .option('bias', { type: 'boolean', default: true, describe: 'Give both FC layers biases, as the original SENet models do (--no-bias to omit)', group: g })
+    .option('gate', { choices: ['sigmoid', 'hardsigmoid'] as const, describe: 'Excitation gate (default sigmoid; hardsigmoid for --mobilenet-placement v3)', group: g })
+    .option('init', { choices: ['he', 'preserve'] as const, default: 'he' as const, describe: 'he: seeded random init for fine-tuning. preserve: the output computes the original function exactly until trained', group: g })
+    .option('seed', { type: 'number', default: 0, describe: 'Seed of the random init; same model, options and seed give byte-identical output', group: g })
+    .option('arch', { choices: ARCH_CHOICES, array: true, describe: 'Only run these passes (default auto: every pass that matches)', group: 'Where:' })
+    .option('stages', { type: 'string', describe: 'Only these stages, e.g. 1,2,3 or 1-3 (leaving out the last stage saves most added parameters)', group: 'Where:' })
+    .option('placement', { choices: ['standard', 'pre', 'post', 'identity'] as const, default: 'standard' as const, describe: "Residual units: the paper's Table 14 variants (standard: on the branch before the sum)", group: 'Where:' })
+    .option('mobilenet-placement', { choices: ['output', 'v3'] as const, default: 'output' as const, describe: 'Depthwise blocks: output (after the projection) or v3 (after the depthwise activation, hard-sigmoid gate)', group: 'Where:' });
+}
+
+export function parseStages(text: string | undefined): number[] | undefined {
+  if (text === undefined || text === 'all') return undefined;
+  const out = new Set<number>();
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new SeInjectError('usage', `--stages "${text}" is not a list of stage numbers like 1,2,3 or 1-3`);
+    const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (a < 1 || b < a) throw new SeInjectError('usage', `--stages "${part}": stages count from 1 and ranges go up`);
+    for (let s = a; s <= b; s++) out.add(s);
+  }
+  if (!out.size) throw new SeInjectError('usage', '--stages is empty; give stage numbers like 1,2,3');
+  return [...out].sort((x, y) => x - y);
+}
+
+export function parseDims(list: string[] | undefined): Record<string, number> | undefined {
+  if (!list?.length) return undefined;
+  const out: Record<string, number> = {};
+  for (const item of list) {
+    const m = /^([^=]+)=(\d+)$/.exec(item);
+    if (!m || Number(m[2]) < 1) throw new SeInjectError('usage', `--dims "${item}" must look like name=value with a positive integer value`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+function families(arch: readonly string[] | undefined): Family[] | undefined {
+  if (!arch?.length || arch.includes('auto')) return undefined;
+  return [...new Set(arch.map((a) => (a === 'resnet' ? 'residual' : a) as Family))].filter((f) => FAMILIES.includes(f));
+}
+
+export interface ParsedArgs {
+  ratio: number; divisor: number; minChannels: number; bias: boolean; gate?: 'sigmoid' | 'hardsigmoid';
+  init: 'he' | 'preserve'; seed: number; arch?: string[]; stages?: string; placement: InjectOptions['placement'];
+  mobilenetPlacement: InjectOptions['mobilenetPlacement']; batch: number; dims?: string[];
+}
+
+export function toInjectOptions(a: ParsedArgs): Partial<InjectOptions> {
+  if (!Number.isFinite(a.ratio) || a.ratio <= 0) throw new SeInjectError('usage', `--ratio must be a positive number (the paper uses 16), got ${String(a.ratio)}`);
+  if (!Number.isInteger(a.batch) || a.batch < 1) throw new SeInjectError('usage', `--batch must be a positive integer, got ${String(a.batch)}`);
+  for (const [name, v] of [['divisor', a.divisor], ['min-channels', a.minChannels], ['seed', a.seed]] as const) {
+    if (!Number.isInteger(v) || v < (name === 'seed' ? 0 : 1)) throw new SeInjectError('usage', `--${name} must be a ${name === 'seed' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
+  }
+  return {
+    ratio: a.ratio, divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate ?? (a.mobilenetPlacement === 'v3' ? 'hardsigmoid' : 'sigmoid'),
+    gateExplicit: a.gate !== undefined, init: a.init, seed: a.seed, families: families(a.arch), stages: parseStages(a.stages),
+    placement: a.placement, mobilenetPlacement: a.mobilenetPlacement, batch: a.batch, dims: parseDims(a.dims),
+  };
+}

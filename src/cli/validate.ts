@@ -1,0 +1,67 @@
+// --validate and `se-inject validate`: options, running, printing. The work is in src/validate/.
+
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Argv } from 'yargs';
+import type { InjectOptions } from '../inject.js';
+import type { Model } from '../ir/model.js';
+import { saveModel, serializeModel } from '../onnx/save.js';
+import { validateModels } from '../validate/runtime.js';
+import type { ValidationResult } from '../validate/runtime.js';
+import type { Progress } from './progress.js';
+
+export interface ValidationArgs {
+  ep: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  rtol?: number;
+  atol?: number;
+  runs: number;
+  threads: number;
+  expectEqual?: boolean;
+  json: boolean;
+  quiet: boolean;
+}
+
+export function validationOptions<T>(y: Argv<T>) {
+  const g = 'Validation:';
+  return y
+    .option('ep', { choices: ['auto', 'cpu', 'webgpu', 'cuda'] as const, default: 'auto' as const, describe: 'ONNX Runtime execution provider; auto tries cuda, webgpu, then cpu and says why each was passed over', group: g })
+    .option('rtol', { type: 'number', describe: 'Relative tolerance for equal outputs (default 1e-4 float32, 1e-2 float16)', group: g })
+    .option('atol', { type: 'number', describe: 'Absolute tolerance for equal outputs (default 1e-5 float32, 1e-3 float16)', group: g })
+    .option('runs', { type: 'number', default: 20, describe: 'Interleaved timed runs of each model for the latency ratio (0 skips timing)', group: g })
+    .option('threads', { type: 'number', default: 1, describe: 'Intra-op threads for ONNX Runtime (1 makes latency comparable to the paper)', group: g });
+}
+
+/** Validates `injected` (a written file, or a model still in memory) against the file `original`. */
+export async function runValidation(
+  original: string, injected: string | Model, a: ValidationArgs, o: Partial<InjectOptions>, progress: Progress,
+): Promise<ValidationResult> {
+  progress.note(`validating on ONNX Runtime (--ep ${a.ep})`);
+  const options = {
+    ep: a.ep, batch: o.batch ?? 1, dims: o.dims ?? {}, rtol: a.rtol, atol: a.atol, runs: a.runs, seed: 0,
+    threads: a.threads, expectEqual: a.expectEqual ?? o.init === 'preserve',
+  };
+  if (typeof injected === 'string') return validateModels(original, injected, options);
+  if (injected.source.external.size === 0) return validateModels(original, { bytes: serializeModel(injected) }, options);
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'se-inject-validate-'));
+  try {
+    const saved = await saveModel(injected, path.join(dir, 'model.onnx'));
+    return await validateModels(original, saved.path, options);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function printValidation(v: ValidationResult, a: ValidationArgs): void {
+  if (a.quiet && v.passed) return;
+  const lines = [`validation on ${v.ep}: ${v.passed ? 'passed' : 'FAILED'}`];
+  for (const t of v.tried) if (!t.ok) lines.push(`  ${t.ep} not used: ${t.reason}`);
+  for (const out of v.outputs) {
+    lines.push(`  output ${out.name} [${out.shape.join(', ')}]: max |diff| ${out.maxAbsDiff.toExponential(2)}, max rel ${out.maxRelDiff.toExponential(2)}${out.finite ? '' : ', NOT FINITE'}`);
+  }
+  if (v.latency) {
+    lines.push(`  latency (median of ${v.latency.runs}): original ${v.latency.original.toFixed(2)} ms, injected ${v.latency.injected.toFixed(2)} ms, ×${v.latency.ratio.toFixed(3)}`);
+  }
+  for (const p of v.problems) lines.push(`  problem: ${p}`);
+  process.stderr.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,102 @@
+// The report for people: a terminal table (default) and Markdown (--markdown). JSON is the object itself.
+
+import type { ModelSummary } from './summary.js';
+import type { SEReport } from './build.js';
+
+export interface Report extends SEReport {
+  file: string;
+  dryRun: boolean;
+  output?: string;
+  model: ModelSummary;
+  validation?: unknown;
+}
+
+const n = (v: number) => Math.round(v).toLocaleString('en-US');
+const g = (v: number) => `${(v / 1e9).toFixed(3)} G`;
+const pct = (added: number, before: number) => (before ? `+${((100 * added) / before).toFixed(2)}%` : '');
+
+interface Table { head: string[]; rows: string[][]; right?: number[] }
+
+function renderText(t: Table): string {
+  const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
+  const cell = (s: string, i: number) => (t.right?.includes(i) ? s.padStart(widths[i]!) : s.padEnd(widths[i]!));
+  const line = (r: string[]) => r.map(cell).join('  ').trimEnd();
+  return [line(t.head), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line)].join('\n');
+}
+
+function renderMarkdown(t: Table): string {
+  const sep = t.head.map((_, i) => (t.right?.includes(i) ? '---:' : '---'));
+  return [t.head, sep, ...t.rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+function sections(r: Report, explain: boolean): { title: string; table?: Table; text?: string }[] {
+  const m = r.model;
+  const shape = (s: { name: string; elemType: string; shape: (number | string)[] }) => `${s.name} ${s.elemType}[${s.shape.join(', ')}]`;
+  const out: { title: string; table?: Table; text?: string }[] = [];
+  out.push({
+    title: 'Model',
+    text: [
+      `file       ${r.file}`,
+      `producer   ${m.producer.name} ${m.producer.version}`.trimEnd(),
+      `IR ${m.irVersion}, opsets ${Object.entries(m.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}`,
+      `inputs     ${m.inputs.map(shape).join('; ')}`,
+      `outputs    ${m.outputs.map(shape).join('; ')}`,
+      `bound      ${Object.entries(m.boundDims).map(([k, v]) => `${k}=${v}`).join(', ') || '(all static)'}`,
+      `nodes      ${m.nodes}: ${Object.entries(m.opCounts).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    ].join('\n'),
+  });
+  if (r.stages.length) {
+    out.push({
+      title: `SE blocks${r.dryRun ? ' (dry run: nothing written)' : ''} — r = ${r.ratio}`,
+      table: {
+        head: ['stage', 'N_s', 'C_s', 'H×W', 'paper 2/r·N·C²', 'exact params'],
+        rows: r.stages.map((s) => [String(s.stage), String(s.blocks), String(s.channels), s.resolution, n(s.formulaParams), n(s.params)]),
+        right: [0, 1, 2, 4, 5],
+      },
+    });
+  }
+  out.push({
+    title: 'Cost',
+    table: {
+      head: ['', 'before', 'after', 'added'],
+      rows: [
+        ['params', n(r.params.before), n(r.params.after), `${n(r.params.added)} (${pct(r.params.added, r.params.before)})`],
+        ['paper estimate', '', '', n(r.params.formula)],
+        ['MACs', g(r.macs.before), g(r.macs.after), `${n(r.macs.added)} (${pct(r.macs.added, r.macs.before)})`],
+        ['FLOPs (2×MACs)', g(2 * r.macs.before), g(2 * r.macs.after), n(2 * r.macs.added)],
+      ],
+      right: [1, 2, 3],
+    },
+  });
+  if (m.largestLayers.length) {
+    out.push({
+      title: 'Largest layers',
+      table: { head: ['node', 'op', 'MACs', 'params'], rows: m.largestLayers.map((l) => [l.node, l.opType, n(l.macs), n(l.params)]), right: [2, 3] },
+    });
+  }
+  if (explain) {
+    out.push({
+      title: 'Candidates (--explain)',
+      table: {
+        head: ['pass', 'node', 'result'],
+        rows: r.candidates.map((c) => [c.pass, c.node, c.result === 'inserted' ? `inserted (${c.rule})` : `skipped: ${c.reason}`]),
+      },
+    });
+  } else if (r.skipped.length) {
+    const reasons = new Map<string, number>();
+    for (const s of r.skipped) reasons.set(`${s.pass}: ${s.reason}`, (reasons.get(`${s.pass}: ${s.reason}`) ?? 0) + 1);
+    out.push({ title: 'Left alone (--explain lists each)', text: [...reasons].map(([k, v]) => `${String(v).padStart(4)} × ${k}`).join('\n') });
+  }
+  if (r.nothingToInsert) out.push({ title: 'Result', text: r.nothingToInsert });
+  return out;
+}
+
+export function formatText(r: Report, explain = false): string {
+  return sections(r, explain).map((s) => `${s.title}\n${s.table ? renderText(s.table) : s.text}`).join('\n\n') + '\n';
+}
+
+export function formatMarkdown(r: Report, explain = false): string {
+  return sections(r, explain)
+    .map((s) => `### ${s.title}\n\n${s.table ? renderMarkdown(s.table) : '```\n' + s.text + '\n```'}`)
+    .join('\n\n') + '\n';
+}

@@ -1,0 +1,78 @@
+// What `se-inject report` says about a model before any rewrite: who made it, its interface, its ops,
+// its parameters and MACs, and its largest layers.
+
+import { countMacs } from '../analysis/cost.js';
+import type { ShapeMap } from '../analysis/shapes.js';
+import type { Model } from '../ir/model.js';
+import { DataType, elementCount } from '../onnx/proto.js';
+import type { ValueInfoProto } from '../onnx/proto.js';
+
+export interface TensorSummary {
+  name: string;
+  elemType: string;
+  /** Declared dims: numbers, or the symbolic names of dynamic ones. */
+  shape: (number | string)[];
+}
+
+export interface ModelSummary {
+  file: string;
+  producer: { name: string; version: string };
+  irVersion: number;
+  opsets: Record<string, number>;
+  inputs: TensorSummary[];
+  outputs: TensorSummary[];
+  nodes: number;
+  opCounts: Record<string, number>;
+  largestLayers: { node: string; opType: string; macs: number; params: number }[];
+  boundDims: Record<string, number>;
+  externalData: boolean;
+}
+
+export function elemTypeName(t: number): string {
+  return (DataType[t] ?? `type${t}`).toLowerCase();
+}
+
+function tensorSummary(v: ValueInfoProto): TensorSummary {
+  return {
+    name: v.name,
+    elemType: v.type ? elemTypeName(v.type.elemType) : 'non-tensor',
+    shape: (v.type?.shape ?? []).map((d) => d.param ?? d.value ?? '?'),
+  };
+}
+
+export function summarize(model: Model, shapes: ShapeMap): ModelSummary {
+  const g = model.graph;
+  const opCounts: Record<string, number> = {};
+  for (const n of g.nodes) opCounts[n.opType] = (opCounts[n.opType] ?? 0) + 1;
+  const macs = countMacs(g, shapes);
+  const layerParams = (inputs: string[]) => inputs.reduce((s, i) => {
+    const t = g.initializer(i);
+    return s + (t ? elementCount(t.dims) : 0);
+  }, 0);
+  const largest = [...macs.perNode.entries()]
+    .filter(([, m]) => m > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([n, m]) => ({ node: n.name || n.outputs[0]!, opType: n.opType, macs: m, params: layerParams(n.inputs) }));
+  const inits = new Set(g.initializers.keys());
+  const boundDims: Record<string, number> = {};
+  for (const i of g.proto.inputs) {
+    i.type?.shape?.forEach((d, axis) => {
+      const bound = shapes.get(i.name)?.dims?.[axis];
+      if (d.param !== undefined && bound !== undefined) boundDims[d.param] = bound;
+    });
+  }
+  return {
+    file: model.label,
+    producer: { name: model.proto.producerName, version: model.proto.producerVersion },
+    irVersion: model.proto.irVersion,
+    opsets: Object.fromEntries(model.proto.opsetImport.map((o) => [o.domain || 'ai.onnx', o.version])),
+    inputs: g.proto.inputs.filter((i) => !inits.has(i.name)).map(tensorSummary),
+    outputs: g.proto.outputs.map(tensorSummary),
+    nodes: g.nodes.length,
+    opCounts: Object.fromEntries(Object.entries(opCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+    largestLayers: largest,
+    boundDims,
+    externalData: model.source.external.size > 0,
+  };
+}

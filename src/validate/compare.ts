@@ -1,0 +1,96 @@
+// Output comparison: the two models must give the same outputs (names, shapes, element types), finite
+// values, and, when the rewrite claims to preserve the function (--init preserve), equal values within
+// |a - b| <= atol + rtol·|a| elementwise, numpy's allclose with the original as reference.
+
+import type * as ort from 'onnxruntime-node';
+import { tensorNumbers } from './tensors.js';
+
+export interface OutputComparison {
+  name: string;
+  shape: number[];
+  elemType: string;
+  maxAbsDiff: number;
+  /** max |a - b| / max(|a|, tiny): near-zero reference values would otherwise divide by zero. */
+  maxRelDiff: number;
+  /** Both models' values are all finite. */
+  finite: boolean;
+  /** Every element satisfies |a - b| <= atol + rtol·|a| for this output's tolerances. */
+  withinTolerance: boolean;
+}
+
+export interface Tolerance {
+  rtol?: number;
+  atol?: number;
+}
+
+export interface Outputs {
+  names: readonly string[];
+  values: Readonly<Record<string, ort.Tensor>>;
+}
+
+const TINY = 1e-12;
+
+/** Half precision keeps ~3 decimal digits; float32 defaults follow torch.testing's. */
+export function defaultTolerance(elemType: string): Required<Tolerance> {
+  return elemType === 'float16' ? { rtol: 1e-2, atol: 1e-3 } : { rtol: 1e-4, atol: 1e-5 };
+}
+
+export function compareOutputs(
+  original: Outputs, injected: Outputs, tolerance: Tolerance, expectEqual: boolean,
+): { outputs: OutputComparison[]; problems: string[] } {
+  const problems: string[] = [];
+  if (original.names.join('\n') !== injected.names.join('\n')) {
+    problems.push(`output names differ: original has ${list(original.names)}, injected has ${list(injected.names)}; a rewrite must keep the graph outputs`);
+  }
+  const outputs: OutputComparison[] = [];
+  for (const name of original.names) {
+    const a = original.values[name], b = injected.values[name];
+    if (!a || !b) continue;
+    const mismatch = describeMismatch(name, a, b);
+    if (mismatch) {
+      problems.push(mismatch);
+      continue;
+    }
+    const c = compareTensor(name, a, b, { ...defaultTolerance(a.type), ...defined(tolerance) });
+    outputs.push(c);
+    if (!c.finite) problems.push(`output ${name} has NaN or infinite values; a model that computed finite values before the rewrite must still do so`);
+    else if (expectEqual && !c.withinTolerance) {
+      problems.push(`output ${name} differs beyond tolerance (max |diff| ${c.maxAbsDiff.toExponential(2)}, max rel ${c.maxRelDiff.toExponential(2)}), though the rewrite should preserve the function; check the inserted blocks' initial weights`);
+    }
+  }
+  return { outputs, problems };
+}
+
+function describeMismatch(name: string, a: ort.Tensor, b: ort.Tensor): string | undefined {
+  if (a.dims.join(',') !== b.dims.join(',')) {
+    return `output ${name} has shape [${a.dims.join(', ')}] in the original but [${b.dims.join(', ')}] in the injected model`;
+  }
+  if (a.type !== b.type) return `output ${name} is ${a.type} in the original but ${b.type} in the injected model`;
+  return undefined;
+}
+
+function compareTensor(name: string, a: ort.Tensor, b: ort.Tensor, tol: Required<Tolerance>): OutputComparison {
+  const x = tensorNumbers(a), y = tensorNumbers(b);
+  let maxAbsDiff = 0, maxRelDiff = 0, finite = true, withinTolerance = true;
+  for (let i = 0; i < x.length; i++) {
+    const ref = x[i]!, got = y[i]!;
+    if (!Number.isFinite(ref) || !Number.isFinite(got)) {
+      finite = false;
+      continue;
+    }
+    const diff = Math.abs(ref - got);
+    maxAbsDiff = Math.max(maxAbsDiff, diff);
+    maxRelDiff = Math.max(maxRelDiff, diff / Math.max(Math.abs(ref), TINY));
+    if (diff > tol.atol + tol.rtol * Math.abs(ref)) withinTolerance = false;
+  }
+  return { name, shape: [...a.dims], elemType: a.type, maxAbsDiff, maxRelDiff, finite, withinTolerance };
+}
+
+/** Drops undefined entries so that they do not override the defaults when spread. */
+function defined(t: Tolerance): Tolerance {
+  return Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined));
+}
+
+function list(names: readonly string[]): string {
+  return names.length ? names.join(', ') : '(none)';
+}

@@ -1,0 +1,174 @@
+// checkStructure: what the ONNX checker or onnxruntime would reject, found without running anything.
+// It adds to lintGraph (order, definitions, unique producers) three table-driven checks on default-domain
+// nodes: the op exists at the model's opset, attribute types are right, and the shapes that ValueInfo and
+// initializers state agree (Conv channels, Gemm/MatMul inner dims, elementwise broadcast). Shapes are
+// only those written in the model; nothing is inferred, so a check with an unknown side is skipped.
+// Custom domains are not checked: their schemas are not ours to know.
+
+import { lintGraph } from '../ir/lint.js';
+import type { Model } from '../ir/model.js';
+import { AttrType } from '../onnx/proto.js';
+import type { AttributeProto, NodeProto } from '../onnx/proto.js';
+import { ATTR_TYPES, DEPRECATED, MOVED_TO_INPUT, OP_SINCE } from './op-tables.js';
+
+/** A shape as the model states it; undefined marks a dimension it leaves open. */
+type Dims = (number | undefined)[];
+type ShapeOf = (value: string) => Dims | undefined;
+type ShapeRule = (n: NodeProto, shapeOf: ShapeOf, at: string) => string[];
+
+export function checkStructure(model: Model): string[] {
+  const problems = lintGraph(model.graph);
+  const opset = model.opset;
+  const defaultNodes = model.graph.nodes.filter((n) => isDefaultDomain(n.domain));
+  if (opset === 0 && defaultNodes.length > 0) {
+    problems.push(`the model imports no version of the default ONNX domain, yet ${defaultNodes.length} nodes use it; add an opset_import entry for domain ''`);
+    return problems;
+  }
+  const shapes = statedShapes(model);
+  const shapeOf: ShapeOf = (v) => shapes.get(v);
+  for (const n of defaultNodes) {
+    const at = `node ${nodeLabel(n)}`;
+    problems.push(...checkOp(n, opset, at), ...checkAttributes(n, opset, at));
+    problems.push(...(SHAPE_RULES[n.opType]?.(n, shapeOf, at) ?? []));
+  }
+  return problems;
+}
+
+function isDefaultDomain(domain: string): boolean {
+  return domain === '' || domain === 'ai.onnx';
+}
+
+function nodeLabel(n: NodeProto): string {
+  return n.name || `${n.opType} writing ${n.outputs[0] ?? '?'}`;
+}
+
+function checkOp(n: NodeProto, opset: number, at: string): string[] {
+  const since = OP_SINCE.get(n.opType);
+  if (since === undefined) {
+    return [`${at} uses ${n.opType}, which is not an ONNX operator; fix the op type or put the node in a custom domain`];
+  }
+  if (since > opset) {
+    return [`${at} uses ${n.opType}, which ONNX added in opset ${since}, but the model imports opset ${opset}; raise the default-domain opset import to ${since} or replace the op`];
+  }
+  const deprecated = DEPRECATED[n.opType];
+  if (deprecated && opset >= deprecated.since) {
+    return [`${at} uses ${n.opType}, deprecated since opset ${deprecated.since} (the model imports ${opset}); replace it with ${deprecated.use}`];
+  }
+  return [];
+}
+
+function checkAttributes(n: NodeProto, opset: number, at: string): string[] {
+  const problems: string[] = [];
+  const expected = ATTR_TYPES[n.opType] ?? {};
+  const seen = new Set<string>();
+  for (const a of n.attributes) {
+    if (seen.has(a.name)) problems.push(`${at} sets attribute ${a.name} twice; keep one`);
+    seen.add(a.name);
+    const moved = MOVED_TO_INPUT.find((m) => m.since <= opset && m.ops.includes(n.opType) && m.attrs.includes(a.name));
+    if (moved) {
+      problems.push(`${at} has attribute ${a.name}, which ${n.opType} takes as an input from opset ${moved.since} on (the model imports ${opset}); pass it as an input instead`);
+      continue;
+    }
+    const want = expected[a.name];
+    const got = attrType(a);
+    if (want !== undefined && got !== want) {
+      problems.push(`${at}: attribute ${a.name} of ${n.opType} is ${AttrType[got]}, but ONNX defines it as ${AttrType[want]}; write it as ${AttrType[want]}`);
+    }
+  }
+  return problems;
+}
+
+/** The declared type, or for attributes written before IR 2 (no type field) the field that holds the value. */
+function attrType(a: AttributeProto): AttrType {
+  if (a.type !== AttrType.UNDEFINED) return a.type;
+  if (a.f !== undefined) return AttrType.FLOAT;
+  if (a.i !== undefined) return AttrType.INT;
+  if (a.s !== undefined) return AttrType.STRING;
+  if (a.t !== undefined) return AttrType.TENSOR;
+  if (a.graphs !== undefined) return AttrType.GRAPH;
+  if (a.floats !== undefined) return AttrType.FLOATS;
+  if (a.ints !== undefined) return AttrType.INTS;
+  return AttrType.UNDEFINED;
+}
+
+function intAttr(n: NodeProto, name: string, fallback: number): number {
+  return n.attributes.find((a) => a.name === name)?.i ?? fallback;
+}
+
+/** Shapes from graph inputs, outputs and value_info; initializers last, since their dims are exact. */
+function statedShapes(model: Model): Map<string, Dims> {
+  const shapes = new Map<string, Dims>();
+  const g = model.graph.proto;
+  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) {
+    if (v.type?.shape) shapes.set(v.name, v.type.shape.map((d) => d.value));
+  }
+  for (const t of g.initializers) shapes.set(t.name, t.dims);
+  return shapes;
+}
+
+function fmt(d: Dims): string {
+  return `[${d.map((x) => x ?? '?').join(',')}]`;
+}
+
+function known(...values: (number | undefined)[]): boolean {
+  return values.every((v) => v !== undefined);
+}
+
+const convRule: ShapeRule = (n, shapeOf, at) => {
+  const [xName = '', wName = '', bName = ''] = n.inputs;
+  const x = shapeOf(xName), w = shapeOf(wName), b = bName ? shapeOf(bName) : undefined;
+  if (!x || !w) return [];
+  if (w.length !== x.length) {
+    return [`${at}: Conv weight ${wName} ${fmt(w)} has rank ${w.length} but input ${xName} ${fmt(x)} has rank ${x.length}; the weight must be [C_out, C_in/group, kernel...] with the input's rank`];
+  }
+  const group = intAttr(n, 'group', 1);
+  const problems: string[] = [];
+  if (known(x[1], w[1]) && w[1]! * group !== x[1]) {
+    problems.push(`${at}: Conv weight ${wName} ${fmt(w)} takes ${w[1]}×${group} (group) = ${w[1]! * group} input channels but ${xName} has ${x[1]}; make the weight's second dimension ${xName}'s channels / group`);
+  }
+  if (b && known(b[0], w[0]) && (b.length !== 1 || b[0] !== w[0])) {
+    problems.push(`${at}: Conv bias ${bName} ${fmt(b)} must be [${w[0]}], one value per output channel of ${wName}`);
+  }
+  return problems;
+};
+
+const gemmRule: ShapeRule = (n, shapeOf, at) => {
+  const [aName = '', bName = ''] = n.inputs;
+  const a = shapeOf(aName), b = shapeOf(bName);
+  if (!a || !b || a.length !== 2 || b.length !== 2) return [];
+  const kA = intAttr(n, 'transA', 0) ? a[0] : a[1];
+  const kB = intAttr(n, 'transB', 0) ? b[1] : b[0];
+  if (!known(kA, kB) || kA === kB) return [];
+  return [`${at}: Gemm inner dimensions disagree: ${aName} ${fmt(a)} gives K=${kA}, ${bName} ${fmt(b)} gives K=${kB} (transA=${intAttr(n, 'transA', 0)}, transB=${intAttr(n, 'transB', 0)}); transpose or reshape one side`];
+};
+
+const matMulRule: ShapeRule = (n, shapeOf, at) => {
+  const [aName = '', bName = ''] = n.inputs;
+  const a = shapeOf(aName), b = shapeOf(bName);
+  if (!a?.length || !b?.length) return [];
+  const kA = a[a.length - 1], kB = b.length === 1 ? b[0] : b[b.length - 2];
+  if (!known(kA, kB) || kA === kB) return [];
+  return [`${at}: MatMul inner dimensions disagree: ${aName} ${fmt(a)} ends in ${kA}, ${bName} ${fmt(b)} needs ${kB}; transpose or reshape one side`];
+};
+
+/** Numpy broadcasting: aligned from the right, each dimension pair equal or one of them 1. */
+const broadcastRule: ShapeRule = (n, shapeOf, at) => {
+  const [aName = '', bName = ''] = n.inputs;
+  const a = shapeOf(aName), b = shapeOf(bName);
+  // Before opset 7 a `broadcast` attribute with `axis` aligned B anywhere in A; that older rule is not checked.
+  if (!a || !b || n.attributes.some((attr) => attr.name === 'broadcast')) return [];
+  for (let i = 1; i <= Math.min(a.length, b.length); i++) {
+    const x = a[a.length - i], y = b[b.length - i];
+    if (known(x, y) && x !== y && x !== 1 && y !== 1) {
+      return [`${at}: ${n.opType} cannot broadcast ${aName} ${fmt(a)} with ${bName} ${fmt(b)} (${x} vs ${y}, dimension ${-i}); dimensions must match or be 1, aligned from the right`];
+    }
+  }
+  return [];
+};
+
+const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
+  Conv: convRule,
+  Gemm: gemmRule,
+  MatMul: matMulRule,
+  Add: broadcastRule, Sub: broadcastRule, Mul: broadcastRule, Div: broadcastRule,
+};

@@ -1,0 +1,145 @@
+// Inputs for a validation run and the numbers that come back. Inputs are seeded and deterministic, so
+// two runs of one comparison feed the same values. Float16 travels as IEEE half bits in a Uint16Array:
+// that is what onnxruntime-node 1.30 takes and returns for 'float16' on Node 20, which has no
+// Float16Array (where a runtime has one, ORT accepts the Uint16Array too and returns Float16Array).
+
+import * as ort from 'onnxruntime-node';
+import { SeInjectError } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import { DataType } from '../onnx/proto.js';
+import type { Dim } from '../onnx/proto.js';
+
+export interface InputSpec {
+  name: string;
+  elemType: number;
+  shape: Dim[];
+}
+
+export interface Binding {
+  batch: number;
+  dims: Record<string, number>;
+}
+
+const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
+  [DataType.FLOAT]: 'float32', [DataType.FLOAT16]: 'float16', [DataType.DOUBLE]: 'float64',
+  [DataType.INT8]: 'int8', [DataType.UINT8]: 'uint8', [DataType.INT16]: 'int16', [DataType.UINT16]: 'uint16',
+  [DataType.INT32]: 'int32', [DataType.UINT32]: 'uint32', [DataType.INT64]: 'int64', [DataType.UINT64]: 'uint64',
+  [DataType.BOOL]: 'bool',
+};
+
+/** The inputs a caller feeds: graph inputs that no initializer backs (IR < 4 lists initializers as inputs). */
+export function inputSpecs(model: Model): InputSpec[] {
+  return model.graph.proto.inputs
+    .filter((v) => !model.graph.initializer(v.name))
+    .map((v) => {
+      if (!v.type?.shape) {
+        throw new SeInjectError('input', `${model.label}: input ${v.name} declares no tensor shape; validation needs one to make test inputs`);
+      }
+      return { name: v.name, elemType: v.type.elemType, shape: v.type.shape };
+    });
+}
+
+/**
+ * Fixed dims stay; a dynamic dim takes its --dims value (keyed by its dim_param, or `<input>_dim<i>` when
+ * unnamed), else the batch size when it leads; any other is asked for.
+ */
+export function bindShape(spec: InputSpec, bind: Binding): number[] {
+  return spec.shape.map((d, i) => {
+    if (d.value !== undefined) return d.value;
+    const key = d.param ?? `${spec.name}_dim${i}`;
+    if (bind.dims[key] !== undefined) return bind.dims[key]!;
+    if (i === 0) return bind.batch;
+    throw new SeInjectError('usage', `input ${spec.name} has a dynamic dimension ${i} (${d.param ?? 'unnamed'}); give its size with --dims ${key}=N`);
+  });
+}
+
+/** mulberry32: a small PRNG that gives the same stream on every platform. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Floats uniform in [-1, 1]; integer and bool inputs zeros, which are valid indices and shapes. */
+export function randomFeeds(specs: InputSpec[], bind: Binding, seed: number): Record<string, ort.Tensor> {
+  const next = mulberry32(seed);
+  const uniform = () => next() * 2 - 1;
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const spec of specs) {
+    const type = ORT_TYPES[spec.elemType];
+    if (!type) {
+      throw new SeInjectError('unsupported', `input ${spec.name} has element type ${DataType[spec.elemType] ?? spec.elemType}; validation makes inputs of numeric and bool types only`);
+    }
+    const dims = bindShape(spec, bind);
+    const n = dims.reduce((a, b) => a * b, 1);
+    feeds[spec.name] = new ort.Tensor(type, inputData(type, n, uniform), dims);
+  }
+  return feeds;
+}
+
+function inputData(type: ort.Tensor.Type, n: number, uniform: () => number): ort.Tensor.DataType {
+  switch (type) {
+    case 'float32': return Float32Array.from({ length: n }, uniform);
+    case 'float64': return Float64Array.from({ length: n }, uniform);
+    case 'float16': return Uint16Array.from({ length: n }, () => floatToHalfBits(uniform()));
+    case 'int64': return new BigInt64Array(n);
+    case 'uint64': return new BigUint64Array(n);
+    case 'int8': return new Int8Array(n);
+    case 'int16': return new Int16Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'uint16': return new Uint16Array(n);
+    case 'uint32': return new Uint32Array(n);
+    default: return new Uint8Array(n); // uint8, bool
+  }
+}
+
+/** Tensor values as float64 for comparison; float16 bits are decoded, 64-bit ints converted. */
+export function tensorNumbers(t: ort.Tensor): Float64Array {
+  const data = t.data;
+  if (t.type === 'float16' && data instanceof Uint16Array) return Float64Array.from(data, halfBitsToFloat);
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float64Array.from(data, Number);
+  if (Array.isArray(data)) throw new SeInjectError('unsupported', `output of type ${t.type} cannot be compared numerically`);
+  return Float64Array.from(data as ArrayLike<number>);
+}
+
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** float → IEEE 754 half bits, rounding to nearest even (as ORT's own conversion does). */
+export function floatToHalfBits(value: number): number {
+  f32[0] = value;
+  const x = f32Bits[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    return sign | roundShift(mant | 0x800000, 14 - e);
+  }
+  // A carry out of the mantissa correctly bumps the exponent (and 65520 up to infinity).
+  return sign | ((e << 10) + roundShift(mant, 13));
+}
+
+function roundShift(v: number, shift: number): number {
+  const kept = v >>> shift;
+  const rest = v & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  return rest > half || (rest === half && kept & 1) ? kept + 1 : kept;
+}
+
+export function halfBitsToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
