@@ -17,7 +17,7 @@ export interface Ctx {
 /** A float tensor of rank 4 (N, C, H, W) computed by a node: what SE can scale. */
 export function isFeatureMap(ctx: Ctx, t: string): boolean {
   const s = ctx.shapes.get(t);
-  return !!s && FLOAT_TYPES.has(s.dtype) && s.dims?.length === 4 && !ctx.graph.initializer(t) && !!ctx.graph.producer(t);
+  return !!s && FLOAT_TYPES.has(s.dtype) && s.dims?.length === 4 && !ctx.graph.initializer(t) && (!!ctx.graph.producer(t) || ctx.graph.isGraphInput(t));
 }
 
 export function dimsOf(ctx: Ctx, t: string): number[] | undefined {

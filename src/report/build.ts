@@ -134,7 +134,7 @@ function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: numbe
 }
 
 function nothingReason(r: ReportInput): string {
-  const had = r.candidates.filter((c) => c.reason?.startsWith('already has SE')).length;
+  const had = new Set(r.candidates.filter((c) => c.reason?.startsWith('already has SE')).map((c) => c.reason)).size;
   if (had > 0 && r.candidates.every((c) => !c.site)) {
     return `nothing to insert: ${had} block(s) already hold SE (EfficientNet/RegNetY-style or an earlier se-inject run), and no block without one was found`;
   }

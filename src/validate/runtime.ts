@@ -1,0 +1,180 @@
+// validateModels: runs the original and the injected model on one execution provider with the same
+// seeded inputs and says whether the injected one is a sound replacement: it passes checkStructure, keeps
+// the inputs and outputs, computes finite values, and (when asked) the same values. Latency is measured
+// interleaved (original, injected, original, ...) so that clock drift and thermal state hit both alike.
+
+import * as ort from 'onnxruntime-node';
+import { SeInjectError, describeCause } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import { loadModelBytes, loadModelFile } from '../onnx/load.js';
+import { DataType } from '../onnx/proto.js';
+import { compareOutputs } from './compare.js';
+import type { OutputComparison, Outputs } from './compare.js';
+import { explainOrtError, selectProvider } from './providers.js';
+import type { ProviderAttempt, ProviderName, ProviderProbe, ProviderRequest } from './providers.js';
+import { checkStructure } from './structure.js';
+import { inputSpecs, randomFeeds } from './tensors.js';
+
+/** A model file (needed when weights live in external data) or the model's bytes. */
+export type ModelSource = string | { bytes: Uint8Array; label?: string };
+
+export interface ValidateOptions {
+  ep?: ProviderRequest;
+  /** Size of a leading dynamic dimension that --dims does not name. */
+  batch?: number;
+  dims?: Record<string, number>;
+  /** Override the per-type defaults (float32 1e-4 / 1e-5, float16 1e-2 / 1e-3). */
+  rtol?: number;
+  atol?: number;
+  /** Timed runs of each model; 0 skips latency. */
+  runs?: number;
+  seed?: number;
+  /** Require equal outputs within tolerance (the rewrite claims to preserve the function). */
+  expectEqual?: boolean;
+  /** intraOpNumThreads; 1 keeps latency comparable across machines. */
+  threads?: number;
+  probe?: ProviderProbe;
+}
+
+export interface Latency {
+  /** Median milliseconds per run. */
+  original: number;
+  injected: number;
+  ratio: number;
+  runs: number;
+}
+
+export interface ValidationResult {
+  ep: ProviderName;
+  tried: ProviderAttempt[];
+  outputs: OutputComparison[];
+  latency?: Latency;
+  passed: boolean;
+  problems: string[];
+}
+
+const WARMUP_RUNS = 2;
+
+export async function validateModels(original: ModelSource, injected: ModelSource, options: ValidateOptions = {}): Promise<ValidationResult> {
+  const opts = checkOptions(options);
+  const [before, after] = await Promise.all([loadForChecks(original, 'original'), loadForChecks(injected, 'injected')]);
+  const problems = [
+    ...checkStructure(before).map((p) => `original model: ${p}`),
+    ...checkStructure(after).map((p) => `injected model: ${p}`),
+    ...compareInputs(before, after),
+  ];
+  const feeds = randomFeeds(inputSpecs(before), { batch: opts.batch, dims: opts.dims }, opts.seed);
+  const { ep, tried } = await selectProvider(opts.ep, opts.probe);
+  const sessions: ort.InferenceSession[] = [];
+  try {
+    const a = await openSession(original, 'original', ep, opts.threads, sessions);
+    const b = await openSession(injected, 'injected', ep, opts.threads, sessions);
+    const outA = await runOnce(a, feeds, 'original', ep);
+    const outB = await runOnce(b, feeds, 'injected', ep);
+    const compared = compareOutputs(outA, outB, { rtol: opts.rtol, atol: opts.atol }, opts.expectEqual);
+    problems.push(...compared.problems);
+    const latency = opts.runs > 0 ? await measureLatency(a, b, feeds, opts.runs) : undefined;
+    return { ep, tried, outputs: compared.outputs, latency, passed: problems.length === 0, problems };
+  } catch (e) {
+    if (!(e instanceof RunFailure)) throw e;
+    problems.push(e.message);
+    return { ep, tried, outputs: [], passed: false, problems };
+  } finally {
+    await Promise.all(sessions.map((s) => s.release()));
+  }
+}
+
+/** A model ORT refused to load or run: a validation failure to report, not a crash. */
+class RunFailure extends Error {}
+
+function checkOptions(o: ValidateOptions) {
+  const positive = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) throw new SeInjectError('usage', `${name} must be an integer of at least ${min}, got ${v}`);
+    return v;
+  };
+  const dims = o.dims ?? {};
+  for (const [name, v] of Object.entries(dims)) positive(`--dims ${name}`, v, 1);
+  return {
+    ep: o.ep ?? 'auto',
+    batch: positive('--batch', o.batch ?? 1, 1),
+    dims,
+    rtol: o.rtol,
+    atol: o.atol,
+    runs: positive('--runs', o.runs ?? 20, 0),
+    seed: o.seed ?? 0,
+    expectEqual: o.expectEqual ?? false,
+    threads: positive('--threads', o.threads ?? 1, 1),
+    probe: o.probe,
+  };
+}
+
+function sourceLabel(src: ModelSource, role: string): string {
+  return typeof src === 'string' ? src : (src.label ?? `${role} model bytes`);
+}
+
+async function loadForChecks(src: ModelSource, role: string): Promise<Model> {
+  return typeof src === 'string' ? loadModelFile(src) : loadModelBytes(src.bytes, { label: sourceLabel(src, role) });
+}
+
+/** The injected model is fed the original's inputs, so it must take the same names and types. */
+function compareInputs(before: Model, after: Model): string[] {
+  const describe = (m: Model) => inputSpecs(m).map((s) => `${s.name}: ${DataType[s.elemType] ?? s.elemType}`).join(', ');
+  const a = describe(before), b = describe(after);
+  return a === b ? [] : [`inputs differ: original takes (${a}), injected takes (${b}); a rewrite must keep the graph inputs`];
+}
+
+async function openSession(
+  src: ModelSource, role: string, ep: ProviderName, threads: number, opened: ort.InferenceSession[],
+): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [ep], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 3,
+  };
+  try {
+    const session = typeof src === 'string'
+      ? await ort.InferenceSession.create(src, options)
+      : await ort.InferenceSession.create(src.bytes, options);
+    opened.push(session);
+    return session;
+  } catch (e) {
+    throw new RunFailure(`${role} model ${sourceLabel(src, role)}: onnxruntime (${ep}) cannot load it: ${explainOrtError(describeCause(e))}`);
+  }
+}
+
+async function runOnce(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, role: string, ep: ProviderName): Promise<Outputs> {
+  try {
+    const values = await session.run(feeds);
+    return { names: session.outputNames, values: values as Record<string, ort.Tensor> };
+  } catch (e) {
+    throw new RunFailure(`${role} model: onnxruntime (${ep}) failed to run it: ${explainOrtError(describeCause(e))}`);
+  }
+}
+
+async function measureLatency(a: ort.InferenceSession, b: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number): Promise<Latency> {
+  for (let i = 0; i < WARMUP_RUNS; i++) {
+    await a.run(feeds);
+    await b.run(feeds);
+  }
+  const originalMs: number[] = [], injectedMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    originalMs.push(await timedRun(a, feeds));
+    injectedMs.push(await timedRun(b, feeds));
+  }
+  return summarizeLatency(originalMs, injectedMs);
+}
+
+async function timedRun(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<number> {
+  const start = performance.now();
+  await s.run(feeds);
+  return performance.now() - start;
+}
+
+export function summarizeLatency(originalMs: number[], injectedMs: number[]): Latency {
+  const original = median(originalMs), injected = median(injectedMs);
+  return { original, injected, ratio: injected / original, runs: originalMs.length };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,0 +1,160 @@
+// Each rule on small graphs: a positive case with the exact ops written, and named negative cases.
+
+import { describe, expect, it } from 'vitest';
+import { inject } from '../src/api.js';
+import { lintGraph } from '../src/ir/lint.js';
+import { loadModelFile } from '../src/onnx/load.js';
+import { serializeModel } from '../src/onnx/save.js';
+import { loadModelBytes } from '../src/onnx/load.js';
+import { squeezeWidth } from '../src/se/build.js';
+import { buildModel, conv, node, residualBlock, weight } from './support/models.js';
+import { small } from './support/fixtures.js';
+
+const SE_OPS = ['GlobalAveragePool', 'Conv', 'Relu', 'Conv', 'Sigmoid', 'Mul'];
+
+describe('insertSEOnResidualBranch', () => {
+  it('writes Add(SE(branch), shortcut) with exactly the SE ops', () => {
+    const model = buildModel(residualBlock(32));
+    const before = model.graph.nodes.map((n) => n.opType);
+    const report = inject(model, { ratio: 16 });
+    expect(report.inserted).toBe(1);
+    expect(report.blocks[0]).toMatchObject({ kind: 'residual', channels: 32, squeezeChannels: 2, tensor: 'c2', stage: 1 });
+    const after = model.graph.nodes.map((n) => n.opType);
+    expect(after).toEqual([...before.slice(0, 3), ...SE_OPS, 'Add', 'Relu', 'GlobalAveragePool']);
+    const add = model.graph.nodes.find((n) => n.opType === 'Add')!;
+    expect(add.inputs).toEqual(['se/stage1.block1/scale', 'x']);
+    expect(lintGraph(model.graph)).toEqual([]);
+    // 32·2 + 2 + 2·32 + 32 weights and biases
+    expect(report.params.added).toBe(32 * 2 + 2 + 2 * 32 + 32);
+  });
+
+  it('tags every new node with its SE block and records the options in the model', () => {
+    const model = buildModel(residualBlock(32));
+    inject(model, { seed: 3 });
+    const added = model.graph.nodes.filter((n) => n.metadataProps.some((p) => p.key === 'se-inject.block'));
+    expect(added).toHaveLength(6);
+    expect(added.every((n) => n.name.startsWith('se/stage1.block1/'))).toBe(true);
+    expect(JSON.parse(model.proto.metadataProps.find((p) => p.key === 'se-inject')!.value)).toMatchObject({ ratio: 16, seed: 3 });
+  });
+
+  it('places SE where --placement says (pre, post, identity)', () => {
+    const pre = buildModel(residualBlock(32));
+    inject(pre, { placement: 'pre' });
+    expect(pre.graph.nodes.find((n) => n.name === 'c1')!.inputs[0]).toBe('se/stage1.block1/scale');
+    expect(pre.graph.nodes.find((n) => n.opType === 'Add')!.inputs).toEqual(['c2', 'x']);
+
+    const post = buildModel(residualBlock(32));
+    inject(post, { placement: 'post' });
+    expect(post.graph.nodes.at(-2)!.opType).toBe('Mul');
+    expect(post.graph.nodes.find((n) => n.opType === 'Mul')!.inputs[0]).toBe('out');
+    expect(post.graph.nodes.at(-1)!.inputs).toEqual(['se/stage1.block1/scale']);
+
+    const identity = buildModel(residualBlock(32));
+    inject(identity, { placement: 'identity' });
+    expect(identity.graph.nodes.find((n) => n.opType === 'Add')!.inputs).toEqual(['c2', 'se/stage1.block1/scale']);
+  });
+
+  it('negative: a broadcasting Add (bias add) is not a residual sum', () => {
+    const c1 = conv('x', 'c1', 16, 16);
+    const b = weight('bias', [1, 16, 1, 1]);
+    const model = buildModel({
+      nodes: [c1.node, node('Add', ['c1', 'bias'], ['y'])], inits: [...c1.inits, b],
+      input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 16, 8, 8] },
+    });
+    const report = inject(model);
+    expect(report.inserted).toBe(0);
+    expect(report.skipped[0]!.reason).toMatch(/constant or not a float feature map/);
+  });
+
+  it('negative: two parallel convs added (no shortcut) are not a residual unit', () => {
+    const a = conv('x', 'a', 16, 16), b = conv('x', 'b', 16, 16);
+    const model = buildModel({
+      nodes: [a.node, b.node, node('Add', ['a', 'b'], ['y'])], inits: [...a.inits, ...b.inits],
+      input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 16, 8, 8] },
+    });
+    expect(inject(model).skipped[0]!.reason).toMatch(/cannot tell branch from shortcut/);
+  });
+
+  it('is idempotent: running on its own output inserts nothing', () => {
+    const model = buildModel(residualBlock(32));
+    inject(model);
+    const again = loadModelBytes(serializeModel(model));
+    const report = inject(again);
+    expect(report.inserted).toBe(0);
+    expect(report.skipped[0]!.reason).toMatch(/already has SE/);
+    expect(report.nothingToInsert).toMatch(/already hold SE/);
+  });
+});
+
+describe('squeeze width', () => {
+  it('is exactly C/r when r divides C, and rounds with --divisor', () => {
+    expect(squeezeWidth(256, { ratio: 16, divisor: 1, minChannels: 1 })).toBe(16);
+    expect(squeezeWidth(58, { ratio: 16, divisor: 1, minChannels: 1 })).toBe(4);
+    expect(squeezeWidth(96, { ratio: 4, divisor: 8, minChannels: 8 })).toBe(24);
+    expect(squeezeWidth(16, { ratio: 16, divisor: 8, minChannels: 8 })).toBe(8);
+    expect(squeezeWidth(8, { ratio: 16, divisor: 1, minChannels: 1 })).toBe(1);
+  });
+});
+
+describe('small committed fixtures', () => {
+  const cases: [string, Record<string, number>, number][] = [
+    ['tiny_resnet.onnx', { residual: 6 }, 3],
+    ['tiny_resnet_dynbatch.onnx', { residual: 6 }, 3],
+    ['tiny_shufflenet.onnx', { shufflenet: 6 }, 3],
+    ['tiny_shufflenet_dynbatch.onnx', { shufflenet: 6 }, 3],
+    ['tiny_mobilenet_v2.onnx', { residual: 11, mobilenet: 6 }, 7],
+    ['tiny_inception.onnx', { inception: 2 }, 2],
+  ];
+  it.each(cases)('%s gets %j', async (file, families, stages) => {
+    const model = await loadModelFile(small(file));
+    const report = inject(model);
+    const counts: Record<string, number> = {};
+    for (const b of report.blocks) counts[b.kind] = (counts[b.kind] ?? 0) + 1;
+    expect(counts).toEqual(families);
+    expect(report.stages).toHaveLength(stages);
+    expect(lintGraph(model.graph)).toEqual([]);
+    expect(report.params.added).toBe(report.blocks.reduce((s, b) => s + b.params, 0));
+  });
+
+  it('DenseNet: nothing to insert, naming the supported families', async () => {
+    const report = inject(await loadModelFile(small('tiny_densenet.onnx')));
+    expect(report.inserted).toBe(0);
+    expect(report.nothingToInsert).toMatch(/ResNet.*Inception.*MobileNet.*ShuffleNet/);
+    expect(report.skipped.some((s) => /dense connectivity|fewer than two inputs/.test(s.reason))).toBe(true);
+  });
+
+  it('EfficientNet blocks that carry SE get none, and are told so', async () => {
+    const report = inject(await loadModelFile(small('tiny_efficientnet.onnx')));
+    expect(report.inserted).toBe(0);
+    expect(report.nothingToInsert).toMatch(/already hold SE/);
+  });
+
+  it('--stages leaves out what it does not name', async () => {
+    const model = await loadModelFile(small('tiny_resnet.onnx'));
+    const report = inject(model, { stages: [1, 2] });
+    expect(report.blocks.map((b) => b.stage)).toEqual([1, 1, 2, 2]);
+    expect(report.skipped.filter((s) => /stage 3 excluded/.test(s.reason))).toHaveLength(2);
+  });
+
+  it('--stages naming a stage the model lacks is a usage error', async () => {
+    const model = await loadModelFile(small('tiny_resnet.onnx'));
+    expect(() => inject(model, { stages: [7] })).toThrow(/--stages names stage 7, but .* has stages 1, 2, 3/);
+  });
+
+  it('--arch forces one family', async () => {
+    const report = inject(await loadModelFile(small('tiny_mobilenet_v2.onnx')), { families: ['mobilenet'] });
+    expect(report.blocks.every((b) => b.kind === 'mobilenet')).toBe(true);
+    expect(report.inserted).toBe(17);
+  });
+
+  it('MobileNetV3 placement puts a hard-sigmoid SE between the depthwise activation and the projection', async () => {
+    const model = await loadModelFile(small('tiny_mobilenet_v2.onnx'));
+    const report = inject(model, { mobilenetPlacement: 'v3', gate: 'hardsigmoid' });
+    expect(report.inserted).toBe(17);
+    expect(report.blocks.every((b) => b.kind === 'mobilenet')).toBe(true);
+    const scale = model.graph.nodes.find((n) => n.name === 'se/stage1.block1/scale')!;
+    const reader = model.graph.consumers(scale.outputs[0]!)[0]!;
+    expect(reader.opType).toBe('Conv');
+    expect(model.graph.nodes.filter((n) => n.opType === 'HardSigmoid')).toHaveLength(17);
+  });
+});
