@@ -4,6 +4,7 @@
 // first and keeps each refusal's reason for the report; an explicit --ep never falls back silently,
 // since a latency ratio measured on another provider answers a different question.
 
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -81,6 +82,17 @@ async function probeOnce(ep: ProviderName): Promise<ProbeResult> {
   if (!backend.bundled && !providerLibrariesPresent(ep)) {
     return { ok: false, reason: "provider libraries not installed (onnxruntime-node's install step fetches them; see README)" };
   }
+  // Dawn (WebGPU) prints adapter warnings from native code on machines without a GPU; asking in a
+  // child process keeps them out of the user's terminal, and only a working adapter reaches here.
+  if (ep === 'webgpu') {
+    const child = await probeInChild(ep);
+    if (!child.ok) return child;
+  }
+  return probeHere(ep);
+}
+
+/** Runs the one-node model on `ep` in this process. */
+async function probeHere(ep: ProviderName): Promise<ProbeResult> {
   let session: ort.InferenceSession | undefined;
   try {
     session = await ort.InferenceSession.create(reluModelBytes(), { executionProviders: [ep], logSeverityLevel: 3 });
@@ -93,6 +105,34 @@ async function probeOnce(ep: ProviderName): Promise<ProbeResult> {
   } finally {
     await session?.release();
   }
+}
+
+const CHILD_PROBE = `
+const ort = await import(process.env.SE_INJECT_ORT);
+try {
+  const s = await ort.InferenceSession.create(Buffer.from(process.env.SE_INJECT_PROBE_MODEL, 'base64'), { executionProviders: [process.env.SE_INJECT_PROBE_EP], logSeverityLevel: 3 });
+  const out = await s.run({ x: new ort.Tensor('float32', Float32Array.from([-1, 2]), [2]) });
+  process.stdout.write(JSON.stringify(out.y.data[0] === 0 && out.y.data[1] === 2 ? { ok: true } : { ok: false, reason: 'a one-node Relu test model gave a wrong result' }));
+} catch (e) {
+  process.stdout.write(JSON.stringify({ ok: false, reason: String(e && e.message || e) }));
+}`;
+
+function probeInChild(ep: ProviderName): Promise<ProbeResult> {
+  const ortEntry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const env = {
+    ...process.env, SE_INJECT_ORT: `file://${ortEntry}`, SE_INJECT_PROBE_EP: ep,
+    SE_INJECT_PROBE_MODEL: Buffer.from(reluModelBytes()).toString('base64'),
+  };
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--input-type=module', '-e', CHILD_PROBE], { env, timeout: 60_000 }, (err, stdout) => {
+      try {
+        const r = JSON.parse(stdout) as ProbeResult;
+        resolve(r.ok ? r : { ok: false, reason: explainOrtError(r.reason) });
+      } catch {
+        resolve({ ok: false, reason: `the ${ep} probe process failed (${err ? describeCause(err) : 'no answer'})` });
+      }
+    });
+  });
 }
 
 /** Unbundled providers (cuda, tensorrt) live next to the binding once the install step fetched them. */

@@ -108,12 +108,14 @@ function checkOptions(o: ValidateOptions) {
   };
 }
 
-function sourceLabel(src: ModelSource, role: string): string {
-  return typeof src === 'string' ? src : (src.label ?? `${role} model bytes`);
+/** `injected model out.onnx`, or just `injected model` for unlabelled bytes. */
+function describeSource(src: ModelSource, role: string): string {
+  const label = typeof src === 'string' ? src : src.label;
+  return label ? `${role} model ${label}` : `${role} model`;
 }
 
 async function loadForChecks(src: ModelSource, role: string): Promise<Model> {
-  return typeof src === 'string' ? loadModelFile(src) : loadModelBytes(src.bytes, { label: sourceLabel(src, role) });
+  return typeof src === 'string' ? loadModelFile(src) : loadModelBytes(src.bytes, { label: src.label ?? `${role} model bytes` });
 }
 
 /** The injected model is fed the original's inputs, so it must take the same names and types. */
@@ -136,7 +138,7 @@ async function openSession(
     opened.push(session);
     return session;
   } catch (e) {
-    throw new RunFailure(`${role} model ${sourceLabel(src, role)}: onnxruntime (${ep}) cannot load it: ${explainOrtError(describeCause(e))}`);
+    throw new RunFailure(`${describeSource(src, role)}: onnxruntime (${ep}) cannot load it: ${explainOrtError(describeCause(e))}`);
   }
 }
 
