@@ -16,3 +16,6 @@ export type { ModelSummary } from './report/summary.js';
 export { formatText, formatMarkdown } from './report/format.js';
 export { SeInjectError, EXIT_CODES } from './errors.js';
 export type { Family, Placement } from './se/site.js';
+export type { ValidationResult, ValidateOptions, ModelSource } from './validate/runtime.js';
+export type { ProviderChoice, ProviderRequest, ProviderProbe } from './validate/providers.js';
+export { validateModels, selectProvider } from './validate/lazy.js';

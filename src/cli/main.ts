@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   const parser = yargs(argv)
     .scriptName('se-inject')
-    .usage('se-inject MODEL.onnx -o OUT.onnx [options]\n\nInsert Squeeze-and-Excitation blocks (Hu et al., SENet) into an ONNX CNN: residual branches, Inception modules, depthwise-separable blocks and ShuffleNet units. Prints what it added: per-stage N_s and C_s, the paper\'s 2/r·ΣN_s·C_s², exact parameters and MACs before/after.')
+    .usage('se-inject MODEL.onnx -o OUT.onnx [options]')
     .command('$0 <model>', 'Insert SE blocks and write the result', (y) => validationOptions(seOptions(analysisOptions(y)))
       .positional('model', { type: 'string', describe: 'Input .onnx file (external data next to it is read)', demandOption: true })
       .option('output', { alias: 'o', type: 'string', describe: 'Output .onnx file (external data goes to OUT.onnx.data)', group: 'Output:' })
@@ -124,13 +124,17 @@ export async function main(argv: string[]): Promise<number> {
       .option('validate', { type: 'boolean', default: false, describe: 'Run original and output on ONNX Runtime and compare', group: 'Validation:' })
       .option('strict', { type: 'boolean', default: false, describe: 'With --validate: write nothing if validation fails', group: 'Validation:' }),
     handle(injectCommand))
-    .command('report <model>', 'Analyse a model and show what injection would add (a dry run; writes nothing)', (y) => seOptions(analysisOptions(y))
+    .command('report <model>', 'Dry run: analyse a model, show what would be added', (y) => seOptions(analysisOptions(y))
       .positional('model', { type: 'string', demandOption: true }), handle(reportCommand))
-    .command('validate <original> <injected>', 'Run two models on the same random inputs and compare outputs and latency', (y) => validationOptions(seOptions(analysisOptions(y)))
+    .command('validate <original> <injected>', 'Compare two models on ONNX Runtime (outputs, latency)', (y) => validationOptions(seOptions(analysisOptions(y)))
       .positional('original', { type: 'string', demandOption: true })
       .positional('injected', { type: 'string', demandOption: true })
       .option('expect-equal', { type: 'boolean', default: false, describe: 'Fail unless outputs agree within --rtol/--atol (what --init preserve promises)', group: 'Validation:' }), handle(validateCommand))
     .epilogue([
+      'Inserts Squeeze-and-Excitation blocks (Hu et al., SENet) into an ONNX CNN: residual branches,',
+      'Inception modules, depthwise-separable blocks and ShuffleNet units. Reports per stage N_s and C_s,',
+      "the paper's 2/r*sum(N_s*C_s^2), the exact parameter count, and MACs before and after.",
+      '',
       'Examples:',
       '  se-inject resnet50.onnx -o se_resnet50.onnx                 SE-ResNet-50, r = 16',
       '  se-inject model.onnx -o out.onnx --init preserve --validate  same outputs until fine-tuned, checked on ONNX Runtime',
@@ -145,10 +149,10 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new SeInjectError('usage', `${msg} (see se-inject --help)`);
+      throw new SeInjectError('usage', `${msg.replace(/\s*\n\s*/g, ' ')} (see se-inject --help)`);
     });
   try {
     await parser.parseAsync();

@@ -7,7 +7,7 @@ import type { Argv } from 'yargs';
 import type { InjectOptions } from '../inject.js';
 import type { Model } from '../ir/model.js';
 import { saveModel, serializeModel } from '../onnx/save.js';
-import { validateModels } from '../validate/runtime.js';
+import { validateModels } from '../validate/lazy.js';
 import type { ValidationResult } from '../validate/runtime.js';
 import type { Progress } from './progress.js';
 
