@@ -1,0 +1,92 @@
+// The command line as a user meets it: --help answers, --json is one document, reports match the
+// library, nothing-to-insert has its own exit code, a dry run writes nothing.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, onnxCheck, small, tempDir } from './support/fixtures.js';
+
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('se-inject CLI', () => {
+  it('--help names every option and the exit codes', () => {
+    const { code, stdout } = cli('--help');
+    expect(code).toBe(0);
+    for (const opt of ['--output', '--force', '--in-place', '--ratio', '--divisor', '--min-channels', '--bias', '--gate', '--stages',
+      '--placement', '--mobilenet-placement', '--init', '--seed', '--arch', '--batch', '--dims', '--json', '--markdown', '--explain',
+      '--validate', '--strict', '--ep', '--rtol', '--atol', '--runs', '--external-data', '--debug']) {
+      expect(stdout, opt).toContain(opt);
+    }
+    expect(stdout).toMatch(/Exit codes: 0 ok.*5 nothing to insert/s);
+  });
+
+  it('injects, writes a model the checker accepts, and prints one JSON document on stdout', () => {
+    const out = path.join(tmp.dir, 'r.onnx');
+    const { code, stdout, stderr } = cli(small('tiny_resnet.onnx'), '-o', out, '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ inserted: 6, ratio: 16, dryRun: false, output: out, params: { added: 1582, formula: 1344 } });
+    expect(Object.keys(report)).toEqual(expect.arrayContaining(['blocks', 'skipped', 'stages', 'params', 'macs']));
+    expect(report.macs.byOp.after.GlobalAveragePool).toBeGreaterThan(report.macs.byOp.before.GlobalAveragePool);
+    expect(stderr).toMatch(/wrote .*r\.onnx \(6 SE blocks/);
+    expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
+  });
+
+  it('report is a dry run with the same numbers, and writes nothing', () => {
+    const dry = JSON.parse(cli('report', small('tiny_resnet.onnx'), '--json').stdout);
+    const real = JSON.parse(cli(small('tiny_resnet.onnx'), '-o', path.join(tmp.dir, 'same.onnx'), '--json').stdout);
+    expect(dry.dryRun).toBe(true);
+    expect(dry.stages).toEqual(real.stages);
+    expect(dry.params).toEqual(real.params);
+    expect(dry.macs).toEqual(real.macs);
+  });
+
+  it('--markdown prints tables, --explain lists every candidate with its reason', () => {
+    const md = cli('report', small('tiny_mobilenet_v2.onnx'), '--markdown', '--explain').stdout;
+    expect(md).toMatch(/^\| stage \| N_s \| C_s \|/m);
+    expect(md).toMatch(/same block as the residual SE/);
+    expect(md).toMatch(/inserted \(insertSEAfterDepthwiseBlock\)/);
+  });
+
+  it('nothing to insert: exit 5, one message, no file', () => {
+    const out = path.join(tmp.dir, 'dense.onnx');
+    const { code, stderr } = cli(small('tiny_densenet.onnx'), '-o', out, '-q');
+    expect(code).toBe(5);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/nothing to insert: .*supports residual networks/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('--validate with --init preserve passes on CPU and reports equivalence and latency', () => {
+    const out = path.join(tmp.dir, 'v.onnx');
+    const { code, stdout } = cli(small('tiny_shufflenet_dynbatch.onnx'), '-o', out, '--init', 'preserve', '--validate', '--ep', 'cpu', '--runs', '5', '--json', '--batch', '2');
+    expect(code).toBe(0);
+    const v = JSON.parse(stdout).validation;
+    expect(v).toMatchObject({ ep: 'cpu', passed: true });
+    expect(v.outputs[0].shape).toEqual([2, 10]);
+    expect(v.outputs[0].maxRelDiff).toBeLessThanOrEqual(1e-5);
+    expect(v.latency.runs).toBe(5);
+  });
+
+  it('an explicitly requested provider that cannot start is one clear line, exit 4', () => {
+    const { code, stderr } = cli('validate', small('tiny_resnet.onnx'), small('tiny_resnet.onnx'), '--ep', 'cuda');
+    expect(code).toBe(4);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/cuda/);
+  });
+
+  it('the same input, options and seed give byte-identical files', () => {
+    const [a, b] = ['a.onnx', 'b.onnx'].map((f) => path.join(tmp.dir, f));
+    cli(small('tiny_inception.onnx'), '-o', a, '--seed', '5', '-q');
+    cli(small('tiny_inception.onnx'), '-o', b, '--seed', '5', '-q');
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+  });
+});
