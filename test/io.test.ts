@@ -9,6 +9,7 @@ import { saveModel, serializeModel } from '../src/onnx/save.js';
 import { decodeModel } from '../src/onnx/proto.js';
 import { fields } from '../src/onnx/wire.js';
 import { SeInjectError } from '../src/errors.js';
+import { validateModels } from '../src/validate/runtime.js';
 import { FUTURE_FIELDS, cached, onnxCheck, small, tempDir } from './support/fixtures.js';
 
 const tmp = tempDir();
@@ -91,6 +92,9 @@ describe('external data', () => {
       if (t.dataLocation === 1) expect(t.externalData.find((e) => e.key === 'location')!.value).toBe('ext-out.onnx.data');
     }
     expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
+    const v = await validateModels(ext, out, { ep: 'cpu', runs: 0, expectEqual: true, rtol: 0, atol: 0 });
+    expect(v.problems).toEqual([]);
+    expect(v.outputs[0]!.maxAbsDiff).toBe(0);
   });
 
   it('moves weights out when asked (--external-data) and the result loads back', async () => {
