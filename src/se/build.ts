@@ -12,8 +12,8 @@
 
 import { AttrType, DataType } from '../onnx/proto.js';
 import type { NodeProto, TensorProto } from '../onnx/proto.js';
-import { encodeFloats } from './numeric.js';
-import { seededNormal } from './random.js';
+import { encodeFloats } from '../numeric.js';
+import { seededNormal } from '../random.js';
 
 export interface SEOptions {
   ratio: number;

@@ -8,6 +8,8 @@ import { SeInjectError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { DataType } from '../onnx/proto.js';
 import type { Dim } from '../onnx/proto.js';
+import { floatToHalfBits, halfBitsToFloat } from '../numeric.js';
+import { mulberry32 } from '../random.js';
 
 export interface InputSpec {
   name: string;
@@ -53,18 +55,6 @@ export function bindShape(spec: InputSpec, bind: Binding): number[] {
   });
 }
 
-/** mulberry32: a small PRNG that gives the same stream on every platform. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Floats uniform in [-1, 1]; integer and bool inputs zeros, which are valid indices and shapes. */
 export function randomFeeds(specs: InputSpec[], bind: Binding, seed: number): Record<string, ort.Tensor> {
   const next = mulberry32(seed);
@@ -105,41 +95,4 @@ export function tensorNumbers(t: ort.Tensor): Float64Array {
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float64Array.from(data, Number);
   if (Array.isArray(data)) throw new SeInjectError('unsupported', `output of type ${t.type} cannot be compared numerically`);
   return Float64Array.from(data as ArrayLike<number>);
-}
-
-const f32 = new Float32Array(1);
-const f32Bits = new Uint32Array(f32.buffer);
-
-/** float → IEEE 754 half bits, rounding to nearest even (as ORT's own conversion does). */
-export function floatToHalfBits(value: number): number {
-  f32[0] = value;
-  const x = f32Bits[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    return sign | roundShift(mant | 0x800000, 14 - e);
-  }
-  // A carry out of the mantissa correctly bumps the exponent (and 65520 up to infinity).
-  return sign | ((e << 10) + roundShift(mant, 13));
-}
-
-function roundShift(v: number, shift: number): number {
-  const kept = v >>> shift;
-  const rest = v & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  return rest > half || (rest === half && kept & 1) ? kept + 1 : kept;
-}
-
-export function halfBitsToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }

@@ -1,7 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { DataType } from '../../src/onnx/proto.js';
-import { bindShape, floatToHalfBits, halfBitsToFloat, randomFeeds, tensorNumbers } from '../../src/validate/tensors.js';
+import { floatToHalfBits, halfBitsToFloat } from '../../src/numeric.js';
+import { bindShape, randomFeeds, tensorNumbers } from '../../src/validate/tensors.js';
 import type { InputSpec } from '../../src/validate/tensors.js';
 
 describe('float16 bits', () => {

@@ -1,4 +1,4 @@
-// Seeded, order-independent randomness: each SE block draws from a stream keyed by (seed, block name),
+// Seeded randomness identical on every platform. SE weights: each block draws from a stream keyed by (seed, block name),
 // so the same model, options and seed give byte-identical weights however many models run at once.
 
 function hashString(seed: number, s: string): number {
@@ -11,7 +11,8 @@ function hashString(seed: number, s: string): number {
 }
 
 /** mulberry32: small, fast, and identical on every platform. */
-function mulberry32(state: number): () => number {
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
