@@ -22,20 +22,7 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** Standard normal samples (Box–Muller) from a stream keyed by seed and name. */
-export function seededNormal(seed: number, name: string): () => number {
-  const uniform = mulberry32(hashString(seed, name));
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const v = spare;
-      spare = undefined;
-      return v;
-    }
-    const u = 1 - uniform();
-    const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
+/** Uniform samples in [0, 1) from a stream keyed by seed and name. */
+export function seededUniform(seed: number, name: string): () => number {
+  return mulberry32(hashString(seed, name));
 }
