@@ -8,14 +8,14 @@ import type { MacCount } from './analysis/cost.js';
 import { checkPlausible, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
-import { lintGraph } from './ir/lint.js';
+import { inputDefect, lintGraph } from './ir/lint.js';
 import type { Model } from './ir/model.js';
 import type { NodeProto } from './onnx/proto.js';
 import { inceptionPass } from '../passes/inception.js';
 import { mobilenetPass } from '../passes/mobilenet.js';
 import { residualPass } from '../passes/residual.js';
 import { shufflenetPass } from '../passes/shufflenet.js';
-import { SUPPORTED_SE_TYPES, buildSE } from './se/build.js';
+import { SUPPORTED_SE_TYPES, buildSE, squeezeWidth } from './se/build.js';
 import type { SEOptions } from './se/build.js';
 import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
@@ -62,9 +62,15 @@ function checkOpset(model: Model): void {
   }
 }
 
+/** Cycles, undefined inputs, two producers: no pass can reason about such a graph, so it is refused. */
+function checkGraph(model: Model): void {
+  const defect = inputDefect(model.graph);
+  if (defect) throw new SeInjectError('input', `${model.label}: ${defect}`);
+}
+
 function analyseShapes(model: Model, o: DimBindings): ShapeMap {
   const shapes = inferShapes(model.graph, model.opset, o, model.label);
-  checkPlausible(shapes, model.label);
+  checkPlausible(model.graph, shapes, model.label);
   return shapes;
 }
 
@@ -94,7 +100,13 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
         c.site = undefined;
         continue;
       }
-      const dtype = shapes.get(c.site.tensor)?.dtype ?? 0;
+      const { dtype = 0, dims } = shapes.get(c.site.tensor) ?? {};
+      if (!dims || dims.length < 3 || !(dims[1]! >= 1)) {
+        // Passes match on structure; the SE block is sized from N×C×spatial, which must be known.
+        c.reason = `the shape of ${c.site.tensor} is unknown (${dims ? dims.join('×') : 'not inferred'}); SE needs N×C×H×W`;
+        c.site = undefined;
+        continue;
+      }
       if (!SUPPORTED_SE_TYPES.has(dtype)) {
         c.reason = `element type ${dtype} has no SE weights (float, float16, bfloat16, double)`;
         c.site = undefined;
@@ -139,7 +151,10 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
 export function injectSE(model: Model, options: Partial<InjectOptions> = {}): InjectResult {
   const o: InjectOptions = { ...DEFAULT_OPTIONS, ...options };
   validateOptions(o);
+  checkGraph(model);
   checkOpset(model);
+  // What the input already had (duplicate node names, which ONNX tolerates) is not ours to report later.
+  const inherited = new Set(lintGraph(model.graph));
   const shapesBefore = analyseShapes(model, o);
   const paramsBefore = countParams(model.graph);
   const macsBefore = countMacs(model.graph, shapesBefore);
@@ -150,9 +165,10 @@ export function injectSE(model: Model, options: Partial<InjectOptions> = {}): In
     const c = candidates.find((x) => x.site === b.site)!;
     c.reason = `stage ${b.stage} excluded by --stages`;
   }
+  for (const b of chosen) checkBlockSize(model, b, o);
   const seNodes = new Map<string, NodeProto[]>();
   for (const b of chosen) seNodes.set(b.name, rewrite(model, b, o));
-  if (chosen.length) finish(model, o);
+  if (chosen.length) finish(model, o, inherited);
   const shapesAfter = chosen.length ? analyseShapes(model, o) : shapesBefore;
   const macsAfter: MacCount = chosen.length ? countMacs(model.graph, shapesAfter) : macsBefore;
   const report = buildReport({
@@ -160,6 +176,15 @@ export function injectSE(model: Model, options: Partial<InjectOptions> = {}): In
     macsBefore, macsAfter,
   });
   return { report, changed: chosen.length > 0 };
+}
+
+/** SE weights are built in memory: past 2^26 per block the channel count or --ratio/--divisor is a mistake. */
+const MAX_SE_WEIGHTS = 2 ** 26;
+
+function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
+  const width = squeezeWidth(b.channels, o);
+  if (2 * b.channels * width <= MAX_SE_WEIGHTS) return;
+  throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, --ratio and --divisor`);
 }
 
 function rewrite(model: Model, b: PlannedBlock, o: InjectOptions): NodeProto[] {
@@ -183,9 +208,9 @@ function rewrite(model: Model, b: PlannedBlock, o: InjectOptions): NodeProto[] {
   return built.nodes;
 }
 
-function finish(model: Model, o: InjectOptions): void {
+function finish(model: Model, o: InjectOptions, inherited: ReadonlySet<string>): void {
   model.graph.sortTopologically();
-  const problems = lintGraph(model.graph);
+  const problems = lintGraph(model.graph).filter((p) => !inherited.has(p));
   if (problems.length) {
     throw new SeInjectError('internal', `se-inject produced an invalid graph (${problems[0]}); please report this with the model`);
   }

@@ -219,6 +219,9 @@ const slice: Rule = (n, ins, opset) => {
   if (!x || !starts || !ends) return [{ dtype: ins[0]?.dtype ?? 0 }];
   const axes = (opset >= 10 ? ins[3]?.values : attrInts(n, 'axes')) ?? starts.map((_, i) => i);
   const steps = (opset >= 10 ? ins[4]?.values : undefined) ?? starts.map(() => 1);
+  // ONNX forbids step 0; a bad axis or step would make the folding loop below run forever.
+  const bad = axes.some((a) => !Number.isInteger(a) || norm(a, x.length) < 0 || norm(a, x.length) >= x.length);
+  if (bad || steps.some((st) => !Number.isInteger(st) || st === 0)) return [{ dtype: ins[0]!.dtype }];
   const dims = x.slice();
   const ranges = x.map((d) => [0, d, 1]);
   axes.forEach((a0, i) => {

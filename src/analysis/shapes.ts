@@ -86,11 +86,32 @@ export function attrInts(n: NodeProto, name: string): number[] | undefined {
   return attr(n, name)?.ints;
 }
 
-/** Bytes-level limit check users hit with absurd declared shapes: 10^12 elements is refused early. */
-export function checkPlausible(shapes: ShapeMap, label: string): void {
+/**
+ * Limits users hit with absurd or contradictory declared shapes, checked before any pass sizes an SE block
+ * from them: 10^12 elements is refused, and so is a Conv whose weight disagrees with its input.
+ */
+export function checkPlausible(g: Graph, shapes: ShapeMap, label: string): void {
   for (const [name, s] of shapes) {
     if (s.dims && elementCount(s.dims) > 2 ** 40) {
       throw new SeInjectError('input', `${label}: tensor ${name} would have ${elementCount(s.dims).toExponential(2)} elements (${s.dims.join('×')}); the declared shapes are not plausible`);
     }
+  }
+  for (const n of g.nodes) {
+    if (n.opType === 'Conv' && (!n.domain || n.domain === 'ai.onnx')) checkConv(n, shapes, label);
+  }
+}
+
+function checkConv(n: NodeProto, shapes: ShapeMap, label: string): void {
+  const [xName = '', wName = ''] = n.inputs;
+  const x = shapes.get(xName)?.dims, w = shapes.get(wName)?.dims;
+  if (!x || !w) return;
+  const at = `${label}: Conv ${n.name || n.outputs[0]}`;
+  const fmt = (d: number[]) => `[${d.join(',')}]`;
+  if (w.length !== x.length || x.length < 3) {
+    throw new SeInjectError('input', `${at}: weight ${wName} ${fmt(w)} has rank ${w.length} but input ${xName} ${fmt(x)} has rank ${x.length}; a Conv weight is [C_out, C_in/group, kernel...] with the input's rank (at least 3)`);
+  }
+  const group = attrInt(n, 'group', 1);
+  if (w[1]! * group !== x[1]) {
+    throw new SeInjectError('input', `${at}: weight ${wName} ${fmt(w)} takes ${w[1]! * group} input channels (${w[1]} × group ${group}) but input ${xName} ${fmt(x)} has ${x[1]}; the weight and the input contradict each other`);
   }
 }

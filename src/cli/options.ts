@@ -36,6 +36,8 @@ export function seOptions<T>(y: Argv<T>) {
     .option('mobilenet-placement', { choices: ['output', 'v3'] as const, default: 'output' as const, describe: 'Depthwise blocks: output (after the projection) or v3 (after the depthwise activation, hard-sigmoid gate)', group: 'Where:' });
 }
 
+const MAX_STAGE = 1000;
+
 export function parseStages(text: string | undefined): number[] | undefined {
   if (text === undefined || text === 'all') return undefined;
   const out = new Set<number>();
@@ -44,6 +46,8 @@ export function parseStages(text: string | undefined): number[] | undefined {
     if (!m) throw new SeInjectError('usage', `--stages "${text}" is not a list of stage numbers like 1,2,3 or 1-3`);
     const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
     if (a < 1 || b < a) throw new SeInjectError('usage', `--stages "${part}": stages count from 1 and ranges go up`);
+    // Bounds the loop below: "1-999999999" would otherwise fill memory before any model is read.
+    if (b > MAX_STAGE) throw new SeInjectError('usage', `--stages "${part}": no model has more than ${MAX_STAGE} stages; run se-inject report to see them`);
     for (let s = a; s <= b; s++) out.add(s);
   }
   if (!out.size) throw new SeInjectError('usage', '--stages is empty; give stage numbers like 1,2,3');

@@ -8,7 +8,7 @@
 // re-encodes it, while untouched nodes are written back as their original bytes.
 
 import type { GraphProto, NodeProto, TensorProto } from '../onnx/proto.js';
-import { fields, readString } from '../onnx/wire.js';
+import { WireError, fields, readString } from '../onnx/wire.js';
 
 export class Graph {
   private readonly producers = new Map<string, NodeProto>();
@@ -250,7 +250,11 @@ function capturedNames(n: NodeProto): string[] {
   return [...out];
 }
 
-function collectCaptures(graphBytes: Uint8Array, out: Set<string>): void {
+/** Deeper nesting than any exporter writes; the limit keeps a crafted file from overflowing the stack. */
+const MAX_SUBGRAPH_DEPTH = 64;
+
+function collectCaptures(graphBytes: Uint8Array, out: Set<string>, depth = 1): void {
+  if (depth > MAX_SUBGRAPH_DEPTH) throw new WireError(`subgraphs nested more than ${MAX_SUBGRAPH_DEPTH} deep`, graphBytes.byteOffset);
   const defined = new Set<string>();
   const used: string[] = [];
   for (const f of fields(graphBytes)) {
@@ -263,7 +267,7 @@ function collectCaptures(graphBytes: Uint8Array, out: Set<string>): void {
         for (const af of fields(nf.payload)) {
           if (af.no === 6 || af.no === 11) {
             const inner = new Set<string>();
-            collectCaptures(af.payload, inner);
+            collectCaptures(af.payload, inner, depth + 1);
             used.push(...inner);
           }
         }

@@ -1,13 +1,37 @@
 // Graph.lint(), after torch.fx: the structural promises of the IR, each problem said with how to fix it.
-// Runs after every pass in the tests and guards every model before it is written.
+// Runs after every pass in the tests and guards every model before it is written. `inputDefect` is the
+// same check at the door: a graph that breaks these promises is refused before any pass looks at it.
 
+import type { NodeProto } from '../onnx/proto.js';
 import type { Graph } from './graph.js';
+import { topologicalOrder } from './graph.js';
+
+/** `name`: duplicate node names, which ONNX tolerates; every other kind makes a graph unusable. */
+export type LintKind = 'name' | 'order' | 'undefined' | 'producer' | 'output';
+
+export interface LintProblem {
+  kind: LintKind;
+  message: string;
+}
 
 export function lintGraph(g: Graph): string[] {
-  const problems: string[] = [];
+  return lintProblems(g).map((p) => p.message);
+}
+
+export function lintProblems(g: Graph): LintProblem[] {
+  const problems: LintProblem[] = [];
+  const add = (kind: LintKind, message: string) => problems.push({ kind, message });
   const defined = new Set<string>(['']);
-  for (const v of g.proto.inputs) defined.add(v.name);
-  for (const t of g.proto.initializers) defined.add(t.name);
+  for (const v of g.proto.inputs) {
+    if (defined.has(v.name)) add('producer', `graph input ${v.name} is declared twice: keep one`);
+    defined.add(v.name);
+  }
+  const initializers = new Set<string>();
+  for (const t of g.proto.initializers) {
+    if (initializers.has(t.name)) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
+    initializers.add(t.name);
+    defined.add(t.name);
+  }
   for (const n of g.proto.sparseInitializerNames) defined.add(n);
   const producedBy = new Map<string, string>();
   const nodeNames = new Set<string>();
@@ -15,29 +39,60 @@ export function lintGraph(g: Graph): string[] {
   for (const n of g.nodes) for (const o of n.outputs) if (o) later.add(o);
 
   for (const n of g.nodes) {
-    const label = n.name || `${n.opType} writing ${n.outputs[0] ?? '?'}`;
+    const label = nodeLabel(n);
     if (n.name) {
-      if (nodeNames.has(n.name)) problems.push(`two nodes are named ${n.name}: give each node a unique name`);
+      if (nodeNames.has(n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
       nodeNames.add(n.name);
     }
     for (const v of g.reads(n)) {
       if (defined.has(v)) continue;
-      problems.push(later.has(v)
-        ? `node ${label} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)`
-        : `node ${label} reads ${v}, which no node, graph input or initializer defines`);
+      if (later.has(v)) add('order', `node ${label} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)`);
+      else add('undefined', `node ${label} reads ${v}, which no node, graph input or initializer defines; fix the name or add ${v} as an input or initializer`);
     }
     for (const o of n.outputs) {
       if (!o) continue;
       const other = producedBy.get(o);
       if (other !== undefined || (defined.has(o) && !producedBy.has(o))) {
-        problems.push(`tensor ${o} is written by ${other ? `both ${other} and ${label}` : `${label} and is also a graph input or initializer`}: each tensor needs exactly one producer`);
+        add('producer', `tensor ${o} is written by ${other ? `both ${other} and ${label}` : `${label} and is also a graph input or initializer`}: each tensor needs exactly one producer`);
       }
       producedBy.set(o, label);
       defined.add(o);
     }
   }
   for (const o of g.proto.outputs) {
-    if (!defined.has(o.name)) problems.push(`graph output ${o.name} is never computed`);
+    if (!defined.has(o.name)) add('output', `graph output ${o.name} is never computed; remove it or add the node that computes it`);
   }
   return problems;
+}
+
+/** Why a loaded graph cannot be rewritten, or undefined. Cycles are named as cycles, with their nodes. */
+export function inputDefect(g: Graph): string | undefined {
+  const problem = lintProblems(g).find((p) => p.kind !== 'name');
+  if (problem?.kind !== 'order') return problem?.message;
+  const cycle = findCycle(g);
+  if (!cycle) return `${problem.message}; sort the nodes topologically`;
+  return `the graph has a cycle: ${cycle.map(nodeLabel).join(' → ')} → ${nodeLabel(cycle[0]!)}; an ONNX graph must be acyclic — re-export the model`;
+}
+
+/** Nodes on one cycle, in data-flow order; O(nodes). */
+function findCycle(g: Graph): NodeProto[] | undefined {
+  const self = g.nodes.find((n) => g.reads(n).some((v) => v && n.outputs.includes(v)));
+  if (self) return [self];
+  const done = new Set(topologicalOrder(g).nodes);
+  let n = g.nodes.find((x) => !done.has(x));
+  if (!n) return undefined;
+  // A node left unsorted waits on a producer also left unsorted; walking producers must revisit a node.
+  const seen = new Map<NodeProto, number>();
+  const path: NodeProto[] = [];
+  while (n && !seen.has(n)) {
+    seen.set(n, path.length);
+    path.push(n);
+    const from: NodeProto = n;
+    n = g.reads(from).map((v) => g.producer(v)).find((p) => p && p !== from && !done.has(p));
+  }
+  return n ? path.slice(seen.get(n)).reverse() : undefined;
+}
+
+function nodeLabel(n: NodeProto): string {
+  return n.name || `${n.opType} writing ${n.outputs[0] ?? '?'}`;
 }

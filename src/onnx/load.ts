@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { SeInjectError, describeCause, inputError } from '../errors.js';
 import { Model } from '../ir/model.js';
 import type { ExternalRef } from '../ir/model.js';
-import { decodeModel } from './proto.js';
+import { decodeModel, elementBytes, elementCount } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
-import { WireError } from './wire.js';
+import { WireError, WireType, fields } from './wire.js';
 
 export interface LoadOptions {
   /** Folder that external data locations are relative to (the model file's folder when loading a file). */
@@ -39,21 +39,34 @@ export async function loadModelFile(file: string): Promise<Model> {
 export function loadModelBytes(bytes: Uint8Array, options: LoadOptions = {}): Model {
   const label = options.label ?? 'model bytes';
   if (bytes.byteLength === 0) throw inputError(`${label} is empty (0 bytes); it is not an ONNX model`);
-  const proto = decode(bytes, label);
+  const proto = malformed(label, () => decodeModel(bytes), isOtherMessage(bytes));
   checkModelShape(proto, label);
   const external = resolveExternalData(proto, label, options.baseDir);
-  return new Model(proto, { bytes, external, sourceDir: options.baseDir, label });
+  // The IR reads subgraph bodies (If/Loop), which the decoder keeps as bytes: they can be malformed too.
+  return malformed(label, () => new Model(proto, { bytes, external, sourceDir: options.baseDir, label }));
 }
 
-function decode(bytes: Uint8Array, label: string): ModelProto {
+function malformed<T>(label: string, read: () => T, otherMessage = () => false): T {
   try {
-    return decodeModel(bytes);
+    return read();
   } catch (e) {
-    if (e instanceof WireError || e instanceof RangeError) {
-      throw inputError(`${label} is not an ONNX model: the protobuf is malformed (${describeCause(e)}); the file may be truncated or not a .onnx file`, e);
+    if (!(e instanceof WireError || e instanceof RangeError)) throw e;
+    if (otherMessage()) {
+      throw inputError(`${label} is a protobuf message but not an ONNX ModelProto (${describeCause(e)}); is it a TensorProto or another message? give a .onnx model`, e);
     }
-    throw e;
+    throw inputError(`${label} is not an ONNX model: the protobuf is malformed (${describeCause(e)}); the file may be truncated or not a .onnx file`, e);
   }
+}
+
+/** Well-formed protobuf without a graph field: another message (a TensorProto, say), not a damaged model. */
+function isOtherMessage(bytes: Uint8Array): () => boolean {
+  return () => {
+    try {
+      return ![...fields(bytes)].some((f) => f.no === 7 && f.type === WireType.LengthDelimited);
+    } catch {
+      return false;
+    }
+  };
 }
 
 function checkModelShape(m: ModelProto, label: string): void {
@@ -68,7 +81,17 @@ function checkModelShape(m: ModelProto, label: string): void {
     if (t.dims.some((d) => d < 0 || !Number.isFinite(d))) {
       throw inputError(`${label}: initializer ${t.name} has a negative or invalid dimension (${t.dims.join('×')})`);
     }
+    const need = expectedBytes(t);
+    if (t.rawData && need !== undefined && t.rawData.byteLength !== need) {
+      throw inputError(`${label}: initializer ${t.name} declares ${t.dims.join('×') || 'a scalar'} (${need} bytes) but holds ${t.rawData.byteLength} bytes of raw_data; the file is damaged`);
+    }
   }
+}
+
+/** Bytes a tensor's dims call for, for fixed-size element types; undefined for the others. */
+function expectedBytes(t: TensorProto): number | undefined {
+  const size = elementBytes(t.dataType);
+  return size === undefined ? undefined : elementCount(t.dims) * size;
 }
 
 function resolveExternalData(m: ModelProto, label: string, baseDir: string | undefined): Map<TensorProto, ExternalRef> {
@@ -99,6 +122,10 @@ function resolveExternalData(m: ModelProto, label: string, baseDir: string | und
     if (offset + length > fileSize) {
       throw inputError(`${label}: external data file ${location} is ${fileSize} bytes, shorter than tensor ${t.name} needs (offset ${offset} + length ${length}); the file is truncated`);
     }
+    const need = expectedBytes(t);
+    if (need !== undefined && length < need) {
+      throw inputError(`${label}: tensor ${t.name} declares ${t.dims.join('×')} (${need} bytes) but its external data holds ${length} bytes; the model and ${location} do not belong together`);
+    }
     refs.set(t, { file: resolved, offset, length });
   }
   return refs;
@@ -108,17 +135,18 @@ function safeResolve(root: string, location: string, label: string, tensor: stri
   if (path.isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location)) {
     throw inputError(`${label}: tensor ${tensor} points at external data by absolute path (${location}); refused — external data must sit in the model's folder`);
   }
+  const inside = (p: string) => p === root || p.startsWith(root + path.sep);
+  const escapes = () => inputError(`${label}: external data location ${location} of tensor ${tensor} escapes the model's folder; refused`);
   const candidate = path.resolve(root, location);
+  // Checked before the file system is asked anything about the path.
+  if (!inside(candidate)) throw escapes();
   let real = candidate;
   try {
     real = realpathSync(candidate);
   } catch {
     // A missing file is reported by the size check with a clearer message; the path itself must still stay inside.
   }
-  const inside = (p: string) => p === root || p.startsWith(root + path.sep);
-  if (!inside(candidate) || !inside(real)) {
-    throw inputError(`${label}: external data location ${location} of tensor ${tensor} escapes the model's folder; refused`);
-  }
+  if (!inside(real)) throw escapes();
   return real;
 }
 

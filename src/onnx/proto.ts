@@ -466,11 +466,17 @@ export function tensorValues(t: TensorProto): number[] | undefined {
     return out;
   }
   const out: number[] = [];
-  for (const e of t.extras) {
-    for (const f of fields(e.bytes)) {
-      if (f.no === 4) readPackedFloat(f, out);
-      else if (f.no === 5 || f.no === 7) readPackedInt64(f, out);
+  try {
+    for (const e of t.extras) {
+      for (const f of fields(e.bytes)) {
+        if (f.no === 4) readPackedFloat(f, out);
+        else if (f.no === 5 || f.no === 7) readPackedInt64(f, out);
+      }
     }
+  } catch (e) {
+    // Typed data fields stay bytes until analysis asks; malformed ones are values not at hand, kept verbatim.
+    if (e instanceof WireError) return undefined;
+    throw e;
   }
   return out.length === n ? out : undefined;
 }

@@ -113,8 +113,16 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
   } catch (e) {
     await Promise.all(temps.map((t) => fsp.rm(t, { force: true })));
     if (e instanceof SeInjectError) throw e;
-    throw new SeInjectError('output', `cannot write ${file}: ${describeCause(e)}; nothing was written`, { cause: e });
+    throw writeFailure(file, e);
   }
+}
+
+function writeFailure(file: string, e: unknown): SeInjectError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const [why, fix] = code === 'ENOSPC' || code === 'EDQUOT' ? [`the disk is full (${code})`, 'free some space']
+    : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? [`its folder cannot be written (${code})`, 'choose another output path']
+    : [describeCause(e), 'choose another output path'];
+  return new SeInjectError('output', `cannot write ${file}: ${why}; nothing was written — ${fix}`, { cause: e });
 }
 
 async function checkTarget(target: string, dir: string, overwrite: boolean): Promise<void> {
