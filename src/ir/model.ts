@@ -1,5 +1,8 @@
 // A loaded model: the lossless ModelProto, its graph IR, and where external tensor data lives.
 
+import { closeSync, openSync, readSync } from 'node:fs';
+import { gatherBytes } from '../onnx/deferred.js';
+import type { Deferred } from '../onnx/deferred.js';
 import type { ModelProto, OpsetId, TensorProto } from '../onnx/proto.js';
 import { Graph } from './graph.js';
 
@@ -11,8 +14,12 @@ export interface ExternalRef {
 }
 
 export interface ModelSource {
-  /** The buffer the model was decoded from; tensor views point into it. */
+  /**
+   * The buffer the model was decoded from; tensor views point into it. Holes listed in `deferred`
+   * (large weights of a big file) are not read until the save: there the buffer holds zeros.
+   */
   bytes: Uint8Array;
+  deferred?: Deferred;
   external: Map<TensorProto, ExternalRef>;
   sourceDir?: string;
   label: string;
@@ -35,6 +42,24 @@ export class Model {
 
   externalRef(t: TensorProto): ExternalRef | undefined {
     return this.source.external.get(t);
+  }
+
+  /** The bytes of an initializer's data as stored, wherever they are: in memory, deferred or external. */
+  tensorBytes(t: TensorProto): Uint8Array {
+    const ref = this.externalRef(t);
+    if (!ref) return t.rawData ? gatherBytes([t.rawData], this.source.bytes, this.source.deferred) : new Uint8Array();
+    const out = new Uint8Array(ref.length);
+    const fd = openSync(ref.file, 'r');
+    try {
+      for (let done = 0; done < ref.length; ) {
+        const n = readSync(fd, out, done, ref.length - done, ref.offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return out;
   }
 
   setMetadata(key: string, value: string): void {

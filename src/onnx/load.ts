@@ -1,4 +1,5 @@
-// Bytes → Model. The file is read once into one buffer; every tensor's bytes stay views into it.
+// Bytes → Model. The file is read once into one buffer; every tensor's bytes stay views into it
+// (large weights of a big file stay in the file until the save: see deferred.ts).
 // External data is located and checked (inside the model's folder, long enough) but never read here:
 // the writer streams it file to file.
 
@@ -7,6 +8,8 @@ import * as path from 'node:path';
 import { SeInjectError, describeCause, inputError } from '../errors.js';
 import { Model } from '../ir/model.js';
 import type { ExternalRef } from '../ir/model.js';
+import { readModelFile } from './deferred.js';
+import type { Deferred, FileBytes } from './deferred.js';
 import { decodeModel, elementBytes, elementCount } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
 import { WireError, WireType, fields } from './wire.js';
@@ -27,23 +30,27 @@ export async function loadModelFile(file: string): Promise<Model> {
   }
   if (stat.isDirectory()) throw inputError(`${file} is a directory; give the path of a .onnx file`);
   if (stat.size === 0) throw inputError(`${file} is empty (0 bytes); it is not an ONNX model`);
-  let bytes: Uint8Array;
+  let read: FileBytes;
   try {
-    bytes = await fsp.readFile(file);
+    read = readModelFile(file);
   } catch (e) {
     throw inputError(`${file}: cannot read it (${describeCause(e)})`, e);
   }
-  return loadModelBytes(bytes, { baseDir: path.dirname(path.resolve(file)), label: file });
+  return decode(read.bytes, { baseDir: path.dirname(path.resolve(file)), label: file }, read.deferred);
 }
 
 export function loadModelBytes(bytes: Uint8Array, options: LoadOptions = {}): Model {
+  return decode(bytes, options, undefined);
+}
+
+function decode(bytes: Uint8Array, options: LoadOptions, deferred: Deferred | undefined): Model {
   const label = options.label ?? 'model bytes';
   if (bytes.byteLength === 0) throw inputError(`${label} is empty (0 bytes); it is not an ONNX model`);
   const proto = malformed(label, () => decodeModel(bytes), isOtherMessage(bytes));
   checkModelShape(proto, label);
   const external = resolveExternalData(proto, label, options.baseDir);
   // The IR reads subgraph bodies (If/Loop), which the decoder keeps as bytes: they can be malformed too.
-  return malformed(label, () => new Model(proto, { bytes, external, sourceDir: options.baseDir, label }));
+  return malformed(label, () => new Model(proto, { bytes, deferred, external, sourceDir: options.baseDir, label }));
 }
 
 function malformed<T>(label: string, read: () => T, otherMessage = () => false): T {

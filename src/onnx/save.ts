@@ -11,6 +11,8 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SeInjectError, describeCause } from '../errors.js';
 import type { Model } from '../ir/model.js';
+import { changedError, checkUnchanged, gatherBytes, resolvePieces } from './deferred.js';
+import type { FileRegion } from './deferred.js';
 import { encodeModel } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
 
@@ -44,18 +46,23 @@ export function serializeModel(model: Model): Uint8Array {
   if (w.length > PROTOBUF_LIMIT) {
     throw new SeInjectError('unsupported', `${model.label} serializes to ${w.length} bytes, past protobuf's 2 GiB limit; save it to a file, which moves weights to external data`);
   }
-  return w.toBytes();
+  // Weights the loader left in the input file are read now, into their place in the output.
+  if (!model.source.deferred) return w.toBytes();
+  return gatherBytes(w.finish(), model.source.bytes, model.source.deferred);
 }
+
+/** Output bytes in order: in memory, or a region of a file (deferred weights, external data). */
+type Piece = Uint8Array | FileRegion;
 
 interface Plan {
   proto: ModelProto;
-  /** What goes into the data file, in order: inline views or regions of source files. */
-  pieces: Array<{ view: Uint8Array } | { file: string; offset: number; length: number }>;
+  /** What goes into the data file, one entry per tensor, in order. */
+  tensors: Piece[][];
   dataBytes: number;
 }
 
 function planExternal(model: Model, dataName: string, moveAll: boolean): Plan {
-  const pieces: Plan['pieces'] = [];
+  const tensors: Plan['tensors'] = [];
   let offset = 0;
   const rewritten = model.proto.graph.initializers.map((t): TensorProto => {
     const ref = model.externalRef(t);
@@ -63,7 +70,7 @@ function planExternal(model: Model, dataName: string, moveAll: boolean): Plan {
     if (!ref && !inline) return t;
     const length = ref ? ref.length : t.rawData!.byteLength;
     offset = Math.ceil(offset / ALIGN) * ALIGN;
-    pieces.push(ref ? { ...ref } : { view: t.rawData! });
+    tensors.push(ref ? [{ ...ref }] : resolvePieces([t.rawData!], model.source.bytes, model.source.deferred));
     const entry = { ...t, src: undefined, rawData: undefined, dataLocation: 1, externalData: [
       { key: 'location', value: dataName },
       { key: 'offset', value: String(offset) },
@@ -73,7 +80,7 @@ function planExternal(model: Model, dataName: string, moveAll: boolean): Plan {
     return entry;
   });
   const proto = { ...model.proto, graph: { ...model.proto.graph, initializers: rewritten } };
-  return { proto, pieces, dataBytes: offset };
+  return { proto, tensors, dataBytes: offset };
 }
 
 export async function saveModel(model: Model, file: string, options: SaveOptions = {}): Promise<SaveResult> {
@@ -82,7 +89,7 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
   await checkTarget(target, dir, options.overwrite ?? false);
 
   const dataName = `${path.basename(target)}.data`;
-  let plan: Plan = { proto: model.proto, pieces: [], dataBytes: 0 };
+  let plan: Plan = { proto: model.proto, tensors: [], dataBytes: 0 };
   if (model.source.external.size > 0 || options.externalData) plan = planExternal(model, dataName, !!options.externalData);
   let encoded = encodeModel(plan.proto);
   if (encoded.length > PROTOBUF_LIMIT && !options.externalData) {
@@ -100,13 +107,15 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     options.onProgress?.(done, total);
   };
   const temps: string[] = [];
+  const sources = new SourceFiles(model);
   try {
     let dataFile: string | undefined;
-    if (plan.pieces.length) {
+    if (plan.tensors.length) {
       dataFile = path.join(dir, dataName);
-      temps.push(await writeTemp(dataFile, (fh) => writeDataPieces(fh, plan.pieces, progress)));
+      temps.push(await writeTemp(dataFile, (fh) => writeDataFile(fh, plan.tensors, sources, progress)));
     }
-    temps.push(await writeTemp(target, (fh) => writeChunks(fh, encoded.finish(), progress)));
+    const pieces = resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred);
+    temps.push(await writeTemp(target, async (fh) => { await writePieces(fh, pieces, sources, progress); }));
     if (dataFile) await fsp.rename(temps[0]!, dataFile);
     await fsp.rename(temps[temps.length - 1]!, target);
     return { path: target, bytes: encoded.length, dataFile, dataBytes: dataFile ? plan.dataBytes : undefined };
@@ -114,6 +123,8 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     await Promise.all(temps.map((t) => fsp.rm(t, { force: true })));
     if (e instanceof SeInjectError) throw e;
     throw writeFailure(file, e);
+  } finally {
+    await sources.close();
   }
 }
 
@@ -192,34 +203,87 @@ function dropWritten(buffers: Uint8Array[], written: number): Uint8Array[] {
   return rest;
 }
 
-async function writeDataPieces(fh: FileHandle, pieces: Plan['pieces'], progress: (n: number) => void): Promise<void> {
-  let position = 0;
-  const chunk = new Uint8Array(COPY_CHUNK);
-  const sources = new Map<string, FileHandle>();
-  try {
-    for (const p of pieces) {
-      const aligned = Math.ceil(position / ALIGN) * ALIGN;
-      if (aligned > position) {
-        await fh.write(new Uint8Array(aligned - position));
-        position = aligned;
-      }
-      if ('view' in p) {
-        await writeChunks(fh, [p.view], progress);
-        position += p.view.byteLength;
-        continue;
-      }
-      let src = sources.get(p.file);
-      if (!src) sources.set(p.file, (src = await fsp.open(p.file, 'r')));
-      for (let copied = 0; copied < p.length; ) {
-        const want = Math.min(COPY_CHUNK, p.length - copied);
-        const { bytesRead } = await src.read(chunk, 0, want, p.offset + copied);
-        if (bytesRead === 0) throw new SeInjectError('input', `external data file ${p.file} ended early; it changed while se-inject was reading it`);
-        await writeChunks(fh, [chunk.subarray(0, bytesRead)], progress);
-        copied += bytesRead;
-        position += bytesRead;
+/** Input files that output regions are copied from, opened once each; the model's own file is checked unchanged. */
+class SourceFiles {
+  private open = new Map<string, Promise<FileHandle>>();
+  private buffer?: Uint8Array;
+  constructor(private readonly model: Model) {}
+
+  /** The one copy buffer of this save. */
+  get chunk(): Uint8Array {
+    return (this.buffer ??= new Uint8Array(COPY_CHUNK));
+  }
+
+  get(file: string): Promise<FileHandle> {
+    let fh = this.open.get(file);
+    if (!fh) this.open.set(file, (fh = this.openChecked(file)));
+    return fh;
+  }
+
+  private async openChecked(file: string): Promise<FileHandle> {
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (e) {
+      throw new SeInjectError('input', `cannot read ${file} again to copy its weights (${describeCause(e)}); keep the input in place until the output is written`, { cause: e });
+    }
+    const deferred = this.model.source.deferred;
+    if (deferred?.file === file) {
+      try {
+        checkUnchanged(deferred, await fh.stat());
+      } catch (e) {
+        await fh.close();
+        throw e;
       }
     }
-  } finally {
-    await Promise.all([...sources.values()].map((s) => s.close()));
+    return fh;
+  }
+
+  async close(): Promise<void> {
+    const handles = await Promise.allSettled(this.open.values());
+    await Promise.all(handles.map((h) => (h.status === 'fulfilled' ? h.value.close().catch(() => {}) : undefined)));
+  }
+}
+
+/** Writes pieces in order: runs of memory views gathered into writev, file regions copied in chunks. */
+async function writePieces(fh: FileHandle, pieces: readonly Piece[], sources: SourceFiles, progress: (n: number) => void): Promise<number> {
+  let views: Uint8Array[] = [];
+  let written = 0;
+  for (const p of pieces) {
+    if (p instanceof Uint8Array) {
+      views.push(p);
+      written += p.byteLength;
+      continue;
+    }
+    await writeChunks(fh, views, progress);
+    views = [];
+    await copyRegion(fh, p, sources, progress);
+    written += p.length;
+  }
+  await writeChunks(fh, views, progress);
+  return written;
+}
+
+async function copyRegion(fh: FileHandle, region: FileRegion, sources: SourceFiles, progress: (n: number) => void): Promise<void> {
+  const src = await sources.get(region.file);
+  const chunk = sources.chunk;
+  for (let copied = 0; copied < region.length; ) {
+    const want = Math.min(chunk.byteLength, region.length - copied);
+    const { bytesRead } = await src.read(chunk, 0, want, region.offset + copied);
+    if (bytesRead === 0) throw changedError(region.file);
+    await writeChunks(fh, [chunk.subarray(0, bytesRead)], progress);
+    copied += bytesRead;
+  }
+}
+
+async function writeDataFile(fh: FileHandle, tensors: Plan['tensors'], sources: SourceFiles, progress: (n: number) => void): Promise<void> {
+  let position = 0;
+  for (const pieces of tensors) {
+    const aligned = Math.ceil(position / ALIGN) * ALIGN;
+    if (aligned > position) {
+      await fh.write(new Uint8Array(aligned - position));
+      position = aligned;
+    }
+    position += await writePieces(fh, pieces, sources, progress);
   }
 }

@@ -1,0 +1,218 @@
+// Reading a large model file without reading its weights.
+//
+// se-inject never looks inside a large weight: it needs dims and types, not values. So a big file is
+// scanned field by field with positioned reads, and the raw_data payload of every initializer of at
+// least DEFER_MIN_BYTES is skipped — a hole. The buffer the decoder sees is the size of the file with
+// every byte at its file offset; the holes are untouched (zero) pages the kernel never maps in, so
+// memory does not grow with the weights. Saving copies each hole from the file straight into the
+// output through one reused buffer: tensor bytes cross user space once, in fixed-size pieces.
+//
+// Anything unusual (groups, lengths past the end, a file shorter than it says) makes the scan give up
+// and read the whole file, so the decoder reports damage exactly as it does for bytes in memory.
+
+import { fstatSync, openSync, readSync, closeSync } from 'node:fs';
+import { SeInjectError } from '../errors.js';
+import { WireType } from './wire.js';
+
+/** Files below this are read whole: scanning saves nothing there. */
+export const DEFER_FILES_FROM = 4 * 1024 * 1024;
+/** Initializer payloads at least this large are left in the file until the save. */
+export const DEFER_MIN_BYTES = 256 * 1024;
+const WINDOW = 64 * 1024;
+
+/** A byte range of a file: a piece of output that is copied, not held. */
+export interface FileRegion {
+  file: string;
+  offset: number;
+  length: number;
+}
+
+/** Bytes of a loaded model still in its file: [start, end) in both the file and the buffer. */
+export interface Deferred {
+  file: string;
+  /** Sorted, disjoint. */
+  holes: Array<{ start: number; end: number }>;
+  /** The file as it was scanned; a save refuses a file that changed since. */
+  size: number;
+  mtimeMs: number;
+}
+
+export interface FileBytes {
+  bytes: Uint8Array;
+  deferred?: Deferred;
+}
+
+class GiveUp extends Error {}
+
+/** Reads `file` (of `size` bytes), leaving large weights in it when the file is big enough to matter. */
+export function readModelFile(file: string): FileBytes {
+  const fd = openSync(file, 'r');
+  try {
+    const stat = fstatSync(fd);
+    const bytes = new Uint8Array(stat.size);
+    if (stat.size >= DEFER_FILES_FROM) {
+      try {
+        const holes = scan(fd, bytes);
+        if (holes.length) return { bytes, deferred: { file, holes, size: stat.size, mtimeMs: stat.mtimeMs } };
+      } catch (e) {
+        if (!(e instanceof GiveUp)) throw e;
+      }
+    }
+    readFully(fd, bytes, 0, stat.size);
+    return { bytes };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFully(fd: number, bytes: Uint8Array, from: number, to: number): void {
+  for (let pos = from; pos < to; ) {
+    const n = readSync(fd, bytes, pos, to - pos, pos);
+    if (n === 0) throw new GiveUp();
+    pos += n;
+  }
+}
+
+type Kind = 'model' | 'graph' | 'tensor' | 'other';
+
+/** Which nested message each length-delimited field of a kind holds, where the scan descends. */
+function child(kind: Kind, no: number): Kind {
+  if (kind === 'model' && no === 7) return 'graph';
+  if (kind === 'graph' && no === 5) return 'tensor';
+  return 'other';
+}
+
+function scan(fd: number, bytes: Uint8Array): Deferred['holes'] {
+  const holes: Deferred['holes'] = [];
+  let loadedTo = 0;
+  // Invariant: every byte in [scan position, loadedTo) is loaded; the scan only moves forward.
+  const ensure = (pos: number, n: number) => {
+    const want = Math.min(bytes.length, pos + n);
+    if (want <= loadedTo) return;
+    const from = Math.max(pos, loadedTo);
+    const to = Math.min(bytes.length, Math.max(want, from + WINDOW));
+    readFully(fd, bytes, from, to);
+    loadedTo = to;
+  };
+  const varint = (pos: number): [number, number] => {
+    ensure(pos, 10);
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 10 && pos < bytes.length; i++) {
+      const b = bytes[pos++]!;
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) return [v, pos];
+      scale *= 128;
+    }
+    throw new GiveUp();
+  };
+  const message = (start: number, end: number, kind: Kind): void => {
+    let pos = start;
+    while (pos < end) {
+      const [tag, afterTag] = varint(pos);
+      const no = Math.floor(tag / 8);
+      const type = tag & 7;
+      if (type === WireType.Varint) pos = varint(afterTag)[1];
+      else if (type === WireType.Fixed64) pos = afterTag + 8;
+      else if (type === WireType.Fixed32) pos = afterTag + 4;
+      else if (type === WireType.LengthDelimited) {
+        const [len, payload] = varint(afterTag);
+        pos = payload + len;
+        if (pos > end) throw new GiveUp();
+        if (kind === 'tensor' && no === 9 && len >= DEFER_MIN_BYTES) holes.push({ start: payload, end: pos });
+        else if (kind !== 'tensor' && child(kind, no) !== 'other') message(payload, pos, child(kind, no));
+        else ensure(payload, len);
+      } else throw new GiveUp();
+      if (pos > end) throw new GiveUp();
+    }
+  };
+  message(0, bytes.length, 'model');
+  return holes;
+}
+
+/**
+ * Splits output chunks into bytes in memory and regions still in the input file: a chunk that views a
+ * hole of `deferred` becomes a FileRegion. Chunks of other buffers pass through.
+ */
+export function resolvePieces(chunks: readonly Uint8Array[], source: Uint8Array, deferred: Deferred | undefined): Array<Uint8Array | FileRegion> {
+  if (!deferred) return chunks.slice();
+  const out: Array<Uint8Array | FileRegion> = [];
+  for (const c of chunks) {
+    if (c.buffer !== source.buffer) {
+      out.push(c);
+      continue;
+    }
+    let at = c.byteOffset - source.byteOffset;
+    const end = at + c.byteLength;
+    for (let h = firstHoleEndingAfter(deferred.holes, at); h < deferred.holes.length && deferred.holes[h]!.start < end; h++) {
+      const hole = deferred.holes[h]!;
+      const from = Math.max(at, hole.start);
+      const to = Math.min(end, hole.end);
+      if (from > at) out.push(source.subarray(at, from));
+      out.push({ file: deferred.file, offset: from, length: to - from });
+      at = to;
+    }
+    if (at < end) out.push(source.subarray(at, end));
+  }
+  return out;
+}
+
+function firstHoleEndingAfter(holes: Deferred['holes'], at: number): number {
+  let lo = 0;
+  let hi = holes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (holes[mid]!.end <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The real bytes of chunks (views into `source` or other buffers), holes read from the file, in one buffer. */
+export function gatherBytes(chunks: readonly Uint8Array[], source: Uint8Array, deferred: Deferred | undefined): Uint8Array {
+  const pieces = resolvePieces(chunks, source, deferred);
+  const total = pieces.reduce((n, p) => n + (p instanceof Uint8Array ? p.byteLength : p.length), 0);
+  const out = new Uint8Array(total);
+  const fill = (fd: number | undefined) => {
+    let o = 0;
+    for (const p of pieces) {
+      if (p instanceof Uint8Array) {
+        out.set(p, o);
+        o += p.byteLength;
+        continue;
+      }
+      for (let done = 0; done < p.length; ) {
+        const n = readSync(fd!, out, o + done, p.length - done, p.offset + done);
+        if (n === 0) throw changedError(p.file);
+        done += n;
+      }
+      o += p.length;
+    }
+  };
+  if (deferred && pieces.some((p) => !(p instanceof Uint8Array))) withSourceFile(deferred, fill);
+  else fill(undefined);
+  return out;
+}
+
+function withSourceFile(deferred: Deferred, use: (fd: number) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(deferred.file, 'r');
+  } catch (e) {
+    throw new SeInjectError('input', `${deferred.file} is gone; se-inject reads its weights when it writes the output — keep the input until then`, { cause: e });
+  }
+  try {
+    checkUnchanged(deferred, fstatSync(fd));
+    use(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function checkUnchanged(deferred: Deferred, stat: { size: number; mtimeMs: number }): void {
+  if (stat.size !== deferred.size || stat.mtimeMs !== deferred.mtimeMs) throw changedError(deferred.file);
+}
+
+export function changedError(file: string): SeInjectError {
+  return new SeInjectError('input', `${file} changed while se-inject was working on it; nothing was written — run it again`);
+}

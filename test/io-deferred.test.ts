@@ -1,0 +1,138 @@
+// Large weights stay in the input file until the save (src/onnx/deferred.ts): the output still holds
+// every byte, in memory and on disk; a file that changes or disappears in between is refused and
+// nothing is written; a file too damaged to scan falls back to the whole read and its usual error.
+
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, readdirSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from '../src/api.js';
+import { DEFER_MIN_BYTES, readModelFile, resolvePieces } from '../src/onnx/deferred.js';
+import { loadModelBytes, loadModelFile } from '../src/onnx/load.js';
+import { saveModel, serializeModel } from '../src/onnx/save.js';
+import { ROOT, cached, small, tempDir } from './support/fixtures.js';
+
+const tmp = tempDir('se-inject-deferred-');
+afterAll(() => tmp.cleanup());
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const RESNET18 = cached('resnet18_op9.onnx');
+let n = 0;
+const fresh = (name: string) => path.join(tmp.dir, `${n++}-${name}`);
+
+describe('deferred weights', () => {
+  it('leave the large initializers of a big file unread: holes cover most of its bytes, each one a raw_data payload', async () => {
+    const model = await loadModelFile(RESNET18);
+    const deferred = model.source.deferred!;
+    expect(deferred).toBeDefined();
+    const holeBytes = deferred.holes.reduce((s, h) => s + h.end - h.start, 0);
+    expect(holeBytes / deferred.size).toBeGreaterThan(0.9);
+    const payloads = new Set(model.proto.graph.initializers.map((t) => t.rawData?.byteOffset));
+    for (const h of deferred.holes) {
+      expect(h.end - h.start).toBeGreaterThanOrEqual(DEFER_MIN_BYTES);
+      expect(payloads.has(h.start)).toBe(true);
+    }
+  });
+
+  it('read back through Model.tensorBytes exactly as the file holds them', async () => {
+    const model = await loadModelFile(RESNET18);
+    const file = readFileSync(RESNET18);
+    const whole = loadModelBytes(new Uint8Array(file));
+    const big = model.proto.graph.initializers.filter((t) => t.rawData!.byteLength >= DEFER_MIN_BYTES);
+    expect(big.length).toBeGreaterThan(10);
+    for (const t of big) {
+      const u = whole.graph.initializer(t.name)!;
+      expect(Buffer.from(model.tensorBytes(t)).equals(Buffer.from(u.rawData!)), t.name).toBe(true);
+    }
+  });
+
+  it('small files are read whole: nothing deferred', async () => {
+    expect((await loadModelFile(small('tiny_resnet.onnx'))).source.deferred).toBeUndefined();
+  });
+
+  it('an injected model saved to a file and serialized in memory gives the same bytes as the same model read whole', async () => {
+    const lazy = await loadModelFile(RESNET18);
+    const eager = loadModelBytes(new Uint8Array(readFileSync(RESNET18)), { baseDir: path.dirname(RESNET18) });
+    inject(lazy, { seed: 3 });
+    inject(eager, { seed: 3 });
+    const expected = Buffer.from(serializeModel(eager));
+    const out = fresh('resnet18.onnx');
+    await saveModel(lazy, out);
+    expect(readFileSync(out).equals(expected)).toBe(true);
+    expect(Buffer.from(serializeModel(lazy)).equals(expected)).toBe(true);
+  });
+
+  it('moved to external data (--external-data) are copied from the input file into OUT.data', async () => {
+    const lazy = await loadModelFile(RESNET18);
+    inject(lazy);
+    const out = fresh('resnet18-ext.onnx');
+    await saveModel(lazy, out, { externalData: true });
+    const back = await loadModelFile(out);
+    expect(back.source.external.size).toBeGreaterThan(10);
+    for (const t of lazy.proto.graph.initializers) {
+      const u = back.graph.initializer(t.name)!;
+      expect(Buffer.from(back.tensorBytes(u)).equals(Buffer.from(lazy.tensorBytes(t))), t.name).toBe(true);
+    }
+  });
+
+  it('an input changed between load and save is refused, and nothing is written', async () => {
+    const input = fresh('changing.onnx');
+    copyFileSync(RESNET18, input);
+    const model = await loadModelFile(input);
+    inject(model);
+    utimesSync(input, new Date(), new Date(Date.now() + 5000));
+    const out = fresh('never.onnx');
+    await expect(saveModel(model, out)).rejects.toThrow(/changed while se-inject was working on it; nothing was written/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('an input deleted between load and save is refused, and nothing is written', async () => {
+    const input = fresh('deleted.onnx');
+    copyFileSync(RESNET18, input);
+    const model = await loadModelFile(input);
+    inject(model);
+    unlinkSync(input);
+    const out = fresh('never.onnx');
+    await expect(saveModel(model, out)).rejects.toThrow(/cannot read .* again to copy its weights/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('--in-place on a big model copies the weights from the original before it is replaced', async () => {
+    const file = fresh('in-place.onnx');
+    copyFileSync(RESNET18, file);
+    const { stderr } = await promisify(execFile)(process.execPath, [CLI, file, '-o', file, '--in-place', '--quiet']);
+    expect(stderr).toBe('');
+    const before = loadModelBytes(new Uint8Array(readFileSync(RESNET18)));
+    const after = loadModelBytes(new Uint8Array(readFileSync(file)));
+    for (const t of before.proto.graph.initializers) {
+      expect(Buffer.from(after.graph.initializer(t.name)!.rawData!).equals(Buffer.from(t.rawData!)), t.name).toBe(true);
+    }
+  });
+
+  it('a big file cut inside a weight falls back to the whole read and is refused as truncated', async () => {
+    const file = fresh('cut.onnx');
+    copyFileSync(RESNET18, file);
+    truncateSync(file, 30_000_000);
+    await expect(loadModelFile(file)).rejects.toThrow(/protobuf is malformed .* truncated/);
+  });
+
+  it('a big file that is not protobuf at all is refused as before', async () => {
+    const file = fresh('noise.onnx');
+    const noise = Buffer.alloc(5 * 1024 * 1024);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    writeFileSync(file, noise);
+    expect(readModelFile(file).deferred).toBeUndefined();
+    await expect(loadModelFile(file)).rejects.toThrow(/not an ONNX model/);
+  });
+
+  it('resolvePieces splits views at hole borders and keeps other buffers whole', () => {
+    const source = new Uint8Array(100);
+    const deferred = { file: 'f', holes: [{ start: 10, end: 20 }, { start: 30, end: 40 }], size: 100, mtimeMs: 0 };
+    const other = new Uint8Array(5);
+    const pieces = resolvePieces([source.subarray(0, 35), other, source.subarray(35, 50)], source, deferred);
+    const describe = (p: Uint8Array | { offset: number; length: number }) =>
+      p instanceof Uint8Array ? (p.buffer === source.buffer ? `mem ${p.byteOffset}+${p.byteLength}` : `other ${p.byteLength}`) : `file ${p.offset}+${p.length}`;
+    expect(pieces.map(describe)).toEqual(['mem 0+10', 'file 10+10', 'mem 20+10', 'file 30+5', 'other 5', 'file 35+5', 'mem 40+10']);
+  });
+});
