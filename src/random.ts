@@ -22,7 +22,25 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** Uniform samples in [0, 1) from a stream keyed by seed and name. */
-export function seededUniform(seed: number, name: string): () => number {
-  return mulberry32(hashString(seed, name));
+/**
+ * Fills `out` with (2u − 1)·scale, u uniform in [0, 1), continuing a stream keyed by seed and name:
+ * mulberry32's numbers, without a call per number (SE-ResNet-50 draws 2.5 M).
+ */
+export class UniformStream {
+  private state: number;
+  constructor(seed: number, name: string) {
+    this.state = hashString(seed, name);
+  }
+
+  fillSymmetric(out: Float32Array | Float64Array, scale: number): void {
+    let state = this.state;
+    for (let i = 0; i < out.length; i++) {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      out[i] = (2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296) - 1) * scale;
+    }
+    this.state = state;
+  }
 }

@@ -13,7 +13,7 @@
 import { AttrType, DataType } from '../onnx/proto.js';
 import type { NodeProto, TensorProto } from '../onnx/proto.js';
 import { encodeFloats } from '../numeric.js';
-import { seededUniform } from '../random.js';
+import { UniformStream } from '../random.js';
 
 export interface SEOptions {
   ratio: number;
@@ -55,17 +55,18 @@ export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: st
   const cr = squeezeWidth(c, o);
   const p = plan.prefix;
   const tag = [{ key: 'se-inject.block', value: p }];
-  const weight = (suffix: string, dims: number[], values: Float64Array): TensorProto => ({
-    name: names.value(`${p}/${suffix}`), dataType: plan.dtype, dims, rawData: encodeFloats(values, plan.dtype),
+  const weight = (suffix: string, dims: number[], values: Float32Array | Float64Array): TensorProto => ({
+    name: names.value(`${p}/${suffix}`), dataType: plan.dtype, dims,
+    rawData: values instanceof Float32Array ? new Uint8Array(values.buffer) : encodeFloats(values, plan.dtype),
     externalData: [], dataLocation: 0, extras: [],
   });
   // He (Kaiming) uniform: U(±√(6/fan_in)) has the variance 2/fan_in of He et al.'s normal form, and is
-  // what PyTorch's Conv and Linear layers start from; one multiply per weight keeps 2.5 M weights fast.
-  const rng = seededUniform(o.seed, p);
+  // what PyTorch's Conv and Linear layers start from. float32 models get the draws rounded straight
+  // into their buffer (the same bytes as drawing in float64 and converting).
+  const rng = new UniformStream(o.seed, p);
   const he = (fanIn: number, n: number) => {
-    const bound = Math.sqrt(6 / fanIn);
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = (2 * rng() - 1) * bound;
+    const out = plan.dtype === DataType.FLOAT ? new Float32Array(n) : new Float64Array(n);
+    rng.fillSymmetric(out, Math.sqrt(6 / fanIn));
     return out;
   };
   const w1 = weight('fc1.weight', [cr, c, 1, 1], he(c, cr * c));
