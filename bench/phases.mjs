@@ -36,6 +36,7 @@ async function phase(name, fn) {
 
 const mods = await phase('import', async () => ({
   load: await lib('onnx/load.js'),
+  deferred: await lib('onnx/deferred.js'),
   api: await lib('api.js'),
   save: await lib('onnx/save.js'),
   proto: await lib('onnx/proto.js'),
@@ -43,9 +44,12 @@ const mods = await phase('import', async () => ({
   cost: await lib('analysis/cost.js'),
 }));
 
-const bytes = await phase('read', () => fsp.readFile(modelPath));
-const model = await phase('decode', () =>
-  mods.load.loadModelBytes(bytes, { baseDir: path.dirname(path.resolve(modelPath)), label: modelPath }));
+// read: what loadModelFile reads (a big file: its structure, not its large weights, which stay in the
+// file until the save); decode: the decoder over those bytes. The model the later phases use is
+// loaded again untimed, so that it knows where its deferred weights are.
+const { bytes } = await phase('read', () => mods.deferred.readModelFile(modelPath));
+await phase('decode', () => mods.load.loadModelBytes(bytes, { baseDir: path.dirname(path.resolve(modelPath)), label: modelPath }));
+const model = await mods.load.loadModelFile(modelPath);
 const analysis = await phase('analyse', () => {
   const shapes = mods.shapes.inferShapes(model.graph, model.opset);
   return { shapes: shapes.size, macs: mods.cost.countMacs(model.graph, shapes).total };

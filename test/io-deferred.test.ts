@@ -126,13 +126,24 @@ describe('deferred weights', () => {
     await expect(loadModelFile(file)).rejects.toThrow(/not an ONNX model/);
   });
 
-  it('resolvePieces splits views at hole borders and keeps other buffers whole', () => {
-    const source = new Uint8Array(100);
-    const deferred = { file: 'f', holes: [{ start: 10, end: 20 }, { start: 30, end: 40 }], size: 100, mtimeMs: 0 };
-    const other = new Uint8Array(5);
-    const pieces = resolvePieces([source.subarray(0, 35), other, source.subarray(35, 50)], source, deferred);
+  it('resolvePieces turns views of holes into file regions, merges contiguous runs around them, keeps other bytes apart', () => {
+    const big = DEFER_MIN_BYTES;
+    const source = new Uint8Array(10 * big);
+    source.set([8, 7, 6], 4 * big + 7); // what a re-encoded tag and length would equal
+    const deferred = { file: 'f', holes: [{ start: 2 * big, end: 3 * big }, { start: 3 * big + 10, end: 4 * big }], size: source.length, mtimeMs: 0 };
+    const view = (from: number, to: number) => source.subarray(from, to);
     const describe = (p: Uint8Array | { offset: number; length: number }) =>
       p instanceof Uint8Array ? (p.buffer === source.buffer ? `mem ${p.byteOffset}+${p.byteLength}` : `other ${p.byteLength}`) : `file ${p.offset}+${p.length}`;
-    expect(pieces.map(describe)).toEqual(['mem 0+10', 'file 10+10', 'mem 20+10', 'file 30+5', 'other 5', 'file 35+5', 'mem 40+10']);
+    // A large view before the first hole stays in memory; the small header between the holes, the small
+    // view after them and fresh bytes equal to the file's there join the copy; other bytes break the run.
+    const pieces = resolvePieces([
+      view(0, 2 * big + 5), view(2 * big + 5, 3 * big + 20), view(3 * big + 20, 4 * big + 7), Uint8Array.of(8, 7, 6),
+      Uint8Array.of(1, 2), view(4 * big + 10, 4 * big + 12),
+    ], source, deferred);
+    expect(pieces.map(describe)).toEqual([`mem 0+${2 * big}`, `file ${2 * big}+${2 * big + 10}`, 'other 2', `mem ${4 * big + 10}+2`]);
+    // Zeros that a hole holds in memory never pass for the file's bytes.
+    const zeros = resolvePieces([view(2 * big - 4, 2 * big), new Uint8Array(4)], source, { ...deferred, holes: [{ start: 2 * big, end: 3 * big }] });
+    expect(zeros.map(describe)).toEqual([`mem ${2 * big - 4}+4`, 'other 4']);
+    expect(resolvePieces([view(0, 10)], source, undefined).map(describe)).toEqual(['mem 0+10']);
   });
 });

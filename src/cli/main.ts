@@ -11,7 +11,7 @@ import { analyze, inject } from '../api.js';
 import { EXIT_CODES, SeInjectError, describeCause } from '../errors.js';
 import { loadModelFile } from '../onnx/load.js';
 import { saveModel } from '../onnx/save.js';
-import { formatMarkdown, formatText } from '../report/format.js';
+import { formatMarkdown, formatText, n } from '../report/format.js';
 import type { Report } from '../report/format.js';
 import { analysisOptions, seOptions, toInjectOptions } from './options.js';
 import type { ParsedArgs } from './options.js';
@@ -69,7 +69,7 @@ async function injectCommand(a: Args): Promise<number> {
   progress.done();
   emit(report, a);
   if (validation) printValidation(validation, a);
-  if (!a.quiet) process.stderr.write(`se-inject: wrote ${saved.path} (${report.inserted} SE blocks, +${report.params.added.toLocaleString('en-US')} params)\n`);
+  if (!a.quiet) process.stderr.write(`se-inject: wrote ${saved.path} (${report.inserted} SE blocks, +${n(report.params.added)} params)\n`);
   if (validation && !validation.passed) return EXIT_CODES.validationFailed;
   return EXIT_CODES.ok;
 }

@@ -133,13 +133,46 @@ function scan(fd: number, bytes: Uint8Array): Deferred['holes'] {
 /**
  * Splits output chunks into bytes in memory and regions still in the input file: a chunk that views a
  * hole of `deferred` becomes a FileRegion. Chunks of other buffers pass through.
+ *
+ * Outside the holes the source buffer holds the file's bytes at the same offsets and is never written
+ * after the scan, so the small views between two holes (tensor headers, small tensors) are copied from
+ * the file along with them, and so are freshly encoded bytes equal to the file's at that place (the
+ * tag and length before each untouched tensor): untouched initializers become one sequential copy.
  */
 export function resolvePieces(chunks: readonly Uint8Array[], source: Uint8Array, deferred: Deferred | undefined): Array<Uint8Array | FileRegion> {
   if (!deferred) return chunks.slice();
   const out: Array<Uint8Array | FileRegion> = [];
+  const sourceOffset = (p: Uint8Array | FileRegion | undefined): number | undefined =>
+    p === undefined ? undefined : p instanceof Uint8Array ? (p.buffer === source.buffer ? p.byteOffset - source.byteOffset : undefined) : p.offset;
+  const length = (p: Uint8Array | FileRegion) => (p instanceof Uint8Array ? p.byteLength : p.length);
+  // A field's tag and length, encoded afresh, equal the file's bytes where the original stood: the
+  // run continues through them (a hole's zeros never count as a match).
+  const sameAsFile = (p: Uint8Array, at: number) => {
+    if (p.byteLength > 32 || at + p.byteLength > source.byteLength) return false;
+    const h = deferred.holes[firstHoleEndingAfter(deferred.holes, at)];
+    if (h && h.start < at + p.byteLength) return false;
+    for (let i = 0; i < p.byteLength; i++) if (p[i] !== source[at + i]) return false;
+    return true;
+  };
+  const push = (p: Uint8Array | FileRegion) => {
+    const last = out[out.length - 1];
+    const lastAt = sourceOffset(last);
+    let at = sourceOffset(p);
+    if (at === undefined && last && lastAt !== undefined && p instanceof Uint8Array && sameAsFile(p, lastAt + length(last))) at = lastAt + length(last);
+    if (last && at !== undefined && lastAt !== undefined && lastAt + length(last) === at) {
+      const lastIsRegion = !(last instanceof Uint8Array);
+      const pIsRegion = !(p instanceof Uint8Array);
+      const absorbable = (q: Uint8Array | FileRegion) => !(q instanceof Uint8Array) || q.byteLength < DEFER_MIN_BYTES;
+      if ((lastIsRegion || pIsRegion) && absorbable(last) && absorbable(p)) {
+        out[out.length - 1] = { file: deferred.file, offset: lastAt, length: length(last) + length(p) };
+        return;
+      }
+    }
+    out.push(p);
+  };
   for (const c of chunks) {
     if (c.buffer !== source.buffer) {
-      out.push(c);
+      push(c);
       continue;
     }
     let at = c.byteOffset - source.byteOffset;
@@ -148,11 +181,11 @@ export function resolvePieces(chunks: readonly Uint8Array[], source: Uint8Array,
       const hole = deferred.holes[h]!;
       const from = Math.max(at, hole.start);
       const to = Math.min(end, hole.end);
-      if (from > at) out.push(source.subarray(at, from));
-      out.push({ file: deferred.file, offset: from, length: to - from });
+      if (from > at) push(source.subarray(at, from));
+      push({ file: deferred.file, offset: from, length: to - from });
       at = to;
     }
-    if (at < end) out.push(source.subarray(at, end));
+    if (at < end) push(source.subarray(at, end));
   }
   return out;
 }

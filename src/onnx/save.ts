@@ -206,12 +206,12 @@ function dropWritten(buffers: Uint8Array[], written: number): Uint8Array[] {
 /** Input files that output regions are copied from, opened once each; the model's own file is checked unchanged. */
 class SourceFiles {
   private open = new Map<string, Promise<FileHandle>>();
-  private buffer?: Uint8Array;
+  private copyBuffers?: [Uint8Array, Uint8Array];
   constructor(private readonly model: Model) {}
 
-  /** The one copy buffer of this save. */
-  get chunk(): Uint8Array {
-    return (this.buffer ??= new Uint8Array(COPY_CHUNK));
+  /** The two copy buffers of this save: one is read into while the other is written. */
+  get buffers(): [Uint8Array, Uint8Array] {
+    return (this.copyBuffers ??= [new Uint8Array(COPY_CHUNK), new Uint8Array(COPY_CHUNK)]);
   }
 
   get(file: string): Promise<FileHandle> {
@@ -264,15 +264,25 @@ async function writePieces(fh: FileHandle, pieces: readonly Piece[], sources: So
   return written;
 }
 
+/** Copies a file region in chunks, reading the next chunk while the last one is written. */
 async function copyRegion(fh: FileHandle, region: FileRegion, sources: SourceFiles, progress: (n: number) => void): Promise<void> {
   const src = await sources.get(region.file);
-  const chunk = sources.chunk;
+  const [a, b] = sources.buffers;
+  const readAt = (buffer: Uint8Array, copied: number) => {
+    const read = src.read(buffer, 0, Math.min(buffer.byteLength, region.length - copied), region.offset + copied);
+    read.catch(() => {}); // awaited below; a write failing first must not leave it unhandled
+    return read;
+  };
+  let current = a;
+  let pending = readAt(current, 0);
   for (let copied = 0; copied < region.length; ) {
-    const want = Math.min(chunk.byteLength, region.length - copied);
-    const { bytesRead } = await src.read(chunk, 0, want, region.offset + copied);
+    const { bytesRead } = await pending;
     if (bytesRead === 0) throw changedError(region.file);
-    await writeChunks(fh, [chunk.subarray(0, bytesRead)], progress);
+    const filled = current.subarray(0, bytesRead);
     copied += bytesRead;
+    current = current === a ? b : a;
+    if (copied < region.length) pending = readAt(current, copied);
+    await writeChunks(fh, [filled], progress);
   }
 }
 

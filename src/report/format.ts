@@ -11,7 +11,8 @@ export interface Report extends SEReport {
   validation?: unknown;
 }
 
-const n = (v: number) => Math.round(v).toLocaleString('en-US');
+/** 1234567 → "1,234,567" (what toLocaleString('en-US') prints, without starting ICU for it). */
+export const n = (v: number) => String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 const g = (v: number) => `${(v / 1e9).toFixed(3)} G`;
 const pct = (added: number, before: number) => (before ? `+${((100 * added) / before).toFixed(2)}%` : '');
 

@@ -70,7 +70,7 @@ export function summarize(model: Model, shapes: ShapeMap): ModelSummary {
     inputs: g.proto.inputs.filter((i) => !inits.has(i.name)).map(tensorSummary),
     outputs: g.proto.outputs.map(tensorSummary),
     nodes: g.nodes.length,
-    opCounts: Object.fromEntries(Object.entries(opCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+    opCounts: Object.fromEntries(Object.entries(opCounts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
     largestLayers: largest,
     boundDims,
     externalData: model.source.external.size > 0,
