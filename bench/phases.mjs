@@ -66,20 +66,42 @@ const saved = await phase('write', () => mods.save.saveModel(model, outPath, { o
 
 const extra = diag && !saved.dataFile ? await writeDiagnostics() : undefined;
 
-/** The write phase again, by parts: encode, writev into the page cache, fsync to the disk. */
+/** The write phase again, by parts: encode, write into the page cache (views gathered, weights copied
+ *  from the input file as saveModel does), fsync to the disk. */
 async function writeDiagnostics() {
   const file = `${outPath}.diag.tmp`;
   const t0 = performance.now();
   const chunks = mods.proto.encodeModel(model.proto).finish();
+  const pieces = mods.deferred.resolvePieces(chunks, model.source.bytes, model.source.deferred);
   const t1 = performance.now();
   const fh = await fsp.open(file, 'w');
-  for (let i = 0; i < chunks.length; i += 1024) await fh.writev(chunks.slice(i, i + 1024));
+  const src = model.source.deferred ? await fsp.open(model.source.deferred.file, 'r') : undefined;
+  const buffer = new Uint8Array(8 << 20);
+  let views = [];
+  const flush = async () => {
+    for (let i = 0; i < views.length; i += 1024) await fh.writev(views.slice(i, i + 1024));
+    views = [];
+  };
+  for (const p of pieces) {
+    if (p instanceof Uint8Array) {
+      views.push(p);
+      continue;
+    }
+    await flush();
+    for (let done = 0; done < p.length; ) {
+      const { bytesRead } = await src.read(buffer, 0, Math.min(buffer.length, p.length - done), p.offset + done);
+      await fh.write(buffer.subarray(0, bytesRead));
+      done += bytesRead;
+    }
+  }
+  await flush();
   const t2 = performance.now();
   await fh.sync();
   const t3 = performance.now();
   await fh.close();
+  await src?.close();
   await fsp.rm(file);
-  return { encodeMs: t1 - t0, writevMs: t2 - t1, fsyncMs: t3 - t2, chunks: chunks.length };
+  return { encodeMs: t1 - t0, writevMs: t2 - t1, fsyncMs: t3 - t2, chunks: chunks.length, pieces: pieces.length };
 }
 
 const total = Object.entries(phases).filter(([k]) => k !== 'import').reduce((s, [, v]) => s + v, 0);

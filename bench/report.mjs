@@ -34,7 +34,7 @@ function wholeProcess(results) {
 function phaseTable(results) {
   const names = ['import', 'read', 'decode', 'analyse', 'rewrite', 'encode', 'write'];
   return table(
-    ['model', 'boot', ...names, 'sum (no boot/import)', 'write = encode + writev + fsync', 'child RSS MB'],
+    ['model', 'boot', ...names, 'sum (no boot/import)', 'write = encode + write (views, copies) + fsync', 'child RSS MB'],
     results.map((r) => [r.name, fmt(r.bootMs), ...names.map((p) => fmt(r.phases[p])), fmt(names.slice(1).reduce((s, p) => s + r.phases[p], 0)),
       r.writeParts ? `${fmt(r.writeParts.encodeMs)} + ${fmt(r.writeParts.writevMs)} + ${fmt(r.writeParts.fsyncMs)}` : '(external: streamed)',
       fmt(r.rssMB.phasesChild)]));

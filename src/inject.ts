@@ -194,7 +194,10 @@ function rewrite(model: Model, b: PlannedBlock, o: InjectOptions): NodeProto[] {
     o,
     { value: (base) => g.uniqueValueName(base), node: (base) => g.uniqueNodeName(base) },
   );
-  for (const t of built.initializers) g.addInitializer(t);
+  for (const t of built.initializers) {
+    g.addInitializer(t);
+    if (model.proto.irVersion < 4) g.addInitializerInput(t);
+  }
   const readers = new Set(b.site.rewire);
   const producer = g.producer(b.site.tensor);
   g.insertNodes(built.nodes, producer);

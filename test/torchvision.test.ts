@@ -64,6 +64,7 @@ const EXPECTED: Expectation[] = [
   { file: 'resnext50_32x4d_op11.onnx', blocks: 16, kind: 'residual', added: 2_530_992 },
   { file: 'wide_resnet50_2_op13.onnx', blocks: 16, kind: 'residual', added: 2_530_992 },
   { file: 'resnet101_op13.onnx', blocks: 33, kind: 'residual', added: 4_777_712 },
+  { file: 'resnet18_op7.onnx', blocks: 8, kind: 'residual', formula: 87_040, added: 89_080 },
   { file: 'resnet18_op9.onnx', blocks: 8, kind: 'residual', formula: 87_040, added: 89_080 },
   { file: 'resnet18_op9_fp16.onnx', blocks: 8, kind: 'residual', formula: 87_040, added: 89_080 },
   { file: 'googlenet_op12.onnx', blocks: 9, kind: 'inception' },
@@ -94,7 +95,11 @@ describe('SE insertion on torchvision exports (issue #3 ground truth, r = 16, bi
     expect(lintGraph(model.graph)).toEqual([]);
     // Dynamic stays dynamic; ir_version and opsets are untouched.
     const original = await loadModelFile(file);
-    expect(model.graph.proto.inputs).toEqual(original.graph.proto.inputs);
+    // IR 3 declares every initializer as a graph input too, the new SE weights included.
+    const inputs = original.graph.proto.inputs;
+    expect(model.graph.proto.inputs.slice(0, inputs.length)).toEqual(inputs);
+    const seWeights = model.graph.proto.initializers.filter((t) => !original.graph.initializer(t.name)).map((t) => t.name);
+    expect(model.graph.proto.inputs.slice(inputs.length).map((v) => v.name)).toEqual(model.proto.irVersion < 4 ? seWeights : []);
     expect(model.proto.irVersion).toBe(original.proto.irVersion);
     expect(model.proto.opsetImport).toEqual(original.proto.opsetImport);
 

@@ -77,6 +77,12 @@ export class Graph {
     this.takenNames.add(t.name);
   }
 
+  /** Declares an initializer as a graph input too, with its type and shape: IR 3 models need it. */
+  addInitializerInput(t: TensorProto): void {
+    if (!this.initializerMap.has(t.name)) throw new Error(`IR: ${t.name} is not an initializer`);
+    this.proto.inputs.push({ name: t.name, type: { elemType: t.dataType, shape: t.dims.map((value) => ({ value })) } });
+  }
+
   /** Inserts nodes (already in dependency order) right after `anchor`, or at the end. */
   insertNodes(nodes: NodeProto[], anchor?: NodeProto): void {
     for (const n of nodes) {

@@ -18,6 +18,12 @@ type ShapeRule = (n: NodeProto, shapeOf: ShapeOf, at: string) => string[];
 
 export function checkStructure(model: Model): string[] {
   const problems = lintGraph(model.graph);
+  if (model.proto.irVersion < 4) {
+    // IR 3 (ONNX < 1.3, torch.onnx.export at opset 7 and 8): an initializer is a default for a graph input.
+    const declared = new Set(model.graph.proto.inputs.map((v) => v.name));
+    const missing = model.graph.proto.initializers.filter((t) => !declared.has(t.name)).map((t) => t.name);
+    if (missing.length) problems.push(`IR version ${model.proto.irVersion} requires every initializer to be a graph input; ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} are not`);
+  }
   const opset = model.opset;
   const defaultNodes = model.graph.nodes.filter((n) => isDefaultDomain(n.domain));
   if (opset === 0 && defaultNodes.length > 0) {

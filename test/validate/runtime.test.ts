@@ -5,9 +5,9 @@ import { DataType } from '../../src/onnx/proto.js';
 import { serializeModel } from '../../src/onnx/save.js';
 import { median, summarizeLatency, validateModels } from '../../src/validate/runtime.js';
 import type { ValidateOptions } from '../../src/validate/runtime.js';
+import { FUTURE_FIELDS } from '../support/fixtures.js';
 import { buildModelBytes, convReluSpec, intAttr, node, tensorInfo } from './build-model.js';
 
-const FUTURE_FIELDS = '/work/shared/fixtures/future-fields.onnx';
 // No latency runs: these tests check what is compared, never how fast.
 const CPU: ValidateOptions = { ep: 'cpu', runs: 0 };
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadModelFile } from '../../src/onnx/load.js';
 import { AttrType } from '../../src/onnx/proto.js';
 import { checkStructure } from '../../src/validate/structure.js';
+import { FUTURE_FIELDS } from '../support/fixtures.js';
 import { buildModel, convReluSpec, floatAttr, floatInit, intAttr, intsAttr, node, tensorInfo } from './build-model.js';
 
-const FUTURE_FIELDS = '/work/shared/fixtures/future-fields.onnx';
 
 /** y = op(x) over [1,4] floats, for checks on one node. */
 function oneNode(opType: string, options: { domain?: string; opset?: number; inputs?: string[] } = {}) {
@@ -23,6 +23,14 @@ describe('checkStructure', () => {
 
   it('finds nothing in a hand-built Conv → Relu', () => {
     expect(checkStructure(buildModel(convReluSpec()))).toEqual([]);
+  });
+
+  it('IR 3: reports initializers that are not graph inputs, and accepts them once declared', () => {
+    const model = buildModel(convReluSpec());
+    model.proto.irVersion = 3;
+    expect(checkStructure(model)).toEqual([expect.stringMatching(/IR version 3 requires every initializer to be a graph input; .* are not/)]);
+    for (const t of model.graph.proto.initializers) model.graph.addInitializerInput(t);
+    expect(checkStructure(model)).toEqual([]);
   });
 
   it('reports an op that ONNX does not define, naming the node', () => {
