@@ -1,5 +1,8 @@
 // Each rule on small graphs: a positive case with the exact ops written, and named negative cases.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inject } from '../src/api.js';
 import { lintGraph } from '../src/ir/lint.js';
@@ -121,6 +124,24 @@ describe('small committed fixtures', () => {
     expect(report.inserted).toBe(0);
     expect(report.nothingToInsert).toMatch(/ResNet.*Inception.*MobileNet.*ShuffleNet/);
     expect(report.skipped.some((s) => /dense connectivity|fewer than two inputs/.test(s.reason))).toBe(true);
+  });
+
+  it('a ResNet that ONNX Runtime already optimized (FusedConv, NCHWc): nothing to insert, and the user is told to use the export', async () => {
+    const ort = (await import('onnxruntime-node')).default;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'se-inject-ortopt-'));
+    try {
+      for (const [level, op] of [['extended', 'com.microsoft:FusedConv'], ['all', 'com.microsoft.nchwc:Conv']] as const) {
+        const out = path.join(dir, `${level}.onnx`);
+        const session = await ort.InferenceSession.create(small('tiny_resnet.onnx'), { graphOptimizationLevel: level, optimizedModelFilePath: out, logSeverityLevel: 3 });
+        await session.release();
+        const report = inject(await loadModelFile(out));
+        expect(report.inserted, level).toBe(0);
+        expect(report.nothingToInsert, level).toContain(op);
+        expect(report.nothingToInsert, level).toMatch(/run se-inject on the model as exported/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('EfficientNet blocks that carry SE get none, and are told so', async () => {

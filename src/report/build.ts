@@ -139,5 +139,18 @@ function nothingReason(r: ReportInput): string {
     return `nothing to insert: ${had} block(s) already hold SE (EfficientNet/RegNetY-style or an earlier se-inject run), and no block without one was found`;
   }
   if (r.options.stages) return `nothing to insert: no block in stage(s) ${r.options.stages.join(', ')}`;
+  const runtimeOps = runtimeFusedOps(r.model);
+  if (runtimeOps.length) {
+    return `nothing to insert: the graph holds ops that an inference runtime fused (${runtimeOps.join(', ')}), so its convolutions are no longer plain ONNX Conv nodes; run se-inject on the model as exported, before ONNX Runtime or another optimizer rewrote it`;
+  }
   return `nothing to insert: no block se-inject knows was found; it supports ${SUPPORTED_FAMILIES} (DenseNet and VGG have none of these blocks)`;
+}
+
+/** Conv-carrying ops of runtime-specific domains (ONNX Runtime's com.microsoft FusedConv, its NCHWc layout ops, ...). */
+function runtimeFusedOps(model: Model): string[] {
+  const found = new Set<string>();
+  for (const n of model.graph.nodes) {
+    if (n.domain !== '' && n.domain !== 'ai.onnx' && /conv/i.test(n.opType)) found.add(`${n.domain}:${n.opType}`);
+  }
+  return [...found].sort();
 }
