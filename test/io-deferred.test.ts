@@ -3,7 +3,7 @@
 // nothing is written; a file too damaged to scan falls back to the whole read and its usual error.
 
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, readdirSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,17 @@ describe('deferred weights', () => {
     expect(readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('an input replaced by another file of the same size is refused too', async () => {
+    const input = fresh('replaced.onnx');
+    copyFileSync(RESNET18, input);
+    const model = await loadModelFile(input);
+    const { mtime } = statSync(input);
+    copyFileSync(RESNET18, `${input}.new`);
+    renameSync(`${input}.new`, input);
+    utimesSync(input, mtime, mtime);
+    await expect(saveModel(model, fresh('never.onnx'))).rejects.toThrow(/changed while se-inject was working on it/);
+  });
+
   it('an input deleted between load and save is refused, and nothing is written', async () => {
     const input = fresh('deleted.onnx');
     copyFileSync(RESNET18, input);
@@ -130,7 +141,7 @@ describe('deferred weights', () => {
     const big = DEFER_MIN_BYTES;
     const source = new Uint8Array(10 * big);
     source.set([8, 7, 6], 4 * big + 7); // what a re-encoded tag and length would equal
-    const deferred = { file: 'f', holes: [{ start: 2 * big, end: 3 * big }, { start: 3 * big + 10, end: 4 * big }], size: source.length, mtimeMs: 0 };
+    const deferred = { file: 'f', holes: [{ start: 2 * big, end: 3 * big }, { start: 3 * big + 10, end: 4 * big }], size: source.length, mtimeMs: 0, ino: 0 };
     const view = (from: number, to: number) => source.subarray(from, to);
     const describe = (p: Uint8Array | { offset: number; length: number }) =>
       p instanceof Uint8Array ? (p.buffer === source.buffer ? `mem ${p.byteOffset}+${p.byteLength}` : `other ${p.byteLength}`) : `file ${p.offset}+${p.length}`;

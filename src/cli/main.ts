@@ -49,14 +49,16 @@ async function injectCommand(a: Args): Promise<number> {
     return EXIT_CODES.nothingToInsert;
   }
   let validation;
-  if (a.validate && a.strict) {
-    // --strict: validate from memory before anything touches the disk.
+  if (a.validate && (a.strict || same)) {
+    // --strict, and --in-place (whose write replaces the original it must be compared with): validate
+    // from memory before anything touches the disk.
     validation = await runValidation(a.model, model, a, options, progress);
     report.validation = validation;
     if (!validation.passed) {
       progress.done();
       emit(report, a);
-      process.stderr.write(`se-inject: validation failed (${validation.problems[0] ?? 'see report'}); --strict: nothing written\n`);
+      const kept = a.strict ? '--strict: nothing written' : '--in-place: the input is left as it was';
+      process.stderr.write(`se-inject: validation failed (${validation.problems[0] ?? 'see report'}); ${kept}\n`);
       return EXIT_CODES.validationFailed;
     }
   }

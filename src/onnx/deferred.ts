@@ -11,6 +11,7 @@
 // and read the whole file, so the decoder reports damage exactly as it does for bytes in memory.
 
 import { fstatSync, openSync, readSync, closeSync } from 'node:fs';
+import * as path from 'node:path';
 import { SeInjectError } from '../errors.js';
 import { WireType } from './wire.js';
 
@@ -32,9 +33,10 @@ export interface Deferred {
   file: string;
   /** Sorted, disjoint. */
   holes: Array<{ start: number; end: number }>;
-  /** The file as it was scanned; a save refuses a file that changed since. */
+  /** The file as it was scanned; a save refuses a file that changed since (or was replaced). */
   size: number;
   mtimeMs: number;
+  ino: number;
 }
 
 export interface FileBytes {
@@ -44,33 +46,36 @@ export interface FileBytes {
 
 class GiveUp extends Error {}
 
-/** Reads `file` (of `size` bytes), leaving large weights in it when the file is big enough to matter. */
+/** Reads `file`, leaving large weights in it when the file is big enough to matter. */
 export function readModelFile(file: string): FileBytes {
-  const fd = openSync(file, 'r');
+  const absolute = path.resolve(file); // the save reopens it, whatever the working directory is then
+  const fd = openSync(absolute, 'r');
   try {
     const stat = fstatSync(fd);
     const bytes = new Uint8Array(stat.size);
     if (stat.size >= DEFER_FILES_FROM) {
       try {
         const holes = scan(fd, bytes);
-        if (holes.length) return { bytes, deferred: { file, holes, size: stat.size, mtimeMs: stat.mtimeMs } };
+        if (holes.length) return { bytes, deferred: { file: absolute, holes, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino } };
       } catch (e) {
         if (!(e instanceof GiveUp)) throw e;
       }
     }
-    readFully(fd, bytes, 0, stat.size);
+    if (!readFully(fd, bytes, 0, stat.size)) throw changedError(file);
     return { bytes };
   } finally {
     closeSync(fd);
   }
 }
 
-function readFully(fd: number, bytes: Uint8Array, from: number, to: number): void {
+/** Fills bytes[from, to) from the file at the same offsets; false when the file ends first. */
+function readFully(fd: number, bytes: Uint8Array, from: number, to: number): boolean {
   for (let pos = from; pos < to; ) {
     const n = readSync(fd, bytes, pos, to - pos, pos);
-    if (n === 0) throw new GiveUp();
+    if (n === 0) return false;
     pos += n;
   }
+  return true;
 }
 
 type Kind = 'model' | 'graph' | 'tensor' | 'other';
@@ -91,7 +96,7 @@ function scan(fd: number, bytes: Uint8Array): Deferred['holes'] {
     if (want <= loadedTo) return;
     const from = Math.max(pos, loadedTo);
     const to = Math.min(bytes.length, Math.max(want, from + WINDOW));
-    readFully(fd, bytes, from, to);
+    if (!readFully(fd, bytes, from, to)) throw new GiveUp();
     loadedTo = to;
   };
   const varint = (pos: number): [number, number] => {
@@ -242,8 +247,8 @@ function withSourceFile(deferred: Deferred, use: (fd: number) => void): void {
   }
 }
 
-export function checkUnchanged(deferred: Deferred, stat: { size: number; mtimeMs: number }): void {
-  if (stat.size !== deferred.size || stat.mtimeMs !== deferred.mtimeMs) throw changedError(deferred.file);
+export function checkUnchanged(deferred: Deferred, stat: { size: number; mtimeMs: number; ino: number }): void {
+  if (stat.size !== deferred.size || stat.mtimeMs !== deferred.mtimeMs || stat.ino !== deferred.ino) throw changedError(deferred.file);
 }
 
 export function changedError(file: string): SeInjectError {

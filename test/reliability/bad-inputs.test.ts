@@ -133,6 +133,20 @@ describe('--in-place', () => {
     expect(statSync(file).ino).not.toBe(inode);
     expect(readdirSync(dir)).toEqual(['model.onnx']);
   });
+
+  it('with --validate compares against the original, before the write replaces it', async () => {
+    const dir = path.join(tmp.dir, 'in-place-validate');
+    mkdirSync(dir);
+    const file = path.join(dir, 'model.onnx');
+    copyFileSync(path.join(ROOT, 'fixtures/small/tiny_resnet.onnx'), file);
+    const { code, stdout, stderr } = await run([CLI, file, '-o', file, '--in-place', '--validate', '--runs', '0', '--json', '--quiet']);
+    expect(code, stderr).toBe(0);
+    const { validation } = JSON.parse(stdout) as { validation: { passed: boolean; outputs: Array<{ maxAbsDiff: number }> } };
+    expect(validation.passed).toBe(true);
+    // He-initialised SE changes the outputs; a comparison of the output with itself would give 0.
+    expect(validation.outputs[0]!.maxAbsDiff).toBeGreaterThan(0);
+    expect((await loadModelFile(file)).proto.metadataProps.map((p) => p.key)).toContain('se-inject');
+  });
 });
 
 describe('through the library', () => {
