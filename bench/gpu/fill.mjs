@@ -18,6 +18,10 @@
 
 import { FLOAT_TYPES, die, libraryModule } from './library.mjs';
 
+// The library's own PRNG and float16/bfloat16 rounding: the bundle carries dist/.
+const { mulberry32 } = await libraryModule('random.js');
+const { floatToHalfBits, toBFloat16Bits } = await libraryModule('numeric.js');
+
 const BIAS_RANGE = 0.01;
 
 function parseArgs(argv) {
@@ -33,16 +37,6 @@ function parseArgs(argv) {
     die('fill.mjs', 'usage: node fill.mjs SKELETON.onnx OUT.onnx [--seed INTEGER] [--gain G (weights N(0, G/fan_in))]');
   }
   return { input: files[0], output: files[1], seed, gain };
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function fnv1a(text) {
@@ -67,46 +61,11 @@ function normalStream(rand) {
   };
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half bits of x, rounded to nearest even (Node 20 has no Float16Array). */
-function halfBits(x) {
-  f32[0] = x;
-  const b = u32[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  let shift = 13;
-  let half;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    shift = 14 - e;
-    half = mant >>> shift;
-  } else {
-    half = (e << 10) | (mant >>> 13);
-  }
-  const rest = mant & ((1 << shift) - 1);
-  const halfway = 1 << (shift - 1);
-  if (rest > halfway || (rest === halfway && (half & 1))) half++; // a carry rolls into the exponent, as it should
-  return sign | half;
-}
-
-function bfloat16Bits(x) {
-  f32[0] = x;
-  const b = u32[0];
-  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
 const WRITERS = {
   float32: [4, (v, i, x) => v.setFloat32(i * 4, x, true)],
   float64: [8, (v, i, x) => v.setFloat64(i * 8, x, true)],
-  float16: [2, (v, i, x) => v.setUint16(i * 2, halfBits(x), true)],
-  bfloat16: [2, (v, i, x) => v.setUint16(i * 2, bfloat16Bits(x), true)],
+  float16: [2, (v, i, x) => v.setUint16(i * 2, floatToHalfBits(x), true)],
+  bfloat16: [2, (v, i, x) => v.setUint16(i * 2, toBFloat16Bits(x), true)],
 };
 
 function allZero(bytes) {

@@ -9,17 +9,8 @@ import { die, libraryModule } from './library.mjs';
 const ep = process.argv[2];
 if (!ep) die('probe.mjs', 'usage: node probe.mjs webgpu|cuda|cpu');
 
-const { encodeModel } = await libraryModule('onnx/proto.js');
-const vector = (name) => ({ name, type: { elemType: 1, shape: [{ value: 2 }] } });
-const relu = encodeModel({
-  irVersion: 8, producerName: 'se-inject gpu probe', producerVersion: '', hasGraph: true,
-  opsetImport: [{ domain: '', version: 13 }], metadataProps: [], extras: [],
-  graph: {
-    name: 'probe', initializers: [], valueInfo: [], sparseInitializerNames: [], extras: [],
-    nodes: [{ name: 'relu', opType: 'Relu', domain: '', inputs: ['x'], outputs: ['y'], attributes: [], metadataProps: [], extras: [] }],
-    inputs: [vector('x')], outputs: [vector('y')],
-  },
-}).toBytes();
+// The library's own probe model: y = Relu(x) over two floats.
+const relu = (await libraryModule('validate/providers.js')).reluModelBytes();
 
 console.log(`onnxruntime-node ${ort.env.versions?.node ?? '?'} (common ${ort.env.versions?.common ?? '?'}), ${process.platform}-${process.arch}`);
 console.log(`backends: ${JSON.stringify(ort.listSupportedBackends())}`);

@@ -165,7 +165,7 @@ function floatVector(name: string): ValueInfoProto {
 }
 
 /** y = Relu(x) over two floats, IR 8 / opset 13: old enough for every provider, new enough for all. */
-function reluModelBytes(): Uint8Array {
+export function reluModelBytes(): Uint8Array {
   const proto: ModelProto = {
     irVersion: 8, producerName: 'se-inject probe', producerVersion: '', hasGraph: true,
     opsetImport: [{ domain: '', version: 13 }], metadataProps: [], extras: [],

@@ -5,20 +5,12 @@
 
 import { WireReader, WireType, WireWriter } from '../../src/onnx/wire.js';
 import type { WireField } from '../../src/onnx/wire.js';
+import { mulberry32 } from '../../src/random.js';
 
 export type Rng = () => number;
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The library's seeded PRNG (mulberry32): the same sequence on every machine. */
+export const rng = (seed: number): Rng => mulberry32(seed);
 
 const int = (r: Rng, n: number) => Math.floor(r() * n);
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[int(r, xs.length)]!;
