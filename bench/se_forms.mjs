@@ -26,9 +26,9 @@ import { writeReport } from './report.mjs';
 const ORIGINAL = path.join(ROOT, 'fixtures/cache/resnet50_op13.onnx');
 const DIR = path.join(OUT, 'forms');
 const DIMS = [1, 3, 224, 224];
-const FORMS = ['emitted', 'reducemean', 'gemm', 'hardsigmoid', 'reducemean_gemm', 'post'];
+const FORMS = ['emitted', 'reducemean', 'gemm', 'hardsigmoid', 'reducemean_gemm', 'resize', 'post'];
 /** Forms that compute the emitted model's function exactly (the others change the gate or the placement). */
-const EQUIVALENT = ['reducemean', 'gemm', 'reducemean_gemm'];
+const EQUIVALENT = ['reducemean', 'gemm', 'reducemean_gemm', 'resize'];
 
 function options() {
   const { values } = parseArgs({ options: {
