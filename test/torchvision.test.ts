@@ -76,6 +76,12 @@ const EXPECTED: Expectation[] = [
   { file: 'shufflenet_v2_x0_5_op15.onnx', blocks: 16, kind: 'shufflenet' },
   { file: 'shufflenet_v2_x1_0_op11.onnx', blocks: 16, kind: 'shufflenet' },
   { file: 'shufflenet_v2_x1_0_op13_dynbatch.onnx', blocks: 16, kind: 'shufflenet' },
+  // Beyond the named families.
+  { file: 'regnet_x_400mf_op13.onnx', blocks: 22, kind: 'residual', stages: '1x32 2x64 7x160 12x400' },
+  { file: 'convnext_tiny_op13.onnx', blocks: 18, kind: 'residual', stages: '3x96 3x192 9x384 3x768' },
+  { file: 'efficientnet_v2_s_op13.onnx', blocks: 8, kind: 'residual', stages: '2x24 3x48 3x64' },
+  { file: 'mobilenet_v3_small_op13_dynbatch.onnx', blocks: 2, kind: 'mobilenet+residual', stages: '2x24' },
+  { file: 'squeezenet1_1_op16_dynbatch.onnx', blocks: 8, kind: 'inception', stages: '2x128 2x256 2x384 2x512' },
 ];
 
 describe('SE insertion on torchvision exports (issue #3 ground truth, r = 16, biases)', () => {
