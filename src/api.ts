@@ -9,7 +9,7 @@ import type { InjectOptions } from './inject.js';
 import { cloneModel } from './ir/model.js';
 import type { Model } from './ir/model.js';
 import { loadModelBytes, loadModelFile } from './onnx/load.js';
-import type { LoadOptions } from './onnx/load.js';
+import type { LoadFileOptions, LoadOptions } from './onnx/load.js';
 import { saveModel, serializeModel } from './onnx/save.js';
 import type { SaveOptions, SaveResult } from './onnx/save.js';
 import type { Report } from './report/format.js';
@@ -18,8 +18,8 @@ import { summarize } from './report/summary.js';
 export type SEInjectOptions = Partial<InjectOptions>;
 
 /** Loads a model from a file path or from bytes already in memory. */
-export async function loadModel(input: string | Uint8Array, options: LoadOptions = {}): Promise<Model> {
-  return typeof input === 'string' ? loadModelFile(input) : loadModelBytes(input, options);
+export async function loadModel(input: string | Uint8Array, options: LoadOptions & LoadFileOptions = {}): Promise<Model> {
+  return typeof input === 'string' ? loadModelFile(input, options) : loadModelBytes(input, options);
 }
 
 function run(model: Model, options: SEInjectOptions, dryRun: boolean): Report {

@@ -3,7 +3,7 @@
 export { loadModel, analyze, inject, convertBytes, convertFile, saveModel, serializeModel } from './api.js';
 export type { SEInjectOptions, ConvertFileOptions } from './api.js';
 export { loadModelFile, loadModelBytes } from './onnx/load.js';
-export type { LoadOptions } from './onnx/load.js';
+export type { LoadFileOptions, LoadOptions } from './onnx/load.js';
 export type { SaveOptions, SaveResult } from './onnx/save.js';
 export { Model, cloneModel } from './ir/model.js';
 export { Graph } from './ir/graph.js';

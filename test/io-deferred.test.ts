@@ -46,6 +46,21 @@ describe('deferred weights', () => {
     }
   });
 
+  it('defer: false reads every byte, so rawData holds the real values', async () => {
+    const model = await loadModelFile(RESNET18, { defer: false });
+    expect(model.source.deferred).toBeUndefined();
+    const t = model.proto.graph.initializers.find((i) => i.rawData!.byteLength >= DEFER_MIN_BYTES)!;
+    expect(Buffer.from(t.rawData!).equals(Buffer.from(model.tensorBytes(t)))).toBe(true);
+    expect(t.rawData!.some((b) => b !== 0)).toBe(true);
+  });
+
+  it('never defers a tensor under 1 KiB, whatever is asked: shape constants are always read', async () => {
+    const model = await loadModelFile(small('tiny_resnet.onnx'), { defer: { fromFileBytes: 0, minTensorBytes: 1 } });
+    const holes = model.source.deferred?.holes ?? [];
+    expect(holes.length).toBeGreaterThan(0);
+    for (const h of holes) expect(h.end - h.start).toBeGreaterThanOrEqual(1024);
+  });
+
   it('small files are read whole: nothing deferred', async () => {
     expect((await loadModelFile(small('tiny_resnet.onnx'))).source.deferred).toBeUndefined();
   });

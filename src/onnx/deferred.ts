@@ -21,6 +21,12 @@ export const DEFER_FILES_FROM = 4 * 1024 * 1024;
 export const DEFER_MIN_BYTES = 256 * 1024;
 const WINDOW = 64 * 1024;
 
+/** Below this a tensor is always read: shape constants, which analysis folds, stay far smaller. */
+const DEFER_FLOOR = 1024;
+
+/** Which weights stay in the file (tensors from `minTensorBytes`, at least 1 KiB); `false` reads everything. */
+export type DeferOptions = false | { fromFileBytes?: number; minTensorBytes?: number };
+
 /** A byte range of a file: a piece of output that is copied, not held. */
 export interface FileRegion {
   file: string;
@@ -47,15 +53,15 @@ export interface FileBytes {
 class GiveUp extends Error {}
 
 /** Reads `file`, leaving large weights in it when the file is big enough to matter. */
-export function readModelFile(file: string): FileBytes {
+export function readModelFile(file: string, defer: DeferOptions = {}): FileBytes {
   const absolute = path.resolve(file); // the save reopens it, whatever the working directory is then
   const fd = openSync(absolute, 'r');
   try {
     const stat = fstatSync(fd);
     const bytes = new Uint8Array(stat.size);
-    if (stat.size >= DEFER_FILES_FROM) {
+    if (defer && stat.size >= (defer.fromFileBytes ?? DEFER_FILES_FROM)) {
       try {
-        const holes = scan(fd, bytes);
+        const holes = scan(fd, bytes, Math.max(DEFER_FLOOR, defer.minTensorBytes ?? DEFER_MIN_BYTES));
         if (holes.length) return { bytes, deferred: { file: absolute, holes, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino } };
       } catch (e) {
         if (!(e instanceof GiveUp)) throw e;
@@ -87,7 +93,7 @@ function child(kind: Kind, no: number): Kind {
   return 'other';
 }
 
-function scan(fd: number, bytes: Uint8Array): Deferred['holes'] {
+function scan(fd: number, bytes: Uint8Array, minTensorBytes: number): Deferred['holes'] {
   const holes: Deferred['holes'] = [];
   let loadedTo = 0;
   // Invariant: every byte in [scan position, loadedTo) is loaded; the scan only moves forward.
@@ -124,7 +130,7 @@ function scan(fd: number, bytes: Uint8Array): Deferred['holes'] {
         const [len, payload] = varint(afterTag);
         pos = payload + len;
         if (pos > end) throw new GiveUp();
-        if (kind === 'tensor' && no === 9 && len >= DEFER_MIN_BYTES) holes.push({ start: payload, end: pos });
+        if (kind === 'tensor' && no === 9 && len >= minTensorBytes) holes.push({ start: payload, end: pos });
         else if (kind !== 'tensor' && child(kind, no) !== 'other') message(payload, pos, child(kind, no));
         else ensure(payload, len);
       } else throw new GiveUp();

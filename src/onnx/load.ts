@@ -9,7 +9,7 @@ import { SeInjectError, describeCause, inputError } from '../errors.js';
 import { Model } from '../ir/model.js';
 import type { ExternalRef } from '../ir/model.js';
 import { readModelFile } from './deferred.js';
-import type { Deferred, FileBytes } from './deferred.js';
+import type { DeferOptions, Deferred, FileBytes } from './deferred.js';
 import { decodeModel, elementBytes, elementCount } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
 import { WireError, WireType, fields } from './wire.js';
@@ -21,7 +21,15 @@ export interface LoadOptions {
   label?: string;
 }
 
-export async function loadModelFile(file: string): Promise<Model> {
+export interface LoadFileOptions {
+  /**
+   * Large weights of a big file stay in it until the save (default: files from 4 MB, tensors from
+   * 256 KiB); `false` reads every byte into memory, so that `tensor.rawData` holds the real values.
+   */
+  defer?: DeferOptions;
+}
+
+export async function loadModelFile(file: string, options: LoadFileOptions = {}): Promise<Model> {
   let stat;
   try {
     stat = await fsp.stat(file);
@@ -32,7 +40,7 @@ export async function loadModelFile(file: string): Promise<Model> {
   if (stat.size === 0) throw inputError(`${file} is empty (0 bytes); it is not an ONNX model`);
   let read: FileBytes;
   try {
-    read = readModelFile(file);
+    read = readModelFile(file, options.defer);
   } catch (e) {
     throw inputError(`${file}: cannot read it (${describeCause(e)})`, e);
   }

@@ -4,13 +4,16 @@
 // SeInjectError a user can act on; any other outcome is a bug. SE_INJECT_FUZZ_CASES=N runs more.
 // An input that fails is written to fixtures/bad/fuzz-regressions/, which is replayed on every run.
 
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inject } from '../../src/api.js';
 import { SeInjectError } from '../../src/errors.js';
 import { inputDefect } from '../../src/ir/lint.js';
-import { loadModelBytes } from '../../src/onnx/load.js';
+import { readModelFile } from '../../src/onnx/deferred.js';
+import type { DeferOptions } from '../../src/onnx/deferred.js';
+import { loadModelBytes, loadModelFile } from '../../src/onnx/load.js';
 import { serializeModel } from '../../src/onnx/save.js';
 import { FUTURE_FIELDS, ROOT, small } from '../support/fixtures.js';
 import { residualBlockBytes } from './bad-models.js';
@@ -43,6 +46,51 @@ function convert(bytes: Uint8Array): Outcome {
     throw e;
   }
 }
+
+type Loaded = { error: string } | { report: string; bytes: string };
+
+/** Load (whole or with weights left in the file), inject, serialize: the outcome as comparable text. */
+async function loadInjectSerialize(file: string, defer: DeferOptions): Promise<Loaded> {
+  try {
+    const model = await loadModelFile(file, { defer });
+    const report = inject(model, { seed: 5 });
+    return { report: JSON.stringify({ ...report, file: undefined }), bytes: Buffer.from(serializeModel(model)).toString('base64') };
+  } catch (e) {
+    if (e instanceof SeInjectError && e.kind !== 'internal') return { error: `${e.kind}: ${e.message}` };
+    throw e;
+  }
+}
+
+describe('the deferred reader (large weights left in the file)', () => {
+  it(`agrees with the whole read on ${Math.ceil(CASES / 8)} mutations: the same error, or the same report and bytes`, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'se-inject-fuzz-deferred-'));
+    const seeds = { ...SEEDS, tiny_resnet: new Uint8Array(readFileSync(small('tiny_resnet.onnx'))) };
+    const names = Object.keys(seeds);
+    const tally = { holes: 0, errors: 0, converted: 0 };
+    try {
+      for (let seed = 0; seed < Math.ceil(CASES / 8); seed++) {
+        const name = names[seed % names.length]!;
+        const kind = MUTATIONS[Math.floor(seed / names.length) % MUTATIONS.length]!;
+        const file = path.join(dir, `${seed}.onnx`);
+        writeFileSync(file, mutate(seeds[name as keyof typeof seeds]!, kind, rng(1_000_000 + seed)));
+        if (readModelFile(file, { fromFileBytes: 0, minTensorBytes: 0 }).deferred) tally.holes++;
+        const whole = await loadInjectSerialize(file, false);
+        const deferred = await loadInjectSerialize(file, { fromFileBytes: 0, minTensorBytes: 0 });
+        expect(deferred, `${name} ${kind} seed ${seed}`).toEqual(whole);
+        if ('error' in whole) tally.errors++;
+        else tally.converted++;
+        rmSync(file);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (process.env.SE_INJECT_FUZZ_VERBOSE) console.log(tally);
+    // The comparison means something only if many inputs had holes and both outcomes occur.
+    expect(tally.holes).toBeGreaterThan(CASES / 40);
+    expect(tally.errors).toBeGreaterThan(0);
+    expect(tally.converted).toBeGreaterThan(0);
+  });
+});
 
 describe('fuzzer', () => {
   it(`${CASES} seeded mutations end in success or a clear error`, () => {
