@@ -122,6 +122,7 @@ describe('deferred weights', () => {
     const out = fresh('never.onnx');
     await expect(saveModel(model, out)).rejects.toThrow(/cannot read .* again to copy its weights/);
     expect(existsSync(out)).toBe(false);
+    expect(() => serializeModel(model)).toThrow(/cannot read .* again to copy its weights/);
   });
 
   it('--in-place on a big model copies the weights from the original before it is replaced', async () => {

@@ -1,7 +1,6 @@
 // A loaded model: the lossless ModelProto, its graph IR, and where external tensor data lives.
 
-import { closeSync, openSync, readSync } from 'node:fs';
-import { gatherBytes } from '../onnx/deferred.js';
+import { gatherBytes, readPieces } from '../onnx/deferred.js';
 import type { Deferred } from '../onnx/deferred.js';
 import type { ModelProto, OpsetId, TensorProto } from '../onnx/proto.js';
 import { Graph } from './graph.js';
@@ -47,19 +46,8 @@ export class Model {
   /** The bytes of an initializer's data as stored, wherever they are: in memory, deferred or external. */
   tensorBytes(t: TensorProto): Uint8Array {
     const ref = this.externalRef(t);
-    if (!ref) return t.rawData ? gatherBytes([t.rawData], this.source.bytes, this.source.deferred) : new Uint8Array();
-    const out = new Uint8Array(ref.length);
-    const fd = openSync(ref.file, 'r');
-    try {
-      for (let done = 0; done < ref.length; ) {
-        const n = readSync(fd, out, done, ref.length - done, ref.offset + done);
-        if (n === 0) break;
-        done += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return out;
+    if (ref) return readPieces([ref]);
+    return t.rawData ? gatherBytes([t.rawData], this.source.bytes, this.source.deferred) : new Uint8Array();
   }
 
   setMetadata(key: string, value: string): void {

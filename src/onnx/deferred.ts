@@ -12,7 +12,7 @@
 
 import { fstatSync, openSync, readSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
-import { SeInjectError } from '../errors.js';
+import { SeInjectError, describeCause } from '../errors.js';
 import { WireType } from './wire.js';
 
 /** Files below this are read whole: scanning saves nothing there. */
@@ -131,7 +131,7 @@ function scan(fd: number, bytes: Uint8Array, minTensorBytes: number): Deferred['
         pos = payload + len;
         if (pos > end) throw new GiveUp();
         if (kind === 'tensor' && no === 9 && len >= minTensorBytes) holes.push({ start: payload, end: pos });
-        else if (kind !== 'tensor' && child(kind, no) !== 'other') message(payload, pos, child(kind, no));
+        else if (child(kind, no) !== 'other') message(payload, pos, child(kind, no));
         else ensure(payload, len);
       } else throw new GiveUp();
       if (pos > end) throw new GiveUp();
@@ -214,10 +214,18 @@ function firstHoleEndingAfter(holes: Deferred['holes'], at: number): number {
 
 /** The real bytes of chunks (views into `source` or other buffers), holes read from the file, in one buffer. */
 export function gatherBytes(chunks: readonly Uint8Array[], source: Uint8Array, deferred: Deferred | undefined): Uint8Array {
-  const pieces = resolvePieces(chunks, source, deferred);
+  return readPieces(resolvePieces(chunks, source, deferred), deferred);
+}
+
+/**
+ * Pieces (bytes in memory, regions of files) into one new buffer. Each file is opened once; the file
+ * `deferred` describes must be as it was scanned.
+ */
+export function readPieces(pieces: ReadonlyArray<Uint8Array | FileRegion>, deferred?: Deferred): Uint8Array {
   const total = pieces.reduce((n, p) => n + (p instanceof Uint8Array ? p.byteLength : p.length), 0);
   const out = new Uint8Array(total);
-  const fill = (fd: number | undefined) => {
+  const fds = new Map<string, number>();
+  try {
     let o = 0;
     for (const p of pieces) {
       if (p instanceof Uint8Array) {
@@ -225,36 +233,44 @@ export function gatherBytes(chunks: readonly Uint8Array[], source: Uint8Array, d
         o += p.byteLength;
         continue;
       }
+      let fd = fds.get(p.file);
+      if (fd === undefined) fds.set(p.file, (fd = openChecked(p.file, deferred)));
       for (let done = 0; done < p.length; ) {
-        const n = readSync(fd!, out, o + done, p.length - done, p.offset + done);
+        const n = readSync(fd, out, o + done, p.length - done, p.offset + done);
         if (n === 0) throw changedError(p.file);
         done += n;
       }
       o += p.length;
     }
-  };
-  if (deferred && pieces.some((p) => !(p instanceof Uint8Array))) withSourceFile(deferred, fill);
-  else fill(undefined);
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
+  }
   return out;
 }
 
-function withSourceFile(deferred: Deferred, use: (fd: number) => void): void {
+function openChecked(file: string, deferred: Deferred | undefined): number {
   let fd: number;
   try {
-    fd = openSync(deferred.file, 'r');
+    fd = openSync(file, 'r');
   } catch (e) {
-    throw new SeInjectError('input', `${deferred.file} is gone; se-inject reads its weights when it writes the output — keep the input until then`, { cause: e });
+    throw reopenError(file, e);
   }
   try {
-    checkUnchanged(deferred, fstatSync(fd));
-    use(fd);
-  } finally {
+    if (deferred?.file === file) checkUnchanged(deferred, fstatSync(fd));
+  } catch (e) {
     closeSync(fd);
+    throw e;
   }
+  return fd;
 }
 
 export function checkUnchanged(deferred: Deferred, stat: { size: number; mtimeMs: number; ino: number }): void {
   if (stat.size !== deferred.size || stat.mtimeMs !== deferred.mtimeMs || stat.ino !== deferred.ino) throw changedError(deferred.file);
+}
+
+/** An input file (the model's, or external data) that cannot be opened again when its bytes are copied. */
+export function reopenError(file: string, cause: unknown): SeInjectError {
+  return new SeInjectError('input', `cannot read ${file} again to copy its weights (${describeCause(cause)}); keep the input in place until the output is written`, { cause });
 }
 
 export function changedError(file: string): SeInjectError {

@@ -11,7 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SeInjectError, describeCause } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { changedError, checkUnchanged, gatherBytes, resolvePieces } from './deferred.js';
+import { changedError, checkUnchanged, gatherBytes, reopenError, resolvePieces } from './deferred.js';
 import type { FileRegion } from './deferred.js';
 import { encodeModel } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
@@ -225,7 +225,7 @@ class SourceFiles {
     try {
       fh = await fsp.open(file, 'r');
     } catch (e) {
-      throw new SeInjectError('input', `cannot read ${file} again to copy its weights (${describeCause(e)}); keep the input in place until the output is written`, { cause: e });
+      throw reopenError(file, e);
     }
     const deferred = this.model.source.deferred;
     if (deferred?.file === file) {
