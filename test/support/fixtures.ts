@@ -9,7 +9,7 @@ export const ROOT = path.resolve(__dirname, '../..');
 export const CACHE = path.join(ROOT, 'fixtures/cache');
 export const SMALL = path.join(ROOT, 'fixtures/small');
 export const SHARED = path.resolve(ROOT, '../shared/fixtures');
-export const FUTURE_FIELDS = path.join(SHARED, 'future-fields.onnx');
+export const FUTURE_FIELDS = path.join(ROOT, 'fixtures/future-fields.onnx');
 
 export const cached = (name: string) => path.join(CACHE, name);
 export const small = (name: string) => path.join(SMALL, name);
