@@ -17,7 +17,9 @@ export type ErrorKind = Exclude<keyof typeof EXIT_CODES, 'ok' | 'nothingToInsert
 export class SeInjectError extends Error {
   readonly exitCode: number;
   constructor(readonly kind: ErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // Names and paths come from the model or the command line; whatever escaped quote() is escaped here,
+    // so the message stays one line and no terminal escape reaches the user's screen.
+    super(escapeControls(message), options);
     this.name = 'SeInjectError';
     this.exitCode = EXIT_CODES[kind];
   }
@@ -28,6 +30,28 @@ export function inputError(message: string, cause?: unknown): SeInjectError {
 }
 
 export function describeCause(cause: unknown): string {
-  if (cause instanceof Error) return cause.message;
-  return String(cause);
+  return escapeControls(cause instanceof Error ? cause.message : String(cause));
+}
+
+/**
+ * User-controlled text (a path, a tensor or node name, an external-data location) as a message shows
+ * it: unchanged when it is printable, otherwise in double quotes with every control character escaped
+ * (`"a\nb"`, `"\x1b[31m"`), so a newline cannot fake a second line and ANSI escapes never reach the
+ * terminal. An empty name shows as "".
+ */
+export function quote(text: string): string {
+  return text !== '' && !UNPRINTABLE.test(text) ? text : `"${escapeControls(text.replace(/["\\]/g, '\\$&'))}"`;
+}
+
+// C0 and C1 controls, DEL, line/paragraph separators and the bidirectional overrides (which reorder
+// what the terminal shows).
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'gu');
+const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function escapeControls(text: string): string {
+  return text.replace(UNPRINTABLE_ALL, (c) => {
+    const code = c.codePointAt(0)!;
+    return SHORT[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
 }

@@ -10,10 +10,11 @@
 // Anything unusual (groups, lengths past the end, a file shorter than it says) makes the scan give up
 // and read the whole file, so the decoder reports damage exactly as it does for bytes in memory.
 
-import { fstatSync, openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import * as path from 'node:path';
-import { SeInjectError, describeCause } from '../errors.js';
-import { WireType } from './wire.js';
+import { SeInjectError, describeCause, quote } from '../errors.js';
+import { MAX_DECODED, WireError, WireReader, WireType } from './wire.js';
 
 /** Files below this are read whole: scanning saves nothing there. */
 export const DEFER_FILES_FROM = 4 * 1024 * 1024;
@@ -48,22 +49,48 @@ export interface Deferred {
 export interface FileBytes {
   bytes: Uint8Array;
   deferred?: Deferred;
+  /** Set when the scan found bytes no decoder accepts there: only the bytes before it were read. */
+  malformedAt?: number;
 }
 
 class GiveUp extends Error {}
+/** The scan met bytes no protobuf reader accepts at `at`; nothing past them was read. */
+class Malformed extends Error {
+  constructor(readonly at: number) {
+    super(`malformed at byte ${at}`);
+  }
+}
 
-/** Reads `file`, leaving large weights in it when the file is big enough to matter. */
+/** Protobuf's limit on one serialized message (2^31 − 1 bytes): a .onnx without external data cannot be larger. */
+export const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
+/** Node reads at most 2^31 − 1 bytes per call; a piece of a gigabyte keeps each read well under it. */
+const MAX_READ = 2 ** 30;
+
+/**
+ * Reads `file`, leaving large weights in it when the file is big enough to matter.
+ *
+ * A big file is scanned field by field, so garbage is refused at its first bad byte: the scan stops
+ * there and returns what it read (`malformedAt`), everything before that byte in place, which is all a
+ * decoder reads before it fails at the same byte. A file over protobuf's 2 GiB limit is only sniffed
+ * (its first top-level fields) and refused.
+ */
 export function readModelFile(file: string, defer: DeferOptions = {}): FileBytes {
   const absolute = path.resolve(file); // the save reopens it, whatever the working directory is then
-  const fd = openSync(absolute, 'r');
+  const fd = openRegularFile(absolute, file);
   try {
     const stat = fstatSync(fd);
+    if (stat.size > MAX_PROTOBUF_BYTES) {
+      sniff(fd);
+      throw tooLargeError(file, stat.size);
+    }
     const bytes = new Uint8Array(stat.size);
-    if (defer && stat.size >= (defer.fromFileBytes ?? DEFER_FILES_FROM)) {
+    if (stat.size >= (defer ? defer.fromFileBytes ?? DEFER_FILES_FROM : DEFER_FILES_FROM)) {
+      const minTensorBytes = defer ? Math.max(DEFER_FLOOR, defer.minTensorBytes ?? DEFER_MIN_BYTES) : Infinity;
       try {
-        const holes = scan(fd, bytes, Math.max(DEFER_FLOOR, defer.minTensorBytes ?? DEFER_MIN_BYTES));
+        const holes = scan(fd, bytes, minTensorBytes);
         if (holes.length) return { bytes, deferred: { file: absolute, holes, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino } };
       } catch (e) {
+        if (e instanceof Malformed) return { bytes, malformedAt: e.at };
         if (!(e instanceof GiveUp)) throw e;
       }
     }
@@ -74,10 +101,60 @@ export function readModelFile(file: string, defer: DeferOptions = {}): FileBytes
   }
 }
 
+/**
+ * Opens without blocking (a FIFO would wait for a writer forever) and refuses anything but a regular
+ * file: a device such as /dev/zero or /dev/urandom has no size and never ends.
+ */
+function openRegularFile(absolute: string, shown: string): number {
+  const fd = openSync(absolute, constants.O_RDONLY | constants.O_NONBLOCK);
+  const stat = fstatSync(fd);
+  if (!stat.isFile()) {
+    closeSync(fd);
+    throw notRegularError(shown, stat);
+  }
+  return fd;
+}
+
+/** What a path that is not a regular file is, in words. */
+export function fileKind(stat: Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'a special file';
+}
+
+export function notRegularError(file: string, stat: Stats): SeInjectError {
+  return new SeInjectError('input', `${quote(file)} is ${fileKind(stat)}, not a regular file; give the path of a .onnx file`);
+}
+
+function tooLargeError(file: string, size: number): SeInjectError {
+  return new SeInjectError('input', `${quote(file)} is ${(size / 2 ** 30).toFixed(2)} GiB, over protobuf's 2 GiB limit for one message: no ONNX reader can load it; save the model with its weights as external data (onnx.save_model(model, path, save_as_external_data=True)) and give that`);
+}
+
+/** The first top-level fields of a file too large to read: garbage gets the decoder's error, not a size complaint. */
+function sniff(fd: number): void {
+  const head = new Uint8Array(WINDOW);
+  const n = readSync(fd, head, 0, WINDOW, 0);
+  const r = new WireReader(head, 0, n);
+  while (r.pos < n - 16) {
+    const start = r.pos;
+    try {
+      const f = r.field();
+      if (f.type === WireType.EndGroup) throw new WireError('unexpected end-group', start);
+    } catch (e) {
+      // A field that runs past the window may still end inside the file: that is as far as a sniff can see.
+      if (e instanceof WireError && /runs past the end|truncated varint|unterminated group/.test(e.message)) return;
+      throw e;
+    }
+  }
+}
+
 /** Fills bytes[from, to) from the file at the same offsets; false when the file ends first. */
 function readFully(fd: number, bytes: Uint8Array, from: number, to: number): boolean {
   for (let pos = from; pos < to; ) {
-    const n = readSync(fd, bytes, pos, to - pos, pos);
+    const n = readSync(fd, bytes, pos, Math.min(to - pos, MAX_READ), pos);
     if (n === 0) return false;
     pos += n;
   }
@@ -93,6 +170,8 @@ function child(kind: Kind, no: number): Kind {
   return 'other';
 }
 
+const MAX_FIELD_NUMBER = 536870911;
+
 function scan(fd: number, bytes: Uint8Array, minTensorBytes: number): Deferred['holes'] {
   const holes: Deferred['holes'] = [];
   let loadedTo = 0;
@@ -105,36 +184,44 @@ function scan(fd: number, bytes: Uint8Array, minTensorBytes: number): Deferred['
     if (!readFully(fd, bytes, from, to)) throw new GiveUp();
     loadedTo = to;
   };
-  const varint = (pos: number): [number, number] => {
+  // A varint past its message's end, or of more than 10 bytes: malformed at the field that holds it.
+  const varint = (pos: number, end: number, field: number): [number, number] => {
     ensure(pos, 10);
     let v = 0;
     let scale = 1;
-    for (let i = 0; i < 10 && pos < bytes.length; i++) {
+    for (let i = 0; i < 10 && pos < end; i++) {
       const b = bytes[pos++]!;
       v += (b & 0x7f) * scale;
       if (b < 0x80) return [v, pos];
       scale *= 128;
     }
-    throw new GiveUp();
+    throw new Malformed(field);
   };
+  // The decoder decodes every field the scan visits (and more): past its budget the scan can stop, as
+  // the decoder will fail before the same byte.
+  let visits = 0;
   const message = (start: number, end: number, kind: Kind): void => {
     let pos = start;
     while (pos < end) {
-      const [tag, afterTag] = varint(pos);
+      const field = pos;
+      if (++visits > MAX_DECODED) throw new Malformed(field);
+      const [tag, afterTag] = varint(pos, end, field);
       const no = Math.floor(tag / 8);
       const type = tag & 7;
-      if (type === WireType.Varint) pos = varint(afterTag)[1];
+      if (no < 1 || no > MAX_FIELD_NUMBER) throw new Malformed(field);
+      if (type === WireType.Varint) pos = varint(afterTag, end, field)[1];
       else if (type === WireType.Fixed64) pos = afterTag + 8;
       else if (type === WireType.Fixed32) pos = afterTag + 4;
       else if (type === WireType.LengthDelimited) {
-        const [len, payload] = varint(afterTag);
+        const [len, payload] = varint(afterTag, end, field);
         pos = payload + len;
-        if (pos > end) throw new GiveUp();
+        if (pos > end) throw new Malformed(field);
         if (kind === 'tensor' && no === 9 && len >= minTensorBytes) holes.push({ start: payload, end: pos });
         else if (child(kind, no) !== 'other') message(payload, pos, child(kind, no));
         else ensure(payload, len);
-      } else throw new GiveUp();
-      if (pos > end) throw new GiveUp();
+      } else if (type === WireType.StartGroup) throw new GiveUp(); // legal but unused by ONNX: the decoder judges
+      else throw new Malformed(field);
+      if (pos > end) throw new Malformed(field);
     }
   };
   message(0, bytes.length, 'model');
@@ -270,9 +357,9 @@ export function checkUnchanged(deferred: Deferred, stat: { size: number; mtimeMs
 
 /** An input file (the model's, or external data) that cannot be opened again when its bytes are copied. */
 export function reopenError(file: string, cause: unknown): SeInjectError {
-  return new SeInjectError('input', `cannot read ${file} again to copy its weights (${describeCause(cause)}); keep the input in place until the output is written`, { cause });
+  return new SeInjectError('input', `cannot read ${quote(file)} again to copy its weights (${describeCause(cause)}); keep the input in place until the output is written`, { cause });
 }
 
 export function changedError(file: string): SeInjectError {
-  return new SeInjectError('input', `${file} changed while se-inject was working on it; nothing was written — run it again`);
+  return new SeInjectError('input', `${quote(file)} changed while se-inject was working on it; nothing was written — run it again`);
 }

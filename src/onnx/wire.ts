@@ -33,6 +33,38 @@ export interface WireField {
 
 const MAX_FIELD_NUMBER = 536870911;
 
+/**
+ * Fields and packed values one load may decode. Each becomes a JS object, string or number that is
+ * held, so a file of well-formed but absurd repetition (a gigabyte of empty node inputs, or of packed
+ * dims) would otherwise run out of memory after minutes. 2^24 is some three times a million-node
+ * graph's count.
+ */
+export const MAX_DECODED = 2 ** 24;
+let budget = Infinity;
+
+/** Too many fields or values for one model: well-formed, but more than a model is. */
+export class LimitError extends WireError {
+  constructor(offset: number) {
+    super(`more than ${MAX_DECODED.toLocaleString('en-US')} protobuf fields and values (nodes, names, dims, attribute values)`, offset);
+  }
+}
+
+/** Runs `fn` (a decode) with the count of decoded fields and values bounded by MAX_DECODED. */
+export function withDecodeBudget<T>(fn: () => T, limit = MAX_DECODED): T {
+  const saved = budget;
+  budget = limit;
+  try {
+    return fn();
+  } finally {
+    budget = saved;
+  }
+}
+
+function spend(n: number, offset: number): void {
+  budget -= n;
+  if (budget < 0) throw new LimitError(offset);
+}
+
 export class WireReader {
   pos: number;
   constructor(readonly buf: Uint8Array, start = 0, readonly end = buf.length) {
@@ -124,6 +156,7 @@ export function* fields(buf: Uint8Array): Generator<WireField> {
   while (!r.done()) {
     const f = r.field();
     if (f.type === WireType.EndGroup) throw new WireError('unexpected end-group', f.bytes.byteOffset);
+    spend(1, f.bytes.byteOffset);
     yield f;
   }
 }
@@ -157,13 +190,17 @@ export function readPackedInt64(f: WireField, out: number[]): void {
     out.push(readInt64(f));
     return;
   }
+  // Every varint takes at least one byte: the payload's length bounds the count before any is decoded.
+  if (f.payload.byteLength > budget) spend(f.payload.byteLength, f.payload.byteOffset);
   const r = new WireReader(f.payload);
+  const before = out.length;
   while (!r.done()) {
     const start = r.pos;
     const v = r.varint();
     if (v < 2 ** 53) out.push(v);
     else out.push(Number(BigInt.asIntN(64, varintBig(f.payload.subarray(start, r.pos)))));
   }
+  spend(out.length - before, f.payload.byteOffset);
 }
 
 export function readPackedFloat(f: WireField, out: number[]): void {
@@ -173,6 +210,7 @@ export function readPackedFloat(f: WireField, out: number[]): void {
     return;
   }
   if (f.payload.byteLength % 4 !== 0) throw new WireError('packed floats not a multiple of 4 bytes', 0);
+  spend(f.payload.byteLength / 4, f.payload.byteOffset);
   for (let i = 0; i < f.payload.byteLength; i += 4) out.push(view.getFloat32(i, true));
 }
 

@@ -2,7 +2,7 @@
 // one line on stderr with the expected message and no stack trace (one with --debug), nothing written
 // anywhere, and every input file byte-identical afterwards.
 
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs, { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -52,12 +52,19 @@ function prepare(c: Case): { argv: string[]; watch: string[] } {
     copyFileSync(path.join(ROOT, c.input), input);
     writeFileSync(path.join(dir, 'outside.bin'), new Uint8Array(1024));
     symlinkSync(path.join(dir, 'outside.bin'), path.join(dir, 'model', 'weights.bin'));
+  } else if (recipe === 'fifo') {
+    input = path.join(dir, 'pipe.onnx');
+    execFileSync('mkfifo', [input]);
+  } else if (recipe === 'symlink-loop') {
+    input = path.join(dir, 'loop.onnx');
+    symlinkSync(path.join(dir, 'loop2.onnx'), input);
+    symlinkSync(input, path.join(dir, 'loop2.onnx'));
   }
   const fill = (a: string) => a.replaceAll('{input}', input).replaceAll('{out}', path.join(dir, 'out.onnx')).replaceAll('{tmp}', dir);
   const args = c.args.map(fill).map((a) => (path.isAbsolute(a) && a.startsWith(ROOT + path.sep) ? path.relative(ROOT, a) : a));
   const preload = c.preload ? ['--import', PRELOADS[c.preload]] : [];
   const watch = [dir];
-  if (existsSync(input) && !input.startsWith(dir)) watch.push(statSync(input).isDirectory() ? input : path.dirname(input));
+  if (existsSync(input) && !input.startsWith(dir + path.sep)) watch.push(statSync(input).isDirectory() ? input : path.dirname(input));
   return { argv: [...preload, CLI, ...args], watch };
 }
 
@@ -69,7 +76,8 @@ function snapshot(dirs: string[]): Record<string, string> {
       const p = path.join(d, name);
       const st = lstatSync(p);
       if (st.isDirectory()) walk(p);
-      else out[p] = st.isSymbolicLink() ? `-> ${readlinkSync(p)}` : createHash('sha256').update(readFileSync(p)).digest('hex');
+      else if (st.isSymbolicLink()) out[p] = `-> ${readlinkSync(p)}`;
+      else out[p] = st.isFile() ? createHash('sha256').update(readFileSync(p)).digest('hex') : `special ${st.mode}`;
     }
   };
   dirs.forEach(walk);

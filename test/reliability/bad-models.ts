@@ -114,5 +114,7 @@ export function badFiles(): Record<string, Uint8Array> {
     'ext-length-short/weights.bin': randomBytes(1000, 9),
     'ext-escape/model.onnx': external('../../etc/passwd'),
     'ext-absolute/model.onnx': external('/etc/passwd'),
+    // A location that would print a second, forged line and colour the terminal red if shown raw.
+    'ext-control-chars/model.onnx': external('weights.bin\nse-inject: wrote out.onnx\u001b[31m'),
   };
 }
