@@ -1,10 +1,11 @@
 // The library surface: load from a path or bytes, inject or analyse, save to a path or bytes.
 // Nothing runs at import; every function returns typed results and throws SeInjectError for bad input.
+// Options are checked once, here at the boundary (resolveOptions), before any model is read.
 
 import * as path from 'node:path';
 import { inferShapes } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
-import { DEFAULT_OPTIONS, injectSE } from './inject.js';
+import { injectSE } from './inject.js';
 import type { InjectOptions } from './inject.js';
 import { cloneModel } from './ir/model.js';
 import type { Model } from './ir/model.js';
@@ -14,6 +15,7 @@ import { saveModel, serializeModel } from './onnx/save.js';
 import type { SaveOptions, SaveResult } from './onnx/save.js';
 import type { Report } from './report/format.js';
 import { summarize } from './report/summary.js';
+import { checkDimsFor, clampNote, resolveOptions } from './options.js';
 
 export type SEInjectOptions = Partial<InjectOptions>;
 
@@ -22,44 +24,50 @@ export async function loadModel(input: string | Uint8Array, options: LoadOptions
   return typeof input === 'string' ? loadModelFile(input, options) : loadModelBytes(input, options);
 }
 
-function run(model: Model, options: SEInjectOptions, dryRun: boolean): Report {
-  const o = { ...DEFAULT_OPTIONS, ...options };
+const LOAD_KEYS = ['baseDir', 'label'] as const;
+const FILE_KEYS = ['overwrite', 'externalData', 'onProgress', 'inPlace', 'defer'] as const;
+
+function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
+  checkDimsFor(model, o);
   const summary = summarize(model, inferShapes(model.graph, model.opset, o, model.label));
   const target = dryRun ? cloneModel(model) : model;
   const { report } = injectSE(target, o);
-  return { file: model.label, dryRun, model: summary, ...report };
+  const note = clampNote(o, report.blocks);
+  return { file: model.label, dryRun, model: summary, ...report, ...(note ? { notes: [note] } : {}) };
 }
 
 /** The report of what injection would do; the model is left as it is. */
 export function analyze(model: Model, options: SEInjectOptions = {}): Report {
-  return run(model, options, true);
+  return run(model, resolveOptions(options), true);
 }
 
 /** Inserts SE blocks into the model in place and returns the report (`inserted` 0: nothing to insert). */
 export function inject(model: Model, options: SEInjectOptions = {}): Report {
-  return run(model, options, false);
+  return run(model, resolveOptions(options), false);
 }
 
 /** Bytes in, bytes out: for pipelines that hold models in memory. `bytes` is undefined when nothing was inserted. */
 export function convertBytes(input: Uint8Array, options: SEInjectOptions & LoadOptions = {}): { report: Report; bytes?: Uint8Array } {
+  const o = resolveOptions(options, LOAD_KEYS);
   const model = loadModelBytes(input, options);
-  const report = inject(model, options);
+  const report = run(model, o, false);
   return { report, bytes: report.inserted ? serializeModel(model) : undefined };
 }
 
-export interface ConvertFileOptions extends SEInjectOptions, SaveOptions {
+export interface ConvertFileOptions extends SEInjectOptions, SaveOptions, LoadFileOptions {
   /** Allow the output to be the input file (replaced atomically). */
   inPlace?: boolean;
 }
 
 /** File in, file out. Nothing is written when nothing was inserted. */
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<{ report: Report; saved?: SaveResult }> {
+  const o = resolveOptions(options, FILE_KEYS);
   const same = path.resolve(input) === path.resolve(output);
   if (same && !options.inPlace) {
     throw new SeInjectError('usage', `output ${output} is the input file; choose another -o, or pass --in-place to replace it`);
   }
-  const model = await loadModelFile(input);
-  const report = inject(model, options);
+  const model = await loadModelFile(input, { defer: options.defer });
+  const report = run(model, o, false);
   if (!report.inserted) return { report };
   const saved = await saveModel(model, output, { ...options, overwrite: options.overwrite || same });
   report.output = saved.path;

@@ -49,7 +49,8 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\
 const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'gu');
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-function escapeControls(text: string): string {
+/** Text with every control character escaped: what a one-line message may print. */
+export function escapeControls(text: string): string {
   return text.replace(UNPRINTABLE_ALL, (c) => {
     const code = c.codePointAt(0)!;
     return SHORT[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);

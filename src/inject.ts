@@ -8,6 +8,7 @@ import type { MacCount } from './analysis/cost.js';
 import { checkPlausible, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
+import { OptionError } from './options.js';
 import { inputDefect, lintGraph } from './ir/lint.js';
 import type { Model } from './ir/model.js';
 import type { NodeProto } from './onnx/proto.js';
@@ -33,10 +34,7 @@ export interface InjectOptions extends SEOptions, PassOptions, DimBindings {
   gateExplicit?: boolean;
 }
 
-export const DEFAULT_OPTIONS: InjectOptions = {
-  ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0,
-  placement: 'standard', mobilenetPlacement: 'output',
-};
+export { DEFAULT_OPTIONS } from './options.js';
 
 function passOrder(o: PassOptions): Pass[] {
   // The MobileNetV3 placement is a statement about depthwise blocks: it wins over the residual view.
@@ -141,16 +139,14 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
     const have = new Set(blocks.map((b) => b.stage));
     const missing = o.stages.filter((s) => !have.has(s));
     if (missing.length) {
-      throw new SeInjectError('usage', `--stages names stage ${missing.join(', ')}, but ${model.label} has stages ${[...have].join(', ') || '(none)'}; run se-inject report to see them`);
+      throw new OptionError('stages', (w) => `${w.name('stages')} names stage ${missing.join(', ')}, but ${model.label} has stages ${[...have].join(', ') || '(none)'}; ${w.seeStages}`);
     }
   }
   return blocks;
 }
 
 /** Inserts SE blocks into `model` (mutating it) and returns the report. A dry run is a copy's inject. */
-export function injectSE(model: Model, options: Partial<InjectOptions> = {}): InjectResult {
-  const o: InjectOptions = { ...DEFAULT_OPTIONS, ...options };
-  validateOptions(o);
+export function injectSE(model: Model, o: InjectOptions): InjectResult {
   checkGraph(model);
   checkOpset(model);
   // What the input already had (duplicate node names, which ONNX tolerates) is not ours to report later.
@@ -184,7 +180,7 @@ const MAX_SE_WEIGHTS = 2 ** 26;
 function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
   const width = squeezeWidth(b.channels, o);
   if (2 * b.channels * width <= MAX_SE_WEIGHTS) return;
-  throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, --ratio and --divisor`);
+  throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, the ratio and the divisor`);
 }
 
 function rewrite(model: Model, b: PlannedBlock, o: InjectOptions): NodeProto[] {
@@ -222,13 +218,4 @@ function finish(model: Model, o: InjectOptions, inherited: ReadonlySet<string>):
     seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
     arch: o.families ?? 'auto',
   }));
-}
-
-function validateOptions(o: InjectOptions): void {
-  const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
-  if (!(o.ratio > 0) || !Number.isFinite(o.ratio)) throw new SeInjectError('usage', `--ratio must be a positive number (the paper uses 16), got ${o.ratio}`);
-  if (!positiveInt(o.divisor)) throw new SeInjectError('usage', `--divisor must be a positive integer, got ${o.divisor}`);
-  if (!positiveInt(o.minChannels)) throw new SeInjectError('usage', `--min-channels must be a positive integer, got ${o.minChannels}`);
-  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new SeInjectError('usage', `--seed must be a non-negative integer, got ${o.seed}`);
-  if (o.stages?.some((s) => !positiveInt(s))) throw new SeInjectError('usage', `--stages takes stage numbers from 1, got ${o.stages.join(',')}`);
 }

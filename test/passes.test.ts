@@ -159,7 +159,7 @@ describe('small committed fixtures', () => {
 
   it('--stages naming a stage the model lacks is a usage error', async () => {
     const model = await loadModelFile(small('tiny_resnet.onnx'));
-    expect(() => inject(model, { stages: [7] })).toThrow(/--stages names stage 7, but .* has stages 1, 2, 3/);
+    expect(() => inject(model, { stages: [7] })).toThrow(/stages names stage 7, but .* has stages 1, 2, 3/);
   });
 
   it('--arch forces one family', async () => {

@@ -13,7 +13,8 @@ import { loadModelFile } from '../onnx/load.js';
 import { saveModel } from '../onnx/save.js';
 import { formatMarkdown, formatText, n } from '../report/format.js';
 import type { Report } from '../report/format.js';
-import { analysisOptions, seOptions, toInjectOptions } from './options.js';
+import { CLI_WORDS, analysisOptions, seOptions, toInjectOptions } from './options.js';
+import { OptionError } from '../options.js';
 import type { ParsedArgs } from './options.js';
 import { Progress } from './progress.js';
 import { runValidation, validationOptions, printValidation } from './validate.js';
@@ -27,6 +28,7 @@ type Args = ParsedArgs & ValidationArgs & {
 function emit(report: Report, a: Args): void {
   if (a.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else process.stdout.write(a.markdown ? formatMarkdown(report, a.explain) : formatText(report, a.explain));
+  if (!a.quiet) for (const note of report.notes ?? []) process.stderr.write(`se-inject: note: ${note}\n`);
 }
 
 async function injectCommand(a: Args): Promise<number> {
@@ -95,7 +97,7 @@ async function validateCommand(a: Args & { original: string; injected: string })
 
 function fail(e: unknown, debug: boolean): number {
   if (e instanceof SeInjectError) {
-    process.stderr.write(`se-inject: error: ${e.message}\n`);
+    process.stderr.write(`se-inject: error: ${e instanceof OptionError ? e.messageIn(CLI_WORDS) : e.message}\n`);
     if (debug) process.stderr.write(`${e.stack}\n${e.cause instanceof Error ? `caused by: ${e.cause.stack}\n` : ''}`);
     return e.exitCode;
   }

@@ -4,8 +4,8 @@
 import type { Argv } from 'yargs';
 import { SeInjectError } from '../errors.js';
 import type { InjectOptions } from '../inject.js';
-import { FAMILIES } from '../se/site.js';
-import type { Family } from '../se/site.js';
+import { MAX_STAGE, resolveOptions } from '../options.js';
+import type { Vocabulary } from '../options.js';
 
 export const ARCH_CHOICES = ['auto', 'resnet', 'residual', 'inception', 'mobilenet', 'shufflenet'] as const;
 
@@ -36,8 +36,6 @@ export function seOptions<T>(y: Argv<T>) {
     .option('mobilenet-placement', { choices: ['output', 'v3'] as const, default: 'output' as const, describe: 'Depthwise blocks: output (after the projection) or v3 (after the depthwise activation, hard-sigmoid gate)', group: 'Where:' });
 }
 
-const MAX_STAGE = 1000;
-
 export function parseStages(text: string | undefined): number[] | undefined {
   if (text === undefined || text === 'all') return undefined;
   const out = new Set<number>();
@@ -65,10 +63,17 @@ export function parseDims(list: string[] | undefined): Record<string, number> | 
   return out;
 }
 
-function families(arch: readonly string[] | undefined): Family[] | undefined {
+function families(arch: readonly string[] | undefined): string[] | undefined {
   if (!arch?.length || arch.includes('auto')) return undefined;
-  return [...new Set(arch.map((a) => (a === 'resnet' ? 'residual' : a) as Family))].filter((f) => FAMILIES.includes(f));
+  return [...new Set(arch.map((a) => (a === 'resnet' ? 'residual' : a)))];
 }
+
+/** The library's option names as this CLI's flags, for its messages (src/options.ts validates both). */
+export const CLI_WORDS: Vocabulary = {
+  name: (key) => ({ families: '--arch', minChannels: '--min-channels', mobilenetPlacement: '--mobilenet-placement', gateExplicit: '--gate' } as Record<string, string>)[key] ?? `--${key}`,
+  bind: (dim) => `--dims ${dim}=VALUE`,
+  seeStages: 'run se-inject report to see them',
+};
 
 export interface ParsedArgs {
   ratio: number; divisor: number; minChannels: number; bias: boolean; gate?: 'sigmoid' | 'hardsigmoid';
@@ -76,15 +81,11 @@ export interface ParsedArgs {
   mobilenetPlacement: InjectOptions['mobilenetPlacement']; batch: number; dims?: string[];
 }
 
-export function toInjectOptions(a: ParsedArgs): Partial<InjectOptions> {
-  if (!Number.isFinite(a.ratio) || a.ratio <= 0) throw new SeInjectError('usage', `--ratio must be a positive number (the paper uses 16), got ${String(a.ratio)}`);
-  if (!Number.isInteger(a.batch) || a.batch < 1) throw new SeInjectError('usage', `--batch must be a positive integer, got ${String(a.batch)}`);
-  for (const [name, v] of [['divisor', a.divisor], ['min-channels', a.minChannels], ['seed', a.seed]] as const) {
-    if (!Number.isInteger(v) || v < (name === 'seed' ? 0 : 1)) throw new SeInjectError('usage', `--${name} must be a ${name === 'seed' ? 'non-negative' : 'positive'} integer, got ${String(v)}`);
-  }
-  return {
-    ratio: a.ratio, divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate ?? (a.mobilenetPlacement === 'v3' ? 'hardsigmoid' : 'sigmoid'),
-    gateExplicit: a.gate !== undefined, init: a.init, seed: a.seed, families: families(a.arch), stages: parseStages(a.stages),
-    placement: a.placement, mobilenetPlacement: a.mobilenetPlacement, batch: a.batch, dims: parseDims(a.dims),
-  };
+/** The flags mapped onto the library's options, checked by the library's one validation. */
+export function toInjectOptions(a: ParsedArgs): InjectOptions {
+  return resolveOptions({
+    ratio: a.ratio, divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
+    families: families(a.arch), stages: parseStages(a.stages), placement: a.placement, mobilenetPlacement: a.mobilenetPlacement,
+    batch: a.batch, dims: parseDims(a.dims),
+  });
 }

@@ -9,6 +9,8 @@ export interface Report extends SEReport {
   output?: string;
   model: ModelSummary;
   validation?: unknown;
+  /** What the user should know about the options as applied (a ratio that clamps every squeeze width). */
+  notes?: string[];
 }
 
 /** 1234567 → "1,234,567" (what toLocaleString('en-US') prints, without starting ICU for it). */

@@ -1,0 +1,206 @@
+// The library's options: one home for their defaults and their validation. Every entry point of the
+// library (api.ts) passes what it was given through resolveOptions once; the CLI maps its flags onto
+// the same keys, so a rule lives here and nowhere else. Messages name an option through a
+// Vocabulary: the library says "option ratio", the CLI says "--ratio" (OptionError.render).
+
+import { SeInjectError, escapeControls } from './errors.js';
+import type { InjectOptions } from './inject.js';
+import type { Model } from './ir/model.js';
+import { FAMILIES } from './se/site.js';
+import type { Family } from './se/site.js';
+
+export type OptionKey = keyof InjectOptions;
+
+export const DEFAULT_OPTIONS: InjectOptions = {
+  ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0,
+  placement: 'standard', mobilenetPlacement: 'output',
+};
+
+/** How messages name options and tell the user where to look. */
+export interface Vocabulary {
+  name(key: OptionKey): string;
+  /** How to bind a dynamic dimension, for a message: `--dims h=VALUE`, `options.dims = { h: VALUE }`. */
+  bind(dim: string): string;
+  /** Where the user sees a model's stages. */
+  seeStages: string;
+}
+
+export const LIBRARY_WORDS: Vocabulary = {
+  name: (key) => `option ${key}`,
+  bind: (dim) => `dims: { ${JSON.stringify(dim)}: VALUE }`,
+  seeStages: 'analyze(model) lists them in report.stages',
+};
+
+/** A usage error about an option, worded for whoever reads it (library caller or CLI user). */
+export class OptionError extends SeInjectError {
+  constructor(readonly key: OptionKey | 'options', readonly render: (words: Vocabulary) => string) {
+    super('usage', render(LIBRARY_WORDS));
+    this.name = 'SeInjectError';
+  }
+
+  /** The message in another vocabulary (the CLI's flags), kept to one line as every message is. */
+  messageIn(words: Vocabulary): string {
+    return escapeControls(this.render(words));
+  }
+}
+
+const CHOICES = {
+  gate: ['sigmoid', 'hardsigmoid'],
+  init: ['he', 'preserve'],
+  placement: ['standard', 'pre', 'post', 'identity'],
+  mobilenetPlacement: ['output', 'v3'],
+} as const;
+
+const INJECT_KEYS: readonly OptionKey[] = [
+  'ratio', 'divisor', 'minChannels', 'bias', 'gate', 'init', 'seed', 'placement', 'mobilenetPlacement',
+  'families', 'stages', 'gateExplicit', 'batch', 'dims',
+];
+
+/** No model has more stages than this; a larger number is a mistake, and bounds the work it causes. */
+export const MAX_STAGE = 1000;
+const MAX_DIM = 2 ** 31;
+
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+};
+
+const positiveInt = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max;
+
+/**
+ * Checks what a caller passed and fills in the defaults. `extraKeys` are the other options the calling
+ * function takes (a loader's `label`, a save's `overwrite`): accepted here, checked where they are used.
+ */
+export function resolveOptions(given: unknown, extraKeys: readonly string[] = []): InjectOptions {
+  if (given === undefined) given = {};
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    throw new OptionError('options', () => `options must be an object such as { ratio: 16 } (or left out), got ${show(given)}`);
+  }
+  const raw = given as Record<string, unknown>;
+  const known = new Set<string>([...INJECT_KEYS, ...extraKeys]);
+  for (const key of Object.keys(raw)) {
+    if (known.has(key)) continue;
+    const near = closest(key, [...known]);
+    throw new OptionError('options', () => `unknown option ${JSON.stringify(key)}${near ? `; did you mean ${near}?` : ''} (options: ${[...known].join(', ')})`);
+  }
+  const v = (key: OptionKey) => raw[key];
+  const bad = (key: OptionKey, what: string) => new OptionError(key, (w) => `${w.name(key)} must be ${what}, got ${show(v(key))}`);
+  const o: InjectOptions = { ...DEFAULT_OPTIONS };
+
+  if (v('ratio') !== undefined) {
+    const r = v('ratio');
+    if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) throw bad('ratio', 'a positive number (the paper uses 16)');
+    o.ratio = r;
+  }
+  for (const key of ['divisor', 'minChannels'] as const) {
+    if (v(key) === undefined) continue;
+    if (!positiveInt(v(key))) throw bad(key, 'a positive integer');
+    o[key] = v(key) as number;
+  }
+  if (v('seed') !== undefined) {
+    const s = v('seed');
+    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0) throw bad('seed', 'a non-negative integer');
+    o.seed = s;
+  }
+  for (const key of ['bias', 'gateExplicit'] as const) {
+    if (v(key) === undefined) continue;
+    if (typeof v(key) !== 'boolean') throw bad(key, 'true or false');
+    o[key] = v(key) as boolean;
+  }
+  for (const key of Object.keys(CHOICES) as (keyof typeof CHOICES)[]) {
+    if (v(key) === undefined) continue;
+    const choices: readonly string[] = CHOICES[key];
+    if (!choices.includes(v(key) as string)) throw bad(key, `one of ${choices.join(', ')}`);
+    (o as unknown as Record<string, unknown>)[key] = v(key);
+  }
+  // The MobileNetV3 placement implies its hard-sigmoid gate unless a gate is asked for: one default, set here.
+  const gateGiven = v('gate') !== undefined;
+  if (!gateGiven && o.mobilenetPlacement === 'v3') o.gate = 'hardsigmoid';
+  o.gateExplicit = (v('gateExplicit') as boolean | undefined) ?? gateGiven;
+
+  if (v('families') !== undefined) {
+    const f = v('families');
+    if (!Array.isArray(f) || f.length === 0) throw bad('families', `a non-empty list of pass families (${FAMILIES.join(', ')})`);
+    const wrong = f.find((x) => !(FAMILIES as readonly unknown[]).includes(x));
+    if (wrong !== undefined) {
+      throw new OptionError('families', (w) => `${w.name('families')}: ${show(wrong)} is not a pass family; choose from ${FAMILIES.join(', ')}`);
+    }
+    o.families = [...new Set(f as Family[])];
+  }
+  if (v('stages') !== undefined) {
+    const s = v('stages');
+    if (!Array.isArray(s) || s.length === 0 || !s.every((x) => positiveInt(x, MAX_STAGE))) {
+      throw bad('stages', `a non-empty list of stage numbers from 1 to ${MAX_STAGE}, like [1, 2, 3]`);
+    }
+    o.stages = [...new Set(s as number[])].sort((a, b) => a - b);
+  }
+  if (v('batch') !== undefined) {
+    if (!positiveInt(v('batch'), MAX_DIM)) throw bad('batch', 'a positive integer');
+    o.batch = v('batch') as number;
+  }
+  if (v('dims') !== undefined) {
+    const d = v('dims');
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) throw bad('dims', 'an object of dimension name → positive integer, like { height: 224 }');
+    const wrong = Object.entries(d).find(([, x]) => !positiveInt(x, MAX_DIM));
+    if (wrong) throw new OptionError('dims', (w) => `${w.name('dims')}: dimension ${JSON.stringify(wrong[0])} must be bound to a positive integer, got ${show(wrong[1])}`);
+    o.dims = { ...(d as Record<string, number>) };
+  }
+  return o;
+}
+
+/** The dynamic dimensions a model's inputs name: what `dims` may bind. */
+export function dimensionNames(model: Model): string[] {
+  const names = new Set<string>();
+  for (const input of model.graph.proto.inputs) {
+    for (const d of input.type?.shape ?? []) if (d.param && d.value === undefined) names.add(d.param);
+  }
+  return [...names];
+}
+
+/** `dims` that bind nothing in this model are a mistake (a typo, or another model's names). */
+export function checkDimsFor(model: Model, o: InjectOptions): void {
+  if (!o.dims) return;
+  const have = dimensionNames(model);
+  const unknown = Object.keys(o.dims).filter((k) => !have.includes(k));
+  if (!unknown.length) return;
+  const list = have.length ? `its dynamic dimensions are ${have.join(', ')}` : 'it has no named dynamic dimensions';
+  throw new OptionError('dims', (w) => `${w.name('dims')} binds ${unknown.join(', ')}, but ${model.label} has no dimension of that name; ${list}`);
+}
+
+/**
+ * A note for the report when the ratio is so large that the squeeze width of every block (or of some)
+ * is the minimum rather than C/r: the model is then not what the ratio asked for.
+ */
+export function clampNote(o: InjectOptions, blocks: readonly { channels: number; squeezeChannels: number }[]): string | undefined {
+  const clamped = blocks.filter((b) => b.channels / o.ratio < o.minChannels);
+  if (!clamped.length) return undefined;
+  const widest = clamped.reduce((a, b) => (b.channels > a.channels ? b : a));
+  const which = clamped.length === blocks.length ? `every block's (${blocks.length})` : `${clamped.length} of ${blocks.length} blocks'`;
+  return `ratio ${o.ratio} clamps ${which} squeeze width to the minimum ${widest.squeezeChannels} (e.g. ${widest.channels} channels / ${o.ratio} = ${(widest.channels / o.ratio).toPrecision(3)}); choose a smaller ratio, or raise the minimum squeeze width if that is what you mean`;
+}
+
+/** The option name nearest to a misspelt one (edit distance at most 2, or a different case), if any. */
+function closest(key: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of names) {
+    const d = name.toLowerCase() === key.toLowerCase() ? 0 : distance(key, name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
