@@ -2,13 +2,12 @@
 // Nothing runs at import; every function returns typed results and throws SeInjectError for bad input.
 // Options are checked once, here at the boundary (resolveOptions), before any model is read.
 
-import * as path from 'node:path';
 import { inferShapes } from './analysis/shapes.js';
-import { SeInjectError } from './errors.js';
 import { injectSE } from './inject.js';
 import type { InjectOptions } from './inject.js';
 import { cloneModel } from './ir/model.js';
 import type { Model } from './ir/model.js';
+import { inputStampOf, planOutput } from './onnx/commit.js';
 import { loadModelBytes, loadModelFile } from './onnx/load.js';
 import type { LoadFileOptions, LoadOptions } from './onnx/load.js';
 import { saveModel, serializeModel } from './onnx/save.js';
@@ -25,7 +24,7 @@ export async function loadModel(input: string | Uint8Array, options: LoadOptions
 }
 
 const LOAD_KEYS = ['baseDir', 'label'] as const;
-const FILE_KEYS = ['overwrite', 'externalData', 'onProgress', 'inPlace', 'defer'] as const;
+const FILE_KEYS = ['overwrite', 'externalData', 'onProgress', 'inPlace', 'durable', 'defer'] as const;
 
 function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   checkDimsFor(model, o);
@@ -54,22 +53,18 @@ export function convertBytes(input: Uint8Array, options: SEInjectOptions & LoadO
   return { report, bytes: report.inserted ? serializeModel(model) : undefined };
 }
 
-export interface ConvertFileOptions extends SEInjectOptions, SaveOptions, LoadFileOptions {
-  /** Allow the output to be the input file (replaced atomically). */
-  inPlace?: boolean;
-}
+export interface ConvertFileOptions extends SEInjectOptions, SaveOptions, LoadFileOptions {}
 
 /** File in, file out. Nothing is written when nothing was inserted. */
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<{ report: Report; saved?: SaveResult }> {
   const o = resolveOptions(options, FILE_KEYS);
-  const same = path.resolve(input) === path.resolve(output);
-  if (same && !options.inPlace) {
-    throw new SeInjectError('usage', `output ${output} is the input file; choose another -o, or pass --in-place to replace it`);
-  }
+  // Refused before anything is read; the save checks again against every file the model reads.
+  const stamp = await inputStampOf(input);
+  await planOutput(output, stamp ? [stamp] : [], options);
   const model = await loadModelFile(input, { defer: options.defer });
   const report = run(model, o, false);
   if (!report.inserted) return { report };
-  const saved = await saveModel(model, output, { ...options, overwrite: options.overwrite || same });
+  const saved = await saveModel(model, output, options);
   report.output = saved.path;
   return { report, saved };
 }

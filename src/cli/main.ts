@@ -10,6 +10,7 @@ import { hideBin } from 'yargs/helpers';
 import { analyze, inject } from '../api.js';
 import { EXIT_CODES, SeInjectError, describeCause } from '../errors.js';
 import { loadModelFile } from '../onnx/load.js';
+import { inputStampOf, planOutput } from '../onnx/commit.js';
 import { saveModel } from '../onnx/save.js';
 import { formatMarkdown, formatText, n } from '../report/format.js';
 import type { Report } from '../report/format.js';
@@ -21,7 +22,7 @@ import { runValidation, validationOptions, printValidation } from './validate.js
 import type { ValidationArgs } from './validate.js';
 
 type Args = ParsedArgs & ValidationArgs & {
-  model: string; output?: string; force: boolean; inPlace: boolean; externalData: boolean; json: boolean;
+  model: string; output?: string; force: boolean; inPlace: boolean; fsync: boolean; externalData: boolean; json: boolean;
   markdown: boolean; explain: boolean; quiet: boolean; debug: boolean; validate: boolean; strict: boolean;
 };
 
@@ -34,11 +35,10 @@ function emit(report: Report, a: Args): void {
 async function injectCommand(a: Args): Promise<number> {
   const options = toInjectOptions(a);
   if (!a.output) throw new SeInjectError('usage', 'give the output path with -o OUT.onnx (or run se-inject report MODEL for a dry run)');
-  const same = path.resolve(a.model) === path.resolve(a.output);
-  if (same && !a.inPlace) throw new SeInjectError('usage', `-o ${a.output} is the input file; choose another output, or pass --in-place to replace it`);
-  if (!same && !a.force && (await fsp.stat(a.output).catch(() => undefined))) {
-    throw new SeInjectError('output', `${a.output} already exists; pass --force to overwrite it`);
-  }
+  // Refused before anything is read; the save checks again against every file the model reads.
+  const input = await inputStampOf(a.model);
+  const target = await planOutput(a.output, input ? [input] : [], { overwrite: a.force, inPlace: a.inPlace });
+  const same = target.replacesInput;
   const progress = new Progress(!a.quiet);
   progress.note(`reading ${a.model}`);
   const model = await loadModelFile(a.model);
@@ -64,7 +64,8 @@ async function injectCommand(a: Args): Promise<number> {
       return EXIT_CODES.validationFailed;
     }
   }
-  const saved = await saveModel(model, a.output, { overwrite: a.force || same, externalData: a.externalData, onProgress: (d, t) => progress.bytes('writing', d, t) });
+  const saved = await saveModel(model, a.output, { overwrite: a.force, inPlace: a.inPlace, externalData: a.externalData, durable: a.fsync, onProgress: (d, t) => progress.bytes('writing', d, t) });
+  for (const note of saved.notes) process.stderr.write(`se-inject: note: ${note}\n`);
   report.output = saved.path;
   if (a.validate && !validation) {
     validation = await runValidation(a.model, saved.path, a, options, progress);
@@ -124,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('output', { alias: 'o', type: 'string', describe: 'Output .onnx file (external data goes to OUT.onnx.data)', group: 'Output:' })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output', group: 'Output:' })
       .option('in-place', { type: 'boolean', default: false, describe: 'Allow -o to be the input file (replaced atomically; --validate then checks before the write)', group: 'Output:' })
+      .option('fsync', { type: 'boolean', default: true, describe: 'Make new files durable before exiting (--no-fsync skips it for new outputs; a replaced file is always synced first)', group: 'Output:' })
       .option('external-data', { type: 'boolean', default: false, describe: 'Store weights in OUT.onnx.data (automatic past 2 GiB)', group: 'Output:' })
       .option('validate', { type: 'boolean', default: false, describe: 'Run original and output on ONNX Runtime and compare', group: 'Validation:' })
       .option('strict', { type: 'boolean', default: false, describe: 'With --validate: write nothing if validation fails', group: 'Validation:' }),

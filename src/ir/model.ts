@@ -3,6 +3,7 @@
 import { gatherBytes, readPieces } from '../onnx/deferred.js';
 import type { Deferred } from '../onnx/deferred.js';
 import type { ModelProto, OpsetId, TensorProto } from '../onnx/proto.js';
+import type { InputFile } from '../onnx/stamp.js';
 import { Graph } from './graph.js';
 
 export interface ExternalRef {
@@ -20,6 +21,8 @@ export interface ModelSource {
   bytes: Uint8Array;
   deferred?: Deferred;
   external: Map<TensorProto, ExternalRef>;
+  /** The files this model was read from, as they were then: a save never writes over them unless asked to. */
+  inputs: readonly InputFile[];
   sourceDir?: string;
   label: string;
 }

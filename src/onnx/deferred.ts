@@ -10,10 +10,12 @@
 // Anything unusual (groups, lengths past the end, a file shorter than it says) makes the scan give up
 // and read the whole file, so the decoder reports damage exactly as it does for bytes in memory.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { SeInjectError, describeCause, quote } from '../errors.js';
+import { stampOf } from './stamp.js';
+import type { FileStamp } from './stamp.js';
 import { MAX_DECODED, WireError, WireReader, WireType } from './wire.js';
 
 /** Files below this are read whole: scanning saves nothing there. */
@@ -48,6 +50,8 @@ export interface Deferred {
 
 export interface FileBytes {
   bytes: Uint8Array;
+  /** The file as it was read (from the descriptor it was read through). */
+  stamp: FileStamp;
   deferred?: Deferred;
   /** Set when the scan found bytes no decoder accepts there: only the bytes before it were read. */
   malformedAt?: number;
@@ -83,19 +87,20 @@ export function readModelFile(file: string, defer: DeferOptions = {}): FileBytes
       sniff(fd);
       throw tooLargeError(file, stat.size);
     }
+    const stamp = stampOf(realpathSync(absolute), fstatSync(fd, { bigint: true }));
     const bytes = new Uint8Array(stat.size);
     if (stat.size >= (defer ? defer.fromFileBytes ?? DEFER_FILES_FROM : DEFER_FILES_FROM)) {
       const minTensorBytes = defer ? Math.max(DEFER_FLOOR, defer.minTensorBytes ?? DEFER_MIN_BYTES) : Infinity;
       try {
         const holes = scan(fd, bytes, minTensorBytes);
-        if (holes.length) return { bytes, deferred: { file: absolute, holes, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino } };
+        if (holes.length) return { bytes, stamp, deferred: { file: absolute, holes, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino } };
       } catch (e) {
-        if (e instanceof Malformed) return { bytes, malformedAt: e.at };
+        if (e instanceof Malformed) return { bytes, stamp, malformedAt: e.at };
         if (!(e instanceof GiveUp)) throw e;
       }
     }
     if (!readFully(fd, bytes, 0, stat.size)) throw changedError(file);
-    return { bytes };
+    return { bytes, stamp };
   } finally {
     closeSync(fd);
   }

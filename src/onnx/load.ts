@@ -10,6 +10,8 @@ import { Model } from '../ir/model.js';
 import type { ExternalRef } from '../ir/model.js';
 import { notRegularError, readModelFile } from './deferred.js';
 import type { DeferOptions, Deferred, FileBytes } from './deferred.js';
+import { stampOf } from './stamp.js';
+import type { InputFile } from './stamp.js';
 import { decodeModel, elementBytes, elementCount } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
 import { LimitError, WireError, WireType, fields, withDecodeBudget } from './wire.js';
@@ -52,10 +54,10 @@ export async function loadModelFile(file: string, options: LoadFileOptions = {})
   if (read.malformedAt !== undefined) {
     // The scan stopped at bytes no decoder accepts, having read everything before them: the decoder
     // fails at the same byte as on the whole file. Should it not, the whole file is read after all.
-    decode(read.bytes, source, undefined);
+    decode(read.bytes, source, undefined, undefined);
     read = readModelFile(file, false);
   }
-  return decode(read.bytes, source, read.deferred);
+  return decode(read.bytes, source, read.deferred, { ...read.stamp, role: 'model' });
 }
 
 /** Why a path cannot be opened, in words: ENOENT is not the only reason. */
@@ -71,18 +73,19 @@ function statError(file: string, e: unknown): SeInjectError {
 }
 
 export function loadModelBytes(bytes: Uint8Array, options: LoadOptions = {}): Model {
-  return decode(bytes, options, undefined);
+  return decode(bytes, options, undefined, undefined);
 }
 
-function decode(bytes: Uint8Array, options: LoadOptions, deferred: Deferred | undefined): Model {
+function decode(bytes: Uint8Array, options: LoadOptions, deferred: Deferred | undefined, modelFile: InputFile | undefined): Model {
   const label = options.label ?? 'model bytes';
   if (bytes.byteLength === 0) throw inputError(`${quote(label)} is empty (0 bytes); it is not an ONNX model`);
   return withDecodeBudget(() => {
     const proto = malformed(label, () => decodeModel(bytes), isOtherMessage(bytes));
     checkModelShape(proto, label);
-    const external = resolveExternalData(proto, label, options.baseDir);
+    const inputs: InputFile[] = modelFile ? [modelFile] : [];
+    const external = resolveExternalData(proto, label, options.baseDir, inputs);
     // The IR reads subgraph bodies (If/Loop), which the decoder keeps as bytes: they can be malformed too.
-    return malformed(label, () => new Model(proto, { bytes, deferred, external, sourceDir: options.baseDir, label }));
+    return malformed(label, () => new Model(proto, { bytes, deferred, external, inputs, sourceDir: options.baseDir, label }));
   });
 }
 
@@ -137,7 +140,7 @@ function expectedBytes(t: TensorProto): number | undefined {
   return size === undefined ? undefined : elementCount(t.dims) * size;
 }
 
-function resolveExternalData(m: ModelProto, label: string, baseDir: string | undefined): Map<TensorProto, ExternalRef> {
+function resolveExternalData(m: ModelProto, label: string, baseDir: string | undefined, inputs: InputFile[]): Map<TensorProto, ExternalRef> {
   const refs = new Map<TensorProto, ExternalRef>();
   const tensors = m.graph.initializers.filter((t) => t.dataLocation === 1);
   if (tensors.length === 0) return refs;
@@ -154,7 +157,9 @@ function resolveExternalData(m: ModelProto, label: string, baseDir: string | und
     const offset = parseNonNegative(entry('offset') ?? '0', label, t.name, 'offset');
     if (!sizes.has(resolved)) {
       try {
-        sizes.set(resolved, statSync(resolved).size);
+        const stat = statSync(resolved, { bigint: true });
+        sizes.set(resolved, Number(stat.size));
+        inputs.push({ ...stampOf(resolved, stat), role: 'data' });
       } catch (e) {
         throw inputError(`${quote(label)}: external data file ${quote(location)} of tensor ${quote(t.name)} is missing; keep it next to the model`, e);
       }

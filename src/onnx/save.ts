@@ -1,20 +1,24 @@
-// Model → bytes → file. Encoding gathers views (tensor bytes are not copied); the file is written with
-// writev into a temporary file in the target folder and renamed into place, so a crash, a full disk or
-// a refused write never leaves a half file or touches an existing one.
+// Model → bytes → file. Encoding gathers views (tensor bytes are not copied); files are written with
+// writev and committed by the protocol of commit.ts, so no fault leaves a half file or touches a file
+// the user had.
 //
 // External data: every tensor that was external in the input is streamed from its data file into
-// `<output>.data` next to the output (never pointing back at the input's file). A model whose protobuf
-// would pass 2 GiB moves its large initializers there too.
+// `<output>.data` next to the output (never pointing back at the input's file), and new SE weights join
+// them. A model whose protobuf would pass 2 GiB moves its large initializers there too.
 
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SeInjectError, describeCause } from '../errors.js';
 import type { Model } from '../ir/model.js';
+import { randomBytes } from 'node:crypto';
+import { Transaction, planDataFile, planOutput, removeStaleTemps, tempPath } from './commit.js';
 import { changedError, checkUnchanged, gatherBytes, reopenError, resolvePieces } from './deferred.js';
 import type { FileRegion } from './deferred.js';
 import { encodeModel } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
+import { unchanged } from './stamp.js';
+import type { InputFile } from './stamp.js';
 
 export const PROTOBUF_LIMIT = 2 ** 31 - 1;
 /** Tensors at least this large move to external data when a model must be split. */
@@ -23,10 +27,17 @@ const ALIGN = 64;
 const COPY_CHUNK = 8 * 1024 * 1024;
 
 export interface SaveOptions {
-  /** Replace an existing file at the output path (the CLI's --force). */
+  /** Replace an existing file at the output path (the CLI's --force). Never a file the model was read from. */
   overwrite?: boolean;
+  /** Allow the output to be the model's own input file, which is then replaced (the CLI's --in-place). */
+  inPlace?: boolean;
   /** Force every initializer of at least 1 KiB into external data, whatever the size. */
   externalData?: boolean;
+  /**
+   * fsync each file and the folder before the save returns (default true). `false` skips it for new
+   * files only: a replacement (overwrite, inPlace) is always made durable before the old file goes.
+   */
+  durable?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -35,9 +46,10 @@ export interface SaveResult {
   bytes: number;
   dataFile?: string;
   dataBytes?: number;
+  /** Things the user should know about the files (an input data file no longer used, a stale temporary removed). */
+  notes: string[];
 }
 
-/** Encodes a model without external data into one buffer (the library's in-memory path). */
 export function serializeModel(model: Model): Uint8Array {
   if (model.source.external.size > 0) {
     throw new SeInjectError('unsupported', `${model.label} keeps ${model.source.external.size} tensors in external data; save it to a file with saveModel()`);
@@ -64,9 +76,11 @@ interface Plan {
 function planExternal(model: Model, dataName: string, moveAll: boolean): Plan {
   const tensors: Plan['tensors'] = [];
   let offset = 0;
+  const external = model.source.external.size > 0;
   const rewritten = model.proto.graph.initializers.map((t): TensorProto => {
     const ref = model.externalRef(t);
-    const inline = t.rawData && (moveAll && t.rawData.byteLength >= EXTERNALIZE_MIN_BYTES);
+    // New tensors (no original bytes) follow the input's layout: external when the input used external data.
+    const inline = t.rawData && t.rawData.byteLength >= EXTERNALIZE_MIN_BYTES && (moveAll || (external && !t.src));
     if (!ref && !inline) return t;
     const length = ref ? ref.length : t.rawData!.byteLength;
     offset = Math.ceil(offset / ALIGN) * ALIGN;
@@ -83,22 +97,39 @@ function planExternal(model: Model, dataName: string, moveAll: boolean): Plan {
   return { proto, tensors, dataBytes: offset };
 }
 
-export async function saveModel(model: Model, file: string, options: SaveOptions = {}): Promise<SaveResult> {
-  const target = path.resolve(file);
-  const dir = path.dirname(target);
-  await checkTarget(target, dir, options.overwrite ?? false);
-
-  const dataName = `${path.basename(target)}.data`;
+/** The model's encoding with its data file named `dataName`; weights move out when past protobuf's limit. */
+function planFor(model: Model, dataName: string, externalData: boolean): { plan: Plan; encoded: ReturnType<typeof encodeModel> } {
   let plan: Plan = { proto: model.proto, tensors: [], dataBytes: 0 };
-  if (model.source.external.size > 0 || options.externalData) plan = planExternal(model, dataName, !!options.externalData);
+  if (model.source.external.size > 0 || externalData) plan = planExternal(model, dataName, externalData);
   let encoded = encodeModel(plan.proto);
-  if (encoded.length > PROTOBUF_LIMIT && !options.externalData) {
+  if (encoded.length > PROTOBUF_LIMIT && !externalData) {
     plan = planExternal(model, dataName, true);
     encoded = encodeModel(plan.proto);
   }
   if (encoded.length > PROTOBUF_LIMIT) {
     throw new SeInjectError('unsupported', `${model.label}: even with weights moved to external data the graph is ${encoded.length} bytes, past protobuf's 2 GiB limit`);
   }
+  return { plan, encoded };
+}
+
+/**
+ * Writes the model (and its data file) by the protocol of commit.ts. The data file is committed first,
+ * under a name no existing model points at: `OUT.data` when that name is free; otherwise (an old
+ * `OUT.data`, or the input's own data with inPlace) a fresh `OUT.RAND.data`, then the model, and only
+ * then `OUT.data` is made another name of the new data and the model rewritten to point at it. At every
+ * moment OUT is either the old model with its old data or a new model with its new data.
+ */
+export async function saveModel(model: Model, file: string, options: SaveOptions = {}): Promise<SaveResult> {
+  const inputs = model.source.inputs;
+  const out = await planOutput(file, inputs, options);
+  const notes = removeStaleTemps(out.dir).map((t) => `removed ${t}, a temporary left by an earlier run that did not finish`);
+  const base = path.basename(out.target);
+  const dataPath = `${out.target}.data`;
+  let { plan, encoded } = planFor(model, path.basename(dataPath), !!options.externalData);
+  const hasData = plan.tensors.length > 0;
+  const dataExists = hasData && (await planDataFile(out, dataPath, inputs, options));
+  const interim = dataExists ? `${out.target}.${randomBytes(4).toString('hex')}.data` : dataPath;
+  if (dataExists) ({ plan, encoded } = planFor(model, path.basename(interim), !!options.externalData));
 
   const total = encoded.length + plan.dataBytes;
   let done = 0;
@@ -106,26 +137,71 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     done += n;
     options.onProgress?.(done, total);
   };
-  const temps: string[] = [];
+  const tx = new Transaction(out.dir, options.durable !== false || out.exists || dataExists);
   const sources = new SourceFiles(model);
   try {
-    let dataFile: string | undefined;
-    if (plan.tensors.length) {
-      dataFile = path.join(dir, dataName);
-      temps.push(await writeTemp(dataFile, (fh) => writeDataFile(fh, plan.tensors, sources, progress)));
+    try {
+      const dataTemp = hasData ? await tx.writeTemp(path.basename(dataPath), (fh) => writeDataFile(fh, plan.tensors, sources, progress)) : undefined;
+      const pieces = resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred);
+      const modelTemp = await tx.writeTemp(base, async (fh) => { await writePieces(fh, pieces, sources, progress); });
+      await sources.checkUnchanged();
+      if (dataTemp) await tx.createExclusive(dataTemp, interim);
+      if (out.exists) await tx.replace(modelTemp, out.target);
+      else await tx.createExclusive(modelTemp, out.target);
+      tx.commit();
+    } catch (e) {
+      throw await failed(e, file, tx);
     }
-    const pieces = resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred);
-    temps.push(await writeTemp(target, async (fh) => { await writePieces(fh, pieces, sources, progress); }));
-    if (dataFile) await fsp.rename(temps[0]!, dataFile);
-    await fsp.rename(temps[temps.length - 1]!, target);
-    return { path: target, bytes: encoded.length, dataFile, dataBytes: dataFile ? plan.dataBytes : undefined };
-  } catch (e) {
-    await Promise.all(temps.map((t) => fsp.rm(t, { force: true })));
-    if (e instanceof SeInjectError) throw e;
-    throw writeFailure(file, e);
+    let dataFile = hasData ? interim : undefined;
+    if (dataExists) dataFile = await settleDataName(model, out.target, interim, dataPath, tx, sources, options, notes);
+    await tx.syncDir();
+    if (out.replacesInput) notes.push(...unusedInputData(inputs, dataFile));
+    return { path: out.target, bytes: encoded.length, dataFile, dataBytes: dataFile ? plan.dataBytes : undefined, notes };
   } finally {
     await sources.close();
   }
+}
+
+/**
+ * After the model stands with its data under `interim`: `dataPath` becomes a second name of that data
+ * (one rename, replacing the old file), the model is rewritten to point at it, and `interim` goes. A
+ * failure here leaves a model that works with the data under the name it points at; the note says so.
+ */
+async function settleDataName(model: Model, target: string, interim: string, dataPath: string, tx: Transaction, sources: SourceFiles, options: SaveOptions, notes: string[]): Promise<string> {
+  const step = new Transaction(tx.dir, true);
+  try {
+    const link = tempPath(tx.dir, path.basename(dataPath));
+    await fsp.link(interim, link);
+    await step.replace(link, dataPath).catch(async (e) => {
+      await fsp.unlink(link).catch(() => {});
+      throw e;
+    });
+    const { encoded } = planFor(model, path.basename(dataPath), !!options.externalData);
+    const pieces = resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred);
+    const temp = await step.writeTemp(path.basename(target), async (fh) => { await writePieces(fh, pieces, sources, () => {}); });
+    await step.replace(temp, target);
+  } catch (e) {
+    await step.rollback();
+    notes.push(`the weights are in ${interim}, which ${target} points at (could not name it ${path.basename(dataPath)}: ${describeCause(e)}); keep the two together`);
+    return interim;
+  }
+  await fsp.unlink(interim).catch((e) => notes.push(`could not remove ${interim}, a second name of ${dataPath} (${describeCause(e)}); remove it yourself`));
+  return dataPath;
+}
+
+/** With inPlace: the input's data files that the new model no longer points at. They are left alone. */
+function unusedInputData(inputs: readonly InputFile[], dataFile: string | undefined): string[] {
+  return inputs
+    .filter((i) => i.role === 'data' && i.file !== dataFile)
+    .map((i) => `${i.file} held the input's weights and is no longer used by the new model; remove it if nothing else uses it`);
+}
+
+async function failed(e: unknown, file: string, tx: Transaction): Promise<SeInjectError> {
+  const left = await tx.rollback();
+  const error = e instanceof SeInjectError ? e : writeFailure(file, e);
+  if (!left.length) return error;
+  const list = left.map((l) => `${l.file} (${l.why})`).join(', ');
+  return new SeInjectError(error.kind, `${error.message}; the folder did not allow removing the temporary ${list}: remove it yourself`, { cause: e });
 }
 
 function writeFailure(file: string, e: unknown): SeInjectError {
@@ -134,43 +210,6 @@ function writeFailure(file: string, e: unknown): SeInjectError {
     : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? [`its folder cannot be written (${code})`, 'choose another output path']
     : [describeCause(e), 'choose another output path'];
   return new SeInjectError('output', `cannot write ${file}: ${why}; nothing was written — ${fix}`, { cause: e });
-}
-
-async function checkTarget(target: string, dir: string, overwrite: boolean): Promise<void> {
-  let dirStat;
-  try {
-    dirStat = await fsp.stat(dir);
-  } catch {
-    throw new SeInjectError('output', `output folder ${dir} does not exist; create it first`);
-  }
-  if (!dirStat.isDirectory()) throw new SeInjectError('output', `${dir} is not a folder; the output path must be inside a folder`);
-  try {
-    await fsp.access(dir, 2 /* W_OK */);
-  } catch {
-    throw new SeInjectError('output', `output folder ${dir} is not writable; choose another output path`);
-  }
-  const existing = await fsp.stat(target).catch(() => undefined);
-  if (existing?.isDirectory()) throw new SeInjectError('output', `${target} is a directory; give a file path for the output`);
-  if (existing && !overwrite) {
-    throw new SeInjectError('output', `${target} already exists; pass --force to overwrite it`);
-  }
-}
-
-let tempCounter = 0;
-
-async function writeTemp(finalPath: string, write: (fh: FileHandle) => Promise<void>): Promise<string> {
-  const temp = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${process.pid}.${tempCounter++}.tmp`);
-  const fh = await fsp.open(temp, 'wx');
-  try {
-    await write(fh);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await fsp.rm(temp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  return temp;
 }
 
 async function writeChunks(fh: FileHandle, chunks: Uint8Array[], progress: (n: number) => void): Promise<void> {
@@ -220,6 +259,13 @@ class SourceFiles {
     return fh;
   }
 
+  /** The file as the model was loaded from it (deferred weights come from the model's own file). */
+  private stampOf(file: string): InputFile | undefined {
+    const inputs = this.model.source.inputs;
+    if (file === this.model.source.deferred?.file) return inputs.find((i) => i.role === 'model');
+    return inputs.find((i) => i.file === file);
+  }
+
   private async openChecked(file: string): Promise<FileHandle> {
     let fh: FileHandle;
     try {
@@ -227,16 +273,31 @@ class SourceFiles {
     } catch (e) {
       throw reopenError(file, e);
     }
-    const deferred = this.model.source.deferred;
-    if (deferred?.file === file) {
-      try {
-        checkUnchanged(deferred, await fh.stat());
-      } catch (e) {
-        await fh.close();
-        throw e;
-      }
+    try {
+      const deferred = this.model.source.deferred;
+      if (deferred?.file === file) checkUnchanged(deferred, await fh.stat());
+      const stamp = this.stampOf(file);
+      if (stamp && !unchanged(stamp, await fh.stat({ bigint: true }))) throw changedError(file);
+    } catch (e) {
+      await fh.close();
+      throw e;
     }
     return fh;
+  }
+
+  /**
+   * Every file copied from is still the file, with the contents, the model was loaded from: written to
+   * while its weights were copied (even at the same size), replaced or truncated, it is refused here,
+   * before anything is committed.
+   */
+  async checkUnchanged(): Promise<void> {
+    for (const [file, pending] of this.open) {
+      const fh = await pending;
+      const stamp = this.stampOf(file);
+      if (!stamp) continue;
+      const now = await fsp.stat(file, { bigint: true }).catch(() => undefined);
+      if (!now || !unchanged(stamp, now) || !unchanged(stamp, await fh.stat({ bigint: true }))) throw changedError(file);
+    }
   }
 
   async close(): Promise<void> {

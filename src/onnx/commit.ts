@@ -1,0 +1,279 @@
+// The write protocol: how every file a run creates reaches its place, so that no fault (an error, a
+// full disk, a signal, a crash, a second writer) can damage the input or any file the user already had.
+//
+//   1. Plan: the output's real path (folders and links resolved) is compared, by device and inode, with
+//      every file the model was read from; only regular files are ever replaced, and only when asked.
+//   2. Write: each file goes to a temporary in the output's folder (`.NAME.se-inject-HOST-PID-RAND.tmp`,
+//      created exclusively), is made durable (fsync) and closed. A signal removes the temporaries; a
+//      later run removes the ones a dead process of this host left behind.
+//   3. Commit: a new name is taken with link(2), which fails if the name exists — so "never overwrite"
+//      holds against a second writer too; a replacement is one rename(2). The data file is committed
+//      before the model that points at it, under a name no existing model points at (see `saveModel`).
+
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, readdirSync, unlinkSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SeInjectError, describeCause } from '../errors.js';
+import { sameFile, stampOf } from './stamp.js';
+import type { InputFile } from './stamp.js';
+
+const HOST = os.hostname().replace(/[^A-Za-z0-9_.]/g, '_') || 'host';
+const TEMP = /^\..+\.se-inject-(.+)-(\d+)-[0-9a-f]{8}\.tmp$/;
+
+export function tempPath(dir: string, base: string): string {
+  return path.join(dir, `.${base}.se-inject-${HOST}-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+export interface OutputPlan {
+  /** The output's real path: its folder resolved, a symbolic link followed. */
+  target: string;
+  dir: string;
+  /** A regular file is there now (it is replaced: `overwrite` or `inPlace` allowed it). */
+  exists: boolean;
+  /** The output is the model's own input file (`inPlace`). */
+  replacesInput: boolean;
+}
+
+export interface TargetOptions {
+  overwrite?: boolean;
+  inPlace?: boolean;
+}
+
+const err = (kind: 'usage' | 'output', message: string) => new SeInjectError(kind, message);
+
+/** Decides where the output goes, or refuses with what to do. Reads nothing but metadata. */
+export async function planOutput(file: string, inputs: readonly InputFile[], o: TargetOptions): Promise<OutputPlan> {
+  if (!file || file.endsWith('/') || file.endsWith(path.sep)) {
+    throw err('usage', `output ${file || '""'} names a folder; give the output file's path, e.g. ${path.join(file || '.', 'model_se.onnx')}`);
+  }
+  const asked = path.resolve(file);
+  let dir: string;
+  try {
+    dir = await fsp.realpath(path.dirname(asked));
+  } catch {
+    throw err('output', `output folder ${path.dirname(asked)} does not exist; create it first`);
+  }
+  if (!(await fsp.stat(dir)).isDirectory()) throw err('output', `${path.dirname(asked)} is not a folder; the output path must be inside a folder`);
+  let target = path.join(dir, path.basename(asked));
+  const link = await fsp.lstat(target).catch(() => undefined);
+  if (link?.isSymbolicLink()) {
+    target = await fsp.realpath(target).catch(() => {
+      throw err('output', `${file} is a symbolic link to a missing file; give the path the output should have`);
+    });
+    dir = path.dirname(target);
+  }
+  const there = await fsp.stat(target, { bigint: true }).catch(() => undefined);
+  if (there?.isDirectory()) throw err('usage', `${file} is a folder; give the output file's path, e.g. ${path.join(file, 'model_se.onnx')}`);
+  if (there && !there.isFile()) {
+    throw err('output', `${file} is not a regular file (a device, FIFO or socket); se-inject only replaces regular files — choose another output path`);
+  }
+  const input = there && inputs.find((i) => sameFile(i, there));
+  if (input?.role === 'data') throw err('usage', `${file} is the external data file of the input model; choose another output path`);
+  const replacesInput = !!input;
+  if (replacesInput && !o.inPlace) {
+    throw err('usage', `${file} is the input file${input.file !== asked ? ` (${input.file})` : ''}; choose another output, or pass --in-place to replace it`);
+  }
+  if (there && !replacesInput && !o.overwrite) throw err('output', `${file} already exists; pass --force to overwrite it`);
+  try {
+    await fsp.access(dir, 2 /* W_OK */);
+  } catch {
+    throw err('output', `output folder ${dir} is not writable; choose another output path`);
+  }
+  return { target, dir, exists: !!there, replacesInput };
+}
+
+/** Whether the data file next to the output exists, and may be replaced; refuses where it must not be. */
+export async function planDataFile(plan: OutputPlan, data: string, inputs: readonly InputFile[], o: TargetOptions): Promise<boolean> {
+  const there = await fsp.stat(data, { bigint: true }).catch(() => undefined);
+  if (!there) return false;
+  if (!there.isFile()) throw err('output', `${data} is not a regular file; se-inject only replaces regular files — choose another output path`);
+  const input = inputs.find((i) => sameFile(i, there));
+  if (input?.role === 'model') throw err('usage', `${data}, where the output's weights would go, is the input model; choose another output path`);
+  if (input && !plan.replacesInput) {
+    throw err('usage', `${data}, where the output's weights would go, is the input's external data file; choose another output name`);
+  }
+  if (!input && !o.overwrite) throw err('output', `${data} already exists; pass --force to overwrite it`);
+  return true;
+}
+
+/** Files this process created and has not committed; a signal removes them before the process ends. */
+const pending = new Set<string>();
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function onSignal(signal: NodeJS.Signals): void {
+  for (const f of pending) {
+    try {
+      unlinkSync(f);
+    } catch {
+      // already gone, or the folder forbids it: nothing more can be done here
+    }
+  }
+  pending.clear();
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  // Ended the way the signal would have ended it, unless the host program handles the signal itself.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function track(file: string): void {
+  if (pending.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
+  pending.add(file);
+}
+
+function untrack(file: string): void {
+  if (pending.delete(file) && pending.size === 0) for (const s of SIGNALS) process.removeListener(s, onSignal);
+}
+
+/** Removes temporaries that a process of this host, no longer running, left in `dir` (a crash, SIGKILL). */
+export function removeStaleTemps(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP.exec(name);
+    if (!m || m[1] !== HOST || Number(m[2]) === process.pid || alive(Number(m[2]))) continue;
+    try {
+      unlinkSync(path.join(dir, name));
+      removed.push(name);
+    } catch {
+      // another run removed it first, or it cannot be removed: leave it
+    }
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function isTempName(name: string): boolean {
+  return TEMP.test(name);
+}
+
+/**
+ * The files one save creates. Until `commit()`, a failure removes all of them (`rollback`); after it,
+ * the output stands and only temporaries are removed.
+ */
+export class Transaction {
+  private readonly created: Array<{ file: string; ino?: bigint }> = [];
+  private committedFiles = new Set<string>();
+
+  constructor(readonly dir: string, readonly durable: boolean) {}
+
+  /** Writes a temporary for `base` in the folder, made durable and closed. */
+  async writeTemp(base: string, write: (fh: FileHandle) => Promise<void>): Promise<string> {
+    const first = tempPath(this.dir, base);
+    const fh = await fsp.open(first, 'wx');
+    this.remember(first);
+    let temp = first;
+    try {
+      // A folder that allows creating files but not renaming them (chattr +a, some network shares)
+      // is found now, before any weight is written.
+      temp = tempPath(this.dir, base);
+      await fsp.rename(first, temp);
+      this.forget(first);
+      this.remember(temp);
+      await write(fh);
+      if (this.durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return temp;
+  }
+
+  /** Gives `temp` the new name `final`, failing if anything exists there (never overwrites). */
+  async createExclusive(temp: string, final: string): Promise<void> {
+    try {
+      await fsp.link(temp, final);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw appeared(final);
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK'].includes(code ?? '')) throw e;
+      // No hard links here: reserve the name exclusively, then move the file onto the reservation.
+      const placeholder = await fsp.open(final, 'wx').catch((e2: NodeJS.ErrnoException) => {
+        throw e2.code === 'EEXIST' ? appeared(final) : e2;
+      });
+      await placeholder.close();
+      this.remember(final);
+      await fsp.rename(temp, final);
+      this.forget(temp);
+      return;
+    }
+    this.remember(final, (await fsp.stat(final, { bigint: true })).ino);
+    await fsp.unlink(temp);
+    this.forget(temp);
+  }
+
+  /** Replaces the regular file at `final` with `temp` in one step. */
+  async replace(temp: string, final: string): Promise<void> {
+    await fsp.rename(temp, final);
+    this.forget(temp);
+  }
+
+  /** The output stands: what was created under final names is no longer removed on failure. */
+  commit(): void {
+    for (const c of this.created) if (!isTempName(path.basename(c.file))) this.committedFiles.add(c.file);
+    for (const f of this.committedFiles) untrack(f);
+  }
+
+  /** Removes what this save created and did not commit; returns the files that could not be removed. */
+  async rollback(): Promise<Array<{ file: string; why: string }>> {
+    const left: Array<{ file: string; why: string }> = [];
+    for (const c of this.created.splice(0).reverse()) {
+      if (this.committedFiles.has(c.file)) continue;
+      try {
+        // A final name is removed only while it is still the file this save made.
+        if (c.ino !== undefined && (await fsp.stat(c.file, { bigint: true })).ino !== c.ino) continue;
+        await fsp.unlink(c.file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') left.push({ file: c.file, why: describeCause(e) });
+      }
+      untrack(c.file);
+    }
+    return left;
+  }
+
+  /** Makes the renames themselves durable. */
+  async syncDir(): Promise<void> {
+    if (!this.durable) return;
+    const fh = await fsp.open(this.dir, 'r').catch(() => undefined);
+    if (!fh) return;
+    await fh.sync().catch(() => {}); // some file systems cannot sync a folder; the files themselves are synced
+    await fh.close();
+  }
+
+  private remember(file: string, ino?: bigint): void {
+    this.created.push({ file, ino });
+    track(file);
+  }
+
+  private forget(file: string): void {
+    const i = this.created.findIndex((c) => c.file === file);
+    if (i >= 0) this.created.splice(i, 1);
+    untrack(file);
+  }
+}
+
+function appeared(file: string): SeInjectError {
+  return new SeInjectError('output', `${file} was created by another program while se-inject was writing; nothing was written — pass --force to overwrite it, or choose another output path`);
+}
+
+/** The stamp of a path now, for inputs given by path before anything is loaded. */
+export async function inputStampOf(file: string): Promise<InputFile | undefined> {
+  try {
+    const real = await fsp.realpath(file);
+    return { ...stampOf(real, await fsp.stat(real, { bigint: true })), role: 'model' };
+  } catch {
+    return undefined;
+  }
+}

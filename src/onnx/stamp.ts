@@ -1,0 +1,32 @@
+// What identifies a file and its contents without reading them: device and inode (which file it is),
+// size, and modification and change times in nanoseconds (whether anyone wrote to it). The change time
+// cannot be set back by `touch`, so a file written in place with its old size and mtime is still caught.
+
+import type { BigIntStats } from 'node:fs';
+
+export interface FileStamp {
+  /** Absolute path, symbolic links resolved. */
+  file: string;
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** A file the loaded model reads from: its own file, or one of its external data files. */
+export interface InputFile extends FileStamp {
+  role: 'model' | 'data';
+}
+
+export function stampOf(file: string, s: BigIntStats): FileStamp {
+  return { file, dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
+}
+
+export function sameFile(a: { dev: bigint; ino: bigint }, b: { dev: bigint; ino: bigint }): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+export function unchanged(before: FileStamp, now: BigIntStats): boolean {
+  return sameFile(before, now) && before.size === now.size && before.mtimeNs === now.mtimeNs && before.ctimeNs === now.ctimeNs;
+}
