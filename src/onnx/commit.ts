@@ -176,6 +176,7 @@ export class Transaction {
     const fh = await fsp.open(first, 'wx');
     this.remember(first);
     let temp = first;
+    let failure: unknown;
     try {
       // A folder that allows creating files but not renaming them (chattr +a, some network shares)
       // is found now, before any weight is written.
@@ -185,9 +186,12 @@ export class Transaction {
       this.remember(temp);
       await write(fh);
       if (this.durable) await fh.sync();
-    } finally {
-      await fh.close();
+    } catch (e) {
+      failure = e;
     }
+    // A failed close is reported only when nothing failed before it: the first fault is the real one.
+    await fh.close().catch((e) => (failure ??= e));
+    if (failure) throw failure;
     return temp;
   }
 
@@ -243,13 +247,22 @@ export class Transaction {
     return left;
   }
 
-  /** Makes the renames themselves durable. */
-  async syncDir(): Promise<void> {
-    if (!this.durable) return;
-    const fh = await fsp.open(this.dir, 'r').catch(() => undefined);
-    if (!fh) return;
-    await fh.sync().catch(() => {}); // some file systems cannot sync a folder; the files themselves are synced
-    await fh.close();
+  /** Makes the renames themselves durable; a folder that cannot be synced gives a note, not a failure. */
+  async syncDir(): Promise<string | undefined> {
+    if (!this.durable) return undefined;
+    try {
+      const fh = await fsp.open(this.dir, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close().catch(() => {});
+      }
+      return undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'EISDIR' || code === 'ENOTSUP') return undefined; // folders cannot be synced here
+      return `the output is written, but the folder ${this.dir} could not be synced (${describeCause(e)}): a power loss now could lose the new name`;
+    }
   }
 
   private remember(file: string, ino?: bigint): void {

@@ -154,7 +154,8 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     }
     let dataFile = hasData ? interim : undefined;
     if (dataExists) dataFile = await settleDataName(model, out.target, interim, dataPath, tx, sources, options, notes);
-    await tx.syncDir();
+    const unsynced = await tx.syncDir();
+    if (unsynced) notes.push(unsynced);
     if (out.replacesInput) notes.push(...unusedInputData(inputs, dataFile));
     return { path: out.target, bytes: encoded.length, dataFile, dataBytes: dataFile ? plan.dataBytes : undefined, notes };
   } finally {
