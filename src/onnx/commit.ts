@@ -20,6 +20,7 @@ import { sameFile, stampOf } from './stamp.js';
 import type { InputFile } from './stamp.js';
 
 const HOST = os.hostname().replace(/[^A-Za-z0-9_.]/g, '_') || 'host';
+const LOCK_WAIT_MS = 60_000;
 const TEMP = /^\..+\.se-inject-(.+)-(\d+)-[0-9a-f]{8}\.tmp$/;
 
 export function tempPath(dir: string, base: string): string {
@@ -167,6 +168,7 @@ export function isTempName(name: string): boolean {
 export class Transaction {
   private readonly created: Array<{ file: string; ino?: bigint }> = [];
   private committedFiles = new Set<string>();
+  private lockFile?: string;
 
   constructor(readonly dir: string, readonly durable: boolean) {}
 
@@ -222,6 +224,51 @@ export class Transaction {
   async replace(temp: string, final: string): Promise<void> {
     await fsp.rename(temp, final);
     this.forget(temp);
+  }
+
+  /** A temporary second name of `existing` (a hard link), removed with the other temporaries. */
+  async linkTemp(existing: string, base: string): Promise<string> {
+    const temp = tempPath(this.dir, base);
+    await fsp.link(existing, temp);
+    this.remember(temp);
+    return temp;
+  }
+
+  /**
+   * Only one save commits to `target` at a time, so two writers given overwrite leave one output whole
+   * (its model and data together). A lock whose process of this host has ended is taken over.
+   */
+  async lock(target: string): Promise<void> {
+    const file = path.join(path.dirname(target), `.${path.basename(target)}.se-inject.lock`);
+    const owner = `${HOST} ${process.pid}\n`;
+    for (const started = Date.now(); ; ) {
+      try {
+        await fsp.writeFile(file, owner, { flag: 'wx' });
+        this.lockFile = file;
+        track(file);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const [host, pid] = (await fsp.readFile(file, 'utf8').catch(() => '')).trim().split(' ');
+      if (host === HOST && pid && !alive(Number(pid))) {
+        await fsp.unlink(file).catch(() => {});
+        continue;
+      }
+      if (Date.now() - started > LOCK_WAIT_MS) {
+        throw new SeInjectError('output', `another se-inject run (process ${pid ?? '?'} on ${host ?? '?'}) is writing ${target}; nothing was written — try again when it has finished, or remove ${file} if no such run exists`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async unlock(): Promise<void> {
+    if (!this.lockFile) return;
+    const file = this.lockFile;
+    // Tried twice: a lock left behind only delays the next run until it sees this process has ended.
+    await fsp.unlink(file).catch(() => fsp.unlink(file)).catch(() => {});
+    untrack(this.lockFile);
+    this.lockFile = undefined;
   }
 
   /** The output stands: what was created under final names is no longer removed on failure. */

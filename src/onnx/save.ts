@@ -125,64 +125,70 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
   const notes = removeStaleTemps(out.dir).map((t) => `removed ${t}, a temporary left by an earlier run that did not finish`);
   const base = path.basename(out.target);
   const dataPath = `${out.target}.data`;
-  let { plan, encoded } = planFor(model, path.basename(dataPath), !!options.externalData);
-  const hasData = plan.tensors.length > 0;
-  const dataExists = hasData && (await planDataFile(out, dataPath, inputs, options));
-  const interim = dataExists ? `${out.target}.${randomBytes(4).toString('hex')}.data` : dataPath;
-  if (dataExists) ({ plan, encoded } = planFor(model, path.basename(interim), !!options.externalData));
+  const first = planFor(model, path.basename(dataPath), !!options.externalData);
+  const hasData = first.plan.tensors.length > 0;
+  // Refused now if it must be; decided again under the lock, where another writer cannot interfere.
+  const dataThere = hasData && (await planDataFile(out, dataPath, inputs, options));
 
-  const total = encoded.length + plan.dataBytes;
+  const total = first.encoded.length + first.plan.dataBytes;
   let done = 0;
   const progress = (n: number) => {
     done += n;
     options.onProgress?.(done, total);
   };
-  const tx = new Transaction(out.dir, options.durable !== false || out.exists || dataExists);
+  const tx = new Transaction(out.dir, options.durable !== false || out.exists || dataThere);
   const sources = new SourceFiles(model);
+  const writeModel = (encoded: Encoded, report = progress) => tx.writeTemp(base, async (fh) => {
+    await writePieces(fh, resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred), sources, report);
+  });
   try {
+    let encoded = first.encoded;
+    let dataFile: string | undefined;
+    let interim: string | undefined;
     try {
-      const dataTemp = hasData ? await tx.writeTemp(path.basename(dataPath), (fh) => writeDataFile(fh, plan.tensors, sources, progress)) : undefined;
-      const pieces = resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred);
-      const modelTemp = await tx.writeTemp(base, async (fh) => { await writePieces(fh, pieces, sources, progress); });
+      const dataTemp = hasData ? await tx.writeTemp(path.basename(dataPath), (fh) => writeDataFile(fh, first.plan.tensors, sources, progress)) : undefined;
+      let modelTemp = hasData ? undefined : await writeModel(encoded);
+      await tx.lock(out.target);
+      if (dataTemp) {
+        const dataExists = await planDataFile(out, dataPath, inputs, options);
+        dataFile = dataExists ? `${out.target}.${randomBytes(4).toString('hex')}.data` : dataPath;
+        if (dataExists) interim = dataFile;
+        encoded = planFor(model, path.basename(dataFile), !!options.externalData).encoded;
+        modelTemp = await writeModel(encoded);
+      }
       await sources.checkUnchanged();
-      if (dataTemp) await tx.createExclusive(dataTemp, interim);
-      if (out.exists) await tx.replace(modelTemp, out.target);
-      else await tx.createExclusive(modelTemp, out.target);
+      if (dataTemp) await tx.createExclusive(dataTemp, dataFile!);
+      if (options.overwrite || out.replacesInput) await tx.replace(modelTemp!, out.target);
+      else await tx.createExclusive(modelTemp!, out.target);
       tx.commit();
+      if (interim) dataFile = await settleDataName(tx, out.target, interim, dataPath, () => writeModel(planFor(model, path.basename(dataPath), !!options.externalData).encoded, () => {}), notes);
     } catch (e) {
       throw await failed(e, file, tx);
+    } finally {
+      await tx.unlock();
     }
-    let dataFile = hasData ? interim : undefined;
-    if (dataExists) dataFile = await settleDataName(model, out.target, interim, dataPath, tx, sources, options, notes);
     const unsynced = await tx.syncDir();
     if (unsynced) notes.push(unsynced);
     if (out.replacesInput) notes.push(...unusedInputData(inputs, dataFile));
-    return { path: out.target, bytes: encoded.length, dataFile, dataBytes: dataFile ? plan.dataBytes : undefined, notes };
+    return { path: out.target, bytes: encoded.length, dataFile, dataBytes: dataFile ? first.plan.dataBytes : undefined, notes };
   } finally {
     await sources.close();
   }
 }
+
+type Encoded = ReturnType<typeof encodeModel>;
 
 /**
  * After the model stands with its data under `interim`: `dataPath` becomes a second name of that data
  * (one rename, replacing the old file), the model is rewritten to point at it, and `interim` goes. A
  * failure here leaves a model that works with the data under the name it points at; the note says so.
  */
-async function settleDataName(model: Model, target: string, interim: string, dataPath: string, tx: Transaction, sources: SourceFiles, options: SaveOptions, notes: string[]): Promise<string> {
-  const step = new Transaction(tx.dir, true);
+async function settleDataName(tx: Transaction, target: string, interim: string, dataPath: string, writeModel: () => Promise<string>, notes: string[]): Promise<string> {
   try {
-    const link = tempPath(tx.dir, path.basename(dataPath));
-    await fsp.link(interim, link);
-    await step.replace(link, dataPath).catch(async (e) => {
-      await fsp.unlink(link).catch(() => {});
-      throw e;
-    });
-    const { encoded } = planFor(model, path.basename(dataPath), !!options.externalData);
-    const pieces = resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred);
-    const temp = await step.writeTemp(path.basename(target), async (fh) => { await writePieces(fh, pieces, sources, () => {}); });
-    await step.replace(temp, target);
+    await tx.replace(await tx.linkTemp(interim, path.basename(dataPath)), dataPath);
+    await tx.replace(await writeModel(), target);
   } catch (e) {
-    await step.rollback();
+    await tx.rollback();
     notes.push(`the weights are in ${interim}, which ${target} points at (could not name it ${path.basename(dataPath)}: ${describeCause(e)}); keep the two together`);
     return interim;
   }

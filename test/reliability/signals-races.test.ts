@@ -1,0 +1,130 @@
+// Signals mid-write, a process killed outright, and two writers racing for one output: the input and the
+// user's files stay as they were, no temporary outlives a signal, a later run removes what a killed one
+// left, and "never overwrite" holds against a second writer.
+
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertFile } from '../../src/api.js';
+import { isTempName } from '../../src/onnx/commit.js';
+import { loadModelFile } from '../../src/onnx/load.js';
+import { ROOT, small, tempDir } from '../support/fixtures.js';
+
+const tmp = tempDir('se-inject-signals-');
+afterAll(() => tmp.cleanup());
+const SLOW = path.join(ROOT, 'test/reliability/slow-save.mjs');
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+let runs = 0;
+
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const listing = (dir: string) => readdirSync(dir).sort();
+const temps = (dir: string) => readdirSync(dir).filter(isTempName);
+
+/** The input: tiny_resnet with its weights in model.onnx.data (written by onnx's own save). */
+let input = '';
+let inputHashes: string[] = [];
+beforeAll(() => {
+  const dir = path.join(tmp.dir, 'in');
+  mkdirSync(dir);
+  input = path.join(dir, 'model.onnx');
+  execFileSync('/usr/bin/python3', ['-c', [
+    'import onnx, sys',
+    "onnx.save_model(onnx.load(sys.argv[1]), sys.argv[2], save_as_external_data=True, location='model.onnx.data', size_threshold=0)",
+  ].join('\n'), small('tiny_resnet.onnx'), input]);
+  inputHashes = [sha(input), sha(`${input}.data`)];
+});
+
+function outDir(): string {
+  const dir = path.join(tmp.dir, `out-${runs++}`);
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, 'notes.txt'), "the user's own file");
+  return dir;
+}
+
+/** Starts a slow conversion and resolves once it is writing. */
+function slowConversion(output: string, options: object = {}) {
+  const child = spawn(process.execPath, [SLOW, input, output, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const writing = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('writing') && resolve());
+    void exited.then(() => reject(new Error('the conversion ended before it wrote')));
+  });
+  return { child, writing, exited };
+}
+
+describe('signals mid-write', () => {
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s: the process ends by the signal, leaving no temporary and no output', async (signal) => {
+    const dir = outDir();
+    const run = slowConversion(path.join(dir, 'se.onnx'));
+    await run.writing;
+    expect(temps(dir).length).toBeGreaterThan(0);
+    run.child.kill(signal);
+    expect((await run.exited).signal).toBe(signal);
+    expect(listing(dir)).toEqual(['notes.txt']);
+    expect([sha(input), sha(`${input}.data`)]).toEqual(inputHashes);
+  });
+
+  it('SIGKILL leaves its temporaries; the next run in that folder removes them and says so', async () => {
+    const dir = outDir();
+    const run = slowConversion(path.join(dir, 'se.onnx'));
+    await run.writing;
+    run.child.kill('SIGKILL');
+    expect((await run.exited).signal).toBe('SIGKILL');
+    const left = temps(dir);
+    expect(left.length).toBeGreaterThan(0);
+    // A temporary of a process still running (this one's parent) is never touched.
+    const living = `.other.onnx.se-inject-${left[0]!.split('.se-inject-')[1]!.split('-').slice(0, -2).join('-')}-${process.ppid}-0badc0de.tmp`;
+    writeFileSync(path.join(dir, living), '');
+    const { saved } = await convertFile(input, path.join(dir, 'se.onnx'));
+    for (const t of left) expect(saved!.notes.join('\n')).toContain(t);
+    expect(temps(dir)).toEqual([living]);
+    expect(listing(dir)).toEqual([living, 'notes.txt', 'se.onnx', 'se.onnx.data'].sort());
+  });
+});
+
+describe('two writers, one output', () => {
+  it('library: four saves at once without overwrite — exactly one writes, the others are refused', async () => {
+    const dir = outDir();
+    const out = path.join(dir, 'se.onnx');
+    const results = await Promise.allSettled([1, 2, 3, 4].map((seed) => convertFile(input, out, { seed })));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won.length).toBe(1);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(String(r.reason.message)).toMatch(/(was created by another program while se-inject was writing|already exists); .*--force/);
+    }
+    expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
+    expect((await loadModelFile(out)).graph.nodes.length).toBeGreaterThan(0);
+  });
+
+  const cli = (args: string[]) => new Promise<number>((resolve) => execFile(process.execPath, [CLI, ...args], (e) => resolve(e ? Number(e.code) : 0)));
+
+  it('CLI: two processes without --force — one exits 0, the other 7 and replaces nothing', async () => {
+    const dir = outDir();
+    const out = path.join(dir, 'se.onnx');
+    const codes = await Promise.all([cli([input, '-o', out, '-q', '--seed', '1']), cli([input, '-o', out, '-q', '--seed', '2'])]);
+    expect(codes.sort()).toEqual([0, 7]);
+    expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
+  });
+
+  it('CLI: two processes with --force — the output is one of them whole, its model and data together', async () => {
+    const dir = outDir();
+    const out = path.join(dir, 'se.onnx');
+    const codes = await Promise.all([1, 2].map((seed) => cli([input, '-o', out, '-q', '--force', '--seed', String(seed), '--external-data'])));
+    expect(codes).toEqual([0, 0]);
+    expect(temps(dir)).toEqual([]);
+    // Each alone, for comparison: the pair left must be byte-identical to one of these pairs.
+    const pairs = [];
+    for (const seed of [1, 2]) {
+      const alone = path.join(outDir(), 'se.onnx');
+      expect(await cli([input, '-o', alone, '-q', '--seed', String(seed), '--external-data'])).toBe(0);
+      pairs.push([sha(alone), sha(`${alone}.data`)]);
+    }
+    const left = listing(dir).filter((f) => f.endsWith('.data'));
+    const dataName = left.length === 1 ? left[0]! : 'se.onnx.data';
+    const model = await loadModelFile(out);
+    expect(model.source.inputs.map((i) => path.basename(i.file))).toContain(dataName);
+    expect(pairs).toContainEqual([sha(out), sha(path.join(dir, dataName))]);
+  });
+});
