@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModelBytes, loadModelFile } from '../src/onnx/load.js';
 import { saveModel, serializeModel } from '../src/onnx/save.js';
+import { convertFile } from '../src/api.js';
 import { decodeModel } from '../src/onnx/proto.js';
 import { fields } from '../src/onnx/wire.js';
 import { SeInjectError } from '../src/errors.js';
@@ -95,6 +96,19 @@ describe('external data', () => {
     const v = await validateModels(ext, out, { ep: 'cpu', runs: 0, expectEqual: true, rtol: 0, atol: 0 });
     expect(v.problems).toEqual([]);
     expect(v.outputs[0]!.maxAbsDiff).toBe(0);
+  });
+
+  it('new SE weights follow the layout of the input: external beside the original weights, small ones inline', async () => {
+    const out = path.join(tmp.dir, 'ext-se.onnx');
+    const { report } = await convertFile(ext, out, { init: 'preserve' });
+    expect(report.inserted).toBe(16);
+    const back = await loadModelFile(out);
+    const se = back.proto.graph.initializers.filter((t) => t.name.startsWith('se/'));
+    expect(se.length).toBe(16 * 4);
+    for (const t of se) expect(t.dataLocation === 1, t.name).toBe(back.tensorBytes(t).byteLength >= 1024);
+    // The model file holds the graph and the small tensors: SE-ResNet-50 adds 10 MB of weights, all outside it.
+    expect(statSync(out).size).toBeLessThan(statSync(ext).size + 64 * 1024);
+    expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
   });
 
   it('moves weights out when asked (--external-data) and the result loads back', async () => {
