@@ -10,6 +10,7 @@ import type { DimBindings, ShapeMap } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
 import { OptionError } from './options.js';
 import { inputDefect, lintGraph } from './ir/lint.js';
+import { checkInputModel } from './validate/structure.js';
 import type { Model } from './ir/model.js';
 import type { NodeProto } from './onnx/proto.js';
 import { inceptionPass } from '../passes/inception.js';
@@ -149,6 +150,7 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
 export function injectSE(model: Model, o: InjectOptions): InjectResult {
   checkGraph(model);
   checkOpset(model);
+  checkInputModel(model);
   // What the input already had (duplicate node names, which ONNX tolerates) is not ours to report later.
   const inherited = new Set(lintGraph(model.graph));
   const shapesBefore = analyseShapes(model, o);

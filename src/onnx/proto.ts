@@ -267,7 +267,7 @@ export function decodeModel(buf: Uint8Array): ModelProto {
   };
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 1: expectType(f, WireType.Varint, 'ir_version'); m.irVersion = f.num; break;
+      case 1: expectType(f, WireType.Varint, 'ir_version'); m.irVersion = readInt64(f); break;
       case 2: m.producerName = readString(f); break;
       case 3: m.producerVersion = readString(f); break;
       case 7: expectType(f, WireType.LengthDelimited, 'graph'); m.graph = decodeGraph(f.payload); m.hasGraph = true; break;

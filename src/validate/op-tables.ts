@@ -95,3 +95,33 @@ export const MOVED_TO_INPUT: ReadonlyArray<{ ops: string[]; attrs: string[]; sin
     since: 18,
   },
 ];
+
+/**
+ * How many inputs and outputs the common CNN ops take, over opsets 7–24: [min in, max in, min out, max out].
+ * Where an opset changed the count (Clip's min/max became inputs in 11), the range covers both.
+ */
+export const ARITY: Readonly<Record<string, readonly [number, number, number, number]>> = (() => {
+  const table: Record<string, readonly [number, number, number, number]> = {};
+  const set = (ops: string, arity: readonly [number, number, number, number]) => {
+    for (const op of ops.split(/\s+/).filter(Boolean)) table[op] = arity;
+  };
+  const many = Number.POSITIVE_INFINITY;
+  set(`Relu Sigmoid Tanh HardSigmoid HardSwish LeakyRelu Elu Selu Softplus Softsign Exp Log Sqrt Neg Abs Identity
+       Flatten GlobalAveragePool GlobalMaxPool AveragePool LpPool Transpose Softmax LogSoftmax Shape Erf Floor Ceil
+       Reciprocal Not Cast LRN ConstantOfShape NonZero Size SpaceToDepth DepthToSpace`, [1, 1, 1, 1]);
+  set('Add Sub Mul Div Pow MatMul Equal Greater Less And Or Xor PRelu Gather Expand Tile', [2, 2, 1, 1]);
+  set('Conv ConvTranspose Gemm', [2, 3, 1, 1]);
+  set('Concat Sum Max Min Mean', [1, many, 1, 1]);
+  set('MaxPool', [1, 1, 1, 2]);
+  set('BatchNormalization', [5, 5, 1, 5]);
+  set('InstanceNormalization Where Range', [3, 3, 1, 1]);
+  set('Reshape', [2, 2, 1, 1]);
+  set('Squeeze Unsqueeze ReduceMean ReduceSum ReduceMax Upsample', [1, 2, 1, 1]);
+  set('Clip', [1, 3, 1, 1]);
+  set('Dropout', [1, 3, 1, 2]);
+  set('Split', [1, 2, 1, many]);
+  set('Slice', [1, 5, 1, 1]);
+  set('Pad Resize', [1, 4, 1, 1]);
+  set('Constant', [0, 0, 1, 1]);
+  return table;
+})();

@@ -5,20 +5,33 @@
 // only those written in the model; nothing is inferred, so a check with an unknown side is skipped.
 // Custom domains are not checked: their schemas are not ours to know.
 
-import { lintGraph } from '../ir/lint.js';
+import { SeInjectError, quote } from '../errors.js';
+import { lintGraph, lintProblems } from '../ir/lint.js';
 import type { Model } from '../ir/model.js';
-import { AttrType } from '../onnx/proto.js';
-import type { AttributeProto, NodeProto } from '../onnx/proto.js';
-import { ATTR_TYPES, DEPRECATED, MOVED_TO_INPUT, OP_SINCE } from './op-tables.js';
+import { AttrType, DataType, elementCount } from '../onnx/proto.js';
+import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
+import { ARITY, ATTR_TYPES, DEPRECATED, MOVED_TO_INPUT, OP_SINCE } from './op-tables.js';
 
 /** A shape as the model states it; undefined marks a dimension it leaves open. */
 type Dims = (number | undefined)[];
 type ShapeOf = (value: string) => Dims | undefined;
 type ShapeRule = (n: NodeProto, shapeOf: ShapeOf, at: string) => string[];
 
+/**
+ * Refuses an input that breaks the rules its output would be held to: a model that is already invalid
+ * must not come out "converted". Duplicate node names, which ONNX tolerates, are left alone.
+ */
+export function checkInputModel(model: Model): void {
+  const tolerated = new Set(lintProblems(model.graph).filter((p) => p.kind === 'name').map((p) => p.message));
+  const problems = checkStructure(model).filter((p) => !tolerated.has(p));
+  if (!problems.length) return;
+  const more = problems.length > 1 ? ` (1 of ${problems.length} problems; onnx.checker.check_model lists them)` : '';
+  throw new SeInjectError('input', `${quote(model.label)}: the input model is invalid: ${problems[0]}${more}`);
+}
+
 export function checkStructure(model: Model): string[] {
-  const problems = lintGraph(model.graph);
-  if (model.proto.irVersion < 4) {
+  const problems = [...modelRules(model), ...lintGraph(model.graph), ...tensorRules(model)];
+  if (model.proto.irVersion >= 1 && model.proto.irVersion < 4) {
     // IR 3 (ONNX < 1.3, torch.onnx.export at opset 7 and 8): an initializer is a default for a graph input.
     const declared = new Set(model.graph.proto.inputs.map((v) => v.name));
     const missing = model.graph.proto.initializers.filter((t) => !declared.has(t.name)).map((t) => t.name);
@@ -34,10 +47,80 @@ export function checkStructure(model: Model): string[] {
   const shapeOf: ShapeOf = (v) => shapes.get(v);
   for (const n of defaultNodes) {
     const at = `node ${nodeLabel(n)}`;
-    problems.push(...checkOp(n, opset, at), ...checkAttributes(n, opset, at));
+    problems.push(...checkOp(n, opset, at), ...checkArity(n, at), ...checkAttributes(n, opset, at), ...checkSparseReads(model, n, at));
     problems.push(...(SHAPE_RULES[n.opType]?.(n, shapeOf, at) ?? []));
+    if (n.opType === 'Conv') problems.push(...convTypes(model, n, at));
   }
   return problems;
+}
+
+/** The newest IR version se-inject knows (ONNX 1.18); opsets up to 24 need no newer one. */
+const MAX_IR_VERSION = 11;
+
+function modelRules(model: Model): string[] {
+  const problems: string[] = [];
+  const ir = model.proto.irVersion;
+  if (!Number.isSafeInteger(ir) || ir < 1 || ir > MAX_IR_VERSION) {
+    problems.push(`ir_version ${Number.isInteger(ir) ? BigInt(ir) : ir} is not an ONNX IR version (1 to ${MAX_IR_VERSION}); write the IR version of the ONNX release that exported it`);
+  }
+  const seen = new Map<string, number>();
+  for (const o of model.proto.opsetImport) {
+    const domain = o.domain === 'ai.onnx' ? '' : o.domain;
+    const shown = domain ? `domain ${quote(domain)}` : 'the default domain';
+    if (seen.has(domain)) problems.push(`opset_import lists ${shown} twice (versions ${seen.get(domain)} and ${o.version}); keep one`);
+    else seen.set(domain, o.version);
+    if (!Number.isSafeInteger(o.version) || o.version < 1) problems.push(`opset_import gives ${shown} version ${o.version}; versions count from 1`);
+  }
+  return problems;
+}
+
+/** TensorProto.DataType values ONNX defines (UNDEFINED, 0, is not a type a tensor can have). */
+const MAX_DATA_TYPE = 26;
+/** TensorProto fields that hold values: float_data, int32_data, string_data, int64_data, double_data, uint64_data. */
+const TYPED_DATA_FIELDS = new Set([4, 5, 6, 7, 10, 11]);
+
+function tensorRules(model: Model): string[] {
+  const problems: string[] = [];
+  for (const t of model.graph.proto.initializers) {
+    const at = `initializer ${quote(t.name)}`;
+    if (!Number.isInteger(t.dataType) || t.dataType < 1 || t.dataType > MAX_DATA_TYPE) {
+      problems.push(`${at} has data type ${typeName(t.dataType)}, which is not a tensor element type; write the type it holds (FLOAT is 1)`);
+    }
+    const holds = t.rawData !== undefined || t.dataLocation === 1 || t.extras.some((e) => TYPED_DATA_FIELDS.has(e.no));
+    if (!holds && elementCount(t.dims) > 0) {
+      problems.push(`${at} declares ${t.dims.join('×') || 'a scalar'} but holds no data (no raw_data, typed data or external data); give it its values`);
+    }
+  }
+  return problems;
+}
+
+function typeName(dataType: number): string {
+  const name = (DataType as unknown as Record<number, string>)[dataType];
+  return name ? `${name} (${dataType})` : String(dataType);
+}
+
+function checkArity(n: NodeProto, at: string): string[] {
+  const arity = ARITY[n.opType];
+  if (!arity) return [];
+  const [minIn, maxIn, minOut, maxOut] = arity;
+  const range = (lo: number, hi: number, what: string) => `${lo === hi ? `${lo}` : hi === Infinity ? `at least ${lo}` : `${lo} to ${hi}`} ${what}${hi === 1 ? '' : 's'}`;
+  const problems: string[] = [];
+  const required = n.inputs.slice(0, minIn);
+  if (n.inputs.length < minIn || n.inputs.length > maxIn || required.includes('')) {
+    problems.push(`${at}: ${n.opType} takes ${range(minIn, maxIn, 'input')}, but the node has ${n.inputs.length}${required.includes('') ? ' (a required one left empty)' : ''}; give it the inputs ONNX defines`);
+  }
+  if (n.outputs.length < minOut || n.outputs.length > maxOut || n.outputs[0] === '') {
+    problems.push(`${at}: ${n.opType} writes ${range(minOut, maxOut, 'output')}, but the node lists ${n.outputs.length}; give it the outputs ONNX defines`);
+  }
+  return problems;
+}
+
+/** Default-domain operators take dense tensors: a sparse initializer must be densified before one reads it. */
+function checkSparseReads(model: Model, n: NodeProto, at: string): string[] {
+  const sparse = model.graph.proto.sparseInitializerNames;
+  if (!sparse.length) return [];
+  return n.inputs.filter((i) => i && sparse.includes(i)).map((i) =>
+    `${at} reads ${quote(i)}, a sparse initializer; ONNX operators take dense tensors — store ${quote(i)} as a dense initializer`);
 }
 
 function isDefaultDomain(domain: string): boolean {
@@ -118,6 +201,19 @@ function fmt(d: Dims): string {
 
 function known(...values: (number | undefined)[]): boolean {
   return values.every((v) => v !== undefined);
+}
+
+/** Conv's T: float16, float, double (bfloat16 from opset 22). */
+const CONV_TYPES = new Set<number>([DataType.FLOAT16, DataType.FLOAT, DataType.DOUBLE, DataType.BFLOAT16]);
+
+function convTypes(model: Model, n: NodeProto, at: string): string[] {
+  const problems: string[] = [];
+  n.inputs.slice(1, 3).forEach((name, i) => {
+    const t: TensorProto | undefined = name ? model.graph.initializer(name) : undefined;
+    if (!t || CONV_TYPES.has(t.dataType) || t.dataType < 1 || t.dataType > MAX_DATA_TYPE) return;
+    problems.push(`${at}: Conv ${i === 0 ? 'weight' : 'bias'} ${quote(name)} is ${typeName(t.dataType)}; Conv takes float16, float, bfloat16 or double tensors — store it as the model's float type`);
+  });
+  return problems;
 }
 
 const convRule: ShapeRule = (n, shapeOf, at) => {

@@ -2,8 +2,8 @@
 // A test checks the committed bytes against this builder; SE_INJECT_WRITE_BAD=1 rewrites them.
 // Every model is one residual block, x[1,4,4,4] → Conv → Relu → Conv → Add(x) → y, with one defect.
 
-import { AttrType, DataType, encodeTensor } from '../../src/onnx/proto.js';
-import type { NodeProto, TensorProto } from '../../src/onnx/proto.js';
+import { AttrType, DataType, decodeModel, encodeModel, encodeTensor } from '../../src/onnx/proto.js';
+import type { ModelProto, NodeProto, TensorProto } from '../../src/onnx/proto.js';
 import { WireWriter } from '../../src/onnx/wire.js';
 import { buildModelBytes, floatInit, intsAttr, node, tensorInfo } from '../validate/build-model.js';
 import type { GraphSpec } from '../validate/build-model.js';
@@ -25,6 +25,27 @@ function block(edit: (s: GraphSpec & { initializers: TensorProto[] }) => void = 
   };
   edit(spec);
   return buildModelBytes(spec);
+}
+
+/** The block with a defect at the model level (IR version, opset imports, graph fields the spec cannot state). */
+function modelEdit(edit: (m: ModelProto) => void, bytes: Uint8Array = block()): Uint8Array {
+  const m = decodeModel(bytes);
+  edit(m);
+  return encodeModel(m).toBytes();
+}
+
+/** c1's Conv reads a bias that only a sparse_initializer defines (values [1] at index 2 of [4]). */
+function sparseConvBias(): Uint8Array {
+  const withBias = block((s) => { s.nodes[0]!.inputs.push('c1.b'); });
+  const values: TensorProto = { ...floatInit('c1.b', [1], [1]) };
+  const indices = int64s('c1.b.indices', [2]);
+  const sparse = new WireWriter();
+  sparse.messageField(1, encodeTensor(values));
+  sparse.messageField(2, encodeTensor(indices));
+  sparse.packedInt64Field(3, [4]);
+  const field = new WireWriter();
+  field.messageField(15, sparse);
+  return modelEdit((m) => m.graph.extras.push({ no: 15, bytes: field.toBytes() }), withBias);
 }
 
 /** The healthy block, a 1.4 KB model with one SE site: the fuzzer's smallest seed. */
@@ -105,6 +126,17 @@ export function badFiles(): Record<string, Uint8Array> {
     'absurd-dims.onnx': block(() => {}, [1, 4, 1_000_000, 1_000_000]),
     'deep-subgraphs.onnx': nestedIfs(65),
     'opset-5.onnx': block((s) => { s.opset = 5; }),
+    // Models that are invalid already: refused as input, never "converted" into an invalid output.
+    'invalid/conv-weight-type-999.onnx': block((s) => { s.initializers[0] = { ...s.initializers[0]!, dataType: 999 }; }),
+    'invalid/conv-weight-undefined.onnx': block((s) => { s.initializers[0] = { ...s.initializers[0]!, dataType: DataType.UNDEFINED }; }),
+    'invalid/conv-weight-string.onnx': block((s) => { s.initializers[0] = { ...s.initializers[0]!, dataType: DataType.STRING }; }),
+    'invalid/conv-weight-no-data.onnx': block((s) => { s.initializers[0] = { ...s.initializers[0]!, rawData: undefined }; }),
+    'invalid/conv-five-inputs.onnx': block((s) => { s.nodes[0]!.inputs.push('', 'x', 'x'); }),
+    'invalid/conv-two-outputs.onnx': block((s) => { s.nodes[0]!.outputs.push('c1.extra'); }),
+    'invalid/two-default-opsets.onnx': modelEdit((m) => { m.opsetImport.push({ domain: '', version: 5 }); }),
+    'invalid/ir-version-negative.onnx': modelEdit((m) => { m.irVersion = -1; }),
+    'invalid/ir-version-2-62.onnx': modelEdit((m) => { m.irVersion = 2 ** 62; }),
+    'invalid/sparse-conv-bias.onnx': sparseConvBias(),
     'opset-99.onnx': block((s) => { s.opset = 99; }),
     'fuzz-regressions/slice-step-zero.onnx': sliceStepZero(),
     'ext-missing/model.onnx': external('weights.bin'),
