@@ -19,6 +19,8 @@ import { residualPass } from '../passes/residual.js';
 import { shufflenetPass } from '../passes/shufflenet.js';
 import { SUPPORTED_SE_TYPES, buildSE, squeezeWidth } from './se/build.js';
 import type { SEOptions } from './se/build.js';
+import { freshNames } from './se/names.js';
+import type { FreshNames } from './se/names.js';
 import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
 import type { SEReport, PlannedBlock } from './report/build.js';
@@ -165,7 +167,8 @@ export function injectSE(model: Model, o: InjectOptions): InjectResult {
   }
   for (const b of chosen) checkBlockSize(model, b, o);
   const seNodes = new Map<string, NodeProto[]>();
-  for (const b of chosen) seNodes.set(b.name, rewrite(model, b, o));
+  const names = freshNames(model);
+  for (const b of chosen) seNodes.set(b.name, rewrite(model, b, o, names));
   if (chosen.length) finish(model, o, inherited);
   const shapesAfter = chosen.length ? analyseShapes(model, o) : shapesBefore;
   const macsAfter: MacCount = chosen.length ? countMacs(model.graph, shapesAfter) : macsBefore;
@@ -185,12 +188,12 @@ function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
   throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, the ratio and the divisor`);
 }
 
-function rewrite(model: Model, b: PlannedBlock, o: InjectOptions): NodeProto[] {
+function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames): NodeProto[] {
   const g = model.graph;
   const built = buildSE(
     { prefix: b.name, tensor: b.site.tensor, channels: b.channels, dtype: b.dtype, gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate },
     o,
-    { value: (base) => g.uniqueValueName(base), node: (base) => g.uniqueNodeName(base) },
+    names,
   );
   for (const t of built.initializers) {
     g.addInitializer(t);

@@ -137,6 +137,8 @@ export function badFiles(): Record<string, Uint8Array> {
     'invalid/ir-version-negative.onnx': modelEdit((m) => { m.irVersion = -1; }),
     'invalid/ir-version-2-62.onnx': modelEdit((m) => { m.irVersion = 2 ** 62; }),
     'invalid/sparse-conv-bias.onnx': sparseConvBias(),
+    // Inputs that once gave an invalid output; they must convert into a valid one.
+    'once-failed/value-info-named-like-se.onnx': modelEdit((m) => { m.graph.valueInfo.push(tensorInfo('se/stage1.block1/gate', [7], DataType.INT64)); }),
     'opset-99.onnx': block((s) => { s.opset = 99; }),
     'fuzz-regressions/slice-step-zero.onnx': sliceStepZero(),
     'ext-missing/model.onnx': external('weights.bin'),

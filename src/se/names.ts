@@ -1,0 +1,94 @@
+// Fresh names for what the SE builder adds. ONNX wants every value name unique across the whole model,
+// subgraphs included, and a name the input already gives to anything — a value_info, a node, a graph
+// output, a function, a sparse initializer, a value inside an If/Loop body — is not fresh: the checker
+// rejects an output whose new tensor shares a name with an input's value_info of another type.
+// So the builder asks one function for each name, and it answers against every name in the model.
+
+import type { Model } from '../ir/model.js';
+import { fields, readString } from '../onnx/wire.js';
+
+export interface FreshNames {
+  /** A value (tensor) name not used anywhere in the model, derived from `base` (`base`, `base_1`, ...). */
+  value(base: string): string;
+  /** A node name not used anywhere in the model. */
+  node(base: string): string;
+}
+
+/**
+ * Names are taken against the model as loaded plus what this run made of the same kind: a new node
+ * may share its name with its own output (`se/stage1.block1/gate`), as exporters' nodes do.
+ */
+export function freshNames(model: Model): FreshNames {
+  const existing = modelNames(model);
+  const values = new Set<string>();
+  const nodes = new Set<string>();
+  const take = (made: Set<string>, base: string) => {
+    let name = base;
+    for (let i = 1; existing.has(name) || made.has(name); i++) name = `${base}_${i}`;
+    made.add(name);
+    return name;
+  };
+  return { value: (base) => take(values, base), node: (base) => take(nodes, base) };
+}
+
+/** Deeper nesting than any exporter writes (the IR refuses more at load). */
+const MAX_DEPTH = 64;
+
+/** Every name the model holds, of any kind, in the main graph, its subgraphs and its functions. */
+export function modelNames(model: Model): Set<string> {
+  const names = new Set<string>();
+  const add = (s: string) => s && names.add(s);
+  const g = model.graph.proto;
+  add(g.name);
+  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) add(v.name);
+  for (const t of g.initializers) add(t.name);
+  for (const s of g.sparseInitializerNames) add(s);
+  for (const n of g.nodes) {
+    add(n.name);
+    n.inputs.forEach(add);
+    n.outputs.forEach(add);
+    for (const a of n.attributes) for (const body of a.graphs ?? []) graphNames(body, add, 1);
+  }
+  for (const e of model.proto.extras) if (e.no === 25) functionNames(e.bytes, add);
+  return names;
+}
+
+/** Names in an encoded GraphProto: its name, nodes, values, initializers, and nested bodies. */
+function graphNames(bytes: Uint8Array, add: (s: string) => void, depth: number): void {
+  if (depth > MAX_DEPTH) return;
+  for (const f of fields(bytes)) {
+    if (f.no === 2) add(readString(f));
+    else if (f.no === 1) nodeNames(f.payload, add, depth);
+    else if (f.no === 11 || f.no === 12 || f.no === 13) add(firstString(f.payload, 1));
+    else if (f.no === 5) add(firstString(f.payload, 8));
+    else if (f.no === 15) for (const s of fields(f.payload)) if (s.no === 1) add(firstString(s.payload, 8));
+  }
+}
+
+function nodeNames(bytes: Uint8Array, add: (s: string) => void, depth: number): void {
+  for (const f of fields(bytes)) {
+    if (f.no === 1 || f.no === 2 || f.no === 3) add(readString(f));
+    else if (f.no === 5) {
+      for (const a of fields(f.payload)) {
+        if (a.no === 6) graphNames(a.payload, add, depth + 1);
+        else if (a.no === 11) graphNames(a.payload, add, depth + 1);
+      }
+    }
+  }
+}
+
+/** A model-local function (ModelProto field 25): its name, inputs, outputs, nodes and value_info. */
+function functionNames(fieldBytes: Uint8Array, add: (s: string) => void): void {
+  for (const outer of fields(fieldBytes)) {
+    for (const f of fields(outer.payload)) {
+      if (f.no === 1 || f.no === 4 || f.no === 5) add(readString(f));
+      else if (f.no === 7) nodeNames(f.payload, add, 1);
+      else if (f.no === 12) add(firstString(f.payload, 1));
+    }
+  }
+}
+
+function firstString(buf: Uint8Array, no: number): string {
+  for (const f of fields(buf)) if (f.no === no) return readString(f);
+  return '';
+}
