@@ -5,7 +5,7 @@
 // So the builder asks one function for each name, and it answers against every name in the model.
 
 import type { Model } from '../ir/model.js';
-import { fields, readString } from '../onnx/wire.js';
+import { WireError, fields, readString } from '../onnx/wire.js';
 
 export interface FreshNames {
   /** A value (tensor) name not used anywhere in the model, derived from `base` (`base`, `base_1`, ...). */
@@ -47,10 +47,22 @@ export function modelNames(model: Model): Set<string> {
     add(n.name);
     n.inputs.forEach(add);
     n.outputs.forEach(add);
-    for (const a of n.attributes) for (const body of a.graphs ?? []) graphNames(body, add, 1);
+    for (const a of n.attributes) for (const body of a.graphs ?? []) readable(() => graphNames(body, add, 1));
   }
-  for (const e of model.proto.extras) if (e.no === 25) functionNames(e.bytes, add);
+  for (const e of model.proto.extras) if (e.no === 25) readable(() => functionNames(e.bytes, add));
   return names;
+}
+
+/**
+ * Subgraphs and functions stay bytes, written back as they came; a malformed one (which the loader
+ * does not decode) holds no name a reader could see, so reading stops there.
+ */
+function readable(read: () => void): void {
+  try {
+    read();
+  } catch (e) {
+    if (!(e instanceof WireError)) throw e;
+  }
 }
 
 /** Names in an encoded GraphProto: its name, nodes, values, initializers, and nested bodies. */
