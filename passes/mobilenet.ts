@@ -9,15 +9,12 @@
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, dataInputs, dimsOf, findSE, isSEScale, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, dataInputs, dimsOf, findSE, isPassThrough, isSEScale, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { attrInt, attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions } from '../src/se/site.js';
-
-/** Ops that sit between a block's convs without changing its shape. */
-const PASS_THROUGH = new Set(['BatchNormalization', 'Relu', 'Clip', 'HardSwish', 'Identity', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'Elu', 'Selu']);
 
 const isPointwise = (n: NodeProto) =>
   n.opType === 'Conv' && attrInt(n, 'group', 1) === 1 && (attrInts(n, 'kernel_shape') ?? []).every((k) => k === 1);
@@ -39,24 +36,40 @@ function forward(ctx: Ctx, from: string, stopAtPointwise: boolean) {
     if (!s) break;
     se ??= s.se;
     if (stopAtPointwise && isPointwise(s.next)) return { end: t, pointwise: s.next, se };
-    if (!PASS_THROUGH.has(s.next.opType) && s.next.opType !== 'Mul') break;
+    if (!isPassThrough(ctx, s.next) && s.next.opType !== 'Mul') break;
     if (ctx.graph.isGraphOutput(s.next.outputs[0]!)) break;
     t = s.next.outputs[0]!;
   }
   return { end: t, pointwise: undefined, se };
 }
 
-/** The block input: before an expansion 1×1 conv if there is one, else the depthwise conv's input. */
-function blockInput(ctx: Ctx, dw: NodeProto): string {
-  let t = dw.inputs[0]!;
+const isDepthwise = (ctx: Ctx, n: NodeProto) => n.opType === 'Conv' && attrInt(n, 'group', 1) > 1 && attrInt(n, 'group', 1) === dimsOf(ctx, n.inputs[0]!)?.[1];
+
+/** Walks back from `t` over single-reader pass-through steps (and x·f(x) forms) to the node that made it. */
+function producerThrough(ctx: Ctx, t: string): { node?: NodeProto; tensor: string } {
   for (let i = 0; i < 8; i++) {
     const p = ctx.graph.producer(t);
-    if (!p || dataConsumers(ctx, t).length !== 1) break;
-    if (isPointwise(p)) return p.inputs[0]!;
-    if (!PASS_THROUGH.has(p.opType) && p.opType !== 'Mul') break;
-    t = dataInputs(ctx, p)[0] ?? t;
+    if (!p || dataConsumers(ctx, t).length !== 1) return { node: p, tensor: t };
+    if (!isPassThrough(ctx, p) && p.opType !== 'Mul') return { node: p, tensor: t };
+    const next = dataInputs(ctx, p)[0];
+    if (!next) return { node: p, tensor: t };
+    // x·f(x): both factors come from x, which may have two readers; step to x.
+    t = next;
   }
-  return dw.inputs[0]!;
+  return { node: ctx.graph.producer(t), tensor: t };
+}
+
+/**
+ * The block input: before an expansion 1×1 conv if there is one (MobileNetV2, MnasNet), else the
+ * depthwise conv's input. A 1×1 conv that is itself the projection after an earlier depthwise conv ends
+ * that block (MobileNet v1: dw-pw, dw-pw, ...): consecutive blocks share a tensor, never a conv.
+ */
+function blockInput(ctx: Ctx, dw: NodeProto): string {
+  const { node: p } = producerThrough(ctx, dw.inputs[0]!);
+  if (!p || !isPointwise(p)) return dw.inputs[0]!;
+  const before = producerThrough(ctx, p.inputs[0]!).node;
+  if (before && isDepthwise(ctx, before)) return dw.inputs[0]!;
+  return p.inputs[0]!;
 }
 
 function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undefined {

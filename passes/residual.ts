@@ -2,7 +2,8 @@
  * insertSEOnResidualBranch — SE-ResNet (Hu et al., SENet, Fig. 3; placements of its Table 14).
  *
  * Matches  Add(branch, shortcut) over two float N×C×H×W maps of one shape, both computed from one block
- *          input x, where the branch holds more convs than the shortcut (x itself, or a projection):
+ *          input x, where the branch holds more convs than the shortcut, and the shortcut is x itself or
+ *          a projection of it (conv/BN/pool; never a slice of another tensor — Res2Net's inner sums):
  *          ResNet, ResNeXt, Wide-ResNet, ShuffleNet v1 add units, MobileNetV2/EfficientNet residuals.
  * Writes   standard  Add(branch, shortcut) → Add(SE(branch), shortcut)
  *          pre       branch(x)             → branch(SE(x))
@@ -10,7 +11,7 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  */
 
-import { convsOnPath, dimsOf, findSE, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import { convsOnPath, dataInputs, dimsOf, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { nodeLabel, skip } from '../src/se/site.js';
@@ -31,6 +32,9 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   if (convA === convB) return skip('residual', add, `cannot tell branch from shortcut (${convA} convs on each side)`);
   const [branch, shortcut] = convA > convB ? [a, b] : [b, a];
   if (Math.min(convA, convB) > 1) return skip('residual', add, 'the shortcut holds more than a projection conv');
+  if (!isProjectionOf(ctx, x, shortcut)) {
+    return skip('residual', add, 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)', branch);
+  }
   region.add(add);
   const existing = findSE(ctx, region);
   if (existing) return skip('residual', add, `already has SE (${nodeLabel(existing)})`, branch);
@@ -38,6 +42,22 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   if (typeof site === 'string') return skip('residual', add, site, branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
 }
+
+/** The shortcut is x itself, or x through a short projection: conv, BN, pooling, padding, affine steps (ResNet-D's pool + 1×1). */
+function isProjectionOf(ctx: Ctx, x: string, shortcut: string): boolean {
+  let t = shortcut;
+  for (let i = 0; i < 8; i++) {
+    if (t === x) return true;
+    const p = ctx.graph.producer(t);
+    if (!p || !(PROJECTION.has(p.opType) || isPassThrough(ctx, p))) return false;
+    const data = dataInputs(ctx, p);
+    if (data.length !== 1) return false;
+    t = data[0]!;
+  }
+  return false;
+}
+
+const PROJECTION = new Set(['Conv', 'AveragePool', 'MaxPool', 'Pad']);
 
 interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto> }
 

@@ -24,15 +24,61 @@ export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
   return ctx.shapes.get(t)?.dims;
 }
 
+const constants = new WeakMap<Ctx, Map<string, boolean>>();
+
+/**
+ * Constant tensors, wherever an exporter put them: initializers, Constant and ConstantOfShape outputs,
+ * and what is computed from constants alone (torch's Identity on a shared weight, a Cast, a Reshape).
+ */
+export function isConstant(ctx: Ctx, t: string, depth = 0): boolean {
+  let memo = constants.get(ctx);
+  if (!memo) constants.set(ctx, (memo = new Map()));
+  const known = memo.get(t);
+  if (known !== undefined) return known;
+  let result = !!ctx.graph.initializer(t);
+  if (!result) {
+    const p = ctx.graph.producer(t);
+    if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
+    else if (p && depth < 16 && p.inputs.some((i) => i)) result = p.inputs.every((i) => !i || isConstant(ctx, i, depth + 1));
+  }
+  memo.set(t, result);
+  return result;
+}
+
+/** Ops that map a feature map to one of its shape elementwise: activations in every written form, norms, no-ops. */
+const ELEMENTWISE = new Set([
+  'BatchNormalization', 'Relu', 'Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'LeakyRelu', 'PRelu', 'Elu', 'Selu',
+  'Celu', 'Tanh', 'Softplus', 'Mish', 'Gelu', 'Identity', 'Dropout', 'InstanceNormalization',
+]);
+const ARITHMETIC = new Set(['Mul', 'Div', 'Add', 'Sub']);
+
+/**
+ * A step that keeps a block's feature map a feature map of the same shape, whoever wrote it: an activation
+ * or a norm, or arithmetic with a scalar or per-channel constant (a folded BN as Mul+Add, the /6 and +3 of
+ * hard-swish written out, a layer scale). x·f(x) forms (SiLU, hard-swish) are followed by the walkers.
+ */
+export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
+  if (ELEMENTWISE.has(n.opType)) return true;
+  if (!ARITHMETIC.has(n.opType) || n.inputs.length !== 2) return false;
+  const data = n.inputs.filter((i) => !isConstant(ctx, i));
+  if (data.length !== 1) return false;
+  const other = n.inputs.find((i) => i !== data[0]);
+  const dims = other ? dimsOf(ctx, other) : undefined;
+  const channels = dimsOf(ctx, data[0]!)?.[1];
+  if (!dims) return false;
+  const size = dims.reduce((a, b) => a * b, 1);
+  return size === 1 || (size === channels && dims.length >= 3 && dims[dims.length - 3] === channels);
+}
+
 /** Inputs of a node that carry activations: floating point, not weights, not folded constants. */
 export function dataInputs(ctx: Ctx, n: NodeProto): string[] {
   return n.inputs.filter((i) => {
-    if (!i || ctx.graph.initializer(i)) return false;
+    if (!i || isConstant(ctx, i)) return false;
     const s = ctx.shapes.get(i);
     if (!s || !FLOAT_TYPES.has(s.dtype)) return false;
     const p = ctx.graph.producer(i);
     return !!p || ctx.graph.isGraphInput(i);
-  }).filter((i) => ctx.graph.producer(i)?.opType !== 'Constant');
+  });
 }
 
 /** Backward distances (in nodes) from `end` to every activation tensor above it, within a bound. */
