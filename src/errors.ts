@@ -49,6 +49,19 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\
 const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'gu');
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
+/**
+ * A copy of a report (any JSON-like value) whose strings have every control character escaped: names
+ * from the model, laid out into a table, cannot move the cursor, clear the screen or start a line.
+ */
+export function escapedStrings<T>(value: T): T {
+  if (typeof value === 'string') return escapeControls(value) as T;
+  if (Array.isArray(value)) return value.map(escapedStrings) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeControls(k), escapedStrings(v)])) as T;
+  }
+  return value;
+}
+
 /** Text with every control character escaped: what a one-line message may print. */
 export function escapeControls(text: string): string {
   return text.replace(UNPRINTABLE_ALL, (c) => {

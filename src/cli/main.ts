@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { analyze, inject } from '../api.js';
-import { EXIT_CODES, SeInjectError, describeCause } from '../errors.js';
+import { EXIT_CODES, SeInjectError, describeCause, escapeControls, escapedStrings, quote } from '../errors.js';
 import { loadModelFile } from '../onnx/load.js';
 import { inputStampOf, planOutput } from '../onnx/commit.js';
 import { saveModel } from '../onnx/save.js';
@@ -28,8 +28,8 @@ type Args = ParsedArgs & ValidationArgs & {
 
 function emit(report: Report, a: Args): void {
   if (a.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write(a.markdown ? formatMarkdown(report, a.explain) : formatText(report, a.explain));
-  if (!a.quiet) for (const note of report.notes ?? []) process.stderr.write(`se-inject: note: ${note}\n`);
+  else process.stdout.write(a.markdown ? formatMarkdown(escapedStrings(report), a.explain) : formatText(escapedStrings(report), a.explain));
+  if (!a.quiet) for (const note of report.notes ?? []) process.stderr.write(`se-inject: note: ${escapeControls(note)}\n`);
 }
 
 async function injectCommand(a: Args): Promise<number> {
@@ -47,7 +47,7 @@ async function injectCommand(a: Args): Promise<number> {
   if (!report.inserted) {
     progress.done();
     emit(report, a);
-    if (!a.quiet || !a.json) process.stderr.write(`se-inject: ${report.nothingToInsert}; no file written\n`);
+    if (!a.quiet || !a.json) process.stderr.write(`se-inject: ${escapeControls(report.nothingToInsert ?? '')}; no file written\n`);
     return EXIT_CODES.nothingToInsert;
   }
   let validation;
@@ -60,7 +60,7 @@ async function injectCommand(a: Args): Promise<number> {
       progress.done();
       emit(report, a);
       const kept = a.strict ? '--strict: nothing written' : '--in-place: the input is left as it was';
-      process.stderr.write(`se-inject: validation failed (${validation.problems[0] ?? 'see report'}); ${kept}\n`);
+      process.stderr.write(`se-inject: validation failed (${escapeControls(validation.problems[0] ?? 'see report')}); ${kept}\n`);
       return EXIT_CODES.validationFailed;
     }
   }
@@ -74,7 +74,7 @@ async function injectCommand(a: Args): Promise<number> {
   progress.done();
   emit(report, a);
   if (validation) printValidation(validation, a);
-  if (!a.quiet) process.stderr.write(`se-inject: wrote ${saved.path} (${report.inserted} SE blocks, +${n(report.params.added)} params)\n`);
+  if (!a.quiet) process.stderr.write(`se-inject: wrote ${quote(saved.path)} (${report.inserted} SE blocks, +${n(report.params.added)} params)\n`);
   if (validation && !validation.passed) return EXIT_CODES.validationFailed;
   return EXIT_CODES.ok;
 }

@@ -5,9 +5,11 @@ import type { Argv } from 'yargs';
 import { SeInjectError } from '../errors.js';
 import type { InjectOptions } from '../inject.js';
 import { MAX_STAGE, resolveOptions } from '../options.js';
+import { FAMILIES } from '../se/site.js';
 import type { Vocabulary } from '../options.js';
 
-export const ARCH_CHOICES = ['auto', 'resnet', 'residual', 'inception', 'mobilenet', 'shufflenet'] as const;
+/** --arch takes the pass families (one list, src/se/site.ts), `resnet` for residual, and `auto`. */
+export const ARCH_CHOICES: readonly string[] = ['auto', 'resnet', ...FAMILIES];
 
 export function analysisOptions<T>(y: Argv<T>) {
   return y

@@ -328,7 +328,7 @@ export function readPieces(pieces: ReadonlyArray<Uint8Array | FileRegion>, defer
       let fd = fds.get(p.file);
       if (fd === undefined) fds.set(p.file, (fd = openChecked(p.file, deferred)));
       for (let done = 0; done < p.length; ) {
-        const n = readSync(fd, out, o + done, p.length - done, p.offset + done);
+        const n = readSync(fd, out, o + done, Math.min(p.length - done, MAX_READ), p.offset + done);
         if (n === 0) throw changedError(p.file);
         done += n;
       }

@@ -142,3 +142,22 @@ describe('generated names are fresh against every name in the model', () => {
     expect(outputCheck!.ok, outputCheck!.error).toBe(true);
   });
 });
+
+describe('names with control characters', () => {
+  it('reach neither the report table nor a message raw: the terminal shows them escaped', () => {
+    const evil = 'c1\u001b[2J\nse-inject: wrote /etc/passwd';
+    const file = path.join(tmp.dir, 'evil-names.onnx');
+    writeFileSync(file, edited((m) => {
+      m.graph.nodes[0] = { ...m.graph.nodes[0]!, name: evil, src: undefined };
+      m.graph.nodes[3] = { ...m.graph.nodes[3]!, name: `${evil}/add`, src: undefined };
+    }));
+    const cli = path.join(ROOT, 'dist/src/cli/main.js');
+    for (const format of [[], ['--markdown'], ['--explain']]) {
+      const r = spawnSync(process.execPath, [cli, 'report', file, ...format], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      if (format[0] === '--explain') expect(r.stdout).toContain('c1\\x1b[2J\\nse-inject: wrote /etc/passwd/add');
+      expect(r.stdout + r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+      expect(r.stdout).not.toMatch(/^se-inject: wrote/m);
+    }
+  });
+});
