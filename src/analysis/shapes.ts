@@ -4,6 +4,7 @@
 // written back into a model.
 
 import { SeInjectError } from '../errors.js';
+import { OptionError } from '../options.js';
 import type { Graph } from '../ir/graph.js';
 import { DataType, elementCount, tensorValues } from '../onnx/proto.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
@@ -64,7 +65,7 @@ function bindInputDims(
     }
     if (d.param && bind.dims && d.param in bind.dims) return bind.dims[d.param]!;
     if (axis === 0) return bind.batch ?? 1;
-    throw new SeInjectError('usage', `${label}: input ${name} has dynamic dimension "${d.param ?? '?'}" on axis ${axis}; bind it with --dims ${d.param ?? 'NAME'}=VALUE`);
+    throw new OptionError('dims', (w) => `${label}: input ${name} has dynamic dimension "${d.param ?? '?'}" on axis ${axis}; bind it with ${w.bind(d.param ?? 'NAME')}`);
   });
 }
 

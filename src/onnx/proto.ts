@@ -3,7 +3,7 @@
 // we know) stays as its original bytes in `extras` and is written back verbatim, in field-number order.
 // A message that nothing changed keeps `src`, its original encoding, and is written back as that view.
 
-import { WireError, WireType, WireWriter, fields, readInt64, readPackedInt64, readPackedFloat, readString } from './wire.js';
+import { KEPT_FIELD_COST, WireError, WireType, WireWriter, fields, readInt64, readPackedInt64, readPackedFloat, readString, spend } from './wire.js';
 import type { WireField } from './wire.js';
 
 export interface Extra {
@@ -123,6 +123,12 @@ export interface ModelProto {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
+/** A field kept as its bytes, counted against the load's budget (wire.ts). */
+function kept(f: WireField): Extra {
+  spend(KEPT_FIELD_COST - 1, f.bytes.byteOffset);
+  return { no: f.no, bytes: f.bytes };
+}
+
 function expectType(f: WireField, type: WireType, what: string): void {
   if (f.type !== type) throw new WireError(`${what} (field ${f.no}) has wire type ${f.type}, expected ${type}`, 0);
 }
@@ -146,7 +152,7 @@ export function decodeTensor(buf: Uint8Array): TensorProto {
       case 9: expectType(f, WireType.LengthDelimited, 'raw_data'); t.rawData = f.payload; break;
       case 13: expectType(f, WireType.LengthDelimited, 'external_data'); t.externalData.push(decodeStringPair(f.payload)); break;
       case 14: t.dataLocation = f.num; break;
-      default: t.extras.push({ no: f.no, bytes: f.bytes });
+      default: t.extras.push(kept(f));
     }
   }
   return t;
@@ -225,7 +231,7 @@ export function decodeNode(buf: Uint8Array): NodeProto {
       case 5: expectType(f, WireType.LengthDelimited, 'attribute'); n.attributes.push(decodeAttribute(f.payload)); break;
       case 7: n.domain = readString(f); break;
       case 9: expectType(f, WireType.LengthDelimited, 'metadata_props'); n.metadataProps.push(decodeStringPair(f.payload)); break;
-      default: n.extras.push({ no: f.no, bytes: f.bytes });
+      default: n.extras.push(kept(f));
     }
   }
   return n;
@@ -253,8 +259,8 @@ export function decodeGraph(buf: Uint8Array): GraphProto {
       case 11: g.inputs.push(decodeValueInfo(f.payload)); break;
       case 12: g.outputs.push(decodeValueInfo(f.payload)); break;
       case 13: g.valueInfo.push(decodeValueInfo(f.payload)); break;
-      case 15: g.sparseInitializerNames.push(sparseTensorName(f.payload)); g.extras.push({ no: f.no, bytes: f.bytes }); break;
-      default: g.extras.push({ no: f.no, bytes: f.bytes });
+      case 15: g.sparseInitializerNames.push(sparseTensorName(f.payload)); g.extras.push(kept(f)); break;
+      default: g.extras.push(kept(f));
     }
   }
   return g;
@@ -282,7 +288,7 @@ export function decodeModel(buf: Uint8Array): ModelProto {
         break;
       }
       case 14: expectType(f, WireType.LengthDelimited, 'metadata_props'); m.metadataProps.push(decodeStringPair(f.payload)); break;
-      default: m.extras.push({ no: f.no, bytes: f.bytes });
+      default: m.extras.push(kept(f));
     }
   }
   return m;

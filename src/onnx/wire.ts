@@ -60,7 +60,13 @@ export function withDecodeBudget<T>(fn: () => T, limit = MAX_DECODED): T {
   }
 }
 
-function spend(n: number, offset: number): void {
+/**
+ * A field kept as bytes (an unknown or undecoded field) holds a view object, several times the memory
+ * of a decoded number or name: it counts as this many.
+ */
+export const KEPT_FIELD_COST = 4;
+
+export function spend(n: number, offset: number): void {
   budget -= n;
   if (budget < 0) throw new LimitError(offset);
 }
