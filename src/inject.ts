@@ -23,6 +23,7 @@ import { freshNames } from './se/names.js';
 import type { FreshNames } from './se/names.js';
 import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
+import { toolVersion } from './version.js';
 import type { SEReport, PlannedBlock } from './report/build.js';
 
 export const MIN_OPSET = 7;
@@ -219,7 +220,7 @@ function finish(model: Model, o: InjectOptions, inherited: ReadonlySet<string>):
     throw new SeInjectError('internal', `se-inject produced an invalid graph (${problems[0]}); please report this with the model`);
   }
   model.setMetadata('se-inject', JSON.stringify({
-    ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
+    version: toolVersion(), ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
     seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
     arch: o.families ?? 'auto',
   }));

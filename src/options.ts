@@ -185,7 +185,7 @@ export function clampNote(o: InjectOptions, blocks: readonly { channels: number;
 }
 
 /** The option name nearest to a misspelt one (edit distance at most 2, or a different case), if any. */
-function closest(key: string, names: readonly string[]): string | undefined {
+export function closest(key: string, names: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const name of names) {

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadModelFile } from '../src/onnx/load.js';
 import { ROOT, onnxCheck, small, tempDir } from './support/fixtures.js';
 
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
@@ -88,5 +89,62 @@ describe('se-inject CLI', () => {
     cli(small('tiny_inception.onnx'), '-o', a, '--seed', '5', '-q');
     cli(small('tiny_inception.onnx'), '-o', b, '--seed', '5', '-q');
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+  });
+
+  it('--version prints se-inject\'s version, and every model written records it', async () => {
+    const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+    expect(cli('--version').stdout.trim()).toBe(version);
+    const out = path.join(tmp.dir, 'version.onnx');
+    expect(cli(small('tiny_resnet.onnx'), '-o', out, '-q').code).toBe(0);
+    const meta = (await loadModelFile(out)).proto.metadataProps.find((p) => p.key === 'se-inject')!;
+    expect(JSON.parse(meta.value)).toMatchObject({ version, ratio: 16 });
+  });
+
+  it('--help wraps between words at 80 columns when not on a terminal', () => {
+    const { stdout } = cli('--help');
+    const lines = stdout.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(80);
+    // A description longer than its column comes back whole once the wrapping whitespace is joined.
+    const flat = stdout.replace(/\s+/g, ' ');
+    expect(flat).toContain('preserve: the output computes the original function exactly until trained');
+    expect(flat).toContain('(8 as in MobileNetV3/EfficientNet)');
+  });
+
+  it('typical command-line mistakes say what was meant', () => {
+    const typo = cli(small('tiny_resnet.onnx'), '-o', path.join(tmp.dir, 't.onnx'), '--ration', '8');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown option --ration; did you mean --ratio\?/);
+    const second = cli(small('tiny_resnet.onnx'), path.join(tmp.dir, 'out.onnx'));
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/out\.onnx is a second model path: give the output with -o .*out\.onnx/);
+    for (const args of [['--ratio=eight'], ['--ratio', 'eight'], ['-r', 'eight']]) {
+      const nan = cli('report', small('tiny_resnet.onnx'), ...args);
+      expect(nan.code, args.join(' ')).toBe(2);
+      expect(nan.stderr.trim()).toBe('se-inject: error: --ratio takes a number, got "eight"');
+    }
+  });
+
+  it('--json with an error prints {"error": {kind, exitCode, message}} on stdout', () => {
+    const missing = cli(path.join(tmp.dir, 'missing.onnx'), '-o', path.join(tmp.dir, 'm.onnx'), '--json');
+    expect(missing.code).toBe(3);
+    expect(JSON.parse(missing.stdout)).toEqual({ error: { kind: 'input', exitCode: 3, message: expect.stringContaining('missing.onnx') } });
+    const usage = cli('report', small('tiny_resnet.onnx'), '--json', '--ration', '8');
+    expect(JSON.parse(usage.stdout).error).toMatchObject({ kind: 'usage', exitCode: 2, message: expect.stringContaining('--ratio') });
+  });
+
+  it('validation says what it checked: with the random init, outputs differ and that is expected', () => {
+    const out = path.join(tmp.dir, 'he.onnx');
+    const { code, stdout, stderr } = cli(small('tiny_resnet.onnx'), '-o', out, '--validate', '--ep', 'cpu', '--runs', '0', '--json');
+    expect(code).toBe(0);
+    const v = JSON.parse(stdout).validation;
+    expect(v).toMatchObject({ passed: true, checks: ['structure', 'runs', 'finite', 'shapes'], outputsEqual: false });
+    expect(v.outputs[0].scale).toBeGreaterThan(0);
+    expect(stderr).toMatch(/passed \(checked: both run, outputs finite, output shapes match; outputs differ \(expected with the random SE init: pass --init preserve/);
+    expect(stderr).toMatch(/max \|diff\| \S+ at output scale \(max \|original\|\) \S+, relative/);
+    const strict = cli('validate', small('tiny_resnet.onnx'), out, '--ep', 'cpu', '--runs', '0', '--expect-equal', '--json');
+    expect(strict.code).toBe(6);
+    expect(JSON.parse(strict.stdout).validation).toMatchObject({ passed: false, checks: ['structure', 'runs', 'finite', 'shapes', 'equal'] });
+    const two = cli('validate', small('tiny_resnet.onnx'), out, '--ep', 'cpu', '--runs', '0');
+    expect(two.stderr).toMatch(/outputs differ \(not required: pass --expect-equal/);
   });
 });

@@ -43,7 +43,7 @@ while read -r dir; do
   cp -r "$dir" "$STAGE/$dir"
 done < <(node "$GPU/deps.mjs")
 # Only linux/x64 runs on the device: libonnxruntime.so.1 (CPU and WebGPU, Dawn linked in) and the binding.
-# The CUDA provider libraries are fetched by onnxruntime-node's install step, skipped here (.npmrc).
+# The CUDA provider libraries are fetched by onnxruntime-node's install step, skipped here (allowScripts, ONNXRUNTIME_NODE_INSTALL=skip).
 find "$STAGE/$ORT_BIN" -mindepth 2 -maxdepth 2 -type d ! -path "*/linux/x64" -exec rm -rf {} +
 find "$STAGE/$ORT_BIN" -mindepth 1 -maxdepth 1 -type d ! -name linux -exec rm -rf {} +
 

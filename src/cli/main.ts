@@ -2,10 +2,10 @@
 // se-inject's command line: parses arguments, calls the library, prints. Every failure a user can cause
 // ends in one line on stderr and a documented exit code (README, "Exit codes").
 
-import { promises as fsp, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import * as path from 'node:path';
-import yargs from 'yargs';
+import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { analyze, inject } from '../api.js';
 import { EXIT_CODES, SeInjectError, describeCause, escapeControls, escapedStrings, quote } from '../errors.js';
@@ -20,6 +20,13 @@ import type { ParsedArgs } from './options.js';
 import { Progress } from './progress.js';
 import { runValidation, validationOptions, printValidation } from './validate.js';
 import type { ValidationArgs } from './validate.js';
+import { checkNumbers, unknownArguments } from './usage.js';
+import type { DeclaredOptions } from './usage.js';
+import { toolVersion } from '../version.js';
+
+// yargs' ESM build lays out --help with a wrapper that cuts words at the column edge; its CommonJS build
+// wraps between words (wrap-ansi). Same parser, same options.
+const yargs = createRequire(import.meta.url)('yargs/yargs') as (argv: string[]) => Argv;
 
 type Args = ParsedArgs & ValidationArgs & {
   model: string; output?: string; force: boolean; inPlace: boolean; fsync: boolean; externalData: boolean; json: boolean;
@@ -92,29 +99,42 @@ async function validateCommand(a: Args & { original: string; injected: string })
   const result = await runValidation(a.original, a.injected, a, options, progress);
   progress.done();
   if (a.json) process.stdout.write(JSON.stringify({ validation: result }, null, 2) + '\n');
-  printValidation(result, a);
+  printValidation(result, a, 'validate');
   return result.passed ? EXIT_CODES.ok : EXIT_CODES.validationFailed;
 }
 
-function fail(e: unknown, debug: boolean): number {
-  if (e instanceof SeInjectError) {
-    process.stderr.write(`se-inject: error: ${e instanceof OptionError ? e.messageIn(CLI_WORDS) : e.message}\n`);
+/** One line on stderr; with --json also {"error": {kind, exitCode, message}} on stdout, so that
+ * `--json > report.json` never leaves an empty file. */
+function fail(e: unknown, debug: boolean, json: boolean): number {
+  const known = e instanceof SeInjectError;
+  const message = known ? (e instanceof OptionError ? e.messageIn(CLI_WORDS) : e.message) : describeCause(e);
+  const exitCode = known ? e.exitCode : EXIT_CODES.internal;
+  if (json) process.stdout.write(JSON.stringify({ error: { kind: known ? e.kind : 'internal', exitCode, message } }, null, 2) + '\n');
+  if (known) {
+    process.stderr.write(`se-inject: error: ${message}\n`);
     if (debug) process.stderr.write(`${e.stack}\n${e.cause instanceof Error ? `caused by: ${e.cause.stack}\n` : ''}`);
-    return e.exitCode;
+    return exitCode;
   }
-  process.stderr.write(`se-inject: internal error: ${describeCause(e)} (run with --debug for a stack trace, and please report it)\n`);
+  process.stderr.write(`se-inject: internal error: ${message} (run with --debug for a stack trace, and please report it)\n`);
   if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  return EXIT_CODES.internal;
+  return exitCode;
+}
+
+function declaredOptions(y: Argv): DeclaredOptions {
+  const o = (y as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; number: string[]; alias: Record<string, string[]> };
+  return { names: Object.keys(o.key), numbers: o.number, aliases: o.alias };
 }
 
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
+  const json = argv.includes('--json');
   let code: number = EXIT_CODES.ok;
   const handle = (fn: (a: never) => Promise<number>) => async (a: unknown) => {
     try {
+      checkNumbers(a as Record<string, unknown>, argv, declaredOptions(parser));
       code = await fn(a as never);
     } catch (e) {
-      code = fail(e, debug);
+      code = fail(e, debug, json);
     }
   };
   const parser = yargs(argv)
@@ -154,16 +174,16 @@ export async function main(argv: string[]): Promise<number> {
     .strict()
     .help()
     .alias('h', 'help')
-    .version()
-    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : 120)
+    .version(toolVersion())
+    .wrap(process.stdout.isTTY ? process.stdout.columns : 80)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new SeInjectError('usage', `${msg.replace(/\s*\n\s*/g, ' ')} (see se-inject --help)`);
+      throw new SeInjectError('usage', unknownArguments(msg.replace(/\s*\n\s*/g, ' '), declaredOptions(parser)));
     });
   try {
     await parser.parseAsync();
   } catch (e) {
-    return fail(e, debug);
+    return fail(e, debug, json);
   }
   return code;
 }

@@ -18,6 +18,8 @@ export interface OutputComparison {
   maxAbsDiff: number;
   /** max |a - b| / max |a|: the largest difference relative to the output's scale. */
   maxRelDiff: number;
+  /** max |a| over the original's output: the scale the differences are measured against. */
+  scale: number;
   /** Both models' values are all finite. */
   finite: boolean;
   /** max |a - b| <= atol + rtol·max |a| for this output's tolerances. */
@@ -61,7 +63,7 @@ export function compareOutputs(
     outputs.push(c);
     if (!c.finite) problems.push(`output ${name} has NaN or infinite values; a model that computed finite values before the rewrite must still do so`);
     else if (expectEqual && !c.withinTolerance) {
-      problems.push(`output ${name} differs beyond tolerance (max |diff| ${c.maxAbsDiff.toExponential(2)}, max rel ${c.maxRelDiff.toExponential(2)}), though the rewrite should preserve the function; check the inserted blocks' initial weights`);
+      problems.push(`output ${name} differs beyond tolerance (max |diff| ${c.maxAbsDiff.toExponential(2)} at output scale ${c.scale.toExponential(2)}, max rel ${c.maxRelDiff.toExponential(2)}), though the rewrite should preserve the function; check the inserted blocks' initial weights`);
     }
   }
   return { outputs, problems };
@@ -89,7 +91,7 @@ function compareTensor(name: string, a: ort.Tensor, b: ort.Tensor, tol: Required
   }
   const maxRelDiff = maxAbsDiff / Math.max(scale, TINY);
   const withinTolerance = maxAbsDiff <= tol.atol + tol.rtol * scale;
-  return { name, shape: [...a.dims], elemType: a.type, maxAbsDiff, maxRelDiff, finite, withinTolerance };
+  return { name, shape: [...a.dims], elemType: a.type, maxAbsDiff, maxRelDiff, scale, finite, withinTolerance };
 }
 
 /** Drops undefined entries so that they do not override the defaults when spread. */

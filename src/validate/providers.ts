@@ -33,7 +33,8 @@ export interface ProviderChoice {
 export const AUTO_ORDER: readonly ProviderName[] = ['cuda', 'webgpu', 'cpu'];
 
 const INSTALL_HINTS: Record<ProviderName, string> = {
-  // This project's .npmrc sets onnxruntime-node-install=skip; the environment variable overrides it.
+  // Installs that skipped onnxruntime-node's download step (ONNXRUNTIME_NODE_INSTALL=skip, or npm's
+  // allowScripts denial) lack these libraries; the rebuild fetches them.
   cuda: 'install CUDA 12 and cuDNN 9, then run `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` to fetch the CUDA provider libraries; or use --ep auto',
   webgpu: 'it needs a GPU whose Vulkan (Linux), D3D12 (Windows) or Metal (macOS) driver this process can use; or use --ep auto',
   cpu: 'reinstall onnxruntime-node (npm ci) for this platform',

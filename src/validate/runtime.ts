@@ -49,9 +49,20 @@ export interface ValidationResult {
   tried: ProviderAttempt[];
   outputs: OutputComparison[];
   latency?: Latency;
+  /** Every check in `checks` held. */
   passed: boolean;
+  /**
+   * What `passed` covers: `structure` (both models pass the structure check, same inputs), `runs` (both
+   * run on `ep`), `finite` (no NaN/Inf), `shapes` (same output names, shapes and types), and `equal`
+   * (every output within tolerance) only when equal outputs were required (`expectEqual`).
+   */
+  checks: ValidationCheck[];
+  /** Every output agreed within tolerance, whether or not that was required. */
+  outputsEqual: boolean;
   problems: string[];
 }
+
+export type ValidationCheck = 'structure' | 'runs' | 'finite' | 'shapes' | 'equal';
 
 const WARMUP_RUNS = 2;
 
@@ -74,14 +85,19 @@ export async function validateModels(original: ModelSource, injected: ModelSourc
     const compared = compareOutputs(outA, outB, { rtol: opts.rtol, atol: opts.atol }, opts.expectEqual);
     problems.push(...compared.problems);
     const latency = opts.runs > 0 ? await measureLatency(a, b, feeds, opts.runs) : undefined;
-    return { ep, tried, outputs: compared.outputs, latency, passed: problems.length === 0, problems };
+    const outputsEqual = compared.outputs.length > 0 && compared.outputs.every((o) => o.withinTolerance);
+    return { ep, tried, outputs: compared.outputs, latency, passed: problems.length === 0, checks: checksFor(opts.expectEqual), outputsEqual, problems };
   } catch (e) {
     if (!(e instanceof RunFailure)) throw e;
     problems.push(e.message);
-    return { ep, tried, outputs: [], passed: false, problems };
+    return { ep, tried, outputs: [], passed: false, checks: checksFor(opts.expectEqual), outputsEqual: false, problems };
   } finally {
     await Promise.all(sessions.map((s) => s.release()));
   }
+}
+
+function checksFor(expectEqual: boolean): ValidationCheck[] {
+  return ['structure', 'runs', 'finite', 'shapes', ...(expectEqual ? ['equal' as const] : [])];
 }
 
 /** A model ORT refused to load or run: a validation failure to report, not a crash. */

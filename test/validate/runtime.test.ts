@@ -27,9 +27,11 @@ describe('validateModels', () => {
     expect(result).toEqual({
       ep: 'cpu',
       tried: [{ ep: 'cpu', ok: true }],
-      outputs: [{ name: 'y', shape: [1, 32, 16, 16], elemType: 'float32', maxAbsDiff: 0, maxRelDiff: 0, finite: true, withinTolerance: true }],
+      outputs: [{ name: 'y', shape: [1, 32, 16, 16], elemType: 'float32', maxAbsDiff: 0, maxRelDiff: 0, scale: expect.any(Number), finite: true, withinTolerance: true }],
       latency: undefined,
       passed: true,
+      checks: ['structure', 'runs', 'finite', 'shapes', 'equal'],
+      outputsEqual: true,
       problems: [],
     });
   });
