@@ -45,7 +45,7 @@ let budget = Infinity;
 /** Too many fields or values for one model: well-formed, but more than a model is. */
 export class LimitError extends WireError {
   constructor(offset: number) {
-    super(`more than ${MAX_DECODED.toLocaleString('en-US')} protobuf fields and values (nodes, names, dims, attribute values)`, offset);
+    super(`more than ${MAX_DECODED.toLocaleString('en-US')} protobuf fields and values (nodes, names, dims, attribute values; a field kept undecoded counts ${KEPT_FIELD_COST})`, offset);
   }
 }
 

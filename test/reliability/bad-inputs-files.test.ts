@@ -3,7 +3,7 @@
 // zeros for their holes, so each test shows how much se-inject reads, not how fast the disk is.
 
 import { execFile } from 'node:child_process';
-import fs, { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import fs, { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -105,7 +105,21 @@ describe('files that are not models', () => {
     const head = Uint8Array.from([0x08, 0x08, ...graph, ...tensor, ...dims]);
     const file = sparse('dims.onnx', head.length + n, head);
     const { code, stderr } = await run([file, '-o', path.join(tmp.dir, 'out.onnx')]);
-    expect(oneLine(stderr)).toMatch(/dims\.onnx holds more than 16,777,216 protobuf fields and values \(nodes, names, dims, attribute values\) at byte \d+; no model is that large in its structure, so it is refused/);
+    expect(oneLine(stderr)).toMatch(/dims\.onnx holds more than 16,777,216 protobuf fields and values \(nodes, names, dims, attribute values; a field kept undecoded counts 4\) at byte \d+; no model is that large in its structure, so it is refused/);
+    expect(code).toBe(3);
+  }, 120_000);
+
+  it('millions of small unknown top-level fields are refused by count before their views fill memory', async () => {
+    // 4.5 million 3-byte fields (field 100, varint 0) after a real model: 13 MB on disk, each a kept view.
+    const model = readFileSync(small('tiny_resnet.onnx'));
+    const count = 4_500_000;
+    const bytes = new Uint8Array(model.length + 3 * count);
+    bytes.set(model);
+    for (let i = model.length; i < bytes.length; i += 3) bytes.set([0xa0, 0x06, 0x00], i);
+    const file = path.join(tmp.dir, 'repeated.onnx');
+    writeFileSync(file, bytes);
+    const { code, stderr } = await run([file, '-o', path.join(tmp.dir, 'out.onnx')]);
+    expect(oneLine(stderr)).toMatch(/repeated\.onnx holds more than 16,777,216 protobuf fields and values .* at byte \d+; no model is that large/);
     expect(code).toBe(3);
   }, 120_000);
 });
