@@ -11,7 +11,7 @@
 // and read the whole file, so the decoder reports damage exactly as it does for bytes in memory.
 
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import type { BigIntStats, Stats } from 'node:fs';
 import * as path from 'node:path';
 import { SeInjectError, describeCause, quote } from '../errors.js';
 import { stampOf } from './stamp.js';
@@ -121,7 +121,7 @@ function openRegularFile(absolute: string, shown: string): number {
 }
 
 /** What a path that is not a regular file is, in words. */
-export function fileKind(stat: Stats): string {
+export function fileKind(stat: Stats | BigIntStats): string {
   if (stat.isDirectory()) return 'a directory';
   if (stat.isFIFO()) return 'a named pipe (FIFO)';
   if (stat.isCharacterDevice()) return 'a character device';

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { SeInjectError, describeCause, inputError, quote } from '../errors.js';
 import { Model } from '../ir/model.js';
 import type { ExternalRef } from '../ir/model.js';
-import { notRegularError, readModelFile } from './deferred.js';
+import { fileKind, notRegularError, readModelFile } from './deferred.js';
 import type { DeferOptions, Deferred, FileBytes } from './deferred.js';
 import { stampOf } from './stamp.js';
 import type { InputFile } from './stamp.js';
@@ -156,13 +156,16 @@ function resolveExternalData(m: ModelProto, label: string, baseDir: string | und
     const resolved = safeResolve(root, location, label, t.name);
     const offset = parseNonNegative(entry('offset') ?? '0', label, t.name, 'offset');
     if (!sizes.has(resolved)) {
+      let stat;
       try {
-        const stat = statSync(resolved, { bigint: true });
-        sizes.set(resolved, Number(stat.size));
-        inputs.push({ ...stampOf(resolved, stat), role: 'data' });
+        stat = statSync(resolved, { bigint: true });
       } catch (e) {
         throw inputError(`${quote(label)}: external data file ${quote(location)} of tensor ${quote(t.name)} is missing; keep it next to the model`, e);
       }
+      // A FIFO or a device would block the copy or never end: only a regular file holds weights.
+      if (!stat.isFile()) throw inputError(`${quote(label)}: external data file ${quote(location)} of tensor ${quote(t.name)} is ${fileKind(stat)}, not a regular file`);
+      sizes.set(resolved, Number(stat.size));
+      inputs.push({ ...stampOf(resolved, stat), role: 'data' });
     }
     const fileSize = sizes.get(resolved)!;
     const lengthText = entry('length');

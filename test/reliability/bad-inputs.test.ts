@@ -52,6 +52,11 @@ function prepare(c: Case): { argv: string[]; watch: string[] } {
     copyFileSync(path.join(ROOT, c.input), input);
     writeFileSync(path.join(dir, 'outside.bin'), new Uint8Array(1024));
     symlinkSync(path.join(dir, 'outside.bin'), path.join(dir, 'model', 'weights.bin'));
+  } else if (recipe === 'ext-fifo') {
+    mkdirSync(path.join(dir, 'model'));
+    input = path.join(dir, 'model', 'model.onnx');
+    copyFileSync(path.join(ROOT, c.input), input);
+    execFileSync('mkfifo', [path.join(dir, 'model', 'weights.bin')]);
   } else if (recipe === 'fifo') {
     input = path.join(dir, 'pipe.onnx');
     execFileSync('mkfifo', [input]);
