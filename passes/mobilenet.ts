@@ -16,8 +16,8 @@ import type { NodeProto } from '../src/onnx/proto.js';
 import { nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions } from '../src/se/site.js';
 
-const isPointwise = (n: NodeProto) =>
-  n.opType === 'Conv' && attrInt(n, 'group', 1) === 1 && (attrInts(n, 'kernel_shape') ?? []).every((k) => k === 1);
+/** A 1×1 conv: MobileNet's pointwise projection, or ShuffleNet's pointwise group conv. */
+const isPointwise = (n: NodeProto) => n.opType === 'Conv' && (attrInts(n, 'kernel_shape') ?? []).every((k) => k === 1);
 
 /** Next tensor of the block's main path: one reader, or x·f(x) (SiLU, hard-swish, an SE scale). */
 function step(ctx: Ctx, t: string): { next: NodeProto; se?: NodeProto } | undefined {

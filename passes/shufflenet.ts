@@ -5,17 +5,34 @@
  * Matches  Concat(axis=1) of two inputs that feeds Reshape → Transpose (a channel shuffle): stride-1
  *          units concat the untouched half of a channel split with the branch; stride-2 units concat
  *          two branches. The main branch is the one with more convs (1×1 → depthwise → 1×1).
+ *          Also ShuffleNet v1's stride-2 units: Concat(AvgPool(x), branch(x)) — a pooled shortcut beside
+ *          the conv branch (Zhang et al. 2018, Fig. 2c), whatever follows the concat.
  * Writes   Concat(side, main) → Concat(side, SE(main))
  */
 
-import { convsOnPath, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import { convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass } from '../src/se/site.js';
 
+/** `t` is x pooled (padding included, as exporters write avg_pool's padding), with no conv: a downsampling unit's shortcut. */
+function isPooledShortcut(ctx: Ctx, t: string, x: string): boolean {
+  let pooled = false;
+  for (let i = 0; i < 4 && t !== x; i++) {
+    const p = ctx.graph.producer(t);
+    if (!p || !['AveragePool', 'MaxPool', 'Pad'].includes(p.opType)) return false;
+    pooled ||= p.opType !== 'Pad';
+    const data = dataInputs(ctx, p);
+    if (data.length !== 1) return false;
+    t = data[0]!;
+  }
+  return pooled && t === x;
+}
+
 function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
-  if (!isChannelConcat(ctx, concat) || !feedsChannelShuffle(ctx, concat.outputs[0]!)) return undefined;
+  if (!isChannelConcat(ctx, concat)) return undefined;
+  if (!feedsChannelShuffle(ctx, concat.outputs[0]!)) return matchDownsamplingUnit(ctx, concat);
   const ins = concat.inputs;
   if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return skip('shufflenet', concat, 'a shuffle unit concat needs two feature maps');
   const x = meetingPoint(ctx, ins);
@@ -30,6 +47,25 @@ function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
   return {
     family: 'shufflenet', node: nodeLabel(concat), tensor: main,
     site: { family: 'shufflenet', rule: 'insertSEOnShuffleUnitBranch', tensor: main, rewire: [concat], region },
+  };
+}
+
+function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto): Candidate | undefined {
+  const ins = concat.inputs;
+  if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return undefined;
+  const x = meetingPoint(ctx, ins);
+  if (!x) return undefined;
+  const pooled = ins.findIndex((i) => isPooledShortcut(ctx, i, x));
+  if (pooled < 0) return undefined;
+  const main = ins[1 - pooled]!;
+  const region = regionBetween(ctx, x, ins);
+  if (convsOnPath(ctx, region, x, main) === 0) return undefined;
+  region.add(concat);
+  const existing = findSE(ctx, region);
+  if (existing) return skip('shufflenet', concat, `already has SE (${nodeLabel(existing)})`, main);
+  return {
+    family: 'shufflenet', node: nodeLabel(concat), tensor: main,
+    site: { family: 'shufflenet', rule: 'insertSEOnDownsamplingUnitBranch', tensor: main, rewire: [concat], region },
   };
 }
 
