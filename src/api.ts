@@ -2,6 +2,7 @@
 // Nothing runs at import; every function returns typed results and throws SeInjectError for bad input.
 // Options are checked once, here at the boundary (resolveOptions), before any model is read.
 
+import { functionCalls } from './analysis/functions.js';
 import { inferShapes } from './analysis/shapes.js';
 import { injectSE } from './inject.js';
 import type { InjectOptions } from './inject.js';
@@ -31,8 +32,14 @@ function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   const summary = summarize(model, inferShapes(model.graph, model.opset, o, model.label));
   const target = dryRun ? cloneModel(model) : model;
   const { report } = injectSE(target, o);
-  const note = clampNote(o, report.blocks);
-  return { file: model.label, dryRun, model: summary, ...report, ...(note ? { notes: [note] } : {}) };
+  const notes = [clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
+  return { file: model.label, dryRun, model: summary, ...report, ...(notes.length ? { notes } : {}) };
+}
+
+/** Blocks were found, but some layers sit inside model-local functions, which are left as they are. */
+function functionsNote(model: Model, inserted: number): string | undefined {
+  const calls = inserted ? functionCalls(model) : [];
+  return calls.length ? `the calls of model-local functions (${calls.join(', ')}) were not looked into; blocks inside them have no SE (export without functions to include them)` : undefined;
 }
 
 /** The report of what injection would do; the model is left as it is. */

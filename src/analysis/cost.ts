@@ -12,11 +12,39 @@ import type { NodeProto } from '../onnx/proto.js';
 import type { ShapeMap } from './shapes.js';
 import { attrInt, attrInts } from './shapes.js';
 
-/** Elements of floating-point initializers: the model's float parameters. */
-export function countParams(g: Graph): number {
-  let total = 0;
-  for (const t of g.initializers.values()) if (FLOAT_TYPES.has(t.dataType)) total += elementCount(t.dims);
-  return total;
+/** Ops whose inputs after the first are learned weights (a kernel, a bias, a norm's scale and shift, a slope). */
+const WEIGHT_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'PRelu']);
+const AFFINE_OPS = new Set(['Mul', 'Add', 'Sub', 'Div']);
+
+export interface ParamCount {
+  total: number;
+  /** Elements of floating-point initializers. */
+  initializers: number;
+  /**
+   * Elements of floating-point Constant nodes used as weights (other exporters' way of storing them):
+   * an input after the first of a Conv, Gemm, MatMul, norm or PRelu, or a per-channel operand of an
+   * elementwise Mul/Add/Sub/Div. Scalar constants (hard-swish's 3 and 6, a Clip bound, se-inject's own
+   * ×2 of `--init preserve`) are arithmetic, not parameters.
+   */
+  constantNodes: number;
+}
+
+/** The model's float parameters, wherever they are stored. */
+export function countParams(g: Graph): ParamCount {
+  let initializers = 0;
+  for (const t of g.initializers.values()) if (FLOAT_TYPES.has(t.dataType)) initializers += elementCount(t.dims);
+  let constantNodes = 0;
+  for (const n of g.nodes) {
+    if (n.opType !== 'Constant') continue;
+    const t = n.attributes.find((a) => a.name === 'value')?.t;
+    if (!t || !FLOAT_TYPES.has(t.dataType)) continue;
+    const size = elementCount(t.dims);
+    const out = n.outputs[0]!;
+    const users = g.consumers(out);
+    const weight = users.some((u) => WEIGHT_OPS.has(u.opType) && u.inputs.indexOf(out) > 0) || (size > 1 && users.some((u) => AFFINE_OPS.has(u.opType)));
+    if (weight) constantNodes += size;
+  }
+  return { total: initializers + constantNodes, initializers, constantNodes };
 }
 
 export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {

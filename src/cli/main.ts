@@ -55,7 +55,7 @@ async function injectCommand(a: Args): Promise<number> {
     progress.done();
     emit(report, a);
     if (!a.quiet || !a.json) process.stderr.write(`se-inject: ${escapeControls(report.nothingToInsert ?? '')}; no file written\n`);
-    return EXIT_CODES.nothingToInsert;
+    return report.unsupported ? EXIT_CODES.unsupported : EXIT_CODES.nothingToInsert;
   }
   let validation;
   if (a.validate && (a.strict || same)) {

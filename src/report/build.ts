@@ -1,7 +1,8 @@
 // The report as data: the JSON contract pipelines read (documented key by key in the README), and the
 // source of the table and Markdown views.
 
-import type { MacCount } from '../analysis/cost.js';
+import type { MacCount, ParamCount } from '../analysis/cost.js';
+import { functionCalls } from '../analysis/functions.js';
 import type { Model } from '../ir/model.js';
 import type { NodeProto } from '../onnx/proto.js';
 import type { SEOptions } from '../se/build.js';
@@ -60,13 +61,19 @@ export interface SEReport {
   skipped: { tensor: string; node: string; pass: Family; reason: string }[];
   candidates: CandidateReport[];
   stages: StageReport[];
-  params: { before: number; after: number; added: number; formula: number };
+  /** `where`: the input's parameters by where they are stored (initializers, or Constant nodes as some exporters write them). */
+  params: { before: number; after: number; added: number; formula: number; where: { initializers: number; constantNodes: number } };
   macs: {
     before: number; after: number; added: number;
     byOp: { before: Record<string, number>; after: Record<string, number> };
   };
   /** Set when nothing was inserted: why, in one sentence naming the supported families. */
   nothingToInsert?: string;
+  /**
+   * Set with nothingToInsert when the graph is in a form se-inject cannot look into (ops an inference
+   * runtime fused, calls of model-local functions): the CLI exits 4, not 5.
+   */
+  unsupported?: string;
 }
 
 export interface ReportInput {
@@ -75,8 +82,8 @@ export interface ReportInput {
   candidates: Candidate[];
   blocks: PlannedBlock[];
   seNodes: Map<string, NodeProto[]>;
-  paramsBefore: number;
-  paramsAfter: number;
+  paramsBefore: ParamCount;
+  paramsAfter: ParamCount;
   macsBefore: MacCount;
   macsAfter: MacCount;
 }
@@ -108,13 +115,19 @@ export function buildReport(r: ReportInput): SEReport {
       ...(c.site && inserted.has(c.site) ? { rule: c.site.rule } : { reason: c.reason ?? 'not selected' }),
     })),
     stages,
-    params: { before: r.paramsBefore, after: r.paramsAfter, added: r.paramsAfter - r.paramsBefore, formula },
+    params: {
+      before: r.paramsBefore.total, after: r.paramsAfter.total, added: r.paramsAfter.total - r.paramsBefore.total, formula,
+      where: { initializers: r.paramsBefore.initializers, constantNodes: r.paramsBefore.constantNodes },
+    },
     macs: {
       before: r.macsBefore.total, after: r.macsAfter.total, added: r.macsAfter.total - r.macsBefore.total,
       byOp: { before: r.macsBefore.byOp, after: r.macsAfter.byOp },
     },
   };
-  if (!blocks.length) report.nothingToInsert = nothingReason(r);
+  if (!blocks.length) {
+    report.unsupported = unsupportedForm(r.model);
+    report.nothingToInsert = report.unsupported ? `nothing to insert: ${report.unsupported}` : nothingReason(r);
+  }
   return report;
 }
 
@@ -139,11 +152,20 @@ function nothingReason(r: ReportInput): string {
     return `nothing to insert: ${had} block(s) already hold SE (EfficientNet/RegNetY-style or an earlier se-inject run), and no block without one was found`;
   }
   if (r.options.stages) return `nothing to insert: no block in stage(s) ${r.options.stages.join(', ')}`;
-  const runtimeOps = runtimeFusedOps(r.model);
-  if (runtimeOps.length) {
-    return `nothing to insert: the graph holds ops that an inference runtime fused (${runtimeOps.join(', ')}), so its convolutions are no longer plain ONNX Conv nodes; run se-inject on the model as exported, before ONNX Runtime or another optimizer rewrote it`;
-  }
   return `nothing to insert: no block se-inject knows was found; it supports ${SUPPORTED_FAMILIES} (DenseNet and VGG have none of these blocks)`;
+}
+
+/** Why the graph's blocks cannot be seen at all, if that is so. */
+function unsupportedForm(model: Model): string | undefined {
+  const runtimeOps = runtimeFusedOps(model);
+  if (runtimeOps.length) {
+    return `the graph holds ops that an inference runtime fused (${runtimeOps.join(', ')}), so its convolutions are no longer plain ONNX Conv nodes; run se-inject on the model as exported, before ONNX Runtime or another optimizer rewrote it`;
+  }
+  const calls = functionCalls(model);
+  if (calls.length) {
+    return `the graph's layers are inside model-local functions (${calls.join(', ')}), which se-inject does not rewrite; export without functions (torch.onnx.export without export_modules_as_functions) or inline them first (onnx.inliner.inline_local_functions, onnx ≥ 1.15)`;
+  }
+  return undefined;
 }
 
 /** Conv-carrying ops of runtime-specific domains (ONNX Runtime's com.microsoft FusedConv, its NCHWc layout ops, ...). */
