@@ -1,4 +1,4 @@
-// Real exports are the final word: the ground truth of issues #2 and #3, on torchvision models exported
+// Real exports are the final word: the ground truth for counts and insertion, on torchvision models exported
 // by Debian's torch at opsets 9–17, static and dynamic batch. Every written model is judged by
 // onnx.checker (full_check) and by ONNX Runtime with --init preserve (outputs equal to the original's).
 
@@ -17,7 +17,7 @@ import { cached, onnxCheck, tempDir } from './support/fixtures.js';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-describe('report: MACs and parameters (issue #2 ground truth, batch 1)', () => {
+describe('report: MACs and parameters (published counts, batch 1)', () => {
   const truth: [string, number][] = [
     ['resnet50_op13.onnx', 4_089_184_256],
     ['resnet50_op17_dynbatch.onnx', 4_089_184_256],
@@ -84,7 +84,7 @@ const EXPECTED: Expectation[] = [
   { file: 'squeezenet1_1_op16_dynbatch.onnx', blocks: 8, kind: 'inception', stages: '2x128 2x256 2x384 2x512' },
 ];
 
-describe('SE insertion on torchvision exports (issue #3 ground truth, r = 16, biases)', () => {
+describe('SE insertion on torchvision exports (timm and SENet counts, r = 16, biases)', () => {
   const written: string[] = [];
 
   it.each(EXPECTED)('$file: $blocks blocks', async (e) => {

@@ -1,10 +1,22 @@
 // Before any test: the torchvision exports the tests read must be in fixtures/cache (the exporter skips
 // what is already there, so a warm cache costs about a second). CI has python3-torch and friends.
+// A cold cache takes minutes: say so on stderr, and name each model as it is exported.
 
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
-export default function setup(): void {
+const SLOW_MS = 3000;
+
+export default async function setup(): Promise<void> {
   if (!existsSync('/usr/bin/python3')) throw new Error('tests need Debian python3 with python3-torch, python3-torchvision and python3-onnx (see .ci/run)');
-  execFileSync('/usr/bin/python3', ['fixtures/export_torchvision.py'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 1_200_000 });
+  const say = (text: string) => process.stderr.write(`se-inject tests: ${text}\n`);
+  const child = spawn('/usr/bin/python3', ['fixtures/export_torchvision.py'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const slow = setTimeout(() => say('exporting the torchvision test models into fixtures/cache (a first run takes several minutes and ~1.4 GB; later runs reuse them)'), SLOW_MS);
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (/^ok\s/.test(line)) say(`exported ${line.slice(3).trim().replace(/\s+/g, ' ')}`);
+  });
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  clearTimeout(slow);
+  if (code !== 0) throw new Error(`fixtures/export_torchvision.py exited with ${code}; run it by hand to see why`);
 }
