@@ -147,4 +147,19 @@ describe('se-inject CLI', () => {
     const two = cli('validate', small('tiny_resnet.onnx'), out, '--ep', 'cpu', '--runs', '0');
     expect(two.stderr).toMatch(/outputs differ \(not required: pass --expect-equal/);
   });
+
+  it('--input-shapes takes Polygraphy\'s x:[1,3,224,224] and onnxsim\'s x:1,3,224,224 beside --dims', () => {
+    const model = small('tiny_shufflenet_dynbatch.onnx');
+    for (const spec of ['input:[4,3,64,64]', 'input:4,3,64,64']) {
+      const r = cli('report', model, '--input-shapes', spec, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).model.boundDims).toEqual({ batch: 4 });
+    }
+    const v = cli('validate', model, model, '--input-shapes', 'input:2,3,64,64', '--ep', 'cpu', '--runs', '0', '--json');
+    expect(JSON.parse(v.stdout).validation.outputs[0].shape).toEqual([2, 10]);
+    expect(cli('report', model, '--input-shapes', 'input:4,3,32,32').stderr).toMatch(/input: dimension 2 is fixed at 64 in the model, not 32$/m);
+    expect(cli('report', model, '--input-shapes', 'x:1,3,64,64').stderr).toMatch(/has no input of that name; its inputs are input$/m);
+    expect(cli('report', model, '--input-shapes', 'input:1,3,a').code).toBe(2);
+  });
 });
+

@@ -21,6 +21,7 @@ import { Progress } from './progress.js';
 import { runValidation, validationOptions, printValidation } from './validate.js';
 import type { ValidationArgs } from './validate.js';
 import { checkNumbers, unknownArguments } from './usage.js';
+import { bindInputShapes, parseInputShapes } from './input-shapes.js';
 import type { DeclaredOptions } from './usage.js';
 import { toolVersion } from '../version.js';
 
@@ -40,7 +41,8 @@ function emit(report: Report, a: Args): void {
 }
 
 async function injectCommand(a: Args): Promise<number> {
-  const options = toInjectOptions(a);
+  const given = toInjectOptions(a);
+  const shapes = parseInputShapes(a.inputShapes);
   if (!a.output) throw new SeInjectError('usage', 'give the output path with -o OUT.onnx (or run se-inject report MODEL for a dry run)');
   // Refused before anything is read; the save checks again against every file the model reads.
   const input = await inputStampOf(a.model);
@@ -49,6 +51,7 @@ async function injectCommand(a: Args): Promise<number> {
   const progress = new Progress(!a.quiet);
   progress.note(`reading ${a.model}`);
   const model = await loadModelFile(a.model);
+  const options = bindInputShapes(model, shapes, given);
   progress.note('matching blocks and inserting SE');
   const report = inject(model, options);
   if (!report.inserted) {
@@ -87,14 +90,17 @@ async function injectCommand(a: Args): Promise<number> {
 }
 
 async function reportCommand(a: Args): Promise<number> {
-  const options = toInjectOptions(a);
+  const given = toInjectOptions(a);
+  const shapes = parseInputShapes(a.inputShapes);
   const model = await loadModelFile(a.model);
-  emit(analyze(model, options), a);
+  emit(analyze(model, bindInputShapes(model, shapes, given)), a);
   return EXIT_CODES.ok;
 }
 
 async function validateCommand(a: Args & { original: string; injected: string }): Promise<number> {
-  const options = toInjectOptions(a);
+  const given = toInjectOptions(a);
+  const shapes = parseInputShapes(a.inputShapes);
+  const options = shapes.size ? bindInputShapes(await loadModelFile(a.original), shapes, given) : given;
   const progress = new Progress(!a.quiet);
   const result = await runValidation(a.original, a.injected, a, options, progress);
   progress.done();

@@ -14,6 +14,7 @@ export const ARCH_CHOICES: readonly string[] = ['auto', 'resnet', ...FAMILIES];
 export function analysisOptions<T>(y: Argv<T>) {
   return y
     .option('batch', { type: 'number', default: 1, describe: 'Value bound to a dynamic batch (first) dimension for analysis; never written into the model', group: 'Analysis:' })
+    .option('input-shapes', { type: 'string', array: true, describe: "Bind whole input shapes, as Polygraphy and onnxsim take them: --input-shapes x:[1,3,224,224] (or x:1,3,224,224); fixed dimensions must match", group: 'Analysis:' })
     .option('dims', { type: 'string', array: true, describe: 'Bind other dynamic dimensions, e.g. --dims height=224 width=224', group: 'Analysis:' })
     .option('json', { type: 'boolean', default: false, describe: 'Print exactly one JSON document on stdout (messages go to stderr)', group: 'Output:' })
     .option('markdown', { type: 'boolean', default: false, describe: 'Print the report as Markdown', group: 'Output:' })
@@ -80,7 +81,7 @@ export const CLI_WORDS: Vocabulary = {
 export interface ParsedArgs {
   ratio: number; divisor: number; minChannels: number; bias: boolean; gate?: 'sigmoid' | 'hardsigmoid';
   init: 'he' | 'preserve'; seed: number; arch?: string[]; stages?: string; placement: InjectOptions['placement'];
-  mobilenetPlacement: InjectOptions['mobilenetPlacement']; batch: number; dims?: string[];
+  mobilenetPlacement: InjectOptions['mobilenetPlacement']; batch: number; dims?: string[]; inputShapes?: string[];
 }
 
 /** The flags mapped onto the library's options, checked by the library's one validation. */
