@@ -31,6 +31,11 @@ export interface Tolerance {
   atol?: number;
 }
 
+/** A tolerance for every output, and overrides for some outputs by name (Polygraphy's `--atol out:1e-3`). */
+export interface Tolerances extends Tolerance {
+  perOutput?: Record<string, Tolerance>;
+}
+
 export interface Outputs {
   names: readonly string[];
   values: Readonly<Record<string, ort.Tensor>>;
@@ -44,7 +49,7 @@ export function defaultTolerance(elemType: string): Required<Tolerance> {
 }
 
 export function compareOutputs(
-  original: Outputs, injected: Outputs, tolerance: Tolerance, expectEqual: boolean,
+  original: Outputs, injected: Outputs, tolerance: Tolerances, expectEqual: boolean,
 ): { outputs: OutputComparison[]; problems: string[] } {
   const problems: string[] = [];
   if (original.names.join('\n') !== injected.names.join('\n')) {
@@ -59,7 +64,7 @@ export function compareOutputs(
       problems.push(mismatch);
       continue;
     }
-    const c = compareTensor(name, a, b, { ...defaultTolerance(a.type), ...defined(tolerance) });
+    const c = compareTensor(name, a, b, { ...defaultTolerance(a.type), ...defined({ rtol: tolerance.rtol, atol: tolerance.atol }), ...defined(tolerance.perOutput?.[name] ?? {}) });
     outputs.push(c);
     if (!c.finite) problems.push(`output ${name} has NaN or infinite values; a model that computed finite values before the rewrite must still do so`);
     else if (expectEqual && !c.withinTolerance) {

@@ -14,6 +14,8 @@ import { explainOrtError, selectProvider } from './providers.js';
 import type { ProviderAttempt, ProviderName, ProviderProbe, ProviderRequest } from './providers.js';
 import { checkStructure } from './structure.js';
 import { inputSpecs, randomFeeds } from './tensors.js';
+import { saveOutputs } from './outputs.js';
+import type { NpyArray } from './npy.js';
 
 /** A model file (needed when weights live in external data) or the model's bytes. */
 export type ModelSource = string | { bytes: Uint8Array; label?: string };
@@ -26,6 +28,12 @@ export interface ValidateOptions {
   /** Override the per-type defaults (float32 1e-4 / 1e-5, float16 1e-2 / 1e-3). */
   rtol?: number;
   atol?: number;
+  /** Tolerances for some outputs by name, over rtol/atol. */
+  perOutput?: Record<string, { rtol?: number; atol?: number }>;
+  /** Real inputs by input name (readNpy); inputs not named get seeded random values. */
+  inputs?: Record<string, NpyArray>;
+  /** A folder to write both models' outputs into, as NAME.original.npy and NAME.injected.npy. */
+  saveOutputs?: string;
   /** Timed runs of each model; 0 skips latency. */
   runs?: number;
   seed?: number;
@@ -74,7 +82,7 @@ export async function validateModels(original: ModelSource, injected: ModelSourc
     ...checkStructure(after).map((p) => `injected model: ${p}`),
     ...compareInputs(before, after),
   ];
-  const feeds = randomFeeds(inputSpecs(before), { batch: opts.batch, dims: opts.dims }, opts.seed);
+  const feeds = randomFeeds(inputSpecs(before), { batch: opts.batch, dims: opts.dims }, opts.seed, opts.inputs);
   const { ep, tried } = await selectProvider(opts.ep, opts.probe);
   const sessions: ort.InferenceSession[] = [];
   try {
@@ -82,7 +90,8 @@ export async function validateModels(original: ModelSource, injected: ModelSourc
     const b = await openSession(injected, 'injected', ep, opts.threads, sessions);
     const outA = await runOnce(a, feeds, 'original', ep);
     const outB = await runOnce(b, feeds, 'injected', ep);
-    const compared = compareOutputs(outA, outB, { rtol: opts.rtol, atol: opts.atol }, opts.expectEqual);
+    if (opts.saveOutputs) await saveOutputs(opts.saveOutputs, outA, outB);
+    const compared = compareOutputs(outA, outB, { rtol: opts.rtol, atol: opts.atol, perOutput: opts.perOutput }, opts.expectEqual);
     problems.push(...compared.problems);
     const latency = opts.runs > 0 ? await measureLatency(a, b, feeds, opts.runs) : undefined;
     const outputsEqual = compared.outputs.length > 0 && compared.outputs.every((o) => o.withinTolerance);
@@ -116,6 +125,9 @@ function checkOptions(o: ValidateOptions) {
     dims,
     rtol: o.rtol,
     atol: o.atol,
+    perOutput: o.perOutput,
+    inputs: o.inputs,
+    saveOutputs: o.saveOutputs,
     runs: positive('--runs', o.runs ?? 20, 0),
     seed: o.seed ?? 0,
     expectEqual: o.expectEqual ?? false,

@@ -10,6 +10,7 @@ import { DataType } from '../onnx/proto.js';
 import type { Dim } from '../onnx/proto.js';
 import { floatToHalfBits, halfBitsToFloat } from '../numeric.js';
 import { mulberry32 } from '../random.js';
+import type { NpyArray } from './npy.js';
 
 export interface InputSpec {
   name: string;
@@ -55,21 +56,49 @@ export function bindShape(spec: InputSpec, bind: Binding): number[] {
   });
 }
 
-/** Floats uniform in [-1, 1]; integer and bool inputs zeros, which are valid indices and shapes. */
-export function randomFeeds(specs: InputSpec[], bind: Binding, seed: number): Record<string, ort.Tensor> {
+/**
+ * The arrays given (--inputs) for the inputs they name; for the others, floats uniform in [-1, 1] and
+ * integer and bool zeros, which are valid indices and shapes.
+ */
+export function randomFeeds(specs: InputSpec[], bind: Binding, seed: number, given: Record<string, NpyArray> = {}): Record<string, ort.Tensor> {
   const next = mulberry32(seed);
   const uniform = () => next() * 2 - 1;
   const feeds: Record<string, ort.Tensor> = {};
+  if (given[''] !== undefined) {
+    // One .npy without a name: the model's only input.
+    if (specs.length !== 1) throw new SeInjectError('usage', `--inputs gives one unnamed array, but the model takes ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); give a JSON file mapping each input name to a .npy file`);
+    given = { [specs[0]!.name]: given['']! };
+  }
+  for (const name of Object.keys(given)) {
+    if (!specs.some((s) => s.name === name)) {
+      throw new SeInjectError('usage', `--inputs gives ${name}, but the model has no input of that name; its inputs are ${specs.map((s) => s.name).join(', ')}`);
+    }
+  }
   for (const spec of specs) {
     const type = ORT_TYPES[spec.elemType];
     if (!type) {
       throw new SeInjectError('unsupported', `input ${spec.name} has element type ${DataType[spec.elemType] ?? spec.elemType}; validation makes inputs of numeric and bool types only`);
+    }
+    const array = given[spec.name];
+    if (array) {
+      feeds[spec.name] = givenTensor(spec, type, array);
+      continue;
     }
     const dims = bindShape(spec, bind);
     const n = dims.reduce((a, b) => a * b, 1);
     feeds[spec.name] = new ort.Tensor(type, inputData(type, n, uniform), dims);
   }
   return feeds;
+}
+
+function givenTensor(spec: InputSpec, type: ort.Tensor.Type, a: NpyArray): ort.Tensor {
+  if (a.type !== type) throw new SeInjectError('usage', `--inputs ${spec.name} holds ${a.type} values, but the input takes ${type}`);
+  const fits = a.shape.length === spec.shape.length && spec.shape.every((d, i) => d.value === undefined || d.value === a.shape[i]);
+  if (!fits) {
+    const want = spec.shape.map((d) => d.value ?? d.param ?? '?').join(', ');
+    throw new SeInjectError('usage', `--inputs ${spec.name} has shape [${a.shape.join(', ')}], but the input takes [${want}]`);
+  }
+  return new ort.Tensor(type, a.data as ort.Tensor.DataType, a.shape);
 }
 
 function inputData(type: ort.Tensor.Type, n: number, uniform: () => number): ort.Tensor.DataType {

@@ -6,17 +6,22 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-const SLOW_MS = 3000;
-
 export default async function setup(): Promise<void> {
   if (!existsSync('/usr/bin/python3')) throw new Error('tests need Debian python3 with python3-torch, python3-torchvision and python3-onnx (see .ci/run)');
   const say = (text: string) => process.stderr.write(`se-inject tests: ${text}\n`);
   const child = spawn('/usr/bin/python3', ['fixtures/export_torchvision.py'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const slow = setTimeout(() => say('exporting the torchvision test models into fixtures/cache (a first run takes several minutes and ~1.4 GB; later runs reuse them)'), SLOW_MS);
+  let told = false;
+  const tell = () => {
+    if (!told) say('exporting the torchvision test models into fixtures/cache with /usr/bin/python3 (a first run takes several minutes and ~1.4 GB; later runs reuse them)');
+    told = true;
+  };
+  // An empty cache is known at once; otherwise the first model the exporter had to make says so.
+  if (!existsSync('fixtures/cache/manifest.json')) tell();
   createInterface({ input: child.stdout }).on('line', (line) => {
-    if (/^ok\s/.test(line)) say(`exported ${line.slice(3).trim().replace(/\s+/g, ' ')}`);
+    if (!/^ok\s/.test(line)) return;
+    tell();
+    say(`exported ${line.slice(3).trim().replace(/\s+/g, ' ')}`);
   });
   const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
-  clearTimeout(slow);
   if (code !== 0) throw new Error(`fixtures/export_torchvision.py exited with ${code}; run it by hand to see why`);
 }
