@@ -21,6 +21,7 @@ import { SUPPORTED_SE_TYPES, buildSE, squeezeWidth } from './se/build.js';
 import type { SEOptions } from './se/build.js';
 import { freshNames } from './se/names.js';
 import type { FreshNames } from './se/names.js';
+import { nodeLabel } from './se/site.js';
 import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
 import { toolVersion } from './version.js';
@@ -36,6 +37,10 @@ export interface InjectOptions extends SEOptions, PassOptions, DimBindings {
   stages?: number[];
   /** The user chose --gate: placements do not override it. */
   gateExplicit?: boolean;
+  /** Tensors to put SE on, in any architecture (--at); the passes do not run. */
+  at?: string[];
+  /** Sites to leave out, by block name, scaled tensor or node, with * and ? as wildcards (--exclude). */
+  exclude?: string[];
 }
 
 export { DEFAULT_OPTIONS } from './options.js';
@@ -81,9 +86,62 @@ interface Plan {
   accepted: PlannedBlock[];
 }
 
+/** The --exclude pattern a block matches (by its name, the tensor it scales or its node), if any. */
+function excludedBy(patterns: string[] | undefined, candidates: Candidate[]): (b: PlannedBlock) => string | undefined {
+  if (!patterns) return () => undefined;
+  const tests = patterns.map((p) => ({ p, re: new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) }));
+  return (b) => {
+    const node = candidates.find((c) => c.site === b.site)?.node ?? '';
+    return tests.find(({ re }) => re.test(b.name) || re.test(b.site.tensor) || re.test(node))?.p;
+  };
+}
+
+/**
+ * Sites the user named (--at): each must be a float N×C×H×W feature map computed by a node; every reader
+ * reads the scaled tensor. No pass runs, so any architecture takes SE where its user wants it.
+ */
+function userSites(model: Model, shapes: ShapeMap, at: string[]): Candidate[] {
+  const g = model.graph;
+  return at.map((t): Candidate => {
+    const producer = g.producer(t);
+    if (!producer) {
+      const known = [...shapes.keys()];
+      const near = closestNames(t, known);
+      throw new OptionError('at', (w) => `${w.name('at')}: ${model.label} has no tensor ${JSON.stringify(t)}${near.length ? `; closest: ${near.join(', ')}` : ''}`);
+    }
+    const s = shapes.get(t);
+    if (!s?.dims || s.dims.length !== 4 || !SUPPORTED_SE_TYPES.has(s.dtype) || s.dims.some((d) => !(d >= 1))) {
+      const what = s?.dims ? `${s.dims.length}-D ${s.dims.join('×')} of element type ${s.dtype}` : 'of unknown shape';
+      throw new OptionError('at', (w) => `${w.name('at')}: ${t} is ${what}, not a float N×C×H×W feature map; SE scales feature maps`);
+    }
+    if (g.isGraphOutput(t)) throw new OptionError('at', (w) => `${w.name('at')}: ${t} is a graph output; give the tensor it is computed from, so that the output keeps its meaning`);
+    const site: Site = { family: 'user', rule: 'insertSEAtTensor', tensor: t, rewire: [...g.consumers(t)], region: new Set([producer]) };
+    return { family: 'user', node: nodeLabel(producer), tensor: t, site };
+  });
+}
+
+/** Up to three names nearest to `want` by edit distance, for a name that does not exist. */
+function closestNames(want: string, names: string[]): string[] {
+  const distance = (a: string, b: string) => {
+    let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    return prev[b.length]!;
+  };
+  const limit = Math.max(3, Math.floor(want.length / 3));
+  return names.map((n) => ({ n, d: distance(want, n) })).filter((x) => x.d <= limit).sort((a, b) => a.d - b.d || a.n.localeCompare(b.n)).slice(0, 3).map((x) => x.n);
+}
+
 /** Runs every pass over its root ops and keeps one site per block. Pure: the model is not touched. */
 function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   const ctx: Ctx = { graph: model.graph, shapes };
+  if (o.at) {
+    const candidates = userSites(model, shapes, o.at);
+    return { candidates, accepted: assignStages(model, shapes, candidates.map((c) => c.site!), o) };
+  }
   const passes = passOrder(o).filter((p) => !o.families || o.families.includes(p.family));
   const candidates: Candidate[] = [];
   const taken = new Map<NodeProto, Candidate>();
@@ -160,11 +218,12 @@ export function injectSE(model: Model, o: InjectOptions): InjectResult {
   const paramsBefore = countParams(model.graph);
   const macsBefore = countMacs(model.graph, shapesBefore);
   const { candidates, accepted } = plan(model, shapesBefore, o);
-  const chosen = accepted.filter((b) => !o.stages || o.stages.includes(b.stage));
+  const excluded = excludedBy(o.exclude, candidates);
+  const chosen = accepted.filter((b) => (!o.stages || o.stages.includes(b.stage)) && !excluded(b));
   for (const b of accepted) {
     if (chosen.includes(b)) continue;
     const c = candidates.find((x) => x.site === b.site)!;
-    c.reason = `stage ${b.stage} excluded by --stages`;
+    c.reason = excluded(b) ? `left out by --exclude ${excluded(b)}` : `stage ${b.stage} excluded by --stages`;
   }
   for (const b of chosen) checkBlockSize(model, b, o);
   const seNodes = new Map<string, NodeProto[]>();

@@ -53,7 +53,7 @@ const CHOICES = {
 
 const INJECT_KEYS: readonly OptionKey[] = [
   'ratio', 'divisor', 'minChannels', 'bias', 'gate', 'init', 'seed', 'placement', 'mobilenetPlacement',
-  'families', 'stages', 'gateExplicit', 'batch', 'dims',
+  'families', 'stages', 'gateExplicit', 'batch', 'dims', 'at', 'exclude',
 ];
 
 /** No model has more stages than this; a larger number is a mistake, and bounds the work it causes. */
@@ -138,6 +138,14 @@ export function resolveOptions(given: unknown, extraKeys: readonly string[] = []
       throw bad('stages', `a non-empty list of stage numbers from 1 to ${MAX_STAGE}, like [1, 2, 3]`);
     }
     o.stages = [...new Set(s as number[])].sort((a, b) => a - b);
+  }
+  for (const key of ['at', 'exclude'] as const) {
+    if (v(key) === undefined) continue;
+    const list = v(key);
+    if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && x.length > 0)) {
+      throw bad(key, key === 'at' ? 'a non-empty list of tensor names' : 'a non-empty list of names or glob patterns (se/stage2.*, a tensor, a node)');
+    }
+    o[key] = [...new Set(list as string[])];
   }
   if (v('batch') !== undefined) {
     if (!positiveInt(v('batch'), MAX_DIM)) throw bad('batch', 'a positive integer');

@@ -35,6 +35,8 @@ export function seOptions<T>(y: Argv<T>) {
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the random init; same model, options and seed give byte-identical output', group: g })
     .option('arch', { choices: ARCH_CHOICES, array: true, describe: 'Only run these passes (default auto: every pass that matches)', group: 'Where:' })
     .option('stages', { type: 'string', describe: 'Only these stages, e.g. 1,2,3 or 1-3 (leaving out the last stage saves most added parameters)', group: 'Where:' })
+    .option('at', { type: 'string', array: true, describe: 'Put SE on these tensors instead of the blocks the passes find (any architecture: detection backbones, UNet encoders); each a float N×C×H×W feature map', group: 'Where:' })
+    .option('exclude', { type: 'string', array: true, describe: 'Leave out sites by block name (se/stage2.block3), scaled tensor or node; * and ? are wildcards', group: 'Where:' })
     .option('placement', { choices: ['standard', 'pre', 'post', 'identity'] as const, default: 'standard' as const, describe: "Residual units: the paper's Table 14 variants (standard: on the branch before the sum)", group: 'Where:' })
     .option('mobilenet-placement', { choices: ['output', 'v3'] as const, default: 'output' as const, describe: 'Depthwise blocks: output (after the projection) or v3 (after the depthwise activation, hard-sigmoid gate)', group: 'Where:' });
 }
@@ -81,7 +83,7 @@ export const CLI_WORDS: Vocabulary = {
 export interface ParsedArgs {
   ratio: number; divisor: number; minChannels: number; bias: boolean; gate?: 'sigmoid' | 'hardsigmoid';
   init: 'he' | 'preserve'; seed: number; arch?: string[]; stages?: string; placement: InjectOptions['placement'];
-  mobilenetPlacement: InjectOptions['mobilenetPlacement']; batch: number; dims?: string[]; inputShapes?: string[];
+  mobilenetPlacement: InjectOptions['mobilenetPlacement']; batch: number; dims?: string[]; inputShapes?: string[]; at?: string[]; exclude?: string[];
 }
 
 /** The flags mapped onto the library's options, checked by the library's one validation. */
@@ -89,6 +91,6 @@ export function toInjectOptions(a: ParsedArgs): InjectOptions {
   return resolveOptions({
     ratio: a.ratio, divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
     families: families(a.arch), stages: parseStages(a.stages), placement: a.placement, mobilenetPlacement: a.mobilenetPlacement,
-    batch: a.batch, dims: parseDims(a.dims),
+    batch: a.batch, dims: parseDims(a.dims), at: a.at, exclude: a.exclude,
   });
 }

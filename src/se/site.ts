@@ -3,7 +3,8 @@
 import type { Ctx } from '../analysis/blocks.js';
 import type { NodeProto } from '../onnx/proto.js';
 
-export type Family = 'residual' | 'inception' | 'mobilenet' | 'shufflenet';
+export type Family = 'residual' | 'inception' | 'mobilenet' | 'shufflenet' | 'user';
+/** The pass families (--arch); 'user' marks sites the user named with --at. */
 export const FAMILIES: readonly Family[] = ['residual', 'inception', 'mobilenet', 'shufflenet'];
 
 export type Placement = 'standard' | 'pre' | 'post' | 'identity';

@@ -1,0 +1,57 @@
+// Sites chosen by the user: --at puts SE on named tensors of any architecture (a UNet, which no pass
+// knows), --exclude leaves found sites out; both validated at the library boundary with one-line errors.
+
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyze, convertFile, loadModel } from '../src/api.js';
+import { validateModels } from '../src/validate/runtime.js';
+import { ROOT, onnxCheck, small, tempDir } from './support/fixtures.js';
+
+const UNET = path.join(ROOT, 'fixtures/blocks/unet_op13.onnx');
+const ENCODER = ['/enc1/enc1.3/Relu_output_0', '/enc2/enc2.3/Relu_output_0', '/mid/mid.3/Relu_output_0'];
+const tmp = tempDir('se-inject-at-');
+afterAll(() => tmp.cleanup());
+
+describe('--at', () => {
+  it('a UNet, where no pass finds a block, takes SE on its encoder tensors and computes the same function', async () => {
+    expect(analyze(await loadModel(UNET)).inserted).toBe(0);
+    const out = path.join(tmp.dir, 'unet_se.onnx');
+    const { report } = await convertFile(UNET, out, { at: ENCODER, init: 'preserve' });
+    expect(report.blocks.map((b) => [b.tensor, b.channels, b.kind, b.rule])).toEqual([
+      [ENCODER[0], 8, 'user', 'insertSEAtTensor'], [ENCODER[1], 16, 'user', 'insertSEAtTensor'], [ENCODER[2], 32, 'user', 'insertSEAtTensor'],
+    ]);
+    // Every reader of a named tensor now reads the scaled one; only the SE block reads the original.
+    const m = await loadModel(out);
+    for (const t of ENCODER) {
+      const readers = m.graph.nodes.filter((n) => n.inputs.includes(t));
+      expect(readers.length).toBeGreaterThan(0);
+      for (const r of readers) expect(r.outputs[0]!.startsWith('se/') || r.opType === 'Mul' || r.opType === 'GlobalAveragePool', `${r.name} reads ${t}`).toBe(true);
+    }
+    expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
+    const v = await validateModels(UNET, out, { ep: 'cpu', runs: 0, expectEqual: true });
+    expect(v.problems).toEqual([]);
+  });
+
+  it('a name the model lacks gets the closest existing names; what is not a feature map is said in one line', async () => {
+    const model = await loadModel(UNET);
+    expect(() => analyze(model, { at: ['/enc1/enc1.3/Relu_output'] })).toThrow(/has no tensor "\/enc1\/enc1\.3\/Relu_output"; closest: \/enc1\/enc1\.3\/Relu_output_0/);
+    expect(() => analyze(model, { at: ['output'] })).toThrow(/output is a graph output; give the tensor it is computed from/);
+    const resnet = await loadModel(small('tiny_resnet.onnx'));
+    const flat = resnet.graph.nodes.find((n) => n.opType === 'Flatten')!.outputs[0]!;
+    expect(() => analyze(resnet, { at: [flat] })).toThrow(/is 2-D .*, not a float N×C×H×W feature map/);
+    expect(() => analyze(model, { at: [] })).toThrow(/option at must be a non-empty list of tensor names/);
+    expect(() => analyze(model, { at: 'x' as never })).toThrow(/option at must be a non-empty list of tensor names/);
+  });
+});
+
+describe('--exclude', () => {
+  it('leaves out sites by block name, tensor or node, with wildcards, and says why', async () => {
+    const model = await loadModel(small('tiny_resnet.onnx'));
+    const all = analyze(model);
+    const kept = analyze(model, { exclude: ['se/stage2.*', all.blocks.find((b) => b.stage === 1)!.tensor] });
+    expect(kept.blocks.map((b) => b.stage)).toEqual(all.blocks.filter((b) => b.stage !== 2).map((b) => b.stage).slice(1));
+    const reasons = kept.skipped.map((s) => s.reason).filter((r) => r.startsWith('left out by --exclude'));
+    expect(reasons.length).toBe(all.blocks.length - kept.blocks.length);
+    expect(reasons).toContain('left out by --exclude se/stage2.*');
+  });
+});
