@@ -222,6 +222,8 @@ function scan(fd: number, bytes: Uint8Array, minTensorBytes: number): Deferred['
         pos = payload + len;
         if (pos > end) throw new Malformed(field);
         if (kind === 'tensor' && no === 9 && len >= minTensorBytes) holes.push({ start: payload, end: pos });
+        // Packed dims longer than the decode budget: the decoder refuses them by their length alone.
+        else if (kind === 'tensor' && no === 1 && len > MAX_DECODED) throw new Malformed(field);
         else if (child(kind, no) !== 'other') message(payload, pos, child(kind, no));
         else ensure(payload, len);
       } else if (type === WireType.StartGroup) throw new GiveUp(); // legal but unused by ONNX: the decoder judges
