@@ -1,0 +1,54 @@
+// Placement proved per tensor on fixtures/families (fixtures/export_families.py writes the models and, from
+// each architecture's definition, the node whose output every SE scales): exactly those tensors at those
+// widths, onnx.checker on the output and --init preserve equality on ONNX Runtime; or, where the manifest
+// says a form is refused (a graph ONNX Runtime fused, layers inside model-local functions), that exit code.
+
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { convertFile } from '../src/api.js';
+import { validateModels } from '../src/validate/runtime.js';
+import { ROOT, onnxCheck, tempDir } from './support/fixtures.js';
+
+const DIR = path.join(ROOT, 'fixtures/families');
+interface Entry {
+  how: string;
+  sites?: { node: string; tensor: string; channels: number }[];
+  exit?: number;
+  refusal?: { exit: number; why: string };
+}
+const manifest = JSON.parse(readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Record<string, Entry>;
+const tmp = tempDir('se-inject-families-');
+afterAll(() => tmp.cleanup());
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+
+const cli = (args: string[]) => new Promise<{ code: number; stderr: string }>((resolve) =>
+  execFile(process.execPath, [CLI, ...args], (err, _out, stderr) => resolve({ code: err ? Number(err.code) : 0, stderr })));
+
+describe.each(Object.entries(manifest))('%s', (file, e) => {
+  const input = path.join(DIR, file);
+  it(e.sites ? `SE exactly on the sites of the architecture (${e.how})` : `refused with exit ${e.exit} (${e.how})`, async () => {
+    const out = path.join(tmp.dir, file);
+    if (!e.sites) {
+      const { code, stderr } = await cli([input, '-o', out]);
+      expect(code).toBe(e.exit);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      return;
+    }
+    if (e.refusal) {
+      // Either the sites, or the refusal the manifest allows instead: say which this build gives.
+      const { code, stderr } = await cli([input, '-o', out, '--init', 'preserve']);
+      if (code === e.refusal.exit) {
+        expect(stderr).toMatch(/model-local functions \(.+ ×\d+/);
+        return;
+      }
+      expect(code).toBe(0);
+    }
+    const { report } = await convertFile(input, out, { init: 'preserve', overwrite: true });
+    expect(report.blocks.map((b) => [b.tensor, b.channels])).toEqual(e.sites.map((s) => [s.tensor, s.channels]));
+    expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
+    const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true });
+    expect(v.problems).toEqual([]);
+  });
+});
