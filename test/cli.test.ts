@@ -161,5 +161,22 @@ describe('se-inject CLI', () => {
     expect(cli('report', model, '--input-shapes', 'x:1,3,64,64').stderr).toMatch(/has no input of that name; its inputs are input$/m);
     expect(cli('report', model, '--input-shapes', 'input:1,3,a').code).toBe(2);
   });
+
+  it('several models in one call: --out-dir, one summary table or one JSON document', () => {
+    const dir = path.join(tmp.dir, 'many');
+    const models = ['tiny_resnet.onnx', 'tiny_inception.onnx', 'tiny_densenet.onnx'].map(small);
+    const table = cli(...models, '--out-dir', dir, '--ratio', '8');
+    expect(table.code).toBe(5); // the first failure's code: DenseNet has nothing to insert
+    expect(table.stdout).toMatch(/^model\s+SE blocks\s+params added\s+validation\s+output$/m);
+    expect(table.stdout).toMatch(/tiny_resnet\.onnx\s+6\s+\+2,940\s+—\s+.*many\/tiny_resnet\.onnx$/m);
+    expect(table.stdout).toMatch(/tiny_densenet\.onnx\s+0\s+\+0\s+—\s+nothing written \(exit 5\)$/m);
+    expect(onnxCheck([path.join(dir, 'tiny_resnet.onnx'), path.join(dir, 'tiny_inception.onnx')]).map((c) => c.ok)).toEqual([true, true]);
+    const doc = JSON.parse(cli(...models.slice(0, 2), '--out-dir', dir, '--force', '--json').stdout);
+    expect(doc.models.map((m: { inserted: number; exitCode: number }) => [m.inserted, m.exitCode])).toEqual([[6, 0], [2, 0]]);
+    expect(doc.models[0].report.ratio).toBe(16);
+    const clash = cli(small('tiny_resnet.onnx'), small('tiny_resnet.onnx'), '--out-dir', dir);
+    expect(clash.stderr).toMatch(/two models would both be written to .*tiny_resnet\.onnx/);
+    expect(cli(...models.slice(0, 2), '--out-dir', dir, '-o', 'x.onnx').code).toBe(2);
+  });
 });
 

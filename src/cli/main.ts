@@ -22,6 +22,7 @@ import { runValidation, validationOptions, printValidation } from './validate.js
 import type { ValidationArgs } from './validate.js';
 import { checkNumbers, unknownArguments } from './usage.js';
 import { bindInputShapes, parseInputShapes } from './input-shapes.js';
+import { batchExitCode, convertMany, formatBatch } from './batch.js';
 import type { DeclaredOptions } from './usage.js';
 import { toolVersion } from '../version.js';
 
@@ -89,6 +90,23 @@ async function injectCommand(a: Args): Promise<number> {
   return EXIT_CODES.ok;
 }
 
+/** One model and -o, or several models and --out-dir. */
+function injectOrBatch(argv: string[]) {
+  return async (a: Args & { more?: string[]; outDir?: string }): Promise<number> => {
+    const more = a.more ?? [];
+    if (!more.length && a.outDir === undefined) return injectCommand(a);
+    if (a.outDir === undefined) {
+      const second = more[0]!;
+      throw new SeInjectError('usage', `${second} is a second model path: give the output with -o ${second}, or convert several models with --out-dir DIR`);
+    }
+    if (a.output !== undefined) throw new SeInjectError('usage', '-o names one output; with --out-dir each model is written as DIR/<its file name>');
+    const results = await convertMany([a.model, ...more], a.outDir, argv);
+    if (a.json) process.stdout.write(JSON.stringify({ models: results }, null, 2) + '\n');
+    else process.stdout.write(formatBatch(results));
+    return batchExitCode(results);
+  };
+}
+
 async function reportCommand(a: Args): Promise<number> {
   const given = toInjectOptions(a);
   const shapes = parseInputShapes(a.inputShapes);
@@ -146,8 +164,10 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('se-inject')
     .usage('se-inject MODEL.onnx -o OUT.onnx [options]')
-    .command('$0 <model>', 'Insert SE blocks and write the result', (y) => validationOptions(seOptions(analysisOptions(y)))
+    .command('$0 <model> [more..]', 'Insert SE blocks and write the result (several models: --out-dir)', (y) => validationOptions(seOptions(analysisOptions(y)))
       .positional('model', { type: 'string', describe: 'Input .onnx file (external data next to it is read)', demandOption: true })
+      .positional('more', { type: 'string', array: true, describe: 'More input models, converted in parallel into --out-dir' })
+      .option('out-dir', { type: 'string', describe: 'With several models: write each as DIR/<its file name>; one summary table (or JSON document) for all', group: 'Output:' })
       .option('output', { alias: 'o', type: 'string', describe: 'Output .onnx file (external data goes to OUT.onnx.data)', group: 'Output:' })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output', group: 'Output:' })
       .option('in-place', { type: 'boolean', default: false, describe: 'Allow -o to be the input file (replaced atomically; --validate then checks before the write)', group: 'Output:' })
@@ -155,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('external-data', { type: 'boolean', default: false, describe: 'Store weights in OUT.onnx.data (automatic past 2 GiB)', group: 'Output:' })
       .option('validate', { type: 'boolean', default: false, describe: 'Run original and output on ONNX Runtime and compare', group: 'Validation:' })
       .option('strict', { type: 'boolean', default: false, describe: 'With --validate: write nothing if validation fails', group: 'Validation:' }),
-    handle(injectCommand))
+    handle(injectOrBatch(argv)))
     .command('report <model>', 'Dry run: analyse a model, show what would be added', (y) => seOptions(analysisOptions(y))
       .positional('model', { type: 'string', demandOption: true }), handle(reportCommand))
     .command('validate <original> <injected>', 'Compare two models on ONNX Runtime (outputs, latency)', (y) => validationOptions(seOptions(analysisOptions(y)))
