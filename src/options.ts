@@ -51,10 +51,13 @@ const CHOICES = {
   mobilenetPlacement: ['output', 'v3'],
 } as const;
 
-const INJECT_KEYS: readonly OptionKey[] = [
-  'ratio', 'divisor', 'minChannels', 'bias', 'gate', 'init', 'seed', 'placement', 'mobilenetPlacement',
-  'families', 'stages', 'gateExplicit', 'batch', 'dims', 'at', 'exclude',
-];
+// Every key of InjectOptions, as a record so that a key added there and not here fails to compile.
+const KEYS: Record<OptionKey, true> = {
+  ratio: true, divisor: true, minChannels: true, bias: true, gate: true, init: true, seed: true, placement: true,
+  mobilenetPlacement: true, families: true, stages: true, gateExplicit: true, batch: true, dims: true, at: true,
+  exclude: true,
+};
+const INJECT_KEYS = Object.keys(KEYS) as OptionKey[];
 
 /** No model has more stages than this; a larger number is a mistake, and bounds the work it causes. */
 export const MAX_STAGE = 1000;
