@@ -3,8 +3,8 @@
 // version, the library imports from an .mjs file, and validation without onnxruntime-node (an optional
 // peer dependency) says in one line what to install.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, onnxCheck, small, tempDir } from './support/fixtures.js';
@@ -17,18 +17,25 @@ const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')
 // npm run test exports npm_config_* and npm_package_* for this repository; the consumer must not see them.
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
 
-function run(cmd: string, args: string[], cwd = project) {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+interface Ran { code: number; stdout: string; stderr: string }
+
+// Asynchronous, so that the test worker keeps answering vitest while npm works.
+function run(cmd: string, args: string[], cwd = project): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, env, encoding: 'utf8', timeout: 180_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
 }
 
-let install: ReturnType<typeof run>;
-beforeAll(() => {
-  execFileSync('npm', ['pack', '--pack-destination', tmp.dir, '--silent'], { cwd: ROOT, env, encoding: 'utf8' });
+let install: Ran;
+beforeAll(async () => {
+  const packed = await run('npm', ['pack', '--pack-destination', tmp.dir, '--silent'], ROOT);
+  expect(packed.code, packed.stderr).toBe(0);
   const tarball = readdirSync(tmp.dir).find((f) => f.endsWith('.tgz'))!;
-  execFileSync('mkdir', [project]);
+  mkdirSync(project);
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
-  install = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(tmp.dir, tarball)]);
+  install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(tmp.dir, tarball)]);
 }, 300_000);
 
 describe('installed as a dependency', () => {
@@ -39,28 +46,28 @@ describe('installed as a dependency', () => {
     expect(existsSync(path.join(project, 'node_modules/onnxruntime-node'))).toBe(false);
   });
 
-  it('npx se-inject --version prints se-inject\'s version, not the project\'s', () => {
-    const r = run('npx', ['se-inject', '--version']);
+  it('npx se-inject --version prints se-inject\'s version, not the project\'s', async () => {
+    const r = await run('npx', ['se-inject', '--version']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(version);
   });
 
-  it('npx se-inject converts a committed fixture', () => {
+  it('npx se-inject converts a committed fixture', async () => {
     const out = path.join(project, 'tiny_se.onnx');
-    const r = run('npx', ['se-inject', small('tiny_resnet.onnx'), '-o', out, '--json']);
+    const r = await run('npx', ['se-inject', small('tiny_resnet.onnx'), '-o', out, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ inserted: 6, output: out, params: { added: 1582 } });
     expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
   });
 
-  it('--validate without onnxruntime-node: exit 4 and one line naming what to install', () => {
-    const r = run('npx', ['se-inject', small('tiny_resnet.onnx'), '-o', path.join(project, 'v.onnx'), '--validate', '-q']);
+  it('--validate without onnxruntime-node: exit 4 and one line naming what to install', async () => {
+    const r = await run('npx', ['se-inject', small('tiny_resnet.onnx'), '-o', path.join(project, 'v.onnx'), '--validate', '-q']);
     expect(r.code).toBe(4);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/onnxruntime-node is not installed: npm install onnxruntime-node/);
   });
 
-  it('the library imports and converts from an .mjs file', () => {
+  it('the library imports and converts from an .mjs file', async () => {
     const script = path.join(project, 'convert.mjs');
     writeFileSync(script, [
       "import { convertFile, validateModels } from 'se-inject';",
@@ -68,7 +75,7 @@ describe('installed as a dependency', () => {
       'console.log(`${report.inserted} ${saved.path}`);',
       "await validateModels('a.onnx', 'b.onnx').catch((e) => console.log(`${e.kind}: ${e.message}`));",
     ].join('\n'));
-    const r = run(process.execPath, [script]);
+    const r = await run(process.execPath, [script]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\d+ .*lib\.onnx$/m);
     expect(r.stdout).toMatch(/^unsupported: validation runs on ONNX Runtime, and onnxruntime-node is not installed/m);

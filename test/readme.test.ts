@@ -2,7 +2,7 @@
 // no node_modules, no dist, no test/.tmp): shell blocks run, the library example runs, sample output is
 // compared with what the tool prints. Synopses (```text) are not commands.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,9 +24,14 @@ afterAll(() => tmp.cleanup());
 const clone = path.join(tmp.dir, 'se-inject');
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
 
-function sh(script: string) {
-  const r = spawnSync('bash', ['-eo', 'pipefail', '-c', script], { cwd: clone, env, encoding: 'utf8', timeout: 600_000 });
-  return { code: r.status, out: `${r.stdout}${r.stderr}`, stdout: r.stdout, stderr: r.stderr };
+// Asynchronous, so that the test worker keeps answering vitest while npm ci and the build run.
+function sh(script: string): Promise<{ code: number; out: string; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', ['-eo', 'pipefail', '-c', script], { cwd: clone, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, out: `${stdout}${stderr}`, stdout, stderr });
+    });
+  });
 }
 
 /** Sample output may leave lines out with a line `…`, and a part of a line (a folder) with `…`; the rest
@@ -59,7 +64,7 @@ describe('README code blocks, run as written from a fresh copy', () => {
     for (const b of blocks) expect(['sh', 'js', 'console', 'text'], `README.md line ${b.line}`).toContain(b.lang);
   });
 
-  it('the shell blocks run (install, build, convert, validate)', () => {
+  it('the shell blocks run (install, build, convert, validate)', async () => {
     for (const b of blocks.filter((x) => x.lang === 'sh')) {
       if (/npm test/.test(b.body)) {
         // The test command is what runs this file; .ci/run runs the same one.
@@ -71,17 +76,17 @@ describe('README code blocks, run as written from a fresh copy', () => {
         expect(readFileSync(path.join(ROOT, 'test/packaging.test.ts'), 'utf8')).toContain("'npm', ['install'");
         continue;
       }
-      const r = sh(b.body);
+      const r = await sh(b.body);
       expect(r.code, `README.md line ${b.line}:\n${b.body}\n${r.out}`).toBe(0);
     }
     expect(existsSync(path.join(clone, 'tiny_se_resnet.onnx'))).toBe(true);
   }, 900_000);
 
-  it('the library example runs and prints what it promises', () => {
+  it('the library example runs and prints what it promises', async () => {
     const [js, ...more] = blocks.filter((b) => b.lang === 'js');
     expect(more).toEqual([]);
     writeFileSync(path.join(clone, 'readme-example.mjs'), js!.body);
-    const r = sh(`node readme-example.mjs`);
+    const r = await sh(`node readme-example.mjs`);
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toMatch(/^6 SE blocks, \+1582 params \(paper: 1344\)$/m);
     expect(r.stdout).toMatch(/^\d+ SE blocks; wrote \d+ bytes$/m);
@@ -90,12 +95,12 @@ describe('README code blocks, run as written from a fresh copy', () => {
     expect(existsSync(path.join(clone, 'test/.tmp'))).toBe(false);
   });
 
-  it('sample output is what the tool prints today', () => {
+  it('sample output is what the tool prints today', async () => {
     symlinkSync(cached('resnet50_op13.onnx'), path.join(clone, 'resnet50.onnx'));
     for (const b of blocks.filter((x) => x.lang === 'console')) {
       const [command, ...sample] = b.body.trimEnd().split('\n');
       expect(command, `README.md line ${b.line}`).toMatch(/^\$ /);
-      const r = sh(`${command!.slice(2)} 2>&1`);
+      const r = await sh(`${command!.slice(2)} 2>&1`);
       expect(r.code, r.out).toBe(0);
       expectSample(r.stdout, sample);
     }
