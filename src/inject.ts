@@ -243,7 +243,7 @@ export function injectSE(model: Model, o: InjectOptions): InjectResult {
 const MAX_SE_WEIGHTS = 2 ** 26;
 
 function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
-  const width = squeezeWidth(b.channels, o);
+  const width = o.block === 'ese' ? b.channels : o.block === 'eca' ? 0 : squeezeWidth(b.channels, o);
   if (2 * b.channels * width <= MAX_SE_WEIGHTS) return;
   throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, the ratio and the divisor`);
 }
@@ -279,7 +279,7 @@ function finish(model: Model, o: InjectOptions, inherited: ReadonlySet<string>):
     throw new SeInjectError('internal', `se-inject produced an invalid graph (${problems[0]}); please report this with the model`);
   }
   model.setMetadata('se-inject', JSON.stringify({
-    version: toolVersion(), ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
+    version: toolVersion(), block: o.block, ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
     seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
     arch: o.families ?? 'auto',
   }));

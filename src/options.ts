@@ -12,7 +12,7 @@ import type { Family } from './se/site.js';
 export type OptionKey = keyof InjectOptions;
 
 export const DEFAULT_OPTIONS: InjectOptions = {
-  ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0,
+  block: 'se', ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0,
   placement: 'standard', mobilenetPlacement: 'output',
 };
 
@@ -45,6 +45,7 @@ export class OptionError extends SeInjectError {
 }
 
 const CHOICES = {
+  block: ['se', 'ese', 'eca'],
   gate: ['sigmoid', 'hardsigmoid'],
   init: ['he', 'preserve'],
   placement: ['standard', 'pre', 'post', 'identity'],
@@ -53,7 +54,7 @@ const CHOICES = {
 
 // Every key of InjectOptions, as a record so that a key added there and not here fails to compile.
 const KEYS: Record<OptionKey, true> = {
-  ratio: true, divisor: true, minChannels: true, bias: true, gate: true, init: true, seed: true, placement: true,
+  block: true, ratio: true, divisor: true, minChannels: true, bias: true, gate: true, init: true, seed: true, placement: true,
   mobilenetPlacement: true, families: true, stages: true, gateExplicit: true, batch: true, dims: true, at: true,
   exclude: true,
 };
@@ -188,6 +189,7 @@ export function checkDimsFor(model: Model, o: InjectOptions): void {
  * is the minimum rather than C/r: the model is then not what the ratio asked for.
  */
 export function clampNote(o: InjectOptions, blocks: readonly { channels: number; squeezeChannels: number }[]): string | undefined {
+  if (o.block !== 'se') return undefined; // only SE has a squeeze width
   const clamped = blocks.filter((b) => b.channels / o.ratio < o.minChannels);
   if (!clamped.length) return undefined;
   const widest = clamped.reduce((a, b) => (b.channels > a.channels ? b : a));

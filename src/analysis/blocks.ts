@@ -186,7 +186,8 @@ export function isExcitationGate(ctx: Ctx, gate: string): boolean {
     if (seen.has(t)) continue;
     seen.add(t);
     const dims = dimsOf(ctx, t);
-    if (dims && dims.length >= 2 && dims.slice(2).some((d) => d !== 1)) continue;
+    // A per-channel vector: N×C×1×1, or N×1×C while ECA's 1-D conv runs across the channels.
+    if (dims && dims.length >= 4 && dims.slice(2).some((d) => d !== 1)) continue;
     const p = ctx.graph.producer(t);
     if (!p) continue;
     if (p.opType === 'GlobalAveragePool' || p.opType === 'ReduceMean' || p.opType === 'GlobalMaxPool') return true;

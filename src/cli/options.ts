@@ -26,6 +26,7 @@ export function analysisOptions<T>(y: Argv<T>) {
 export function seOptions<T>(y: Argv<T>) {
   const g = 'SE block:';
   return y
+    .option('block', { choices: ['se', 'ese', 'eca'] as const, default: 'se' as const, describe: 'Channel attention written: se (Hu et al.), ese (VoVNetV2: one C→C conv, hard-sigmoid), eca (Wang et al.: a k-tap 1-D conv across channels)', group: g })
     .option('ratio', { alias: 'r', type: 'number', default: 16, describe: 'Reduction ratio r: the squeeze width is C/r (paper default 16)', group: g })
     .option('divisor', { type: 'number', default: 1, describe: 'Round the squeeze width to a multiple of this (8 as in MobileNetV3/EfficientNet); 1 gives exactly C/r when r divides C', group: g })
     .option('min-channels', { type: 'number', default: 1, describe: 'Smallest squeeze width', group: g })
@@ -81,7 +82,7 @@ export const CLI_WORDS: Vocabulary = {
 };
 
 export interface ParsedArgs {
-  ratio: number; divisor: number; minChannels: number; bias: boolean; gate?: 'sigmoid' | 'hardsigmoid';
+  block: InjectOptions['block']; ratio: number; divisor: number; minChannels: number; bias: boolean; gate?: 'sigmoid' | 'hardsigmoid';
   init: 'he' | 'preserve'; seed: number; arch?: string[]; stages?: string; placement: InjectOptions['placement'];
   mobilenetPlacement: InjectOptions['mobilenetPlacement']; batch: number; dims?: string[]; inputShapes?: string[]; at?: string[]; exclude?: string[];
 }
@@ -89,7 +90,7 @@ export interface ParsedArgs {
 /** The flags mapped onto the library's options, checked by the library's one validation. */
 export function toInjectOptions(a: ParsedArgs): InjectOptions {
   return resolveOptions({
-    ratio: a.ratio, divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
+    block: a.block, ratio: a.ratio, divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
     families: families(a.arch), stages: parseStages(a.stages), placement: a.placement, mobilenetPlacement: a.mobilenetPlacement,
     batch: a.batch, dims: parseDims(a.dims), at: a.at, exclude: a.exclude,
   });

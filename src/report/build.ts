@@ -5,7 +5,8 @@ import type { MacCount, ParamCount } from '../analysis/cost.js';
 import { functionCalls } from '../analysis/functions.js';
 import type { Model } from '../ir/model.js';
 import type { NodeProto } from '../onnx/proto.js';
-import type { SEOptions } from '../se/build.js';
+import { blockFormula } from '../se/build.js';
+import type { BlockKind, SEOptions } from '../se/build.js';
 import type { Candidate, Family, PassOptions, Site } from '../se/site.js';
 
 export interface PlannedBlock {
@@ -62,7 +63,8 @@ export interface SEReport {
   candidates: CandidateReport[];
   stages: StageReport[];
   /** `where`: the input's parameters by where they are stored (initializers, or Constant nodes as some exporters write them). */
-  params: { before: number; after: number; added: number; formula: number; where: { initializers: number; constantNodes: number } };
+  /** `formula`: the block's own estimate summed over stages, named by `formulaName` (SE: the paper's 2/r·ΣN_s·C_s²). */
+  params: { before: number; after: number; added: number; formula: number; formulaName: string; where: { initializers: number; constantNodes: number } };
   macs: {
     before: number; after: number; added: number;
     byOp: { before: Record<string, number>; after: Record<string, number> };
@@ -88,6 +90,12 @@ export interface ReportInput {
   macsAfter: MacCount;
 }
 
+const FORMULAS: Record<BlockKind, string> = {
+  se: '2/r·ΣN_s·C_s² (Hu et al., SENet, Eq. 5; biases excluded)',
+  ese: 'ΣN_s·(C_s² + C_s) (one C→C 1×1 conv with bias per block)',
+  eca: 'Σ k(C) over blocks (one 1-D conv of kernel k, no bias; k = odd ⌊(log2 C + 1)/2⌋, at least 3)',
+};
+
 export const SUPPORTED_FAMILIES =
   'residual networks (ResNet, ResNeXt, Wide-ResNet), Inception (GoogLeNet, Inception-v3), depthwise-separable nets (MobileNet, MnasNet) and ShuffleNet';
 
@@ -97,7 +105,7 @@ export function buildReport(r: ReportInput): SEReport {
     squeezeChannels: b.squeezeChannels ?? 0, params: b.params ?? 0, tensor: b.site.tensor,
     macs: (r.seNodes.get(b.name) ?? []).reduce((s, n) => s + (r.macsAfter.perNode.get(n) ?? 0), 0),
   }));
-  const stages = stageTable(r.blocks, blocks, r.options.ratio);
+  const stages = stageTable(r.blocks, blocks, r.options.ratio, r.options.block);
   const formula = stages.reduce((s, st) => s + st.formulaParams, 0);
   const inserted = new Set(r.blocks.map((b) => b.site));
   const skipped = r.candidates.filter((c) => !c.site || !inserted.has(c.site));
@@ -116,7 +124,7 @@ export function buildReport(r: ReportInput): SEReport {
     })),
     stages,
     params: {
-      before: r.paramsBefore.total, after: r.paramsAfter.total, added: r.paramsAfter.total - r.paramsBefore.total, formula,
+      before: r.paramsBefore.total, after: r.paramsAfter.total, added: r.paramsAfter.total - r.paramsBefore.total, formula, formulaName: FORMULAS[r.options.block],
       where: { initializers: r.paramsBefore.initializers, constantNodes: r.paramsBefore.constantNodes },
     },
     macs: {
@@ -131,7 +139,7 @@ export function buildReport(r: ReportInput): SEReport {
   return report;
 }
 
-function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: number): StageReport[] {
+function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: number, kind: BlockKind): StageReport[] {
   const out: StageReport[] = [];
   planned.forEach((p, i) => {
     let st = out.find((s) => s.stage === p.stage);
@@ -142,7 +150,7 @@ function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: numbe
     st.blocks++;
     st.params += blocks[i]!.params;
   });
-  for (const st of out) st.formulaParams = (2 / ratio) * st.blocks * st.channels * st.channels;
+  for (const st of out) st.formulaParams = st.blocks * blockFormula(kind, st.channels, ratio);
   return out;
 }
 
