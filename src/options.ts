@@ -54,9 +54,9 @@ const CHOICES = {
 
 // Every key of InjectOptions, as a record so that a key added there and not here fails to compile.
 const KEYS: Record<OptionKey, true> = {
-  block: true, ratio: true, divisor: true, minChannels: true, bias: true, gate: true, init: true, seed: true, placement: true,
+  ratio: true, divisor: true, minChannels: true, bias: true, gate: true, init: true, seed: true, placement: true,
   mobilenetPlacement: true, families: true, stages: true, gateExplicit: true, batch: true, dims: true, at: true,
-  exclude: true,
+  exclude: true, block: true,
 };
 const INJECT_KEYS = Object.keys(KEYS) as OptionKey[];
 
