@@ -10,7 +10,7 @@
  */
 
 import {
-  convsOnPath, dataConsumers, dependsOn, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, isSEScale, meetingPoint, regionBetween,
+  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, isSEScale, meetingPoint, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
@@ -27,12 +27,13 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   const users = ctx.graph.consumers(out);
   const readers = dataConsumers(ctx, out);
   if (readers.length > 0 && readers.every((u) => u.opType === 'Concat')) return skip('inception', concat, 'an inner concat of a larger module');
-  if (ins.some((i, k) => ins.some((j, l) => k !== l && dependsOn(ctx, i, j)))) {
+  const meet = meetingPoint(ctx, ins);
+  if (!meet.x) return skip('inception', concat, meet.why === 'budget' ? `no module input within ${MAX_BLOCK_DEPTH} ops` : 'the branches share no module input');
+  const x = meet.x;
+  const region = regionBetween(ctx, x, ins);
+  if (ins.includes(x) || readInside(ctx, region, ins)) {
     return skip('inception', concat, 'dense connectivity (an input is computed from another, as in DenseNet)');
   }
-  const x = meetingPoint(ctx, ins);
-  if (!x) return skip('inception', concat, 'the branches share no module input');
-  const region = regionBetween(ctx, x, ins);
   const convBranches = ins.filter((i) => convsOnPath(ctx, region, x, i) > 0).length;
   if (convBranches < 2) return skip('inception', concat, `${convBranches} conv branch(es); an Inception module has at least two`);
   region.add(concat);

@@ -11,7 +11,7 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  */
 
-import { convsOnPath, dataInputs, dimsOf, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { nodeLabel, skip } from '../src/se/site.js';
@@ -25,8 +25,9 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
     return skip('residual', add, rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
   if (dimsOf(ctx, a)!.join() !== dimsOf(ctx, b)!.join()) return skip('residual', add, 'a broadcasting Add, not a residual sum');
-  const x = meetingPoint(ctx, [a, b]);
-  if (!x) return skip('residual', add, 'the two inputs share no block input');
+  const meet = meetingPoint(ctx, [a, b]);
+  if (!meet.x) return skip('residual', add, meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
+  const x = meet.x;
   const region = regionBetween(ctx, x, [a, b]);
   const [convA, convB] = [convsOnPath(ctx, region, x, a), convsOnPath(ctx, region, x, b)];
   if (convA === convB) return skip('residual', add, `cannot tell branch from shortcut (${convA} convs on each side)`);

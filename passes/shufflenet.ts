@@ -10,7 +10,7 @@
  * Writes   Concat(side, main) → Concat(side, SE(main))
  */
 
-import { convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { nodeLabel, skip } from '../src/se/site.js';
@@ -35,8 +35,9 @@ function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
   if (!feedsChannelShuffle(ctx, concat.outputs[0]!)) return matchDownsamplingUnit(ctx, concat);
   const ins = concat.inputs;
   if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return skip('shufflenet', concat, 'a shuffle unit concat needs two feature maps');
-  const x = meetingPoint(ctx, ins);
-  if (!x) return skip('shufflenet', concat, 'the two halves share no unit input');
+  const meet = meetingPoint(ctx, ins);
+  if (!meet.x) return skip('shufflenet', concat, meet.why === 'budget' ? `no unit input within ${MAX_BLOCK_DEPTH} ops` : 'the two halves share no unit input');
+  const x = meet.x;
   const region = regionBetween(ctx, x, ins);
   const convs = ins.map((i) => convsOnPath(ctx, region, x, i));
   const main = convs[0]! > convs[1]! ? ins[0]! : ins[1]!;
@@ -53,7 +54,7 @@ function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
 function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto): Candidate | undefined {
   const ins = concat.inputs;
   if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return undefined;
-  const x = meetingPoint(ctx, ins);
+  const x = meetingPoint(ctx, ins).x;
   if (!x) return undefined;
   const pooled = ins.findIndex((i) => isPooledShortcut(ctx, i, x));
   if (pooled < 0) return undefined;

@@ -2,6 +2,7 @@
 // Passes run in priority order; a block matched by several (a MobileNetV2 residual block is both a
 // residual branch and a depthwise-separable block) takes the first match and the rest are reported.
 
+import { blockContext } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
 import { countMacs, countParams } from './analysis/cost.js';
 import type { MacCount } from './analysis/cost.js';
@@ -90,8 +91,9 @@ interface Plan {
 function excludedBy(patterns: string[] | undefined, candidates: Candidate[]): (b: PlannedBlock) => string | undefined {
   if (!patterns) return () => undefined;
   const tests = patterns.map((p) => ({ p, re: new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`) }));
+  const nodeOf = new Map(candidates.filter((c) => c.site).map((c) => [c.site!, c.node]));
   return (b) => {
-    const node = candidates.find((c) => c.site === b.site)?.node ?? '';
+    const node = nodeOf.get(b.site) ?? '';
     return tests.find(({ re }) => re.test(b.name) || re.test(b.site.tensor) || re.test(node))?.p;
   };
 }
@@ -137,7 +139,7 @@ function closestNames(want: string, names: string[]): string[] {
 
 /** Runs every pass over its root ops and keeps one site per block. Pure: the model is not touched. */
 function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
-  const ctx: Ctx = { graph: model.graph, shapes };
+  const ctx: Ctx = blockContext(model.graph, shapes);
   if (o.at) {
     const candidates = userSites(model, shapes, o.at);
     return { candidates, accepted: assignStages(model, shapes, candidates.map((c) => c.site!), o) };
@@ -154,7 +156,8 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       if (!c) continue;
       candidates.push(c);
       if (!c.site) continue;
-      const clash = [...c.site.region].map((r) => taken.get(r)).find((t) => t);
+      let clash: Candidate | undefined;
+      for (const r of c.site.region) if ((clash = taken.get(r))) break;
       if (clash) {
         c.reason = `same block as the ${clash.family} SE at ${clash.tensor}`;
         c.site = undefined;
@@ -182,8 +185,13 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
 /** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
 function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions): PlannedBlock[] {
   const position = new Map(model.graph.nodes.map((n, i) => [n, i]));
-  const last = (s: Site) => Math.max(...[...s.region].map((n) => position.get(n) ?? 0));
-  const ordered = sites.slice().sort((a, b) => last(a) - last(b));
+  const lastOf = new Map<Site, number>();
+  for (const s of sites) {
+    let m = 0;
+    for (const n of s.region) m = Math.max(m, position.get(n) ?? 0);
+    lastOf.set(s, m);
+  }
+  const ordered = sites.slice().sort((a, b) => lastOf.get(a)! - lastOf.get(b)!);
   const blocks: PlannedBlock[] = [];
   let stage = 0, block = 0, key = '';
   for (const site of ordered) {
@@ -220,15 +228,22 @@ export function injectSE(model: Model, o: InjectOptions): InjectResult {
   const { candidates, accepted } = plan(model, shapesBefore, o);
   const excluded = excludedBy(o.exclude, candidates);
   const chosen = accepted.filter((b) => (!o.stages || o.stages.includes(b.stage)) && !excluded(b));
+  const bySite = new Map(candidates.filter((c) => c.site).map((c) => [c.site!, c]));
+  const chosenSet = new Set(chosen);
   for (const b of accepted) {
-    if (chosen.includes(b)) continue;
-    const c = candidates.find((x) => x.site === b.site)!;
-    c.reason = excluded(b) ? `left out by --exclude ${excluded(b)}` : `stage ${b.stage} excluded by --stages`;
+    if (chosenSet.has(b)) continue;
+    bySite.get(b.site)!.reason = excluded(b) ? `left out by --exclude ${excluded(b)}` : `stage ${b.stage} excluded by --stages`;
   }
   for (const b of chosen) checkBlockSize(model, b, o);
   const seNodes = new Map<string, NodeProto[]>();
   const names = freshNames(model);
-  for (const b of chosen) seNodes.set(b.name, rewrite(model, b, o, names));
+  const groups: { nodes: NodeProto[]; anchor?: NodeProto }[] = [];
+  for (const b of chosen) {
+    const g = rewrite(model, b, o, names);
+    seNodes.set(b.name, g.nodes);
+    groups.push(g);
+  }
+  model.graph.insertNodeGroups(groups);
   if (chosen.length) finish(model, o, inherited);
   const shapesAfter = chosen.length ? analyseShapes(model, o) : shapesBefore;
   const macsAfter: MacCount = chosen.length ? countMacs(model.graph, shapesAfter) : macsBefore;
@@ -248,7 +263,8 @@ function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
   throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, the ratio and the divisor`);
 }
 
-function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames): NodeProto[] {
+/** Builds one SE block and rewires its readers; returns the nodes to insert after their anchor. */
+function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames): { nodes: NodeProto[]; anchor?: NodeProto } {
   const g = model.graph;
   const built = buildSE(
     { prefix: b.name, tensor: b.site.tensor, channels: b.channels, dtype: b.dtype, gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate },
@@ -260,8 +276,7 @@ function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNa
     if (model.proto.irVersion < 4) g.addInitializerInput(t);
   }
   const readers = new Set(b.site.rewire);
-  const producer = g.producer(b.site.tensor);
-  g.insertNodes(built.nodes, producer);
+  const anchor = g.producer(b.site.tensor);
   for (const reader of readers) {
     reader.inputs.forEach((input, i) => {
       if (input === b.site.tensor) g.setInput(reader, i, built.output);
@@ -269,7 +284,7 @@ function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNa
   }
   b.squeezeChannels = built.squeezeChannels;
   b.params = built.params;
-  return built.nodes;
+  return { nodes: built.nodes, anchor };
 }
 
 function finish(model: Model, o: InjectOptions, inherited: ReadonlySet<string>): void {

@@ -7,11 +7,24 @@ import { FLOAT_TYPES } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
 import type { ShapeMap } from './shapes.js';
 
-const WALK_LIMIT = 160;
+/**
+ * The deepest block se-inject looks for: a block input more than this many ops above a block's output
+ * is not searched for, and the candidate is told so (reason 'budget'). The largest blocks of the
+ * families known are ~40 ops deep (Inception-v3's modules); the budget keeps a crafted graph linear.
+ */
+export const MAX_BLOCK_DEPTH = 512;
 
 export interface Ctx {
   graph: Graph;
   shapes: ShapeMap;
+  /** Each node's index in the (topologically ordered) node list: computed once per graph. */
+  position: ReadonlyMap<NodeProto, number>;
+}
+
+export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
+  const position = new Map<NodeProto, number>();
+  graph.nodes.forEach((n, i) => position.set(n, i));
+  return { graph, shapes, position };
 }
 
 /** A float tensor of rank 4 (N, C, H, W) computed by a node: what SE can scale. */
@@ -81,78 +94,82 @@ export function dataInputs(ctx: Ctx, n: NodeProto): string[] {
   });
 }
 
-/** Backward distances (in nodes) from `end` to every activation tensor above it, within a bound. */
-export function ancestors(ctx: Ctx, end: string, limit = WALK_LIMIT): Map<string, number> {
-  const dist = new Map<string, number>([[end, 0]]);
-  const queue = [end];
-  while (queue.length && dist.size < limit) {
-    const t = queue.shift()!;
-    const p = ctx.graph.producer(t);
-    if (!p) continue;
-    for (const i of dataInputs(ctx, p)) {
-      if (dist.has(i)) continue;
-      dist.set(i, dist.get(t)! + 1);
-      queue.push(i);
-    }
-  }
-  return dist;
-}
+export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'none' | 'budget' };
 
-/** The nearest tensor that every end descends from: a block's input. */
-export function meetingPoint(ctx: Ctx, ends: string[]): string | undefined {
-  const maps = ends.map((e) => ancestors(ctx, e));
-  let best: string | undefined;
-  let bestDist = Infinity;
-  for (const [t, d0] of maps[0]!) {
-    let worst = d0;
-    for (const m of maps.slice(1)) {
-      const d = m.get(t);
-      if (d === undefined) { worst = Infinity; break; }
-      worst = Math.max(worst, d);
-    }
-    if (worst < bestDist) {
-      best = t;
-      bestDist = worst;
-    }
+/**
+ * The nearest tensor that every end descends from (a block's input): the common ancestor whose
+ * farthest end is nearest, ties broken by breadth-first order from the first end. Searched level by
+ * level from all ends at once, so the work is proportional to the block, not to the graph above it.
+ */
+export function meetingPoint(ctx: Ctx, ends: string[]): Meeting {
+  const unique = [...new Set(ends)];
+  const k = unique.length;
+  const reached = new Map<string, number>();
+  const dists = unique.map(() => new Set<string>());
+  let frontiers = unique.map((e) => [e]);
+  const order0: string[] = [];
+  for (let level = 0; level <= MAX_BLOCK_DEPTH; level++) {
+    let complete = false;
+    const fresh = frontiers.map((frontier, e) => {
+      const dist = dists[e]!;
+      const added: string[] = [];
+      for (const t of frontier) {
+        if (dist.has(t)) continue;
+        dist.add(t);
+        added.push(t);
+        if (e === 0) order0.push(t);
+        const c = (reached.get(t) ?? 0) + 1;
+        reached.set(t, c);
+        if (c === k) complete = true;
+      }
+      return added;
+    });
+    if (complete) return { x: order0.find((t) => reached.get(t) === k)! };
+    frontiers = fresh.map((added, e) => {
+      const next: string[] = [];
+      for (const t of added) {
+        const p = ctx.graph.producer(t);
+        if (!p) continue;
+        for (const i of dataInputs(ctx, p)) if (!dists[e]!.has(i)) next.push(i);
+      }
+      return next;
+    });
+    if (frontiers.every((f) => f.length === 0)) return { why: 'none' };
   }
-  return best;
+  return { why: 'budget' };
 }
 
 /** Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body. */
 export function regionBetween(ctx: Ctx, start: string, ends: string[]): Set<NodeProto> {
-  const region = new Set<NodeProto>();
-  const below = descendants(ctx, start);
-  const queue = ends.filter((e) => e !== start);
-  const seen = new Set(queue);
-  while (queue.length && region.size < WALK_LIMIT) {
-    const t = queue.shift()!;
+  const p0 = ctx.graph.producer(start);
+  const floor = p0 ? ctx.position.get(p0) ?? -1 : -1;
+  // Backwards from the ends, never above the start's producer in topological order ...
+  const visited: NodeProto[] = [];
+  const seenNodes = new Set<NodeProto>();
+  const stack = ends.filter((e) => e !== start);
+  const seen = new Set(stack);
+  while (stack.length) {
+    const t = stack.pop()!;
     const p = ctx.graph.producer(t);
-    if (!p || !below.has(t)) continue;
-    region.add(p);
+    if (!p || seenNodes.has(p) || (ctx.position.get(p) ?? -1) <= floor) continue;
+    seenNodes.add(p);
+    visited.push(p);
     for (const i of dataInputs(ctx, p)) {
       if (i === start || seen.has(i)) continue;
       seen.add(i);
-      queue.push(i);
+      stack.push(i);
     }
+  }
+  // ... then forwards: a node is in the block when it reads the start or a node already in it.
+  visited.sort((a, b) => ctx.position.get(a)! - ctx.position.get(b)!);
+  const region = new Set<NodeProto>();
+  const below = new Set<string>([start]);
+  for (const n of visited) {
+    if (!dataInputs(ctx, n).some((i) => below.has(i))) continue;
+    region.add(n);
+    for (const o of n.outputs) if (o) below.add(o);
   }
   return region;
-}
-
-function descendants(ctx: Ctx, start: string): Set<string> {
-  const out = new Set<string>();
-  const queue = [start];
-  while (queue.length && out.size < WALK_LIMIT * 4) {
-    const t = queue.shift()!;
-    for (const c of ctx.graph.consumers(t)) {
-      for (const o of c.outputs) {
-        if (o && !out.has(o)) {
-          out.add(o);
-          queue.push(o);
-        }
-      }
-    }
-  }
-  return out;
 }
 
 /** Convs in `region` on the way back from `end` (stopping at `start`). */
@@ -172,9 +189,9 @@ export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end
   return convs;
 }
 
-/** True when `a` is computed from `b` (b is an ancestor of a). */
-export function dependsOn(ctx: Ctx, a: string, b: string): boolean {
-  return ancestors(ctx, a).has(b);
+/** Does a node of `region` read one of `tensors`? (An input of a block computed from another.) */
+export function readInside(ctx: Ctx, region: ReadonlySet<NodeProto>, tensors: readonly string[]): boolean {
+  return tensors.some((t) => ctx.graph.consumers(t).some((c) => region.has(c)));
 }
 
 /** Is `gate` an excitation: a per-channel tensor (spatial size 1) computed from a global pool? */

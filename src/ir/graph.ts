@@ -12,7 +12,10 @@ import { WireError, fields, readString } from '../onnx/wire.js';
 
 export class Graph {
   private readonly producers = new Map<string, NodeProto>();
-  private readonly users = new Map<string, NodeProto[]>();
+  /** Readers per value: a Set for O(1) edits, with an array view built when asked for. */
+  private readonly users = new Map<string, { set: Set<NodeProto>; list?: NodeProto[] }>();
+  private outputNames?: Set<string>;
+  private inputNames?: Set<string>;
   /** Names a node reads inside its subgraphs (If/Loop/Scan bodies) from this scope. */
   private readonly captured = new Map<NodeProto, string[]>();
   private readonly initializerMap = new Map<string, TensorProto>();
@@ -36,7 +39,9 @@ export class Graph {
   }
 
   consumers(value: string): readonly NodeProto[] {
-    return this.users.get(value) ?? [];
+    const u = this.users.get(value);
+    if (!u) return NO_USERS;
+    return (u.list ??= [...u.set]);
   }
 
   initializer(name: string): TensorProto | undefined {
@@ -48,11 +53,13 @@ export class Graph {
   }
 
   isGraphOutput(value: string): boolean {
-    return this.proto.outputs.some((o) => o.name === value);
+    this.outputNames ??= new Set(this.proto.outputs.map((o) => o.name));
+    return this.outputNames.has(value);
   }
 
   isGraphInput(value: string): boolean {
-    return this.proto.inputs.some((i) => i.name === value) && !this.initializerMap.has(value);
+    this.inputNames ??= new Set(this.proto.inputs.map((i) => i.name));
+    return this.inputNames.has(value) && !this.initializerMap.has(value);
   }
 
   /** Names of values read by a node, its subgraph captures included. */
@@ -81,18 +88,46 @@ export class Graph {
   addInitializerInput(t: TensorProto): void {
     if (!this.initializerMap.has(t.name)) throw new Error(`IR: ${t.name} is not an initializer`);
     this.proto.inputs.push({ name: t.name, type: { elemType: t.dataType, shape: t.dims.map((value) => ({ value })) } });
+    this.inputNames?.add(t.name);
   }
 
   /** Inserts nodes (already in dependency order) right after `anchor`, or at the end. */
   insertNodes(nodes: NodeProto[], anchor?: NodeProto): void {
-    for (const n of nodes) {
-      for (const o of n.outputs) {
-        if (o && this.producers.has(o)) throw new Error(`IR: ${o} already has a producer`);
+    this.insertNodeGroups([{ nodes, anchor }]);
+  }
+
+  /**
+   * Inserts several groups of nodes, each right after its anchor (or at the end), in one pass over the
+   * node list: a rewrite of k sites costs O(nodes + inserted), not k list edits.
+   */
+  insertNodeGroups(groups: readonly { nodes: NodeProto[]; anchor?: NodeProto }[]): void {
+    const seen = new Set<string>();
+    for (const g of groups) {
+      for (const n of g.nodes) {
+        for (const o of n.outputs) {
+          if (o && (this.producers.has(o) || seen.has(o))) throw new Error(`IR: ${o} already has a producer`);
+          if (o) seen.add(o);
+        }
       }
     }
-    const at = anchor ? this.proto.nodes.indexOf(anchor) + 1 : this.proto.nodes.length;
-    this.proto.nodes.splice(at === 0 ? this.proto.nodes.length : at, 0, ...nodes);
-    for (const n of nodes) this.register(n);
+    const after = new Map<NodeProto | undefined, NodeProto[]>();
+    for (const g of groups) {
+      const list = after.get(g.anchor);
+      if (list) list.push(...g.nodes);
+      else after.set(g.anchor, g.nodes.slice());
+    }
+    const old = this.proto.nodes;
+    const merged: NodeProto[] = [];
+    for (const n of old) {
+      merged.push(n);
+      const extra = after.get(n);
+      if (extra) for (const e of extra) merged.push(e);
+      after.delete(n);
+    }
+    // Nodes without an anchor, or whose anchor is not in the graph, go at the end.
+    for (const extra of after.values()) for (const e of extra) merged.push(e);
+    replaceContents(old, merged);
+    for (const g of groups) for (const n of g.nodes) this.register(n);
   }
 
   /** Points every reader of `from` except `except` at `to`. Graph outputs are not renamed. */
@@ -112,40 +147,51 @@ export class Graph {
     const old = node.inputs[index]!;
     node.inputs[index] = value;
     node.src = undefined;
-    if (!node.inputs.includes(old) && !(this.captured.get(node) ?? []).includes(old)) {
-      this.removeUser(old, node);
-    }
+    const captured = this.captured.get(node) ?? [];
+    if (!node.inputs.includes(old) && !captured.includes(old)) this.removeUser(old, node);
     this.addUser(value, node);
   }
 
   removeNode(node: NodeProto): void {
-    const i = this.proto.nodes.indexOf(node);
-    if (i < 0) return;
-    this.proto.nodes.splice(i, 1);
-    for (const v of this.reads(node)) this.removeUser(v, node);
-    for (const o of node.outputs) if (this.producers.get(o) === node) this.producers.delete(o);
-    this.captured.delete(node);
+    this.removeNodes(new Set([node]));
+  }
+
+  /** Removes a set of nodes with one pass over the node list. */
+  removeNodes(dead: ReadonlySet<NodeProto>): void {
+    const kept = this.proto.nodes.filter((n) => !dead.has(n));
+    if (kept.length === this.proto.nodes.length) return;
+    for (const n of dead) this.detach(n);
+    replaceContents(this.proto.nodes, kept);
   }
 
   /** Removes nodes whose outputs nobody reads; graph outputs always stay. Returns how many went. */
   eliminateDeadCode(): number {
-    let removed = 0;
+    const dead = new Set<NodeProto>();
+    // Backwards, so that a node whose only readers die is seen dead in the same sweep.
     for (let i = this.proto.nodes.length - 1; i >= 0; i--) {
       const n = this.proto.nodes[i]!;
       const live = n.outputs.some((o) => o !== '' && (this.consumers(o).length > 0 || this.isGraphOutput(o)));
       if (!live) {
-        this.removeNode(n);
-        removed++;
+        this.detach(n);
+        dead.add(n);
       }
     }
-    return removed;
+    if (dead.size) replaceContents(this.proto.nodes, this.proto.nodes.filter((n) => !dead.has(n)));
+    return dead.size;
   }
 
   /** Reorders nodes topologically, keeping the existing order wherever it is already valid. */
   sortTopologically(): void {
     const order = topologicalOrder(this);
     if (order.cycle) throw new Error(`IR: cycle through node ${order.cycle}`);
-    this.proto.nodes.splice(0, this.proto.nodes.length, ...order.nodes);
+    replaceContents(this.proto.nodes, order.nodes);
+  }
+
+  /** Drops a node's edges from the producer and consumer maps (not from the node list). */
+  private detach(node: NodeProto): void {
+    for (const v of new Set(this.reads(node))) this.removeUser(v, node);
+    for (const o of node.outputs) if (this.producers.get(o) === node) this.producers.delete(o);
+    this.captured.delete(node);
   }
 
   private register(n: NodeProto): void {
@@ -162,17 +208,28 @@ export class Graph {
 
   private addUser(value: string, node: NodeProto): void {
     if (!value) return;
-    const list = this.users.get(value);
-    if (!list) this.users.set(value, [node]);
-    else if (!list.includes(node)) list.push(node);
+    const u = this.users.get(value);
+    if (!u) this.users.set(value, { set: new Set([node]) });
+    else if (!u.set.has(node)) {
+      u.set.add(node);
+      u.list = undefined;
+    }
   }
 
   private removeUser(value: string, node: NodeProto): void {
-    const list = this.users.get(value);
-    if (!list) return;
-    const i = list.indexOf(node);
-    if (i >= 0) list.splice(i, 1);
+    const u = this.users.get(value);
+    if (u?.set.delete(node)) u.list = undefined;
   }
+}
+
+const NO_USERS: readonly NodeProto[] = Object.freeze([]);
+
+/** Replaces an array's contents in place without spreading it into arguments (10^6 nodes overflow the stack). */
+function replaceContents<T>(target: T[], source: readonly T[]): void {
+  if (target === source) return;
+  const copy = source.slice();
+  target.length = copy.length;
+  for (let i = 0; i < copy.length; i++) target[i] = copy[i]!;
 }
 
 function uniqueIn(taken: Set<string>, base: string): string {
