@@ -111,12 +111,12 @@ function userSites(model: Model, shapes: ShapeMap, at: string[]): Candidate[] {
       const near = closestNames(t, known);
       throw new OptionError('at', (w) => `${w.name('at')}: ${model.label} has no tensor ${JSON.stringify(t)}${near.length ? `; closest: ${near.join(', ')}` : ''}`);
     }
+    if (g.isGraphOutput(t)) throw new OptionError('at', (w) => `${w.name('at')}: ${t} is a graph output; give the tensor it is computed from, so that the output keeps its meaning`);
     const s = shapes.get(t);
     if (!s?.dims || s.dims.length !== 4 || !SUPPORTED_SE_TYPES.has(s.dtype) || s.dims.some((d) => !(d >= 1))) {
       const what = s?.dims ? `${s.dims.length}-D ${s.dims.join('×')} of element type ${s.dtype}` : 'of unknown shape';
       throw new OptionError('at', (w) => `${w.name('at')}: ${t} is ${what}, not a float N×C×H×W feature map; SE scales feature maps`);
     }
-    if (g.isGraphOutput(t)) throw new OptionError('at', (w) => `${w.name('at')}: ${t} is a graph output; give the tensor it is computed from, so that the output keeps its meaning`);
     const site: Site = { family: 'user', rule: 'insertSEAtTensor', tensor: t, rewire: [...g.consumers(t)], region: new Set([producer]) };
     return { family: 'user', node: nodeLabel(producer), tensor: t, site };
   });

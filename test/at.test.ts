@@ -7,8 +7,8 @@ import { analyze, convertFile, loadModel } from '../src/api.js';
 import { validateModels } from '../src/validate/runtime.js';
 import { ROOT, onnxCheck, small, tempDir } from './support/fixtures.js';
 
-const UNET = path.join(ROOT, 'fixtures/blocks/unet_op13.onnx');
-const ENCODER = ['/enc1/enc1.3/Relu_output_0', '/enc2/enc2.3/Relu_output_0', '/mid/mid.3/Relu_output_0'];
+const UNET = path.join(ROOT, 'fixtures/families/unet_op13.onnx');
+const ENCODER = ['/enc1/enc1.1/enc1.1.2/Relu_output_0', '/enc2/enc2.1/enc2.1.2/Relu_output_0', '/mid/mid.1/mid.1.2/Relu_output_0'];
 const tmp = tempDir('se-inject-at-');
 afterAll(() => tmp.cleanup());
 
@@ -34,7 +34,7 @@ describe('--at', () => {
 
   it('a name the model lacks gets the closest existing names; what is not a feature map is said in one line', async () => {
     const model = await loadModel(UNET);
-    expect(() => analyze(model, { at: ['/enc1/enc1.3/Relu_output'] })).toThrow(/has no tensor "\/enc1\/enc1\.3\/Relu_output"; closest: \/enc1\/enc1\.3\/Relu_output_0/);
+    expect(() => analyze(model, { at: ['/enc1/enc1.1/enc1.1.2/Relu_output'] })).toThrow(/has no tensor "\/enc1\/enc1\.1\/enc1\.1\.2\/Relu_output"; closest: \/enc1\/enc1\.1\/enc1\.1\.2\/Relu_output_0/);
     expect(() => analyze(model, { at: ['output'] })).toThrow(/output is a graph output; give the tensor it is computed from/);
     const resnet = await loadModel(small('tiny_resnet.onnx'));
     const flat = resnet.graph.nodes.find((n) => n.opType === 'Flatten')!.outputs[0]!;

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convertFile } from '../src/api.js';
+import { analyze, convertFile, loadModel } from '../src/api.js';
 import { validateModels } from '../src/validate/runtime.js';
 import { ROOT, onnxCheck, tempDir } from './support/fixtures.js';
 
@@ -55,5 +55,16 @@ describe.each(Object.entries(manifest))('%s', (file, e) => {
     expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
     const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true });
     expect(v.problems).toEqual([]);
+  });
+});
+
+describe('weights where other exporters put them', () => {
+  it('Constant nodes: the same parameters and MACs as the initializer form, said to be in Constant nodes', async () => {
+    const asConstants = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_constants.onnx')));
+    const asInitializers = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_init_inputs.onnx')));
+    expect(asConstants.params.before).toBe(asInitializers.params.before);
+    expect(asConstants.params.where).toEqual({ initializers: 0, constantNodes: asInitializers.params.before });
+    expect(asConstants.params.added).toBe(asInitializers.params.added);
+    expect(asConstants.macs.before).toBe(asInitializers.macs.before);
   });
 });

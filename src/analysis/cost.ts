@@ -21,7 +21,7 @@ export interface ParamCount {
   /** Elements of floating-point initializers. */
   initializers: number;
   /**
-   * Elements of floating-point Constant nodes used as weights (other exporters' way of storing them):
+   * Elements of floating-point Constant (and ConstantOfShape) nodes used as weights (other exporters' way of storing them):
    * an input after the first of a Conv, Gemm, MatMul, norm or PRelu, or a per-channel operand of an
    * elementwise Mul/Add/Sub/Div. Scalar constants (hard-swish's 3 and 6, a Clip bound, se-inject's own
    * ×2 of `--init preserve`) are arithmetic, not parameters.
@@ -35,16 +35,30 @@ export function countParams(g: Graph): ParamCount {
   for (const t of g.initializers.values()) if (FLOAT_TYPES.has(t.dataType)) initializers += elementCount(t.dims);
   let constantNodes = 0;
   for (const n of g.nodes) {
-    if (n.opType !== 'Constant') continue;
+    if (n.opType !== 'Constant' && n.opType !== 'ConstantOfShape') continue;
     const t = n.attributes.find((a) => a.name === 'value')?.t;
-    if (!t || !FLOAT_TYPES.has(t.dataType)) continue;
-    const size = elementCount(t.dims);
+    // ConstantOfShape fills a shape given as a constant int64 tensor; its value defaults to float 0.
+    const size = n.opType === 'Constant' ? (t && FLOAT_TYPES.has(t.dataType) ? elementCount(t.dims) : 0)
+      : !t || FLOAT_TYPES.has(t.dataType) ? filledElements(g, n.inputs[0]) : 0;
+    if (!size) continue;
     const out = n.outputs[0]!;
     const users = g.consumers(out);
     const weight = users.some((u) => WEIGHT_OPS.has(u.opType) && u.inputs.indexOf(out) > 0) || (size > 1 && users.some((u) => AFFINE_OPS.has(u.opType)));
     if (weight) constantNodes += size;
   }
   return { total: initializers + constantNodes, initializers, constantNodes };
+}
+
+/** Elements a ConstantOfShape makes from a shape stored as an int64 initializer or Constant; 0 when unknown. */
+function filledElements(g: Graph, shape: string | undefined): number {
+  if (!shape) return 0;
+  const t = g.initializer(shape) ?? g.producer(shape)?.attributes.find((a) => a.name === 'value')?.t;
+  const raw = t?.dataType === 7 /* INT64 */ ? t.rawData : undefined;
+  if (!raw || raw.byteLength % 8) return 0;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  let n = 1;
+  for (let i = 0; i < raw.byteLength; i += 8) n *= Number(view.getBigInt64(i, true));
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }
 
 export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
