@@ -15,6 +15,7 @@ import { saveModel, serializeModel } from './onnx/save.js';
 import type { SaveOptions, SaveResult } from './onnx/save.js';
 import type { Report } from './report/format.js';
 import { summarize } from './report/summary.js';
+import { countOps } from './report/op-counts.js';
 import { checkDimsFor, clampNote, resolveOptions } from './options.js';
 
 export type SEInjectOptions = Partial<InjectOptions>;
@@ -33,7 +34,8 @@ function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   const target = dryRun ? cloneModel(model) : model;
   const { report } = injectSE(target, o);
   const notes = [clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
-  return { file: model.label, dryRun, model: summary, ...report, ...(notes.length ? { notes } : {}) };
+  const opCounts = { before: summary.opCounts, after: countOps(target.graph) };
+  return { file: model.label, dryRun, model: summary, ...report, opCounts, ...(notes.length ? { notes } : {}) };
 }
 
 /** Blocks were found, but some layers sit inside model-local functions, which are left as they are. */

@@ -178,5 +178,17 @@ describe('se-inject CLI', () => {
     expect(clash.stderr).toMatch(/two models would both be written to .*tiny_resnet\.onnx/);
     expect(cli(...models.slice(0, 2), '--out-dir', dir, '-o', 'x.onnx').code).toBe(2);
   });
+
+  it('a before/after op-count table, as onnxsim prints, and opCounts in JSON', () => {
+    const doc = JSON.parse(cli('report', small('tiny_resnet.onnx'), '--json').stdout);
+    expect(doc.opCounts.before).toEqual(doc.model.opCounts);
+    // Each SE block: GlobalAveragePool, 2 Conv, Relu, Sigmoid, Mul.
+    const added = (op: string) => (doc.opCounts.after[op] ?? 0) - (doc.opCounts.before[op] ?? 0);
+    expect(['GlobalAveragePool', 'Conv', 'Relu', 'Sigmoid', 'Mul'].map(added)).toEqual([6, 12, 6, 6, 6]);
+    const text = cli('report', small('tiny_resnet.onnx')).stdout;
+    expect(text).toMatch(/^Ops\nop\s+before\s+after\s+change$/m);
+    expect(text).toMatch(/^Sigmoid\s+0\s+6\s+\+6$/m);
+    expect(text).toMatch(/^total\s+37\s+73\s+\+36$/m);
+  });
 });
 

@@ -2,6 +2,8 @@
 
 import type { ModelSummary } from './summary.js';
 import type { SEReport } from './build.js';
+import { opCountRows } from './op-counts.js';
+import type { OpCounts } from './op-counts.js';
 
 export interface Report extends SEReport {
   file: string;
@@ -11,6 +13,8 @@ export interface Report extends SEReport {
   validation?: unknown;
   /** What the user should know about the options as applied (a ratio that clamps every squeeze width). */
   notes?: string[];
+  /** Nodes per op type in the input and in the result. */
+  opCounts?: OpCounts;
 }
 
 /** 1234567 → "1,234,567" (what toLocaleString('en-US') prints, without starting ICU for it). */
@@ -77,6 +81,7 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
       table: { head: ['node', 'op', 'MACs', 'params'], rows: m.largestLayers.map((l) => [l.node, l.opType, n(l.macs), n(l.params)]), right: [2, 3] },
     });
   }
+  if (r.opCounts) out.push({ title: 'Ops', table: { head: ['op', 'before', 'after', 'change'], rows: opCountRows(r.opCounts), right: [1, 2, 3] } });
   if (explain) {
     out.push({
       title: 'Candidates (--explain)',
