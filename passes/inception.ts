@@ -19,27 +19,27 @@ import type { Candidate, Pass } from '../src/se/site.js';
 
 function match(ctx: Ctx, concat: NodeProto): Candidate {
   const out = concat.outputs[0]!;
-  if (!isChannelConcat(ctx, concat)) return skip('inception', concat, 'not a channel concat of feature maps');
+  if (!isChannelConcat(ctx, concat)) return skip('inception', concat, 'not-channel-concat', 'not a channel concat of feature maps');
   const ins = concat.inputs;
-  if (ins.length < 2) return skip('inception', concat, 'fewer than two inputs');
-  if (!ins.every((i) => isFeatureMap(ctx, i))) return skip('inception', concat, 'an input is not a feature map');
-  if (feedsChannelShuffle(ctx, out)) return skip('inception', concat, 'a ShuffleNet unit (the concat feeds a channel shuffle)');
+  if (ins.length < 2) return skip('inception', concat, 'too-few-branches', 'fewer than two inputs');
+  if (!ins.every((i) => isFeatureMap(ctx, i))) return skip('inception', concat, 'not-feature-map', 'an input is not a feature map');
+  if (feedsChannelShuffle(ctx, out)) return skip('inception', concat, 'other-family', 'a ShuffleNet unit (the concat feeds a channel shuffle)');
   const users = ctx.graph.consumers(out);
   const readers = dataConsumers(ctx, out);
-  if (readers.length > 0 && readers.every((u) => u.opType === 'Concat')) return skip('inception', concat, 'an inner concat of a larger module');
+  if (readers.length > 0 && readers.every((u) => u.opType === 'Concat')) return skip('inception', concat, 'inner-concat', 'an inner concat of a larger module');
   const meet = meetingPoint(ctx, ins);
-  if (!meet.x) return skip('inception', concat, meet.why === 'budget' ? `no module input within ${MAX_BLOCK_DEPTH} ops` : 'the branches share no module input');
+  if (!meet.x) return skip('inception', concat, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no module input within ${MAX_BLOCK_DEPTH} ops` : 'the branches share no module input');
   const x = meet.x;
   const region = regionBetween(ctx, x, ins);
   if (ins.includes(x) || readInside(ctx, region, ins)) {
-    return skip('inception', concat, 'dense connectivity (an input is computed from another, as in DenseNet)');
+    return skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
   }
   const convBranches = ins.filter((i) => convsOnPath(ctx, region, x, i) > 0).length;
-  if (convBranches < 2) return skip('inception', concat, `${convBranches} conv branch(es); an Inception module has at least two`);
+  if (convBranches < 2) return skip('inception', concat, 'too-few-branches', `${convBranches} conv branch(es); an Inception module has at least two`);
   region.add(concat);
   const existing = findSE(ctx, region) ?? users.find((u) => isSEScale(ctx, u));
-  if (existing) return skip('inception', concat, `already has SE (${nodeLabel(existing)})`);
-  if (ctx.graph.isGraphOutput(out)) return skip('inception', concat, 'the module output is a graph output');
+  if (existing) return skip('inception', concat, 'has-se', `already has SE (${nodeLabel(existing)})`);
+  if (ctx.graph.isGraphOutput(out)) return skip('inception', concat, 'graph-output', 'the module output is a graph output');
   return {
     family: 'inception', node: nodeLabel(concat), tensor: out,
     site: { family: 'inception', rule: 'insertSEAfterInceptionConcat', tensor: out, rewire: [...users], region },

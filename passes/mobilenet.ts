@@ -77,22 +77,22 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   if (dw.opType !== 'Conv' || group === 1) return undefined;
   const cin = dimsOf(ctx, dw.inputs[0]!)?.[1];
   const kernel = attrInts(dw, 'kernel_shape') ?? dimsOf(ctx, dw.inputs[1]!)?.slice(2) ?? [];
-  if (group !== cin) return skip('mobilenet', dw, `a grouped conv (group ${group}, ${cin} channels), not depthwise`);
-  if (kernel.every((k) => k === 1)) return skip('mobilenet', dw, 'a 1×1 depthwise conv, not a spatial one');
+  if (group !== cin) return skip('mobilenet', dw, 'not-depthwise', `a grouped conv (group ${group}, ${cin} channels), not depthwise`);
+  if (kernel.every((k) => k === 1)) return skip('mobilenet', dw, 'not-depthwise', 'a 1×1 depthwise conv, not a spatial one');
   const head = forward(ctx, dw.outputs[0]!, true);
-  if (!head.pointwise) return skip('mobilenet', dw, 'no pointwise 1×1 projection after the depthwise conv');
+  if (!head.pointwise) return skip('mobilenet', dw, 'no-projection', 'no pointwise 1×1 projection after the depthwise conv');
   const tail = forward(ctx, head.pointwise.outputs[0]!, false);
   const x = blockInput(ctx, dw);
   const region = regionBetween(ctx, x, [tail.end]);
   const existing = head.se ?? tail.se ?? findSE(ctx, region);
-  if (existing) return skip('mobilenet', dw, `already has SE (${nodeLabel(existing)})`, head.end);
+  if (existing) return skip('mobilenet', dw, 'has-se', `already has SE (${nodeLabel(existing)})`, head.end);
   if (options.mobilenetPlacement === 'v3') {
     return {
       family: 'mobilenet', node: nodeLabel(dw), tensor: head.end,
       site: { family: 'mobilenet', rule: 'insertSEAfterDepthwiseActivation', tensor: head.end, rewire: [head.pointwise], region, gate: 'hardsigmoid' },
     };
   }
-  if (ctx.graph.isGraphOutput(tail.end)) return skip('mobilenet', dw, 'the block output is a graph output', tail.end);
+  if (ctx.graph.isGraphOutput(tail.end)) return skip('mobilenet', dw, 'graph-output', 'the block output is a graph output', tail.end);
   return {
     family: 'mobilenet', node: nodeLabel(dw), tensor: tail.end,
     site: { family: 'mobilenet', rule: 'insertSEAfterDepthwiseBlock', tensor: tail.end, rewire: [...ctx.graph.consumers(tail.end)], region },

@@ -15,32 +15,32 @@ import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, isFeatureMap,
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { nodeLabel, skip } from '../src/se/site.js';
-import type { Candidate, Pass, PassOptions, Site } from '../src/se/site.js';
+import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
 
 function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   const [a, b] = add.inputs;
-  if (add.inputs.length !== 2 || !a || !b) return skip('residual', add, 'not a two-input Add');
+  if (add.inputs.length !== 2 || !a || !b) return skip('residual', add, 'not-a-sum', 'not a two-input Add');
   if (!isFeatureMap(ctx, a) || !isFeatureMap(ctx, b)) {
     const rank = dimsOf(ctx, add.outputs[0]!)?.length;
-    return skip('residual', add, rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
+    return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
-  if (dimsOf(ctx, a)!.join() !== dimsOf(ctx, b)!.join()) return skip('residual', add, 'a broadcasting Add, not a residual sum');
+  if (dimsOf(ctx, a)!.join() !== dimsOf(ctx, b)!.join()) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
   const meet = meetingPoint(ctx, [a, b]);
-  if (!meet.x) return skip('residual', add, meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
+  if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
   const x = meet.x;
   const region = regionBetween(ctx, x, [a, b]);
   const [convA, convB] = [convsOnPath(ctx, region, x, a), convsOnPath(ctx, region, x, b)];
-  if (convA === convB) return skip('residual', add, `cannot tell branch from shortcut (${convA} convs on each side)`);
+  if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
   const [branch, shortcut] = convA > convB ? [a, b] : [b, a];
-  if (Math.min(convA, convB) > 1) return skip('residual', add, 'the shortcut holds more than a projection conv');
+  if (Math.min(convA, convB) > 1) return skip('residual', add, 'not-a-shortcut', 'the shortcut holds more than a projection conv');
   if (!isProjectionOf(ctx, x, shortcut)) {
-    return skip('residual', add, 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)', branch);
+    return skip('residual', add, 'not-a-shortcut', 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)', branch);
   }
   region.add(add);
   const existing = findSE(ctx, region);
-  if (existing) return skip('residual', add, `already has SE (${nodeLabel(existing)})`, branch);
+  if (existing) return skip('residual', add, 'has-se', `already has SE (${nodeLabel(existing)})`, branch);
   const site = place(ctx, add, options, { x, branch, shortcut, region });
-  if (typeof site === 'string') return skip('residual', add, site, branch);
+  if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
 }
 
@@ -62,7 +62,7 @@ const PROJECTION = new Set(['Conv', 'AveragePool', 'MaxPool', 'Pad']);
 
 interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto> }
 
-function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | string {
+function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | [ReasonCode, string] {
   const base = { family: 'residual' as const, region: blk.region };
   switch (options.placement) {
     case 'standard':
@@ -72,14 +72,14 @@ function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site
     case 'pre': {
       const branchNodes = regionBetween(ctx, blk.x, [blk.branch]);
       const rewire = ctx.graph.consumers(blk.x).filter((c) => branchNodes.has(c));
-      if (!rewire.length || !isFeatureMap(ctx, blk.x)) return 'the block input is not a feature map SE can scale';
+      if (!rewire.length || !isFeatureMap(ctx, blk.x)) return ['not-feature-map', 'the block input is not a feature map SE can scale'];
       return { ...base, rule: 'insertSEBeforeResidualUnit', tensor: blk.x, rewire };
     }
     case 'post': {
       let out = add.outputs[0]!;
       const users = ctx.graph.consumers(out);
       if (users.length === 1 && users[0]!.opType === 'Relu') out = users[0]!.outputs[0]!;
-      if (ctx.graph.isGraphOutput(out)) return 'the sum is a graph output';
+      if (ctx.graph.isGraphOutput(out)) return ['graph-output', 'the sum is a graph output'];
       return { ...base, rule: 'insertSEAfterResidualSum', tensor: out, rewire: [...ctx.graph.consumers(out)] };
     }
   }

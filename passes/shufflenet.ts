@@ -34,17 +34,17 @@ function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
   if (!isChannelConcat(ctx, concat)) return undefined;
   if (!feedsChannelShuffle(ctx, concat.outputs[0]!)) return matchDownsamplingUnit(ctx, concat);
   const ins = concat.inputs;
-  if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return skip('shufflenet', concat, 'a shuffle unit concat needs two feature maps');
+  if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return skip('shufflenet', concat, 'not-feature-map', 'a shuffle unit concat needs two feature maps');
   const meet = meetingPoint(ctx, ins);
-  if (!meet.x) return skip('shufflenet', concat, meet.why === 'budget' ? `no unit input within ${MAX_BLOCK_DEPTH} ops` : 'the two halves share no unit input');
+  if (!meet.x) return skip('shufflenet', concat, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no unit input within ${MAX_BLOCK_DEPTH} ops` : 'the two halves share no unit input');
   const x = meet.x;
   const region = regionBetween(ctx, x, ins);
   const convs = ins.map((i) => convsOnPath(ctx, region, x, i));
   const main = convs[0]! > convs[1]! ? ins[0]! : ins[1]!;
-  if (Math.max(...convs) === 0) return skip('shufflenet', concat, 'neither half holds a conv');
+  if (Math.max(...convs) === 0) return skip('shufflenet', concat, 'no-conv', 'neither half holds a conv');
   region.add(concat);
   const existing = findSE(ctx, region);
-  if (existing) return skip('shufflenet', concat, `already has SE (${nodeLabel(existing)})`, main);
+  if (existing) return skip('shufflenet', concat, 'has-se', `already has SE (${nodeLabel(existing)})`, main);
   return {
     family: 'shufflenet', node: nodeLabel(concat), tensor: main,
     site: { family: 'shufflenet', rule: 'insertSEOnShuffleUnitBranch', tensor: main, rewire: [concat], region },
@@ -63,7 +63,7 @@ function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto): Candidate | undefin
   if (convsOnPath(ctx, region, x, main) === 0) return undefined;
   region.add(concat);
   const existing = findSE(ctx, region);
-  if (existing) return skip('shufflenet', concat, `already has SE (${nodeLabel(existing)})`, main);
+  if (existing) return skip('shufflenet', concat, 'has-se', `already has SE (${nodeLabel(existing)})`, main);
   return {
     family: 'shufflenet', node: nodeLabel(concat), tensor: main,
     site: { family: 'shufflenet', rule: 'insertSEOnDownsamplingUnitBranch', tensor: main, rewire: [concat], region },

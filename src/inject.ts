@@ -14,15 +14,13 @@ import { inputDefect, lintGraph } from './ir/lint.js';
 import { checkInputModel } from './validate/structure.js';
 import type { Model } from './ir/model.js';
 import type { NodeProto } from './onnx/proto.js';
-import { inceptionPass } from '../passes/inception.js';
-import { mobilenetPass } from '../passes/mobilenet.js';
-import { residualPass } from '../passes/residual.js';
-import { shufflenetPass } from '../passes/shufflenet.js';
+import { passOrder } from '../passes/index.js';
+import type { PassFamily } from '../passes/index.js';
 import { SUPPORTED_SE_TYPES, buildSE, squeezeWidth } from './se/build.js';
 import type { SEOptions } from './se/build.js';
 import { freshNames } from './se/names.js';
 import type { FreshNames } from './se/names.js';
-import { nodeLabel } from './se/site.js';
+import { leaveAlone, nodeLabel } from './se/site.js';
 import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
 import { toolVersion } from './version.js';
@@ -46,12 +44,6 @@ export interface InjectOptions extends SEOptions, PassOptions, DimBindings {
 
 export { DEFAULT_OPTIONS } from './options.js';
 
-function passOrder(o: PassOptions): Pass[] {
-  // The MobileNetV3 placement is a statement about depthwise blocks: it wins over the residual view.
-  return o.mobilenetPlacement === 'v3'
-    ? [shufflenetPass, mobilenetPass, residualPass, inceptionPass]
-    : [shufflenetPass, residualPass, inceptionPass, mobilenetPass];
-}
 
 export interface InjectResult {
   report: SEReport;
@@ -144,7 +136,7 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
     const candidates = userSites(model, shapes, o.at);
     return { candidates, accepted: assignStages(model, shapes, candidates.map((c) => c.site!), o) };
   }
-  const passes = passOrder(o).filter((p) => !o.families || o.families.includes(p.family));
+  const passes = passOrder(o, o.families as PassFamily[] | undefined);
   const candidates: Candidate[] = [];
   const taken = new Map<NodeProto, Candidate>();
   const sites: Site[] = [];
@@ -159,20 +151,17 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       let clash: Candidate | undefined;
       for (const r of c.site.region) if ((clash = taken.get(r))) break;
       if (clash) {
-        c.reason = `same block as the ${clash.family} SE at ${clash.tensor}`;
-        c.site = undefined;
+        leaveAlone(c, 'same-block', `same block as the ${clash.family} SE at ${clash.tensor}`);
         continue;
       }
       const { dtype = 0, dims } = shapes.get(c.site.tensor) ?? {};
       if (!dims || dims.length < 3 || !(dims[1]! >= 1)) {
         // Passes match on structure; the SE block is sized from N×C×spatial, which must be known.
-        c.reason = `the shape of ${c.site.tensor} is unknown (${dims ? dims.join('×') : 'not inferred'}); SE needs N×C×H×W`;
-        c.site = undefined;
+        leaveAlone(c, 'shape-unknown', `the shape of ${c.site.tensor} is unknown (${dims ? dims.join('×') : 'not inferred'}); SE needs N×C×H×W`);
         continue;
       }
       if (!SUPPORTED_SE_TYPES.has(dtype)) {
-        c.reason = `element type ${dtype} has no SE weights (float, float16, bfloat16, double)`;
-        c.site = undefined;
+        leaveAlone(c, 'dtype', `element type ${dtype} has no SE weights (float, float16, bfloat16, double)`);
         continue;
       }
       for (const r of c.site.region) taken.set(r, c);
@@ -232,7 +221,10 @@ export function injectSE(model: Model, o: InjectOptions): InjectResult {
   const chosenSet = new Set(chosen);
   for (const b of accepted) {
     if (chosenSet.has(b)) continue;
-    bySite.get(b.site)!.reason = excluded(b) ? `left out by --exclude ${excluded(b)}` : `stage ${b.stage} excluded by --stages`;
+    const c = bySite.get(b.site)!;
+    const by = excluded(b);
+    c.code = by ? 'excluded' : 'stage-excluded';
+    c.reason = by ? `left out by --exclude ${by}` : `stage ${b.stage} excluded by --stages`;
   }
   for (const b of chosen) checkBlockSize(model, b, o);
   const seNodes = new Map<string, NodeProto[]>();

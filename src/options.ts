@@ -6,7 +6,7 @@
 import { SeInjectError, escapeControls } from './errors.js';
 import type { InjectOptions } from './inject.js';
 import type { Model } from './ir/model.js';
-import { FAMILIES } from './se/site.js';
+import { FAMILIES } from '../passes/index.js';
 import type { Family } from './se/site.js';
 
 export type OptionKey = keyof InjectOptions;

@@ -5,11 +5,11 @@ import type { Argv } from 'yargs';
 import { SeInjectError } from '../errors.js';
 import type { InjectOptions } from '../inject.js';
 import { MAX_STAGE, resolveOptions } from '../options.js';
-import { FAMILIES } from '../se/site.js';
+import { ARCH_CHOICES as PASS_CHOICES, familyNamed } from '../../passes/index.js';
 import type { Vocabulary } from '../options.js';
 
-/** --arch takes the pass families (one list, src/se/site.ts), `resnet` for residual, and `auto`. */
-export const ARCH_CHOICES: readonly string[] = ['auto', 'resnet', ...FAMILIES];
+/** --arch takes the pass families of the registry (passes/index.ts), their aliases, and `auto`. */
+export const ARCH_CHOICES: readonly string[] = PASS_CHOICES;
 
 export function analysisOptions<T>(y: Argv<T>) {
   return y
@@ -71,7 +71,7 @@ export function parseDims(list: string[] | undefined): Record<string, number> | 
 
 function families(arch: readonly string[] | undefined): string[] | undefined {
   if (!arch?.length || arch.includes('auto')) return undefined;
-  return [...new Set(arch.map((a) => (a === 'resnet' ? 'residual' : a)))];
+  return [...new Set(arch.map((a) => familyNamed(a) ?? a))];
 }
 
 /** The library's option names as this CLI's flags, for its messages (src/options.ts validates both). */

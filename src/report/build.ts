@@ -7,7 +7,8 @@ import type { Model } from '../ir/model.js';
 import type { NodeProto } from '../onnx/proto.js';
 import { blockFormula } from '../se/build.js';
 import type { BlockKind, SEOptions } from '../se/build.js';
-import type { Candidate, Family, PassOptions, Site } from '../se/site.js';
+import { REASONS } from '../se/site.js';
+import type { Candidate, ReasonCode, Family, PassOptions, Site } from '../se/site.js';
 
 export interface PlannedBlock {
   site: Site;
@@ -49,6 +50,9 @@ export interface CandidateReport {
   node: string;
   tensor: string;
   result: 'inserted' | 'skipped';
+  /** Skipped: one of the closed set of reason codes (REASONS in src/se/site.ts), its detail, and `reason` = detail. */
+  code?: ReasonCode;
+  detail?: string;
   reason?: string;
   rule?: string;
 }
@@ -59,7 +63,7 @@ export interface SEReport {
   families: Family[];
   inserted: number;
   blocks: BlockReport[];
-  skipped: { tensor: string; node: string; pass: Family; reason: string }[];
+  skipped: { tensor: string; node: string; pass: Family; code: ReasonCode; detail: string; reason: string }[];
   candidates: CandidateReport[];
   stages: StageReport[];
   /** `where`: the input's parameters by where they are stored (initializers, or Constant nodes as some exporters write them). */
@@ -96,8 +100,14 @@ const FORMULAS: Record<BlockKind, string> = {
   eca: 'Σ k(C) over blocks (one 1-D conv of kernel k, no bias; k = odd ⌊(log2 C + 1)/2⌋, at least 3)',
 };
 
-export const SUPPORTED_FAMILIES =
-  'residual networks (ResNet, ResNeXt, Wide-ResNet), Inception (GoogLeNet, Inception-v3), depthwise-separable nets (MobileNet, MnasNet) and ShuffleNet';
+export { SUPPORTED_FAMILIES } from '../../passes/index.js';
+import { SUPPORTED_FAMILIES } from '../../passes/index.js';
+
+function why(c: Candidate): { code: ReasonCode; detail: string; reason: string } {
+  const code = c.code ?? 'not-selected';
+  const detail = c.reason ?? REASONS[code];
+  return { code, detail, reason: detail };
+}
 
 export function buildReport(r: ReportInput): SEReport {
   const blocks: BlockReport[] = r.blocks.map((b) => ({
@@ -116,11 +126,11 @@ export function buildReport(r: ReportInput): SEReport {
     families: [...new Set(blocks.map((b) => b.kind))],
     inserted: blocks.length,
     blocks,
-    skipped: skipped.map((c) => ({ tensor: c.tensor, node: c.node, pass: c.family, reason: c.reason ?? 'not selected' })),
+    skipped: skipped.map((c) => ({ tensor: c.tensor, node: c.node, pass: c.family, ...why(c) })),
     candidates: r.candidates.map((c) => ({
       pass: c.family, node: c.node, tensor: c.tensor,
       result: c.site && inserted.has(c.site) ? 'inserted' : 'skipped',
-      ...(c.site && inserted.has(c.site) ? { rule: c.site.rule } : { reason: c.reason ?? 'not selected' }),
+      ...(c.site && inserted.has(c.site) ? { rule: c.site.rule } : why(c)),
     })),
     stages,
     params: {
@@ -155,7 +165,7 @@ function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: numbe
 }
 
 function nothingReason(r: ReportInput): string {
-  const had = new Set(r.candidates.filter((c) => c.reason?.startsWith('already has SE')).map((c) => c.reason)).size;
+  const had = new Set(r.candidates.filter((c) => c.code === 'has-se').map((c) => c.reason)).size;
   if (had > 0 && r.candidates.every((c) => !c.site)) {
     return `nothing to insert: ${had} block(s) already hold SE (EfficientNet/RegNetY-style or an earlier se-inject run), and no block without one was found`;
   }

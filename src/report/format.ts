@@ -4,6 +4,7 @@ import type { ModelSummary } from './summary.js';
 import type { SEReport } from './build.js';
 import { opCountRows } from './op-counts.js';
 import type { OpCounts } from './op-counts.js';
+import { REASONS } from '../se/site.js';
 
 export interface Report extends SEReport {
   file: string;
@@ -87,12 +88,16 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
       title: 'Candidates (--explain)',
       table: {
         head: ['pass', 'node', 'result'],
-        rows: r.candidates.map((c) => [c.pass, c.node, c.result === 'inserted' ? `inserted (${c.rule})` : `skipped: ${c.reason}`]),
+        rows: r.candidates.map((c) => [c.pass, c.node, c.result === 'inserted' ? `inserted (${c.rule})` : `skipped (${c.code}): ${c.reason}`]),
       },
     });
   } else if (r.skipped.length) {
+    // One line per pass and reason code, with the code's summary: not one per tensor name.
     const reasons = new Map<string, number>();
-    for (const s of r.skipped) reasons.set(`${s.pass}: ${s.reason}`, (reasons.get(`${s.pass}: ${s.reason}`) ?? 0) + 1);
+    for (const s of r.skipped) {
+      const key = `${s.pass}: ${s.code} — ${REASONS[s.code] ?? s.reason}`;
+      reasons.set(key, (reasons.get(key) ?? 0) + 1);
+    }
     out.push({ title: 'Left alone (--explain lists each)', text: [...reasons].map(([k, v]) => `${String(v).padStart(4)} × ${k}`).join('\n') });
   }
   if (r.nothingToInsert) out.push({ title: 'Result', text: r.nothingToInsert });

@@ -2,10 +2,11 @@
 
 import type { Ctx } from '../analysis/blocks.js';
 import type { NodeProto } from '../onnx/proto.js';
+import type { PassFamily } from '../../passes/index.js';
 
-export type Family = 'residual' | 'inception' | 'mobilenet' | 'shufflenet' | 'user';
+/** The pass families come from the registry (passes/index.ts); 'user' marks sites named with --at. */
+export type Family = PassFamily | 'user';
 /** The pass families (--arch); 'user' marks sites the user named with --at. */
-export const FAMILIES: readonly Family[] = ['residual', 'inception', 'mobilenet', 'shufflenet'];
 
 export type Placement = 'standard' | 'pre' | 'post' | 'identity';
 
@@ -29,6 +30,8 @@ export interface Candidate {
   node: string;
   tensor: string;
   site?: Site;
+  /** Why it was left alone: one of a closed set of codes (REASONS), and a sentence naming what was seen. */
+  code?: ReasonCode;
   reason?: string;
 }
 
@@ -49,6 +52,46 @@ export function nodeLabel(n: NodeProto): string {
   return n.name || `${n.opType}(${n.outputs[0] ?? ''})`;
 }
 
-export function skip(family: Family, n: NodeProto, reason: string, tensor = n.outputs[0] ?? ''): Candidate {
-  return { family, node: nodeLabel(n), tensor, reason };
+export function skip(family: Family, n: NodeProto, code: ReasonCode, reason: string, tensor = n.outputs[0] ?? ''): Candidate {
+  return { family, node: nodeLabel(n), tensor, code, reason };
 }
+
+/** Marks a candidate left alone after matching (by the pipeline: clashes, stages, shapes). */
+export function leaveAlone(c: Candidate, code: ReasonCode, reason: string): void {
+  c.site = undefined;
+  c.code = code;
+  c.reason = reason;
+}
+
+/**
+ * Why a candidate is left alone: the closed set of codes, each with the summary the report prints once
+ * per code (the detail of each candidate, naming its tensors, is in --explain and the JSON).
+ */
+export const REASONS = {
+  'not-a-sum': 'not a sum of two feature maps',
+  'not-feature-map': 'an input is a constant or not a float feature map',
+  'shape-arithmetic': 'integer shape arithmetic, not a feature map',
+  broadcast: 'a broadcasting op, not a merge of equal-shape maps',
+  'no-block-input': 'the inputs share no block input',
+  budget: 'no block input within the depth budget (MAX_BLOCK_DEPTH ops)',
+  ambiguous: 'cannot tell the branch from the shortcut (as many convs on each side)',
+  'not-a-shortcut': 'the shortcut is not the block input or a short projection of it',
+  'not-channel-concat': 'not a channel concat of feature maps',
+  'too-few-branches': 'fewer than two conv branches',
+  'other-family': "another family's block",
+  'inner-concat': 'an inner concat of a larger module',
+  dense: 'dense connectivity (an input computed from another, as in DenseNet)',
+  'not-depthwise': 'not a spatial depthwise conv',
+  'no-projection': 'no pointwise 1×1 projection after the depthwise conv',
+  'no-conv': 'no conv on either side',
+  'has-se': 'already holds an SE block',
+  'graph-output': 'the block output is a graph output',
+  'same-block': "the same block as another pass's SE",
+  'shape-unknown': 'the shape of the tensor to scale is unknown',
+  dtype: 'an element type SE has no weights for',
+  'stage-excluded': 'stage excluded by --stages',
+  excluded: 'left out by --exclude',
+  'not-selected': 'not selected',
+} as const;
+
+export type ReasonCode = keyof typeof REASONS;
