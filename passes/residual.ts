@@ -21,6 +21,9 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   const [a, b] = add.inputs;
   if (add.inputs.length !== 2 || !a || !b) return skip('residual', add, 'not-a-sum', 'not a two-input Add');
   if (!isFeatureMap(ctx, a) || !isFeatureMap(ctx, b)) {
+    // A runtime-fused op upstream (com.microsoft FusedConv, NCHWc ops) leaves the shapes below it unknown.
+    const foreign = foreignOrigin(ctx, a) ?? foreignOrigin(ctx, b);
+    if (foreign) return skip('residual', add, 'nonstandard-op', `an input comes from ${foreign.domain}:${foreign.opType} (${nodeLabel(foreign)}), an op outside the ONNX standard whose output se-inject cannot analyse`);
     const rank = dimsOf(ctx, add.outputs[0]!)?.length;
     return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
@@ -42,6 +45,19 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   const site = place(ctx, add, options, { x, branch, shortcut, region });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+/** The nearest op outside the ONNX standard that a tensor of unknown shape descends from, if any. */
+function foreignOrigin(ctx: Ctx, t: string): NodeProto | undefined {
+  const queue = [t];
+  const seen = new Set(queue);
+  for (let i = 0; i < queue.length && i < 64; i++) {
+    const p = ctx.graph.producer(queue[i]!);
+    if (!p || dimsOf(ctx, queue[i]!)) continue;
+    if (p.domain !== '' && p.domain !== 'ai.onnx') return p;
+    for (const input of p.inputs) if (input && !seen.has(input)) seen.add(input), queue.push(input);
+  }
+  return undefined;
 }
 
 /** The shortcut is x itself, or x through a short projection: conv, BN, pooling, padding, affine steps (ResNet-D's pool + 1×1). */

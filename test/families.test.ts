@@ -68,3 +68,16 @@ describe('weights where other exporters put them', () => {
     expect(asConstants.macs.before).toBe(asInitializers.macs.before);
   });
 });
+
+describe('a graph ONNX Runtime already fused', () => {
+  it('gives each candidate its real reason: an input from an op outside the standard, named', async () => {
+    const report = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_ort_extended.onnx')));
+    expect(report.unsupported).toMatch(/com\.microsoft:FusedConv/);
+    const residual = report.candidates.filter((c) => c.pass === 'residual');
+    expect(residual.length).toBeGreaterThan(0);
+    for (const c of residual) {
+      expect(c.code).toBe('nonstandard-op');
+      expect(c.reason).toMatch(/comes from com\.microsoft:FusedConv \(.+\), an op outside the ONNX standard/);
+    }
+  });
+});
