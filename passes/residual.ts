@@ -79,7 +79,7 @@ const PROJECTION = new Set(['Conv', 'AveragePool', 'MaxPool', 'Pad']);
 interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto> }
 
 function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | [ReasonCode, string] {
-  const base = { family: 'residual' as const, region: blk.region };
+  const base = { family: 'residual' as const, region: blk.region, stageTensor: add.outputs[0]! };
   switch (options.placement) {
     case 'standard':
       return { ...base, rule: 'insertSEOnResidualBranch', tensor: blk.branch, rewire: [add] };

@@ -185,14 +185,15 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
   let stage = 0, block = 0, key = '';
   for (const site of ordered) {
     const dims = shapes.get(site.tensor)!.dims!;
-    const k = dims.slice(1).join('x');
+    // The stage is the model's: its blocks by their own output, not by the tensor a placement scales.
+    const k = (shapes.get(site.stageTensor ?? site.tensor)?.dims ?? dims).slice(1).join('x');
     if (k !== key) {
       stage++;
       block = 0;
       key = k;
     }
     block++;
-    blocks.push({ site, stage, block, channels: dims[1]!, dtype: shapes.get(site.tensor)!.dtype, name: `se/stage${stage}.block${block}`, resolution: dims.slice(2).join('×') });
+    blocks.push({ site, stage, block, channels: dims[1]!, dtype: shapes.get(site.tensor)!.dtype, name: `se/stage${stage}.block${block}`, resolution: dims.slice(2).join('×'), scope: scopeOf(site, position) });
   }
   if (o.stages) {
     const have = new Set(blocks.map((b) => b.stage));
@@ -202,6 +203,15 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
     }
   }
   return blocks;
+}
+
+/** The model's own name for where a block sits: the name scope of its last node (torchvision's /layer2/layer2.0). */
+function scopeOf(site: Site, position: ReadonlyMap<NodeProto, number>): string {
+  let last: NodeProto | undefined;
+  for (const n of site.region) if (!last || (position.get(n) ?? 0) > (position.get(last) ?? 0)) last = n;
+  const name = last?.name ?? '';
+  const cut = name.lastIndexOf('/');
+  return cut > 0 ? name.slice(0, cut) : name;
 }
 
 /** Inserts SE blocks into `model` (mutating it) and returns the report. A dry run is a copy's inject. */

@@ -157,6 +157,14 @@ describe('small committed fixtures', () => {
     expect(report.skipped.filter((s) => /stage 3 excluded/.test(s.reason))).toHaveLength(2);
   });
 
+  it('stages are the model\'s blocks whatever --placement scales, named where they start in the model', async () => {
+    const standard = inject(await loadModelFile(small('tiny_resnet.onnx')));
+    const pre = inject(await loadModelFile(small('tiny_resnet.onnx')), { placement: 'pre', stages: [1, 2] });
+    expect(standard.stages.map((s) => `${s.blocks}@${s.startsAt}`)).toEqual(['2@/layers/layers.0', '2@/layers/layers.2', '2@/layers/layers.4']);
+    expect(pre.blocks.map((b) => b.stage)).toEqual([1, 1, 2, 2]);
+    expect(pre.stages.map((s) => s.startsAt)).toEqual(['/layers/layers.0', '/layers/layers.2']);
+  });
+
   it('--stages naming a stage the model lacks is a usage error', async () => {
     const model = await loadModelFile(small('tiny_resnet.onnx'));
     expect(() => inject(model, { stages: [7] })).toThrow(/stages names stage 7, but .* has stages 1, 2, 3/);

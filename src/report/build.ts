@@ -19,6 +19,8 @@ export interface PlannedBlock {
   name: string;
   /** H×W of the scaled feature map at the bound input size. */
   resolution: string;
+  /** The model's own name scope of the block (its last node's), e.g. /layer2/layer2.0. */
+  scope?: string;
   squeezeChannels?: number;
   params?: number;
 }
@@ -41,6 +43,8 @@ export interface StageReport {
   blocks: number;
   channels: number;
   resolution: string;
+  /** Where the stage starts in the model's own naming: the name scope of its first block. */
+  startsAt: string;
   formulaParams: number;
   params: number;
 }
@@ -154,7 +158,7 @@ function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: numbe
   planned.forEach((p, i) => {
     let st = out.find((s) => s.stage === p.stage);
     if (!st) {
-      st = { stage: p.stage, blocks: 0, channels: p.channels, resolution: p.resolution, formulaParams: 0, params: 0 };
+      st = { stage: p.stage, blocks: 0, channels: p.channels, resolution: p.resolution, startsAt: p.scope ?? '', formulaParams: 0, params: 0 };
       out.push(st);
     }
     st.blocks++;

@@ -37,6 +37,13 @@ function renderMarkdown(t: Table): string {
   return [t.head, sep, ...t.rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
+/** Placement, init, gate and block types: what decides the numbers below the header. */
+function header(r: Report): string {
+  const o = r.options as { placement?: string; mobilenetPlacement?: string; init?: string; gate?: string };
+  const placement = r.families.includes('mobilenet') && o.mobilenetPlacement === 'v3' ? `${o.placement}, mobilenet v3` : o.placement;
+  return `placement ${placement}, init ${o.init}, gate ${o.gate}, blocks ${r.families.join('+')}`;
+}
+
 function sections(r: Report, explain: boolean): { title: string; table?: Table; text?: string }[] {
   const m = r.model;
   const shape = (s: { name: string; elemType: string; shape: (number | string)[] }) => `${s.name} ${s.elemType}[${s.shape.join(', ')}]`;
@@ -55,12 +62,18 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
   });
   if (r.stages.length) {
     out.push({
-      title: `SE blocks${r.dryRun ? ' (dry run: nothing written)' : ''} — r = ${r.ratio}`,
+      title: `SE blocks${r.dryRun ? ' (dry run: nothing written)' : ''} — r = ${r.ratio}, ${header(r)}`,
       table: {
-        head: ['stage', 'N_s', 'C_s', 'H×W', 'paper 2/r·N·C²', 'exact params'],
-        rows: r.stages.map((s) => [String(s.stage), String(s.blocks), String(s.channels), s.resolution, n(s.formulaParams), n(s.params)]),
+        head: ['stage', 'N_s', 'C_s', 'H×W', 'paper 2/r·N·C²', 'exact params', 'starts at'],
+        rows: r.stages.map((s) => [String(s.stage), String(s.blocks), String(s.channels), s.resolution, n(s.formulaParams), n(s.params), s.startsAt]),
         right: [0, 1, 2, 4, 5],
       },
+    });
+  }
+  if (r.stages.length && (r.options as { bias?: boolean }).bias !== false) {
+    out.push({
+      title: 'Exact ≠ paper',
+      text: 'the paper\'s 2/r·N·C² counts the two FC weight matrices only; the exact count adds their biases (C/r + C per block) — with --no-bias they match wherever r divides C',
     });
   }
   out.push({

@@ -20,6 +20,11 @@ export interface Site {
   rewire: NodeProto[];
   /** Every node of the block: two sites whose blocks share a node are the same block. */
   region: Set<NodeProto>;
+  /**
+   * The block's own output, whose width and resolution place the block in its stage: the same tensor
+   * whatever --placement scales (pre: the block input; identity: the shortcut). Defaults to `tensor`.
+   */
+  stageTensor?: string;
   /** A gate the placement implies (MobileNetV3 placement uses a hard sigmoid). */
   gate?: 'sigmoid' | 'hardsigmoid';
 }
