@@ -1,0 +1,34 @@
+// Node-count bench: generated residual chains of 10k–100k nodes (bench/make_chain.py, onnx.helper),
+// se-inject's whole process (inject + save, --init preserve) against Python's onnx.load + onnx.save of
+// the same file, interleaved in one run; medians of REPS rounds, the ratio per round.
+//   node bench/node_count.mjs [REPS] [BLOCKS...]      (default 3 rounds; 5000 20000 50000 blocks)
+
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { OUT, PYTHON, ROOT, machine, median, mustRun, removeOutputs } from './lib.mjs';
+
+const [reps = 3, ...sizes] = process.argv.slice(2).map(Number);
+const blocks = sizes.length ? sizes : [5000, 20000, 50000];
+const dir = path.join(OUT, 'node-count');
+mkdirSync(dir, { recursive: true });
+const cli = path.join(ROOT, 'dist/src/cli/main.js');
+const py = 'import onnx,sys; onnx.save(onnx.load(sys.argv[1]), sys.argv[2])';
+
+console.log(JSON.stringify(machine()));
+console.log('| nodes | MB | se-inject ms | Python ms | ratio | se-inject RSS MB | Python RSS MB |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const b of blocks) {
+  const model = path.join(dir, `chain_${b}.onnx`);
+  mustRun('make_chain', PYTHON, [path.join(ROOT, 'bench/make_chain.py'), 'chain', String(b), model]);
+  const se = [], pyRuns = [], ratio = [];
+  for (let i = 0; i < reps; i++) {
+    const out = path.join(dir, `se_${b}.onnx`), pout = path.join(dir, `py_${b}.onnx`);
+    removeOutputs(out); removeOutputs(pout);
+    const s = mustRun('se-inject', process.execPath, [cli, model, '-o', out, '--init', 'preserve', '-q']);
+    const p = mustRun('python', PYTHON, ['-c', py, model, pout]);
+    se.push(s); pyRuns.push(p); ratio.push(s.ms / p.ms);
+  }
+  const { size } = await import('node:fs').then((fs) => fs.statSync(model));
+  const m = (xs, k) => median(xs.map((x) => x[k]));
+  console.log(`| ${2 * b + 1} | ${(size / 1e6).toFixed(1)} | ${m(se, 'ms').toFixed(0)} | ${m(pyRuns, 'ms').toFixed(0)} | ×${median(ratio).toFixed(2)} | ${m(se, 'rssMB').toFixed(0)} | ${m(pyRuns, 'rssMB').toFixed(0)} |`);
+}
