@@ -9,7 +9,7 @@ import type { MacCount } from './analysis/cost.js';
 import { checkPlausible, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
-import { OptionError } from './options.js';
+import { OptionError, editDistance } from './options.js';
 import { inputDefect, lintGraph } from './ir/lint.js';
 import { checkInputModel } from './validate/structure.js';
 import type { Model } from './ir/model.js';
@@ -116,17 +116,8 @@ function userSites(model: Model, shapes: ShapeMap, at: string[]): Candidate[] {
 
 /** Up to three names nearest to `want` by edit distance, for a name that does not exist. */
 function closestNames(want: string, names: string[]): string[] {
-  const distance = (a: string, b: string) => {
-    let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-      const cur = [i];
-      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-    return prev[b.length]!;
-  };
   const limit = Math.max(3, Math.floor(want.length / 3));
-  return names.map((n) => ({ n, d: distance(want, n) })).filter((x) => x.d <= limit).sort((a, b) => a.d - b.d || a.n.localeCompare(b.n)).slice(0, 3).map((x) => x.n);
+  return names.map((n) => ({ n, d: editDistance(want, n) })).filter((x) => x.d <= limit).sort((a, b) => a.d - b.d || a.n.localeCompare(b.n)).slice(0, 3).map((x) => x.n);
 }
 
 /** Runs every pass over its root ops and keeps one site per block. Pure: the model is not touched. */

@@ -202,13 +202,14 @@ export function closest(key: string, names: readonly string[]): string | undefin
   let best: string | undefined;
   let bestDistance = 3;
   for (const name of names) {
-    const d = name.toLowerCase() === key.toLowerCase() ? 0 : distance(key, name);
+    const d = name.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, name);
     if (d < bestDistance) [best, bestDistance] = [name, d];
   }
   return best;
 }
 
-function distance(a: string, b: string): number {
+/** Levenshtein distance: how far a mistyped name is from a real one. */
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

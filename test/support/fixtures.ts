@@ -8,7 +8,6 @@ import * as path from 'node:path';
 export const ROOT = path.resolve(__dirname, '../..');
 export const CACHE = path.join(ROOT, 'fixtures/cache');
 export const SMALL = path.join(ROOT, 'fixtures/small');
-export const SHARED = path.resolve(ROOT, '../shared/fixtures');
 export const FUTURE_FIELDS = path.join(ROOT, 'fixtures/future-fields.onnx');
 
 export const cached = (name: string) => path.join(CACHE, name);
