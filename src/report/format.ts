@@ -64,13 +64,13 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
     out.push({
       title: `SE blocks${r.dryRun ? ' (dry run: nothing written)' : ''} — r = ${r.ratio}, ${header(r)}`,
       table: {
-        head: ['stage', 'N_s', 'C_s', 'H×W', 'paper 2/r·N·C²', 'exact params', 'starts at'],
+        head: ['stage', 'N_s', 'C_s', 'H×W', r.options.block === 'eca' ? 'formula N·k(C)' : r.options.block === 'ese' ? 'formula N·(C²+C)' : 'paper 2/r·N·C²', 'exact params', 'starts at'],
         rows: r.stages.map((s) => [String(s.stage), String(s.blocks), String(s.channels), s.resolution, n(s.formulaParams), n(s.params), s.startsAt]),
         right: [0, 1, 2, 4, 5],
       },
     });
   }
-  if (r.stages.length && (r.options as { bias?: boolean }).bias !== false) {
+  if (r.stages.length && (r.options as { bias?: boolean }).bias !== false && (r.options.block ?? 'se') === 'se') {
     out.push({
       title: 'Exact ≠ paper',
       text: 'the paper\'s 2/r·N·C² counts the two FC weight matrices only; the exact count adds their biases (C/r + C per block) — with --no-bias they match wherever r divides C',
@@ -82,7 +82,7 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
       head: ['', 'before', 'after', 'added'],
       rows: [
         ['params', n(r.params.before), n(r.params.after), `${n(r.params.added)} (${pct(r.params.added, r.params.before)})`],
-        ['paper estimate', '', '', n(r.params.formula)],
+        [r.options.block && r.options.block !== 'se' ? 'block formula' : 'paper estimate', '', '', n(r.params.formula)],
         ['MACs', g(r.macs.before), g(r.macs.after), `${n(r.macs.added)} (${pct(r.macs.added, r.macs.before)})`],
         ['FLOPs (2×MACs)', g(2 * r.macs.before), g(2 * r.macs.after), n(2 * r.macs.added)],
       ],
