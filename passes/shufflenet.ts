@@ -42,13 +42,7 @@ function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
   const convs = ins.map((i) => convsOnPath(ctx, region, x, i));
   const main = convs[0]! > convs[1]! ? ins[0]! : ins[1]!;
   if (Math.max(...convs) === 0) return skip('shufflenet', concat, 'no-conv', 'neither half holds a conv');
-  region.add(concat);
-  const existing = findSE(ctx, region);
-  if (existing) return skip('shufflenet', concat, 'has-se', `already has SE (${nodeLabel(existing)})`, main);
-  return {
-    family: 'shufflenet', node: nodeLabel(concat), tensor: main,
-    site: { family: 'shufflenet', rule: 'insertSEOnShuffleUnitBranch', tensor: main, rewire: [concat], region },
-  };
+  return branchSite(ctx, concat, region, main, 'insertSEOnShuffleUnitBranch');
 }
 
 function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto): Candidate | undefined {
@@ -61,13 +55,15 @@ function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto): Candidate | undefin
   const main = ins[1 - pooled]!;
   const region = regionBetween(ctx, x, ins);
   if (convsOnPath(ctx, region, x, main) === 0) return undefined;
+  return branchSite(ctx, concat, region, main, 'insertSEOnDownsamplingUnitBranch');
+}
+
+/** SE on the unit's main branch, read by the concat alone — unless the unit already holds SE. */
+function branchSite(ctx: Ctx, concat: NodeProto, region: Set<NodeProto>, main: string, rule: string): Candidate {
   region.add(concat);
   const existing = findSE(ctx, region);
   if (existing) return skip('shufflenet', concat, 'has-se', `already has SE (${nodeLabel(existing)})`, main);
-  return {
-    family: 'shufflenet', node: nodeLabel(concat), tensor: main,
-    site: { family: 'shufflenet', rule: 'insertSEOnDownsamplingUnitBranch', tensor: main, rewire: [concat], region },
-  };
+  return { family: 'shufflenet', node: nodeLabel(concat), tensor: main, site: { family: 'shufflenet', rule, tensor: main, rewire: [concat], region } };
 }
 
 export const shufflenetPass: Pass = { family: 'shufflenet', roots: ['Concat'], match };

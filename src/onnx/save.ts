@@ -153,7 +153,8 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
         const dataExists = await planDataFile(out, dataPath, inputs, options);
         dataFile = dataExists ? `${out.target}.${randomBytes(4).toString('hex')}.data` : dataPath;
         if (dataExists) interim = dataFile;
-        encoded = planFor(model, path.basename(dataFile), !!options.externalData).encoded;
+        // The first encoding already names OUT.data; only a fresh interim name needs another.
+        if (dataExists) encoded = planFor(model, path.basename(dataFile), !!options.externalData).encoded;
         modelTemp = await writeModel(encoded);
       }
       await sources.checkUnchanged();
@@ -281,10 +282,12 @@ class SourceFiles {
       throw reopenError(file, e);
     }
     try {
-      const deferred = this.model.source.deferred;
-      if (deferred?.file === file) checkUnchanged(deferred, await fh.stat());
+      // The load's stamp (device, inode, size, mtime, ctime) subsumes the deferred scan's own record.
       const stamp = this.stampOf(file);
-      if (stamp && !unchanged(stamp, await fh.stat({ bigint: true }))) throw changedError(file);
+      const deferred = this.model.source.deferred;
+      if (stamp) {
+        if (!unchanged(stamp, await fh.stat({ bigint: true }))) throw changedError(file);
+      } else if (deferred?.file === file) checkUnchanged(deferred, await fh.stat());
     } catch (e) {
       await fh.close();
       throw e;
