@@ -114,6 +114,8 @@ export function printValidation(v: ValidationResult, a: ValidationArgs, hint: Eq
   if (a.quiet && v.passed) return;
   const lines = [`validation on ${v.ep}: ${v.passed ? 'passed' : 'FAILED'} (${describeChecks(v, hint)})`];
   for (const t of v.tried) if (!t.ok) lines.push(`  ${t.ep} not used: ${t.reason}`);
+  const software = v.tried.find((t) => t.ok)?.software;
+  if (software) lines.push(`  ${v.ep} adapter is a software renderer (${software}): outputs are checked, latency says nothing about a GPU`);
   for (const out of v.outputs) {
     lines.push(`  output ${out.name} [${out.shape.join(', ')}]: max |diff| ${out.maxAbsDiff.toExponential(2)} at output scale (max |original|) ${out.scale.toExponential(2)}, relative ${out.maxRelDiff.toExponential(2)}${out.finite ? '' : ', NOT FINITE'}`);
   }

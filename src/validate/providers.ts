@@ -10,19 +10,23 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SeInjectError, describeCause } from '../errors.js';
+import { softwareAdapterReason } from './software-adapter.js';
 import { DataType, encodeModel } from '../onnx/proto.js';
 import type { ModelProto, ValueInfoProto } from '../onnx/proto.js';
 
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu';
 export type ProviderRequest = ProviderName | 'auto';
-export type ProbeResult = { ok: true } | { ok: false; reason: string };
+/** `software`: the provider ran, on an adapter that renders on the CPU (why it is known to). */
+export type ProbeResult = { ok: true; software?: string } | { ok: false; reason: string };
 export type ProviderProbe = (ep: ProviderName) => Promise<ProbeResult>;
 
 export interface ProviderAttempt {
   ep: ProviderName;
   ok: boolean;
-  /** Why the provider did not run; absent for the one chosen. */
+  /** Why the provider was not used; absent for the one chosen. */
   reason?: string;
+  /** The chosen provider runs on a software adapter (given with an explicit --ep webgpu): why it is known. */
+  software?: string;
 }
 
 export interface ProviderChoice {
@@ -35,7 +39,7 @@ export const AUTO_ORDER: readonly ProviderName[] = ['cuda', 'webgpu', 'cpu'];
 const INSTALL_HINTS: Record<ProviderName, string> = {
   // Installs that skipped onnxruntime-node's download step (ONNXRUNTIME_NODE_INSTALL=skip, or npm's
   // allowScripts denial) lack these libraries; the rebuild fetches them.
-  cuda: 'install CUDA 12 and cuDNN 9, then run `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` to fetch the CUDA provider libraries; or use --ep auto',
+  cuda: '--ep cuda needs an NVIDIA GPU and driver, the CUDA 12 runtime and cuDNN 9 on the library path, and libonnxruntime_providers_cuda.so with libonnxruntime_providers_shared.so beside the onnxruntime-node binding, which `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` downloads (from outside the npm registry); or use --ep auto',
   webgpu: 'it needs a GPU whose Vulkan (Linux), D3D12 (Windows) or Metal (macOS) driver this process can use; or use --ep auto',
   cpu: 'reinstall onnxruntime-node (npm ci) for this platform',
 };
@@ -50,8 +54,13 @@ export async function selectProvider(requested: ProviderRequest, probe: Provider
   const tried: ProviderAttempt[] = [];
   for (const ep of candidates) {
     const result = await probe(ep);
+    if (result.ok && result.software && requested === 'auto') {
+      // Correct but far slower than the CPU provider: a user without a GPU must not wait for it.
+      tried.push({ ep, ok: false, reason: `software adapter only (${result.software}); slower than the CPU provider, so auto passes it over (--ep ${ep} runs on it anyway)` });
+      continue;
+    }
     if (result.ok) {
-      tried.push({ ep, ok: true });
+      tried.push({ ep, ok: true, ...(result.software ? { software: result.software } : {}) });
       return { ep, tried };
     }
     tried.push({ ep, ok: false, reason: oneLine(result.reason) });
@@ -81,13 +90,16 @@ async function probeOnce(ep: ProviderName): Promise<ProbeResult> {
   if (!backend) return { ok: false, reason: `not part of onnxruntime-node on ${process.platform}-${process.arch}` };
   // Checked before loading: a missing library otherwise costs an ORT error printed on stderr.
   if (!backend.bundled && !providerLibrariesPresent(ep)) {
-    return { ok: false, reason: "provider libraries not installed (onnxruntime-node's install step fetches them; see README)" };
+    return { ok: false, reason: `provider libraries not installed: ${providerLibraries(ep).join(' and ')} are missing from ${providerDir() ?? 'the onnxruntime-node binding folder'}` };
   }
   // Dawn (WebGPU) prints adapter warnings from native code on machines without a GPU; asking in a
   // child process keeps them out of the user's terminal, and only a working adapter reaches here.
   if (ep === 'webgpu') {
     const child = await probeInChild(ep);
     if (!child.ok) return child;
+    const software = softwareAdapterReason();
+    const here = await probeHere(ep);
+    return here.ok && software ? { ok: true, software } : here;
   }
   return probeHere(ep);
 }
@@ -136,16 +148,24 @@ function probeInChild(ep: ProviderName): Promise<ProbeResult> {
   });
 }
 
-/** Unbundled providers (cuda, tensorrt) live next to the binding once the install step fetched them. */
-function providerLibrariesPresent(ep: ProviderName): boolean {
-  let binDir: string;
+/** Where onnxruntime-node's binding and its unbundled provider libraries (cuda, tensorrt) live. */
+function providerDir(): string | undefined {
   try {
     const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
-    binDir = path.join(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    return path.join(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
   } catch {
-    return true; // cannot tell where they would be: let the session attempt decide
+    return undefined;
   }
-  return ['shared', ep].every((name) => existsSync(path.join(binDir, `libonnxruntime_providers_${name}.so`)));
+}
+
+function providerLibraries(ep: ProviderName): string[] {
+  return [ep, 'shared'].map((name) => `libonnxruntime_providers_${name}.so`);
+}
+
+function providerLibrariesPresent(ep: ProviderName): boolean {
+  const dir = providerDir();
+  if (!dir) return true; // cannot tell where they would be: let the session attempt decide
+  return providerLibraries(ep).every((lib) => existsSync(path.join(dir, lib)));
 }
 
 /** ORT messages carry a C++ source location and assertion text; keep the part a user can act on. */
