@@ -19,3 +19,4 @@ export type { Family, Placement } from './se/site.js';
 export type { ValidationResult, ValidateOptions, ModelSource } from './validate/runtime.js';
 export type { ProviderChoice, ProviderRequest, ProviderProbe } from './validate/providers.js';
 export { validateModels, selectProvider } from './validate/lazy.js';
+export { VERSION } from './version.js';

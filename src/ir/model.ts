@@ -1,6 +1,7 @@
 // A loaded model: the lossless ModelProto, its graph IR, and where external tensor data lives.
+// The model knows no files: bytes it does not hold (weights left in the input file, external data) are
+// read through the `StoredBytes` the host that loaded it supplies.
 
-import { gatherBytes, readPieces } from '../onnx/deferred.js';
 import type { Deferred } from '../onnx/deferred.js';
 import type { ModelProto, OpsetId, TensorProto } from '../onnx/proto.js';
 import type { InputFile } from '../onnx/stamp.js';
@@ -11,6 +12,14 @@ export interface ExternalRef {
   file: string;
   offset: number;
   length: number;
+}
+
+/** Reads the bytes a model does not hold in memory; supplied by the host that loaded it (Node: src/host/node.ts). */
+export interface StoredBytes {
+  /** The real bytes of views into `ModelSource.bytes`, holes (deferred weights) filled from the input. */
+  gather(chunks: readonly Uint8Array[]): Uint8Array;
+  /** The bytes of an external-data region. */
+  external(ref: ExternalRef): Uint8Array;
 }
 
 export interface ModelSource {
@@ -25,6 +34,8 @@ export interface ModelSource {
   inputs: readonly InputFile[];
   sourceDir?: string;
   label: string;
+  /** How bytes outside memory are read; absent when the model holds every byte (bytes loaded without external data). */
+  stored?: StoredBytes;
 }
 
 export class Model {
@@ -49,8 +60,14 @@ export class Model {
   /** The bytes of an initializer's data as stored, wherever they are: in memory, deferred or external. */
   tensorBytes(t: TensorProto): Uint8Array {
     const ref = this.externalRef(t);
-    if (ref) return readPieces([ref]);
-    return t.rawData ? gatherBytes([t.rawData], this.source.bytes, this.source.deferred) : new Uint8Array();
+    if (ref) return this.stored().external(ref);
+    if (!t.rawData) return new Uint8Array();
+    return this.source.deferred ? this.stored().gather([t.rawData]) : t.rawData.slice();
+  }
+
+  private stored(): StoredBytes {
+    if (!this.source.stored) throw new Error(`IR: ${this.label} keeps bytes outside memory but was loaded without a reader for them`);
+    return this.source.stored;
   }
 
   setMetadata(key: string, value: string): void {

@@ -6,22 +6,23 @@
 import { promises as fsp, statSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { SeInjectError, describeCause, inputError, quote } from '../errors.js';
-import { Model } from '../ir/model.js';
-import type { ExternalRef } from '../ir/model.js';
-import { fileKind, notRegularError, readModelFile } from './deferred.js';
+import type { ExternalRef, Model, StoredBytes } from '../ir/model.js';
+import { decodeWith, expectedBytes, malformed } from './decode.js';
+import type { LoadOptions } from './decode.js';
+import { fileKind, gatherBytes, notRegularError, readModelFile, readPieces } from './deferred.js';
 import type { DeferOptions, Deferred, FileBytes } from './deferred.js';
 import { stampOf } from './stamp.js';
 import type { InputFile } from './stamp.js';
-import { decodeModel, elementBytes, elementCount } from './proto.js';
-import type { ModelProto, TensorProto } from './proto.js';
-import { LimitError, WireError, WireType, fields, withDecodeBudget } from './wire.js';
+import type { TensorProto } from './proto.js';
+import { WireError } from './wire.js';
 
-export interface LoadOptions {
-  /** Folder that external data locations are relative to (the model file's folder when loading a file). */
-  baseDir?: string;
-  /** Shown in messages instead of a path when loading bytes. */
-  label?: string;
+export type { LoadOptions };
+
+/** Node's reader of bytes outside memory: holes from the input file, external data from its files. */
+function storedBytes(source: Uint8Array, deferred: Deferred | undefined): StoredBytes {
+  return { gather: (chunks) => gatherBytes(chunks, source, deferred), external: (ref) => readPieces([ref]) };
 }
+const NODE_STORED = storedBytes(new Uint8Array(), undefined);
 
 export interface LoadFileOptions {
   /**
@@ -72,81 +73,17 @@ function statError(file: string, e: unknown): SeInjectError {
   return inputError(`${shown}: cannot read it (${describeCause(e)})`, e);
 }
 
+/** Bytes in memory; external data (with `baseDir`) is located and checked in the files there. */
 export function loadModelBytes(bytes: Uint8Array, options: LoadOptions = {}): Model {
-  return decode(bytes, options, undefined, undefined);
+  return decodeWith(bytes, options, { stored: NODE_STORED, resolveExternal: resolveExternalData });
 }
 
 function decode(bytes: Uint8Array, options: LoadOptions, deferred: Deferred | undefined, modelFile: InputFile | undefined): Model {
-  const label = options.label ?? 'model bytes';
-  if (bytes.byteLength === 0) throw inputError(`${quote(label)} is empty (0 bytes); it is not an ONNX model`);
-  return withDecodeBudget(() => {
-    const proto = malformed(label, () => decodeModel(bytes), isOtherMessage(bytes));
-    checkModelShape(proto, label);
-    const inputs: InputFile[] = modelFile ? [modelFile] : [];
-    const external = resolveExternalData(proto, label, options.baseDir, inputs);
-    // The IR reads subgraph bodies (If/Loop), which the decoder keeps as bytes: they can be malformed too.
-    return malformed(label, () => new Model(proto, { bytes, deferred, external, inputs, sourceDir: options.baseDir, label }));
-  });
+  return decodeWith(bytes, options, { deferred, modelFile, stored: storedBytes(bytes, deferred), resolveExternal: resolveExternalData });
 }
 
-function malformed<T>(label: string, read: () => T, otherMessage = () => false): T {
-  try {
-    return read();
-  } catch (e) {
-    if (e instanceof LimitError) {
-      throw inputError(`${quote(label)} holds ${describeCause(e)}; no model is that large in its structure, so it is refused rather than exhaust memory`, e);
-    }
-    if (!(e instanceof WireError || e instanceof RangeError)) throw e;
-    if (otherMessage()) {
-      throw inputError(`${quote(label)} is a protobuf message but not an ONNX ModelProto (${describeCause(e)}); is it a TensorProto or another message? give a .onnx model`, e);
-    }
-    throw inputError(`${quote(label)} is not an ONNX model: the protobuf is malformed (${describeCause(e)}); the file may be truncated or not a .onnx file`, e);
-  }
-}
-
-/** Well-formed protobuf without a graph field: another message (a TensorProto, say), not a damaged model. */
-function isOtherMessage(bytes: Uint8Array): () => boolean {
-  return () => {
-    try {
-      return ![...fields(bytes)].some((f) => f.no === 7 && f.type === WireType.LengthDelimited);
-    } catch {
-      return false;
-    }
-  };
-}
-
-function checkModelShape(m: ModelProto, label: string): void {
-  if (!m.hasGraph) {
-    throw inputError(`${quote(label)} is not an ONNX ModelProto: it has no graph (is it a tensor, a text file or a truncated model?)`);
-  }
-  if (!m.irVersion) throw inputError(`${quote(label)} is not an ONNX ModelProto: ir_version is missing`);
-  if (m.opsetImport.length === 0) {
-    throw inputError(`${quote(label)} has no opset_import; the file is truncated or was not written by an ONNX exporter`);
-  }
-  for (const t of m.graph.initializers) {
-    if (t.dims.some((d) => d < 0 || !Number.isFinite(d))) {
-      throw inputError(`${quote(label)}: initializer ${quote(t.name)} has a negative or invalid dimension (${t.dims.join('×')})`);
-    }
-    const need = expectedBytes(t);
-    if (t.rawData && need !== undefined && t.rawData.byteLength !== need) {
-      throw inputError(`${quote(label)}: initializer ${quote(t.name)} declares ${t.dims.join('×') || 'a scalar'} (${need} bytes) but holds ${t.rawData.byteLength} bytes of raw_data; the file is damaged`);
-    }
-  }
-}
-
-/** Bytes a tensor's dims call for, for fixed-size element types; undefined for the others. */
-function expectedBytes(t: TensorProto): number | undefined {
-  const size = elementBytes(t.dataType);
-  return size === undefined ? undefined : elementCount(t.dims) * size;
-}
-
-function resolveExternalData(m: ModelProto, label: string, baseDir: string | undefined, inputs: InputFile[]): Map<TensorProto, ExternalRef> {
+function resolveExternalData(tensors: TensorProto[], label: string, baseDir: string, inputs: InputFile[]): Map<TensorProto, ExternalRef> {
   const refs = new Map<TensorProto, ExternalRef>();
-  const tensors = m.graph.initializers.filter((t) => t.dataLocation === 1);
-  if (tensors.length === 0) return refs;
-  if (!baseDir) {
-    throw inputError(`${quote(label)} stores ${tensors.length} tensors as external data; load it from its file, or pass baseDir`);
-  }
   const root = realpathSync(baseDir);
   const sizes = new Map<string, number>();
   for (const t of tensors) {

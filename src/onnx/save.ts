@@ -13,17 +13,19 @@ import { SeInjectError, describeCause } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { randomBytes } from 'node:crypto';
 import { Transaction, planDataFile, planOutput, removeStaleTemps, tempPath } from './commit.js';
-import { changedError, checkUnchanged, gatherBytes, reopenError, resolvePieces } from './deferred.js';
+import { changedError, checkUnchanged, reopenError, resolvePieces } from './deferred.js';
+import { PROTOBUF_LIMIT, serializeModel } from './encode.js';
 import type { FileRegion } from './deferred.js';
 import { encodeModel } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
 import { unchanged } from './stamp.js';
 import type { InputFile } from './stamp.js';
 
-export const PROTOBUF_LIMIT = 2 ** 31 - 1;
 /** Tensors at least this large move to external data when a model must be split. */
 const EXTERNALIZE_MIN_BYTES = 1024;
 const ALIGN = 64;
+
+export { PROTOBUF_LIMIT, serializeModel };
 const COPY_CHUNK = 8 * 1024 * 1024;
 
 export interface SaveOptions {
@@ -48,19 +50,6 @@ export interface SaveResult {
   dataBytes?: number;
   /** Things the user should know about the files (an input data file no longer used, a stale temporary removed). */
   notes: string[];
-}
-
-export function serializeModel(model: Model): Uint8Array {
-  if (model.source.external.size > 0) {
-    throw new SeInjectError('unsupported', `${model.label} keeps ${model.source.external.size} tensors in external data; save it to a file with saveModel()`);
-  }
-  const w = encodeModel(model.proto);
-  if (w.length > PROTOBUF_LIMIT) {
-    throw new SeInjectError('unsupported', `${model.label} serializes to ${w.length} bytes, past protobuf's 2 GiB limit; save it to a file, which moves weights to external data`);
-  }
-  // Weights the loader left in the input file are read now, into their place in the output.
-  if (!model.source.deferred) return w.toBytes();
-  return gatherBytes(w.finish(), model.source.bytes, model.source.deferred);
 }
 
 /** Output bytes in order: in memory, or a region of a file (deferred weights, external data). */

@@ -1,0 +1,67 @@
+// The library for models in memory, on any host: analyse, inject, convert bytes to bytes. Nothing here
+// touches a file system; src/api.ts (Node) adds files, src/browser.ts re-exports this for bundles.
+// Options are checked once, here at the boundary (resolveOptions), before any model is read.
+
+import { functionCalls } from './analysis/functions.js';
+import { inferShapes } from './analysis/shapes.js';
+import { injectSE } from './inject.js';
+import type { InjectOptions } from './inject.js';
+import { cloneModel } from './ir/model.js';
+import type { Model } from './ir/model.js';
+import { loadModelBytes as decodeBytes } from './onnx/decode.js';
+import type { LoadOptions } from './onnx/decode.js';
+import { serializeModel } from './onnx/encode.js';
+import type { Report } from './report/format.js';
+import { summarize } from './report/summary.js';
+import { countOps } from './report/op-counts.js';
+import { checkDimsFor, clampNote, resolveOptions } from './options.js';
+
+export type SEInjectOptions = Partial<InjectOptions>;
+
+const LOAD_KEYS = ['baseDir', 'label'] as const;
+
+export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
+  checkDimsFor(model, o);
+  const summary = summarize(model, inferShapes(model.graph, model.opset, o, model.label));
+  const target = dryRun ? cloneModel(model) : model;
+  const { report } = injectSE(target, o);
+  const notes = [clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
+  const opCounts = { before: summary.opCounts, after: countOps(target.graph) };
+  return { file: model.label, dryRun, model: summary, ...report, opCounts, ...(notes.length ? { notes } : {}) };
+}
+
+/** Blocks were found, but some layers sit inside model-local functions, which are left as they are. */
+function functionsNote(model: Model, inserted: number): string | undefined {
+  const calls = inserted ? functionCalls(model) : [];
+  return calls.length ? `the calls of model-local functions (${calls.join(', ')}) were not looked into; blocks inside them have no SE (export without functions to include them)` : undefined;
+}
+
+/** The report of what injection would do; the model is left as it is. */
+export function analyze(model: Model, options: SEInjectOptions = {}): Report {
+  return run(model, resolveOptions(options), true);
+}
+
+/** Inserts SE blocks into the model in place and returns the report (`inserted` 0: nothing to insert). */
+export function inject(model: Model, options: SEInjectOptions = {}): Report {
+  return run(model, resolveOptions(options), false);
+}
+
+/**
+ * Bytes in, bytes out: for pipelines that hold models in memory. `bytes` is undefined when nothing was
+ * inserted. `load` is the host's decoder of bytes (the Node one also finds external data by `baseDir`).
+ */
+export function convertBytesWith(
+  load: (bytes: Uint8Array, options: LoadOptions) => Model,
+  input: Uint8Array,
+  options: SEInjectOptions & LoadOptions = {},
+): { report: Report; bytes?: Uint8Array } {
+  const o = resolveOptions(options, LOAD_KEYS);
+  const model = load(input, options);
+  const report = run(model, o, false);
+  return { report, bytes: report.inserted ? serializeModel(model) : undefined };
+}
+
+/** Bytes in, bytes out, with no file system: a model that keeps tensors as external data is refused. */
+export function convertBytes(input: Uint8Array, options: SEInjectOptions & LoadOptions = {}): { report: Report; bytes?: Uint8Array } {
+  return convertBytesWith(decodeBytes, input, options);
+}
