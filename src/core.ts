@@ -22,9 +22,10 @@ const LOAD_KEYS = ['baseDir', 'label'] as const;
 
 export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   checkDimsFor(model, o);
-  const summary = summarize(model, inferShapes(model.graph, model.opset, o, model.label));
+  const shapes = inferShapes(model.graph, model.opset, o, model.label);
+  const summary = summarize(model, shapes);
   const target = dryRun ? cloneModel(model) : model;
-  const { report } = injectSE(target, o);
+  const { report } = injectSE(target, o, shapes);
   const notes = [clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
   const opCounts = { before: summary.opCounts, after: countOps(target.graph) };
   return { file: model.label, dryRun, model: summary, ...report, opCounts, ...(notes.length ? { notes } : {}) };

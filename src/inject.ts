@@ -4,16 +4,17 @@
 
 import { blockContext } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
-import { countMacs, countParams } from './analysis/cost.js';
+import { addMacs, countMacs, countParams } from './analysis/cost.js';
 import type { MacCount } from './analysis/cost.js';
-import { checkPlausible, inferShapes } from './analysis/shapes.js';
+import { checkPlausible, constantShape, inferNodes, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
 import { OptionError, editDistance } from './options.js';
-import { inputDefect, lintGraph } from './ir/lint.js';
+import { inputDefect, lintNodes, lintProblems } from './ir/lint.js';
+import type { LintProblem } from './ir/lint.js';
 import { checkInputModel } from './validate/structure.js';
 import type { Model } from './ir/model.js';
-import type { NodeProto } from './onnx/proto.js';
+import type { NodeProto, TensorProto } from './onnx/proto.js';
 import { passOrder } from '../passes/index.js';
 import type { PassFamily } from '../passes/index.js';
 import { SUPPORTED_SE_TYPES, buildSE, squeezeWidth } from './se/build.js';
@@ -63,13 +64,13 @@ function checkOpset(model: Model): void {
 }
 
 /** Cycles, undefined inputs, two producers: no pass can reason about such a graph, so it is refused. */
-function checkGraph(model: Model): void {
-  const defect = inputDefect(model.graph);
+function checkGraph(model: Model, lint: readonly LintProblem[]): void {
+  const defect = inputDefect(model.graph, lint);
   if (defect) throw new SeInjectError('input', `${model.label}: ${defect}`);
 }
 
-function analyseShapes(model: Model, o: DimBindings): ShapeMap {
-  const shapes = inferShapes(model.graph, model.opset, o, model.label);
+function analyseShapes(model: Model, o: DimBindings, known?: ShapeMap): ShapeMap {
+  const shapes = known ?? inferShapes(model.graph, model.opset, o, model.label);
   checkPlausible(model.graph, shapes, model.label);
   return shapes;
 }
@@ -205,14 +206,17 @@ function scopeOf(site: Site, position: ReadonlyMap<NodeProto, number>): string {
   return cut > 0 ? name.slice(0, cut) : name;
 }
 
-/** Inserts SE blocks into `model` (mutating it) and returns the report. A dry run is a copy's inject. */
-export function injectSE(model: Model, o: InjectOptions): InjectResult {
-  checkGraph(model);
+/**
+ * Inserts SE blocks into `model` (mutating it) and returns the report. A dry run is a copy's inject.
+ * `shapes`: the model's inferred shapes with these bindings, when the caller has them (they gain the
+ * shapes of the inserted values).
+ */
+export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): InjectResult {
+  const lint = lintProblems(model.graph);
+  checkGraph(model, lint);
   checkOpset(model);
-  checkInputModel(model);
-  // What the input already had (duplicate node names, which ONNX tolerates) is not ours to report later.
-  const inherited = new Set(lintGraph(model.graph));
-  const shapesBefore = analyseShapes(model, o);
+  checkInputModel(model, lint);
+  const shapesBefore = analyseShapes(model, o, shapes);
   const paramsBefore = countParams(model.graph);
   const macsBefore = countMacs(model.graph, shapesBefore);
   const { candidates, accepted } = plan(model, shapesBefore, o);
@@ -231,15 +235,21 @@ export function injectSE(model: Model, o: InjectOptions): InjectResult {
   const seNodes = new Map<string, NodeProto[]>();
   const names = freshNames(model);
   const groups: { nodes: NodeProto[]; anchor?: NodeProto }[] = [];
+  const rewired: NodeProto[] = [];
+  const weights: TensorProto[] = [];
   for (const b of chosen) {
-    const g = rewrite(model, b, o, names);
+    const g = rewrite(model, b, o, names, rewired, weights);
     seNodes.set(b.name, g.nodes);
     groups.push(g);
   }
   model.graph.insertNodeGroups(groups);
-  if (chosen.length) finish(model, o, inherited);
-  const shapesAfter = chosen.length ? analyseShapes(model, o) : shapesBefore;
-  const macsAfter: MacCount = chosen.length ? countMacs(model.graph, shapesAfter) : macsBefore;
+  const added = groups.flatMap((g) => g.nodes);
+  if (chosen.length) finish(model, o, added, rewired);
+  // SE writes the shape it scales, so no other value's shape or MACs change: the new nodes (each block
+  // reads only the tensor it scales and its own values) are all that is inferred and counted again.
+  for (const t of weights) shapesBefore.set(t.name, constantShape(t));
+  if (chosen.length) inferNodes(shapesBefore, added, model.opset);
+  const macsAfter: MacCount = chosen.length ? addMacs(macsBefore, added, shapesBefore) ?? countMacs(model.graph, shapesBefore) : macsBefore;
   const report = buildReport({
     model, options: o, candidates, blocks: chosen, seNodes, paramsBefore, paramsAfter: countParams(model.graph),
     macsBefore, macsAfter,
@@ -257,7 +267,7 @@ function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
 }
 
 /** Builds one SE block and rewires its readers; returns the nodes to insert after their anchor. */
-function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames): { nodes: NodeProto[]; anchor?: NodeProto } {
+function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames, rewired: NodeProto[], weights: TensorProto[]): { nodes: NodeProto[]; anchor?: NodeProto } {
   const g = model.graph;
   const built = buildSE(
     { prefix: b.name, tensor: b.site.tensor, channels: b.channels, dtype: b.dtype, gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate },
@@ -266,11 +276,13 @@ function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNa
   );
   for (const t of built.initializers) {
     g.addInitializer(t);
+    weights.push(t);
     if (model.proto.irVersion < 4) g.addInitializerInput(t);
   }
   const readers = new Set(b.site.rewire);
   const anchor = g.producer(b.site.tensor);
   for (const reader of readers) {
+    rewired.push(reader);
     reader.inputs.forEach((input, i) => {
       if (input === b.site.tensor) g.setInput(reader, i, built.output);
     });
@@ -280,11 +292,20 @@ function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNa
   return { nodes: built.nodes, anchor };
 }
 
-function finish(model: Model, o: InjectOptions, inherited: ReadonlySet<string>): void {
-  model.graph.sortTopologically();
-  const problems = lintGraph(model.graph).filter((p) => !inherited.has(p));
+/**
+ * The check before anything is written: the input passed the whole lint, so only the inserted nodes and
+ * the readers rewired to them can break a promise; they are checked, and the graph is sorted again only
+ * when an SE block went after a reader (a scaled graph input has no producer to follow).
+ */
+function finish(model: Model, o: InjectOptions, added: readonly NodeProto[], rewired: readonly NodeProto[]): void {
+  const changed = added.concat(rewired);
+  let problems = lintNodes(model.graph, changed);
+  if (problems.some((p) => p.kind === 'order')) {
+    model.graph.sortTopologically();
+    problems = lintNodes(model.graph, changed);
+  }
   if (problems.length) {
-    throw new SeInjectError('internal', `se-inject produced an invalid graph (${problems[0]}); please report this with the model`);
+    throw new SeInjectError('internal', `se-inject produced an invalid graph (${problems[0]!.message}); please report this with the model`);
   }
   model.setMetadata('se-inject', JSON.stringify({
     version: toolVersion(), block: o.block, ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,

@@ -131,6 +131,26 @@ export function countMacs(g: Graph, shapes: ShapeMap): MacCount {
   return { total, byOp: sortKeys(byOp), unknown, perNode };
 }
 
+/**
+ * The count after adding `nodes` to a graph counted as `before`, when no other node's shapes changed
+ * (an SE insertion keeps every rewired value's shape): the same result as counting the whole graph
+ * again, or undefined when a new node's MACs are unknown (then the whole graph is counted).
+ */
+export function addMacs(before: MacCount, nodes: readonly NodeProto[], shapes: ShapeMap): MacCount | undefined {
+  const byOp: Record<string, number> = { ...before.byOp };
+  const perNode = new Map(before.perNode);
+  let total = before.total;
+  for (const n of nodes) {
+    const m = nodeMacs(n, shapes);
+    if (m === undefined) return undefined;
+    perNode.set(n, m);
+    if (m === 0) continue;
+    byOp[n.opType] = (byOp[n.opType] ?? 0) + m;
+    total += m;
+  }
+  return { total, byOp: sortKeys(byOp), unknown: before.unknown.slice(), perNode };
+}
+
 function sortKeys(o: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

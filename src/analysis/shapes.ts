@@ -34,22 +34,32 @@ export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, lab
     if (shapes.has(input.name) || !input.type) continue;
     shapes.set(input.name, { dtype: input.type.elemType, dims: bindInputDims(input.name, input.type.shape, bind, label) });
   }
-  for (const n of g.nodes) {
+  inferNodes(shapes, g.nodes, opset);
+  return shapes;
+}
+
+/**
+ * Adds the shapes of `nodes` (in dependency order) to `shapes`, whose entries cover every value they read.
+ * After an insertion that keeps every rewired value's shape (SE's Mul writes the shape it scales), the
+ * inserted nodes are all that need inferring.
+ */
+export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset: number): void {
+  for (const n of nodes) {
     let outs: ValueShape[] = [];
     try {
       outs = inferNode(n, n.inputs.map((i) => (i ? shapes.get(i) : undefined)), opset);
     } catch {
       outs = [];
     }
-    n.outputs.forEach((o, i) => {
-      if (!o) return;
+    for (let i = 0; i < n.outputs.length; i++) {
+      const o = n.outputs[i]!;
+      if (!o) continue;
       const s = outs[i] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
       if (s.dims && s.dims.some((d) => !Number.isSafeInteger(d) || d < 0)) s.dims = undefined;
       if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
       shapes.set(o, s);
-    });
+    }
   }
-  return shapes;
 }
 
 function bindInputDims(

@@ -65,9 +65,40 @@ export function lintProblems(g: Graph): LintProblem[] {
   return problems;
 }
 
+/**
+ * lintProblems restricted to what an insertion changed: every value `nodes` read is defined before them
+ * (by an initializer, a graph input or an earlier node) and each of their outputs has them as its one
+ * producer. With a graph that passed lintProblems before, new nodes named and valued through the
+ * graph's fresh names, and only `nodes` added or rewired, this finds what the whole lint would add.
+ */
+export function lintNodes(g: Graph, nodes: readonly NodeProto[]): LintProblem[] {
+  const problems: LintProblem[] = [];
+  const position = new Map<NodeProto, number>();
+  g.nodes.forEach((n, i) => position.set(n, i));
+  for (const n of nodes) {
+    const label = nodeLabel(n);
+    const here = position.get(n);
+    if (here === undefined) {
+      problems.push({ kind: 'undefined', message: `node ${label} is not in the graph's node list; insert it through the IR` });
+      continue;
+    }
+    for (const v of g.reads(n)) {
+      if (!v || g.initializer(v) || g.isGraphInput(v) || g.proto.sparseInitializerNames.includes(v)) continue;
+      const p = g.producer(v);
+      if (!p) problems.push({ kind: 'undefined', message: `node ${label} reads ${v}, which no node, graph input or initializer defines; fix the name or add ${v} as an input or initializer` });
+      else if (!(position.get(p)! < here)) problems.push({ kind: 'order', message: `node ${label} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)` });
+    }
+    for (const o of n.outputs) {
+      if (o && g.producer(o) !== n) problems.push({ kind: 'producer', message: `tensor ${o} is written by both ${nodeLabel(g.producer(o) ?? n)} and ${label}: each tensor needs exactly one producer` });
+      if (o && (g.initializer(o) || g.isGraphInput(o))) problems.push({ kind: 'producer', message: `tensor ${o} is written by ${label} and is also a graph input or initializer: each tensor needs exactly one producer` });
+    }
+  }
+  return problems;
+}
+
 /** Why a loaded graph cannot be rewritten, or undefined. Cycles are named as cycles, with their nodes. */
-export function inputDefect(g: Graph): string | undefined {
-  const problem = lintProblems(g).find((p) => p.kind !== 'name');
+export function inputDefect(g: Graph, lint: readonly LintProblem[] = lintProblems(g)): string | undefined {
+  const problem = lint.find((p) => p.kind !== 'name');
   if (problem?.kind !== 'order') return problem?.message;
   const cycle = findCycle(g);
   if (!cycle) return `${problem.message}; sort the nodes topologically`;

@@ -6,7 +6,8 @@
 // Custom domains are not checked: their schemas are not ours to know.
 
 import { SeInjectError, quote } from '../errors.js';
-import { lintGraph, lintProblems } from '../ir/lint.js';
+import { lintProblems } from '../ir/lint.js';
+import type { LintProblem } from '../ir/lint.js';
 import type { Model } from '../ir/model.js';
 import { AttrType, DataType, elementCount } from '../onnx/proto.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
@@ -21,16 +22,17 @@ type ShapeRule = (n: NodeProto, shapeOf: ShapeOf, at: string) => string[];
  * Refuses an input that breaks the rules its output would be held to: a model that is already invalid
  * must not come out "converted". Duplicate node names, which ONNX tolerates, are left alone.
  */
-export function checkInputModel(model: Model): void {
-  const tolerated = new Set(lintProblems(model.graph).filter((p) => p.kind === 'name').map((p) => p.message));
-  const problems = checkStructure(model).filter((p) => !tolerated.has(p));
+export function checkInputModel(model: Model, lint: readonly LintProblem[] = lintProblems(model.graph)): void {
+  const tolerated = new Set(lint.filter((p) => p.kind === 'name').map((p) => p.message));
+  const problems = checkStructure(model, lint).filter((p) => !tolerated.has(p));
   if (!problems.length) return;
   const more = problems.length > 1 ? ` (1 of ${problems.length} problems; onnx.checker.check_model lists them)` : '';
   throw new SeInjectError('input', `${quote(model.label)}: the input model is invalid: ${problems[0]}${more}`);
 }
 
-export function checkStructure(model: Model): string[] {
-  const problems = [...modelRules(model), ...lintGraph(model.graph), ...tensorRules(model)];
+/** `lint`: the graph's lint problems when the caller has them already (they are not found twice). */
+export function checkStructure(model: Model, lint: readonly LintProblem[] = lintProblems(model.graph)): string[] {
+  const problems = [...modelRules(model), ...lint.map((p) => p.message), ...tensorRules(model)];
   if (model.proto.irVersion >= 1 && model.proto.irVersion < 4) {
     // IR 3 (ONNX < 1.3, torch.onnx.export at opset 7 and 8): an initializer is a default for a graph input.
     const declared = new Set(model.graph.proto.inputs.map((v) => v.name));
