@@ -221,37 +221,103 @@ export function readPackedFloat(f: WireField, out: number[]): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Writing: messages are built as lists of chunks (views), so tensor bytes are never copied until
-// the final gathered write.
+// Writing: a message is a list of chunks. Tags, lengths, names and small views are written into one
+// growing buffer per message; views of at least COPY_MAX bytes (tensor data, large messages) stay
+// views, so tensor bytes are never copied until the final gathered write. A view below COPY_MAX never
+// touches a weight the loader left in the file (those are at least 1 KiB, and a view spans whole fields).
+
+/** Views shorter than this are copied into the message's buffer; longer ones are passed on as views. */
+const COPY_MAX = 512;
+/** A buffer whose written part reaches this is handed on as a chunk, and writing goes on in a new one. */
+const SEGMENT = 64 * 1024;
+const FIRST_BUFFER = 256;
+/** Buffers of finished nested messages whose bytes were copied out, reused by the next message. */
+const spare: Uint8Array[] = [];
+const float32Bytes = new Uint8Array(4);
+const float32View = new DataView(float32Bytes.buffer);
 
 export class WireWriter {
-  readonly chunks: Uint8Array[] = [];
-  length = 0;
-  private scratch: number[] = [];
+  /** Finished chunks, in order; the bytes after `start` in `buf` follow them. */
+  private readonly done: Uint8Array[] = [];
+  private doneLength = 0;
+  private buf: Uint8Array = EMPTY;
+  private start = 0;
+  private pos = 0;
+  /** Some chunk is a view of `buf`: it must not be reused. */
+  private shared = false;
 
-  private flushScratch(): void {
-    if (this.scratch.length === 0) return;
-    const b = Uint8Array.from(this.scratch);
-    this.scratch = [];
-    this.chunks.push(b);
-    this.length += b.length;
+  get length(): number {
+    return this.doneLength + this.pos - this.start;
+  }
+
+  get chunks(): Uint8Array[] {
+    return this.finish();
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const pending = this.pos - this.start;
+    if (pending >= SEGMENT) {
+      this.cut();
+      this.replace(new Uint8Array(Math.max(SEGMENT * 2, n)), 0);
+      return;
+    }
+    const size = Math.max(FIRST_BUFFER, 2 * this.buf.length, pending + n);
+    const next = size === FIRST_BUFFER ? spare.pop() ?? new Uint8Array(FIRST_BUFFER) : new Uint8Array(size);
+    next.set(this.buf.subarray(this.start, this.pos));
+    this.replace(next, pending);
+  }
+
+  private replace(next: Uint8Array, pos: number): void {
+    this.release();
+    this.buf = next;
+    this.start = 0;
+    this.pos = pos;
+    this.shared = false;
+  }
+
+  /** Gives the buffer back for reuse when nothing points into it. */
+  private release(): void {
+    if (!this.shared && this.buf.length === FIRST_BUFFER && spare.length < 64) spare.push(this.buf);
+    this.buf = EMPTY;
+  }
+
+  /** Ends the bytes written so far as a chunk (a view of the buffer). */
+  private cut(): void {
+    if (this.pos === this.start) return;
+    this.push(this.buf.subarray(this.start, this.pos));
+    this.shared = true;
+    this.start = this.pos;
+  }
+
+  private push(c: Uint8Array): void {
+    this.done.push(c);
+    this.doneLength += c.byteLength;
+  }
+
+  private copy(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
   }
 
   private pushVarint(v: number | bigint): void {
+    this.room(10);
+    const buf = this.buf;
     if (typeof v === 'bigint' || v < 0 || v > Number.MAX_SAFE_INTEGER) {
       let b = BigInt.asUintN(64, BigInt(v));
       while (b >= 0x80n) {
-        this.scratch.push(Number(b & 0x7fn) | 0x80);
+        buf[this.pos++] = Number(b & 0x7fn) | 0x80;
         b >>= 7n;
       }
-      this.scratch.push(Number(b));
+      buf[this.pos++] = Number(b);
       return;
     }
     while (v >= 0x80) {
-      this.scratch.push((v % 128) | 0x80);
+      buf[this.pos++] = (v % 128) | 0x80;
       v = Math.floor(v / 128);
     }
-    this.scratch.push(v);
+    buf[this.pos++] = v;
   }
 
   tag(no: number, type: WireType): void {
@@ -263,12 +329,15 @@ export class WireWriter {
     this.pushVarint(v);
   }
 
-  /** Raw bytes as they were read (a field with its tag), appended as a view. */
+  /** Raw bytes as they were read (a field with its tag): copied when short, else appended as a view. */
   raw(bytes: Uint8Array): void {
-    this.flushScratch();
     if (bytes.length === 0) return;
-    this.chunks.push(bytes);
-    this.length += bytes.length;
+    if (bytes.length < COPY_MAX) {
+      this.copy(bytes);
+      return;
+    }
+    this.cut();
+    this.push(bytes);
   }
 
   bytesField(no: number, bytes: Uint8Array): void {
@@ -278,16 +347,46 @@ export class WireWriter {
   }
 
   stringField(no: number, s: string): void {
-    this.bytesField(no, utf8Encoder.encode(s));
+    this.tag(no, WireType.LengthDelimited);
+    const n = s.length;
+    this.room(10 + 3 * n);
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii) {
+      const bytes = utf8Encoder.encode(s);
+      this.pushVarint(bytes.length);
+      this.copy(bytes);
+      return;
+    }
+    this.pushVarint(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
   }
 
   messageField(no: number, w: WireWriter): void {
-    w.flushScratch();
     this.tag(no, WireType.LengthDelimited);
     this.pushVarint(w.length);
-    this.flushScratch();
-    for (const c of w.chunks) this.chunks.push(c);
-    this.length += w.length;
+    for (const c of w.done) this.raw(c);
+    const pending = w.buf.subarray(w.start, w.pos);
+    if (pending.length < COPY_MAX) {
+      this.copy(pending);
+      w.release();
+    } else {
+      this.cut();
+      this.push(pending);
+      w.shared = true;
+    }
+    w.done.length = 0;
+    w.doneLength = 0;
+    w.start = w.pos = 0;
+    w.buf = EMPTY;
   }
 
   packedInt64Field(no: number, values: readonly number[]): void {
@@ -298,14 +397,13 @@ export class WireWriter {
 
   fixed32FloatField(no: number, v: number): void {
     this.tag(no, WireType.Fixed32);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    this.scratch.push(...b);
+    float32View.setFloat32(0, v, true);
+    this.copy(float32Bytes);
   }
 
   finish(): Uint8Array[] {
-    this.flushScratch();
-    return this.chunks;
+    this.cut();
+    return this.done;
   }
 
   /** Concatenates into one buffer (small messages, tests). */
@@ -320,3 +418,5 @@ export class WireWriter {
     return out;
   }
 }
+
+const EMPTY = new Uint8Array(0);
