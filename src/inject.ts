@@ -17,7 +17,7 @@ import type { Model } from './ir/model.js';
 import type { NodeProto, TensorProto } from './onnx/proto.js';
 import { passOrder } from '../passes/index.js';
 import type { PassFamily } from '../passes/index.js';
-import { SUPPORTED_SE_TYPES, buildSE, squeezeWidth } from './se/build.js';
+import { SUPPORTED_SE_TYPES, buildSE, squeezeWidth, usesSqueeze } from './se/build.js';
 import type { SEOptions } from './se/build.js';
 import { freshNames } from './se/names.js';
 import type { FreshNames } from './se/names.js';
@@ -41,6 +41,8 @@ export interface InjectOptions extends SEOptions, PassOptions, DimBindings {
   at?: string[];
   /** Sites to leave out, by block name, scaled tensor or node, with * and ? as wildcards (--exclude). */
   exclude?: string[];
+  /** A reduction ratio for each stage in order, null leaving the stage out (--ratio-per-stage 8,16,-,32). */
+  ratioPerStage?: (number | null)[];
 }
 
 export { DEFAULT_OPTIONS } from './options.js';
@@ -185,7 +187,16 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
       key = k;
     }
     block++;
-    blocks.push({ site, stage, block, channels: dims[1]!, dtype: shapes.get(site.tensor)!.dtype, name: `se/stage${stage}.block${block}`, resolution: dims.slice(2).join('×'), scope: scopeOf(site, position) });
+    blocks.push({
+      site, stage, block, channels: dims[1]!, dtype: shapes.get(site.tensor)!.dtype, name: `se/stage${stage}.block${block}`,
+      resolution: dims.slice(2).join('×'), scope: scopeOf(site, position),
+      reduceChannels: o.reduceFrom === 'input' ? inputChannels(model, shapes, site, position) ?? dims[1]! : undefined,
+      ratio: o.ratioPerStage?.[stage - 1] ?? undefined,
+    });
+  }
+  if (o.ratioPerStage && o.ratioPerStage.length !== stage) {
+    const given = o.ratioPerStage.length;
+    throw new OptionError('ratioPerStage', (w) => `${w.name('ratioPerStage')} gives ${given} stage(s), but ${model.label} has ${stage}; give one ratio (or - to leave the stage out) per stage, ${w.seeStages}`);
   }
   if (o.stages) {
     const have = new Set(blocks.map((b) => b.stage));
@@ -195,6 +206,20 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
     }
   }
   return blocks;
+}
+
+/**
+ * The channels of the feature map a block starts from: what its first node reads from outside the block.
+ * RegNetY and EfficientNet size their SE from it (--reduce-from input); a user's site has its producer's input.
+ */
+function inputChannels(model: Model, shapes: ShapeMap, site: Site, position: ReadonlyMap<NodeProto, number>): number | undefined {
+  let first: NodeProto | undefined;
+  for (const n of site.region) if (!first || (position.get(n) ?? 0) < (position.get(first) ?? 0)) first = n;
+  for (const i of first?.inputs ?? []) {
+    const dims = shapes.get(i)?.dims;
+    if (i && !model.graph.initializer(i) && dims?.length === 4 && dims[1]! >= 1) return dims[1];
+  }
+  return undefined;
 }
 
 /** The model's own name for where a block sits: the name scope of its last node (torchvision's /layer2/layer2.0). */
@@ -221,7 +246,8 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): Inj
   const macsBefore = countMacs(model.graph, shapesBefore);
   const { candidates, accepted } = plan(model, shapesBefore, o);
   const excluded = excludedBy(o.exclude, candidates);
-  const chosen = accepted.filter((b) => (!o.stages || o.stages.includes(b.stage)) && !excluded(b));
+  const stageOut = (b: PlannedBlock) => (o.stages && !o.stages.includes(b.stage) ? '--stages' : o.ratioPerStage?.[b.stage - 1] === null ? '--ratio-per-stage' : undefined);
+  const chosen = accepted.filter((b) => !stageOut(b) && !excluded(b));
   const bySite = new Map(candidates.filter((c) => c.site).map((c) => [c.site!, c]));
   const chosenSet = new Set(chosen);
   for (const b of accepted) {
@@ -229,7 +255,7 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): Inj
     const c = bySite.get(b.site)!;
     const by = excluded(b);
     c.code = by ? 'excluded' : 'stage-excluded';
-    c.reason = by ? `left out by --exclude ${by}` : `stage ${b.stage} excluded by --stages`;
+    c.reason = by ? `left out by --exclude ${by}` : `stage ${b.stage} excluded by ${stageOut(b)}`;
   }
   for (const b of chosen) checkBlockSize(model, b, o);
   const seNodes = new Map<string, NodeProto[]>();
@@ -261,7 +287,7 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): Inj
 const MAX_SE_WEIGHTS = 2 ** 26;
 
 function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
-  const width = o.block === 'ese' ? b.channels : o.block === 'eca' ? 0 : squeezeWidth(b.channels, o);
+  const width = o.block === 'ese' ? b.channels : usesSqueeze(o.block) ? squeezeWidth(b.reduceChannels ?? b.channels, { ...o, ratio: b.ratio ?? o.ratio }) : 0;
   if (2 * b.channels * width <= MAX_SE_WEIGHTS) return;
   throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, the ratio and the divisor`);
 }
@@ -270,7 +296,10 @@ function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
 function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames, rewired: NodeProto[], weights: TensorProto[]): { nodes: NodeProto[]; anchor?: NodeProto } {
   const g = model.graph;
   const built = buildSE(
-    { prefix: b.name, tensor: b.site.tensor, channels: b.channels, dtype: b.dtype, gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate },
+    {
+      prefix: b.name, tensor: b.site.tensor, channels: b.channels, reduceChannels: b.reduceChannels, ratio: b.ratio, dtype: b.dtype,
+      gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset: model.opset!,
+    },
     o,
     names,
   );
@@ -309,7 +338,7 @@ function finish(model: Model, o: InjectOptions, added: readonly NodeProto[], rew
   }
   model.setMetadata('se-inject', JSON.stringify({
     version: toolVersion(), block: o.block, ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
-    seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
+    act: o.act, reduceFrom: o.reduceFrom, seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
     arch: o.families ?? 'auto',
   }));
 }

@@ -8,12 +8,13 @@ import type { InjectOptions } from './inject.js';
 import type { Model } from './ir/model.js';
 import { FAMILIES } from '../passes/index.js';
 import type { Family } from './se/site.js';
+import { ACTIVATIONS, BLOCK_KINDS, REDUCE_FROM, usesSqueeze } from './se/build.js';
 
 export type OptionKey = keyof InjectOptions;
 
 export const DEFAULT_OPTIONS: InjectOptions = {
   block: 'se', ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0,
-  placement: 'standard', mobilenetPlacement: 'output',
+  act: 'relu', reduceFrom: 'tensor', placement: 'standard', mobilenetPlacement: 'output',
 };
 
 /** How messages name options and tell the user where to look. */
@@ -44,8 +45,10 @@ export class OptionError extends SeInjectError {
   }
 }
 
-const CHOICES = {
-  block: ['se', 'ese', 'eca'],
+export const CHOICES = {
+  block: BLOCK_KINDS,
+  act: ACTIVATIONS,
+  reduceFrom: REDUCE_FROM,
   gate: ['sigmoid', 'hardsigmoid'],
   init: ['he', 'preserve'],
   placement: ['standard', 'pre', 'post', 'identity'],
@@ -56,7 +59,7 @@ const CHOICES = {
 const KEYS: Record<OptionKey, true> = {
   ratio: true, divisor: true, minChannels: true, bias: true, gate: true, init: true, seed: true, placement: true,
   mobilenetPlacement: true, families: true, stages: true, gateExplicit: true, batch: true, dims: true, at: true,
-  exclude: true, block: true,
+  exclude: true, block: true, act: true, reduceFrom: true, ratioPerStage: true,
 };
 const INJECT_KEYS = Object.keys(KEYS) as OptionKey[];
 
@@ -100,6 +103,14 @@ export function resolveOptions(given: unknown, extraKeys: readonly string[] = []
     const r = v('ratio');
     if (typeof r !== 'number' || !Number.isFinite(r) || r <= 0) throw bad('ratio', 'a positive number (the paper uses 16)');
     o.ratio = r;
+  }
+  if (v('ratioPerStage') !== undefined) {
+    const list = v('ratioPerStage');
+    const ok = (r: unknown) => r === null || (typeof r === 'number' && Number.isFinite(r) && r > 0);
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_STAGE || !list.every(ok) || list.every((r) => r === null)) {
+      throw bad('ratioPerStage', 'a list with one positive ratio per stage, null leaving a stage out, like [8, 16, null, 32]');
+    }
+    o.ratioPerStage = [...(list as (number | null)[])];
   }
   for (const key of ['divisor', 'minChannels'] as const) {
     if (v(key) === undefined) continue;
@@ -189,7 +200,7 @@ export function checkDimsFor(model: Model, o: InjectOptions): void {
  * is the minimum rather than C/r: the model is then not what the ratio asked for.
  */
 export function clampNote(o: InjectOptions, blocks: readonly { channels: number; squeezeChannels: number }[]): string | undefined {
-  if (o.block !== 'se') return undefined; // only SE has a squeeze width
+  if (!usesSqueeze(o.block)) return undefined; // only blocks with an MLP have a squeeze width
   const clamped = blocks.filter((b) => b.channels / o.ratio < o.minChannels);
   if (!clamped.length) return undefined;
   const widest = clamped.reduce((a, b) => (b.channels > a.channels ? b : a));

@@ -12,6 +12,7 @@ import { EXIT_CODES, SeInjectError, describeCause, escapeControls, escapedString
 import { loadModelFile } from '../onnx/load.js';
 import { inputStampOf, planOutput } from '../onnx/commit.js';
 import { saveModel } from '../onnx/save.js';
+import { BLOCK_INFO } from '../report/build.js';
 import { formatMarkdown, formatText, n } from '../report/format.js';
 import type { Report } from '../report/format.js';
 import { CLI_WORDS, analysisOptions, seOptions, toInjectOptions } from './options.js';
@@ -85,7 +86,7 @@ async function injectCommand(a: Args): Promise<number> {
   progress.done();
   emit(report, a);
   if (validation) printValidation(validation, a);
-  if (!a.quiet) process.stderr.write(`se-inject: wrote ${quote(saved.path)} (${report.inserted} SE blocks, +${n(report.params.added)} params)\n`);
+  if (!a.quiet) process.stderr.write(`se-inject: wrote ${quote(saved.path)} (${report.inserted} ${BLOCK_INFO[options.block].title} blocks, +${n(report.params.added)} params)\n`);
   if (validation && !validation.passed) return EXIT_CODES.validationFailed;
   return EXIT_CODES.ok;
 }

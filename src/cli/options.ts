@@ -4,7 +4,7 @@
 import type { Argv } from 'yargs';
 import { SeInjectError } from '../errors.js';
 import type { InjectOptions } from '../inject.js';
-import { MAX_STAGE, resolveOptions } from '../options.js';
+import { CHOICES, MAX_STAGE, resolveOptions } from '../options.js';
 import { ARCH_CHOICES as PASS_CHOICES, familyNamed } from '../../passes/index.js';
 import type { Vocabulary } from '../options.js';
 
@@ -26,8 +26,11 @@ export function analysisOptions<T>(y: Argv<T>) {
 export function seOptions<T>(y: Argv<T>) {
   const g = 'SE block:';
   return y
-    .option('block', { choices: ['se', 'ese', 'eca'] as const, default: 'se' as const, describe: 'Channel attention written: se (Hu et al.), ese (VoVNetV2: one C→C conv, hard-sigmoid), eca (Wang et al.: a k-tap 1-D conv across channels)', group: g })
+    .option('block', { choices: CHOICES.block, default: 'se' as const, describe: 'Attention written: se (Hu et al.), ese (VoVNetV2: one C→C conv, hard-sigmoid), eca (Wang et al.: a k-tap 1-D conv across channels), cbam (Woo et al.: channel attention from average and max pooling through one shared MLP, then a 7×7 spatial attention), cbam-channel (its channel half)', group: g })
+    .option('act', { choices: CHOICES.act, default: 'relu' as const, describe: 'Inner activation of the SE/CBAM MLP: relu (the paper), silu (EfficientNet, RegNetY), hardswish', group: g })
+    .option('reduce-from', { choices: CHOICES.reduceFrom, default: 'tensor' as const, describe: "Squeeze width C/r from the scaled tensor's channels (tensor) or the block input's (input: RegNetY/EfficientNet)", group: g })
     .option('ratio', { alias: 'r', type: 'number', default: 16, describe: 'Reduction ratio r: the squeeze width is C/r (paper default 16)', group: g })
+    .option('ratio-per-stage', { type: 'string', describe: 'A ratio for each stage in order, - leaving a stage out: 8,16,-,32 (the paper varies r per stage; se-inject report lists the stages)', group: g })
     .option('divisor', { type: 'number', default: 1, describe: 'Round the squeeze width to a multiple of this (8 as in MobileNetV3/EfficientNet); 1 gives exactly C/r when r divides C', group: g })
     .option('min-channels', { type: 'number', default: 1, describe: 'Smallest squeeze width', group: g })
     .option('bias', { type: 'boolean', default: true, describe: 'Give both FC layers biases, as the original SENet models do (--no-bias to omit)', group: g })
@@ -58,6 +61,17 @@ export function parseStages(text: string | undefined): number[] | undefined {
   return [...out].sort((x, y) => x - y);
 }
 
+/** `8,16,-,32` → [8, 16, null, 32]: one ratio per stage, `-` leaving a stage out (resolveOptions checks the values). */
+export function parseRatioPerStage(text: string | undefined): (number | null)[] | undefined {
+  if (text === undefined) return undefined;
+  return text.split(',').map((part) => {
+    const t = part.trim();
+    if (t === '-') return null;
+    if (!/^\d+(\.\d+)?$/.test(t)) throw new SeInjectError('usage', `--ratio-per-stage "${text}": "${t}" is not a ratio; give one positive number (or - to leave the stage out) per stage, like 8,16,-,32`);
+    return Number(t);
+  });
+}
+
 export function parseDims(list: string[] | undefined): Record<string, number> | undefined {
   if (!list?.length) return undefined;
   const out: Record<string, number> = {};
@@ -76,13 +90,13 @@ function families(arch: readonly string[] | undefined): string[] | undefined {
 
 /** The library's option names as this CLI's flags, for its messages (src/options.ts validates both). */
 export const CLI_WORDS: Vocabulary = {
-  name: (key) => ({ families: '--arch', minChannels: '--min-channels', mobilenetPlacement: '--mobilenet-placement', gateExplicit: '--gate' } as Record<string, string>)[key] ?? `--${key}`,
+  name: (key) => ({ families: '--arch', minChannels: '--min-channels', mobilenetPlacement: '--mobilenet-placement', gateExplicit: '--gate', reduceFrom: '--reduce-from', ratioPerStage: '--ratio-per-stage' } as Record<string, string>)[key] ?? `--${key}`,
   bind: (dim) => `--dims ${dim}=VALUE`,
   seeStages: 'run se-inject report to see them',
 };
 
 export interface ParsedArgs {
-  block: InjectOptions['block']; ratio: number; divisor: number; minChannels: number; bias: boolean; gate?: 'sigmoid' | 'hardsigmoid';
+  block: InjectOptions['block']; act: InjectOptions['act']; reduceFrom: InjectOptions['reduceFrom']; ratio: number; ratioPerStage?: string; divisor: number; minChannels: number; bias: boolean; gate?: 'sigmoid' | 'hardsigmoid';
   init: 'he' | 'preserve'; seed: number; arch?: string[]; stages?: string; placement: InjectOptions['placement'];
   mobilenetPlacement: InjectOptions['mobilenetPlacement']; batch: number; dims?: string[]; inputShapes?: string[]; at?: string[]; exclude?: string[];
 }
@@ -90,7 +104,7 @@ export interface ParsedArgs {
 /** The flags mapped onto the library's options, checked by the library's one validation. */
 export function toInjectOptions(a: ParsedArgs): InjectOptions {
   return resolveOptions({
-    block: a.block, ratio: a.ratio, divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
+    block: a.block, act: a.act, reduceFrom: a.reduceFrom, ratio: a.ratio, ratioPerStage: parseRatioPerStage(a.ratioPerStage), divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
     families: families(a.arch), stages: parseStages(a.stages), placement: a.placement, mobilenetPlacement: a.mobilenetPlacement,
     batch: a.batch, dims: parseDims(a.dims), at: a.at, exclude: a.exclude,
   });

@@ -23,6 +23,10 @@ export interface PlannedBlock {
   scope?: string;
   squeezeChannels?: number;
   params?: number;
+  /** The channels the squeeze width comes from, when not `channels` (--reduce-from input). */
+  reduceChannels?: number;
+  /** This block's reduction ratio, when its stage has its own (--ratio-per-stage). */
+  ratio?: number;
 }
 
 export interface BlockReport {
@@ -98,10 +102,21 @@ export interface ReportInput {
   macsAfter: MacCount;
 }
 
-const FORMULAS: Record<BlockKind, string> = {
-  se: '2/r·ΣN_s·C_s² (Hu et al., SENet, Eq. 5; biases excluded)',
-  ese: 'ΣN_s·(C_s² + C_s) (one C→C 1×1 conv with bias per block)',
-  eca: 'Σ k(C) over blocks (one 1-D conv of kernel k, no bias; k = odd ⌊(log2 C + 1)/2⌋, at least 3)',
+/** Per block type: the report's title, the formula's name (JSON params.formulaName) and its column in the stage table. */
+export const BLOCK_INFO: Record<BlockKind, { title: string; formula: string; column: string }> = {
+  se: { title: 'SE', formula: '2/r·ΣN_s·C_s² (Hu et al., SENet, Eq. 5; biases excluded)', column: 'paper 2/r·N·C²' },
+  ese: { title: 'eSE', formula: 'ΣN_s·(C_s² + C_s) (one C→C 1×1 conv with bias per block)', column: 'formula N·(C²+C)' },
+  eca: { title: 'ECA', formula: 'Σ k(C) over blocks (one 1-D conv of kernel k, no bias; k = odd ⌊(log2 C + 1)/2⌋, at least 3)', column: 'formula N·k(C)' },
+  cbam: {
+    title: 'CBAM',
+    formula: 'ΣN_s·(2/r·C_s² + [bias] C_s/r + C_s + 2·7² + 1) (Woo et al., CBAM: one shared MLP C→C/r→C, biases with --bias; a 7×7 conv over [mean; max] with its BatchNormalization folded into one bias)',
+    column: 'formula N·(2C²/r+C/r+C+99)',
+  },
+  'cbam-channel': {
+    title: 'CBAM channel attention',
+    formula: 'ΣN_s·(2/r·C_s² + [bias] C_s/r + C_s) (Woo et al., CBAM channel attention: one shared MLP C→C/r→C, biases with --bias)',
+    column: 'formula N·(2C²/r+C/r+C)',
+  },
 };
 
 export { SUPPORTED_FAMILIES } from '../../passes/index.js';
@@ -119,7 +134,7 @@ export function buildReport(r: ReportInput): SEReport {
     squeezeChannels: b.squeezeChannels ?? 0, params: b.params ?? 0, tensor: b.site.tensor,
     macs: (r.seNodes.get(b.name) ?? []).reduce((s, n) => s + (r.macsAfter.perNode.get(n) ?? 0), 0),
   }));
-  const stages = stageTable(r.blocks, blocks, r.options.ratio, r.options.block);
+  const stages = stageTable(r.blocks, blocks, r.options);
   const formula = stages.reduce((s, st) => s + st.formulaParams, 0);
   const inserted = new Set(r.blocks.map((b) => b.site));
   const skipped = r.candidates.filter((c) => !c.site || !inserted.has(c.site));
@@ -138,7 +153,7 @@ export function buildReport(r: ReportInput): SEReport {
     })),
     stages,
     params: {
-      before: r.paramsBefore.total, after: r.paramsAfter.total, added: r.paramsAfter.total - r.paramsBefore.total, formula, formulaName: FORMULAS[r.options.block],
+      before: r.paramsBefore.total, after: r.paramsAfter.total, added: r.paramsAfter.total - r.paramsBefore.total, formula, formulaName: BLOCK_INFO[r.options.block].formula,
       where: { initializers: r.paramsBefore.initializers, constantNodes: r.paramsBefore.constantNodes },
     },
     macs: {
@@ -153,7 +168,7 @@ export function buildReport(r: ReportInput): SEReport {
   return report;
 }
 
-function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: number, kind: BlockKind): StageReport[] {
+function stageTable(planned: PlannedBlock[], blocks: BlockReport[], o: SEOptions): StageReport[] {
   const out: StageReport[] = [];
   planned.forEach((p, i) => {
     let st = out.find((s) => s.stage === p.stage);
@@ -163,15 +178,15 @@ function stageTable(planned: PlannedBlock[], blocks: BlockReport[], ratio: numbe
     }
     st.blocks++;
     st.params += blocks[i]!.params;
+    st.formulaParams += blockFormula(o.block, p.channels, { ratio: p.ratio ?? o.ratio, bias: o.bias }, p.reduceChannels);
   });
-  for (const st of out) st.formulaParams = st.blocks * blockFormula(kind, st.channels, ratio);
   return out;
 }
 
 function nothingReason(r: ReportInput): string {
   const had = new Set(r.candidates.filter((c) => c.code === 'has-se').map((c) => c.reason)).size;
   if (had > 0 && r.candidates.every((c) => !c.site)) {
-    return `nothing to insert: ${had} block(s) already hold SE (EfficientNet/RegNetY-style or an earlier se-inject run), and no block without one was found`;
+    return `nothing to insert: ${had} block(s) already hold attention (SE, eSE, ECA or CBAM: EfficientNet/RegNetY-style, or an earlier se-inject run), and no block without one was found`;
   }
   if (r.options.stages) return `nothing to insert: no block in stage(s) ${r.options.stages.join(', ')}`;
   return `nothing to insert: no block se-inject knows was found; it supports ${SUPPORTED_FAMILIES} (DenseNet and VGG have none of these blocks)`;

@@ -1,7 +1,10 @@
 // The report for people: a terminal table (default) and Markdown (--markdown). JSON is the object itself.
 
 import type { ModelSummary } from './summary.js';
+import { BLOCK_INFO } from './build.js';
 import type { SEReport } from './build.js';
+import { usesSqueeze } from '../se/build.js';
+import type { BlockKind } from '../se/build.js';
 import { opCountRows } from './op-counts.js';
 import type { OpCounts } from './op-counts.js';
 import { REASONS } from '../se/site.js';
@@ -37,6 +40,13 @@ function renderMarkdown(t: Table): string {
   return [t.head, sep, ...t.rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
+/** The ratio, for blocks that have a squeeze width: one, or one per stage. */
+function ratioText(r: Report): string {
+  if (!usesSqueeze((r.options.block ?? 'se') as BlockKind)) return '';
+  const per = (r.options as { ratioPerStage?: (number | null)[] }).ratioPerStage;
+  return per ? `r per stage ${per.map((x) => x ?? '-').join(',')}, ` : `r = ${r.ratio}, `;
+}
+
 /** Placement, init, gate and block types: what decides the numbers below the header. */
 function header(r: Report): string {
   const o = r.options as { placement?: string; mobilenetPlacement?: string; init?: string; gate?: string };
@@ -48,6 +58,7 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
   const m = r.model;
   const shape = (s: { name: string; elemType: string; shape: (number | string)[] }) => `${s.name} ${s.elemType}[${s.shape.join(', ')}]`;
   const out: { title: string; table?: Table; text?: string }[] = [];
+  const kind = (r.options.block ?? 'se') as BlockKind;
   out.push({
     title: 'Model',
     text: [
@@ -62,15 +73,15 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
   });
   if (r.stages.length) {
     out.push({
-      title: `SE blocks${r.dryRun ? ' (dry run: nothing written)' : ''} — r = ${r.ratio}, ${header(r)}`,
+      title: `${BLOCK_INFO[kind].title} blocks${r.dryRun ? ' (dry run: nothing written)' : ''} — ${ratioText(r)}${header(r)}`,
       table: {
-        head: ['stage', 'N_s', 'C_s', 'H×W', r.options.block === 'eca' ? 'formula N·k(C)' : r.options.block === 'ese' ? 'formula N·(C²+C)' : 'paper 2/r·N·C²', 'exact params', 'starts at'],
+        head: ['stage', 'N_s', 'C_s', 'H×W', BLOCK_INFO[kind].column, 'exact params', 'starts at'],
         rows: r.stages.map((s) => [String(s.stage), String(s.blocks), String(s.channels), s.resolution, n(s.formulaParams), n(s.params), s.startsAt]),
         right: [0, 1, 2, 4, 5],
       },
     });
   }
-  if (r.stages.length && (r.options as { bias?: boolean }).bias !== false && (r.options.block ?? 'se') === 'se') {
+  if (r.stages.length && (r.options as { bias?: boolean }).bias !== false && kind === 'se') {
     out.push({
       title: 'Exact ≠ paper',
       text: 'the paper\'s 2/r·N·C² counts the two FC weight matrices only; the exact count adds their biases (C/r + C per block) — with --no-bias they match wherever r divides C',
@@ -82,7 +93,7 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
       head: ['', 'before', 'after', 'added'],
       rows: [
         ['params', n(r.params.before), n(r.params.after), `${n(r.params.added)} (${pct(r.params.added, r.params.before)})`],
-        [r.options.block && r.options.block !== 'se' ? 'block formula' : 'paper estimate', '', '', n(r.params.formula)],
+        [kind !== 'se' ? 'block formula' : 'paper estimate', '', '', n(r.params.formula)],
         ['MACs', g(r.macs.before), g(r.macs.after), `${n(r.macs.added)} (${pct(r.macs.added, r.macs.before)})`],
         ['FLOPs (2×MACs)', g(2 * r.macs.before), g(2 * r.macs.after), n(2 * r.macs.added)],
       ],

@@ -1,4 +1,4 @@
-// The SE subgraph se-inject writes (Hu et al., SENet, Eq. 2–4):
+// The attention subgraphs se-inject writes. SE (Hu et al., SENet, Eq. 2–4):
 //   squeeze  z = GlobalAveragePool(U)                 N×C×1×1
 //   excite   s = gate(W2 · ReLU(W1 · z + b1) + b2)    W1: C→C/r, W2: C/r→C, as 1×1 Convs
 //   scale    out = U · s                              Mul with channel broadcast
@@ -15,8 +15,19 @@ import type { NodeProto, TensorProto } from '../onnx/proto.js';
 import { encodeFloats } from '../numeric.js';
 import { UniformStream } from '../random.js';
 
-/** The channel-attention block written: SE (Hu et al.), eSE (Lee & Park, CenterMask/VoVNetV2), ECA (Wang et al.). */
-export type BlockKind = 'se' | 'ese' | 'eca';
+/** The attention blocks se-inject writes (--block); the one list the options, the CLI and the report read. */
+export const BLOCK_KINDS = ['se', 'ese', 'eca', 'cbam', 'cbam-channel'] as const;
+/** SE (Hu et al.), eSE (Lee & Park, CenterMask/VoVNetV2), ECA (Wang et al.), CBAM and its channel half (Woo et al.). */
+export type BlockKind = (typeof BLOCK_KINDS)[number];
+/** The inner activation of the excitation MLP (--act). */
+export const ACTIVATIONS = ['relu', 'silu', 'hardswish'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+/** What the squeeze width is computed from (--reduce-from): the scaled tensor's channels, or the block input's. */
+export const REDUCE_FROM = ['tensor', 'input'] as const;
+export type ReduceFrom = (typeof REDUCE_FROM)[number];
+
+/** CBAM's spatial kernel (the paper's 7×7; its Table 2 compares it with 3×3). */
+export const CBAM_SPATIAL_KERNEL = 7;
 
 export interface SEOptions {
   block: BlockKind;
@@ -27,6 +38,8 @@ export interface SEOptions {
   gate: 'sigmoid' | 'hardsigmoid';
   init: 'he' | 'preserve';
   seed: number;
+  act: Activation;
+  reduceFrom: ReduceFrom;
 }
 
 export interface SEBlockPlan {
@@ -34,8 +47,14 @@ export interface SEBlockPlan {
   prefix: string;
   tensor: string;
   channels: number;
+  /** The channels the squeeze width is computed from (the block input's with --reduce-from input). */
+  reduceChannels?: number;
+  /** The ratio for this block (a per-stage ratio, or --ratio). */
+  ratio?: number;
   dtype: number;
   gate: 'sigmoid' | 'hardsigmoid';
+  /** The model's default-domain opset: which form an op takes (ReduceMean's axes, HardSwish). */
+  opset: number;
 }
 
 export interface BuiltSE {
@@ -44,6 +63,11 @@ export interface BuiltSE {
   output: string;
   squeezeChannels: number;
   params: number;
+}
+
+/** Blocks with an excitation MLP C→C/r→C, whose width the ratio, divisor and minimum set. */
+export function usesSqueeze(kind: BlockKind): boolean {
+  return kind === 'se' || kind === 'cbam' || kind === 'cbam-channel';
 }
 
 /** The squeeze width: C/r rounded to a multiple of `divisor`, at least `minChannels` (make_divisible). */
@@ -63,23 +87,44 @@ export function ecaKernel(channels: number): number {
   return Math.max(t % 2 ? t : t + 1, 3);
 }
 
-/** Parameters one block of this kind adds at C channels: what the report's per-block formula sums. */
-export function blockFormula(kind: BlockKind, channels: number, ratio: number): number {
-  if (kind === 'ese') return channels * channels + channels;
-  if (kind === 'eca') return ecaKernel(channels);
-  return (2 / ratio) * channels * channels;
+/**
+ * Parameters one block of this kind adds at C channels, squeezing from C_r (C unless --reduce-from input):
+ * what the report's formula sums. SE's is the paper's 2/r·C² (weights only, so biases make the exact
+ * count larger); the others' are their exact counts when r divides C_r.
+ */
+export function blockFormula(kind: BlockKind, channels: number, o: { ratio: number; bias: boolean }, reduceChannels = channels): number {
+  const c = channels, mlp = (2 * c * reduceChannels) / o.ratio, bias = o.bias ? reduceChannels / o.ratio + c : 0;
+  if (kind === 'ese') return c * c + c;
+  if (kind === 'eca') return ecaKernel(c);
+  if (kind === 'se') return mlp;
+  const spatial = 2 * CBAM_SPATIAL_KERNEL ** 2 + 1;
+  return mlp + bias + (kind === 'cbam' ? spatial : 0);
 }
 
-export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }): BuiltSE {
-  const c = plan.channels;
-  const cr = o.block === 'se' ? squeezeWidth(c, o) : 0;
+/** A small writer of one block's nodes and weights, all named under the block's prefix and tagged with it. */
+function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }) {
   const p = plan.prefix;
   const tag = [{ key: 'se-inject.block', value: p }];
-  const weight = (suffix: string, dims: number[], values: Float32Array | Float64Array): TensorProto => ({
+  const nodes: NodeProto[] = [];
+  const inits: TensorProto[] = [];
+  const tensor = (suffix: string, dims: number[], values: Float32Array | Float64Array): TensorProto => ({
     name: names.value(`${p}/${suffix}`), dataType: plan.dtype, dims,
     rawData: values instanceof Float32Array ? new Uint8Array(values.buffer) : encodeFloats(values, plan.dtype),
     externalData: [], dataLocation: 0, extras: [],
   });
+  const weight = (suffix: string, dims: number[], values: Float32Array | Float64Array): TensorProto => {
+    const t = tensor(suffix, dims, values);
+    inits.push(t);
+    return t;
+  };
+  const int64s = (suffix: string, v: number[]): string => {
+    const t: TensorProto = {
+      name: names.value(`${p}/${suffix}`), dataType: DataType.INT64, dims: [v.length],
+      rawData: new Uint8Array(BigInt64Array.from(v.map(BigInt)).buffer), externalData: [], dataLocation: 0, extras: [],
+    };
+    inits.push(t);
+    return t.name;
+  };
   // He (Kaiming) uniform: U(±√(6/fan_in)) has the variance 2/fan_in of He et al.'s normal form, and is
   // what PyTorch's Conv and Linear layers start from. float32 models get the draws rounded straight
   // into their buffer (the same bytes as drawing in float64 and converting).
@@ -89,7 +134,6 @@ export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: st
     rng.fillSymmetric(out, Math.sqrt(6 / fanIn));
     return out;
   };
-  const nodes: NodeProto[] = [];
   const node = (suffix: string, opType: string, inputs: string[], attributes: NodeProto['attributes'] = []): string => {
     const out = names.value(`${p}/${suffix}`);
     nodes.push({
@@ -98,60 +142,116 @@ export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: st
     });
     return out;
   };
-  const conv1x1 = [{ name: 'kernel_shape', type: AttrType.INTS, ints: [1, 1] }];
-  // With --init preserve the last layer is zero: every gate is gate(0) = 0.5, and a ×2 makes it exactly 1.
-  const last = (n: number, fanIn: number) => (o.init === 'preserve' ? new Float64Array(n) : he(fanIn, n));
-  const inits: TensorProto[] = [];
-  const z = node('squeeze', 'GlobalAveragePool', [plan.tensor]);
-  let e: string;
+  return {
+    nodes, inits, weight, int64s, he, node,
+    /** The layer that feeds a gate: zero with --init preserve (every gate is then gate(0) = 0.5), He otherwise. */
+    last: (n: number, fanIn: number) => (o.init === 'preserve' ? new Float64Array(n) : he(fanIn, n)),
+    /** gate(e), times a constant 2 with --init preserve (then exactly 1), and `x` scaled by it. */
+    scale(x: string, e: string, gate: 'sigmoid' | 'hardsigmoid', at = ''): string {
+      let s = gate === 'hardsigmoid'
+        ? node(`${at}gate`, 'HardSigmoid', [e], [{ name: 'alpha', type: AttrType.FLOAT, f: 1 / 6 }])
+        : node(`${at}gate`, 'Sigmoid', [e]);
+      if (o.init === 'preserve') {
+        // A Constant, not an initializer: the factor 2 is part of the gate's form, not a trainable weight.
+        const two = { ...tensor(`${at}gate.scale`, [], Float64Array.of(2)), name: '' };
+        const k = node(`${at}gate.scale`, 'Constant', [], [{ name: 'value', type: AttrType.TENSOR, t: two }]);
+        s = node(`${at}gate_x2`, 'Mul', [s, k]);
+      }
+      return node(`${at}scale`, 'Mul', [x, s]);
+    },
+  };
+}
+
+type Writer = ReturnType<typeof blockWriter>;
+const CONV_1X1 = [{ name: 'kernel_shape', type: AttrType.INTS, ints: [1, 1] }];
+
+/** The inner activation of the excitation MLP: ReLU (the paper's), SiLU as x·σ(x), or hard-swish. */
+function activation(w: Writer, x: string, act: Activation, opset: number, suffix: string): string {
+  if (act === 'relu') return w.node(suffix, 'Relu', [x]);
+  if (act === 'hardswish' && opset >= 14) return w.node(suffix, 'HardSwish', [x]);
+  // SiLU has no ONNX op; hard-swish has one from opset 14: below it, x·HardSigmoid(x) with alpha 1/6.
+  const g = act === 'silu'
+    ? w.node(`${suffix}.gate`, 'Sigmoid', [x])
+    : w.node(`${suffix}.gate`, 'HardSigmoid', [x], [{ name: 'alpha', type: AttrType.FLOAT, f: 1 / 6 }]);
+  return w.node(suffix, 'Mul', [x, g]);
+}
+
+/**
+ * The excitation MLP C→C/r→C as two 1×1 Convs, applied to each pooled input with one set of weights
+ * (CBAM shares its MLP between the average- and the max-pooled vector); returns one output per input.
+ */
+function excitation(w: Writer, plan: SEBlockPlan, o: SEOptions, cr: number, pooled: { at: string; z: string }[]): string[] {
+  const c = plan.channels;
+  const w1 = w.weight('fc1.weight', [cr, c, 1, 1], w.he(c, cr * c));
+  const w2 = w.weight('fc2.weight', [c, cr, 1, 1], w.last(c * cr, cr));
+  const b1 = o.bias ? w.weight('fc1.bias', [cr], new Float64Array(cr)).name : undefined;
+  const b2 = o.bias ? w.weight('fc2.bias', [c], new Float64Array(c)).name : undefined;
+  return pooled.map(({ at, z }) => {
+    const h = w.node(`${at}fc1`, 'Conv', b1 ? [z, w1.name, b1] : [z, w1.name], CONV_1X1);
+    const r = activation(w, h, o.act, plan.opset, `${at}${o.act}`);
+    return w.node(`${at}fc2`, 'Conv', b2 ? [r, w2.name, b2] : [r, w2.name], CONV_1X1);
+  });
+}
+
+/** Reduce over the channel axis, keeping it: axes an attribute before opset 18, an input from it. */
+function reduceChannels(w: Writer, op: 'ReduceMean' | 'ReduceMax', x: string, opset: number, suffix: string): string {
+  if (opset >= 18) return w.node(suffix, op, [x, w.int64s(`${suffix}.axes`, [1])]);
+  return w.node(suffix, op, [x], [{ name: 'axes', type: AttrType.INTS, ints: [1] }]);
+}
+
+export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }): BuiltSE {
+  const c = plan.channels;
+  const w = blockWriter(plan, o, names);
+  const cr = usesSqueeze(o.block) ? squeezeWidth(plan.reduceChannels ?? c, { ...o, ratio: plan.ratio ?? o.ratio }) : 0;
+  let out: string;
   if (o.block === 'se') {
-    const w1 = weight('fc1.weight', [cr, c, 1, 1], he(c, cr * c));
-    const w2 = weight('fc2.weight', [c, cr, 1, 1], last(c * cr, cr));
-    inits.push(w1, w2);
-    const b1 = o.bias ? weight('fc1.bias', [cr], new Float64Array(cr)) : undefined;
-    const b2 = o.bias ? weight('fc2.bias', [c], new Float64Array(c)) : undefined;
-    if (b1 && b2) inits.push(b1, b2);
-    const h = node('fc1', 'Conv', b1 ? [z, w1.name, b1.name] : [z, w1.name], conv1x1);
-    const r = node('relu', 'Relu', [h]);
-    e = node('fc2', 'Conv', b2 ? [r, w2.name, b2.name] : [r, w2.name], conv1x1);
+    const [e] = excitation(w, plan, o, cr, [{ at: '', z: w.node('squeeze', 'GlobalAveragePool', [plan.tensor]) }]);
+    out = w.scale(plan.tensor, e!, plan.gate);
   } else if (o.block === 'ese') {
-    // eSE: one 1×1 conv C→C with bias on the pooled map.
-    const w = weight('fc.weight', [c, c, 1, 1], last(c * c, c));
-    const b = weight('fc.bias', [c], new Float64Array(c));
-    inits.push(w, b);
-    e = node('fc', 'Conv', [z, w.name, b.name], conv1x1);
-  } else {
+    // eSE: one 1×1 conv C→C with bias on the pooled map, hard-sigmoid gate.
+    const z = w.node('squeeze', 'GlobalAveragePool', [plan.tensor]);
+    const wt = w.weight('fc.weight', [c, c, 1, 1], w.last(c * c, c));
+    const b = w.weight('fc.bias', [c], new Float64Array(c));
+    out = w.scale(plan.tensor, w.node('fc', 'Conv', [z, wt.name, b.name], CONV_1X1), 'hardsigmoid');
+  } else if (o.block === 'eca') {
     // ECA: a 1-D conv of odd kernel k across the channels of the pooled vector, no bias. N×C×1×1 is read
     // as N×1×C (Reshape with 0 = keep the batch), convolved with zero padding, and read back.
     const k = ecaKernel(c);
-    const w = weight('conv.weight', [1, 1, k], last(k, k));
-    inits.push(w);
-    const shape = (suffix: string, dims: number[]): TensorProto => ({
-      name: names.value(`${p}/${suffix}`), dataType: DataType.INT64, dims: [dims.length],
-      rawData: new Uint8Array(BigInt64Array.from(dims.map(BigInt)).buffer), externalData: [], dataLocation: 0, extras: [],
-    });
-    const toRow = shape('as_row', [0, 1, -1]);
-    const toMap = shape('as_map', [0, -1, 1, 1]);
-    inits.push(toRow, toMap);
-    const row = node('as_row', 'Reshape', [z, toRow.name]);
-    const conv = node('conv', 'Conv', [row, w.name], [
+    const z = w.node('squeeze', 'GlobalAveragePool', [plan.tensor]);
+    const wt = w.weight('conv.weight', [1, 1, k], w.last(k, k));
+    const row = w.node('as_row', 'Reshape', [z, w.int64s('as_row', [0, 1, -1])]);
+    const conv = w.node('conv', 'Conv', [row, wt.name], [
       { name: 'kernel_shape', type: AttrType.INTS, ints: [k] }, { name: 'pads', type: AttrType.INTS, ints: [(k - 1) / 2, (k - 1) / 2] },
     ]);
-    e = node('as_map', 'Reshape', [conv, toMap.name]);
+    out = w.scale(plan.tensor, w.node('as_map', 'Reshape', [conv, w.int64s('as_map', [0, -1, 1, 1])]), plan.gate);
+  } else {
+    // CBAM (Woo et al., ECCV 2018, Eq. 2): Mc = σ(MLP(AvgPool(U)) + MLP(MaxPool(U))), one shared MLP.
+    const avg = w.node('channel/avg', 'GlobalAveragePool', [plan.tensor]);
+    const max = w.node('channel/max', 'GlobalMaxPool', [plan.tensor]);
+    const [ea, em] = excitation(w, plan, o, cr, [{ at: 'channel/avg/', z: avg }, { at: 'channel/max/', z: max }]);
+    out = w.scale(plan.tensor, w.node('channel/sum', 'Add', [ea!, em!]), plan.gate, 'channel/');
+    if (o.block === 'cbam') out = spatialAttention(w, plan, out);
   }
-  const gate = o.block === 'ese' ? 'hardsigmoid' : plan.gate;
-  let s = gate === 'hardsigmoid'
-    ? node('gate', 'HardSigmoid', [e], [{ name: 'alpha', type: AttrType.FLOAT, f: 1 / 6 }])
-    : node('gate', 'Sigmoid', [e]);
-  if (o.init === 'preserve') {
-    // A Constant, not an initializer: the factor 2 is part of the gate's form, not a trainable weight.
-    const two = { ...weight('gate.scale', [], Float64Array.of(2)), name: '' };
-    const k = node('gate.scale', 'Constant', [], [{ name: 'value', type: AttrType.TENSOR, t: two }]);
-    s = node('gate_x2', 'Mul', [s, k]);
-  }
-  const out = node('scale', 'Mul', [plan.tensor, s]);
-  const params = inits.filter((t) => t.dataType === plan.dtype).reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
-  return { nodes, initializers: inits, output: out, squeezeChannels: cr, params };
+  const params = w.inits.filter((t) => t.dataType === plan.dtype).reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
+  return { nodes: w.nodes, initializers: w.inits, output: out, squeezeChannels: cr, params };
+}
+
+/**
+ * CBAM's spatial half (Eq. 3): Ms = σ(conv7×7([mean over C; max over C])), scaling the channel-refined
+ * map. The reference implementation's conv has no bias and a BatchNormalization after it; in inference
+ * form (as torch.onnx.export writes it) that BN is folded into the conv, which then has one bias.
+ */
+function spatialAttention(w: Writer, plan: SEBlockPlan, x: string): string {
+  const mean = reduceChannels(w, 'ReduceMean', x, plan.opset, 'spatial/mean');
+  const max = reduceChannels(w, 'ReduceMax', x, plan.opset, 'spatial/max');
+  const both = w.node('spatial/pool', 'Concat', [mean, max], [{ name: 'axis', type: AttrType.INT, i: 1 }]);
+  const k = CBAM_SPATIAL_KERNEL, pad = (k - 1) / 2;
+  const wt = w.weight('spatial/conv.weight', [1, 2, k, k], w.last(2 * k * k, 2 * k * k));
+  const b = w.weight('spatial/conv.bias', [1], new Float64Array(1));
+  const e = w.node('spatial/conv', 'Conv', [both, wt.name, b.name], [
+    { name: 'kernel_shape', type: AttrType.INTS, ints: [k, k] }, { name: 'pads', type: AttrType.INTS, ints: [pad, pad, pad, pad] },
+  ]);
+  return w.scale(x, e, plan.gate, 'spatial/');
 }
 
 export const SUPPORTED_SE_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.BFLOAT16]);

@@ -10,6 +10,7 @@ import onnx
 from onnx import checker
 
 SUPPORTED_IR = onnx.IR_VERSION
+SUPPORTED_OPSET = onnx.defs.onnx_opset_version()
 
 for path in sys.argv[1:]:
     result = {"path": path}
@@ -17,6 +18,9 @@ for path in sys.argv[1:]:
         model = onnx.load(path)
         if model.ir_version > SUPPORTED_IR:
             result.update(ok=True, skipped=f"IR version {model.ir_version} is newer than onnx {onnx.__version__} knows ({SUPPORTED_IR})")
+        elif any(o.domain in ("", "ai.onnx") and o.version > SUPPORTED_OPSET for o in model.opset_import):
+            # Its schemas stop at this opset: newer ops' forms (ReduceMean's axes input from 18) are not errors.
+            result.update(ok=True, skipped=f"opset newer than onnx {onnx.__version__} knows ({SUPPORTED_OPSET})")
         else:
             checker.check_model(model, full_check=True)
             result["ok"] = True
