@@ -186,7 +186,7 @@ function stageTable(planned: PlannedBlock[], blocks: BlockReport[], o: SEOptions
 function nothingReason(r: ReportInput): string {
   const had = new Set(r.candidates.filter((c) => c.code === 'has-se').map((c) => c.reason)).size;
   if (had > 0 && r.candidates.every((c) => !c.site)) {
-    return `nothing to insert: ${had} block(s) already hold attention (SE, eSE, ECA or CBAM: EfficientNet/RegNetY-style, or an earlier se-inject run), and no block without one was found`;
+    return `nothing to insert: ${had} block(s) already hold SE or another attention block (eSE, ECA, CBAM; EfficientNet/RegNetY-style, or an earlier se-inject run), and no block without one was found`;
   }
   if (r.options.stages) return `nothing to insert: no block in stage(s) ${r.options.stages.join(', ')}`;
   return `nothing to insert: no block se-inject knows was found; it supports ${SUPPORTED_FAMILIES} (DenseNet and VGG have none of these blocks)`;
