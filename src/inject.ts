@@ -338,7 +338,7 @@ function finish(model: Model, o: InjectOptions, added: readonly NodeProto[], rew
   }
   model.setMetadata('se-inject', JSON.stringify({
     version: toolVersion(), block: o.block, ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
-    act: o.act, reduceFrom: o.reduceFrom, seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
+    act: o.act, reduceFrom: o.reduceFrom, ratioPerStage: o.ratioPerStage, seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
     arch: o.families ?? 'auto',
   }));
 }
