@@ -194,7 +194,13 @@ export function readInside(ctx: Ctx, region: ReadonlySet<NodeProto>, tensors: re
   return tensors.some((t) => ctx.graph.consumers(t).some((c) => region.has(c)));
 }
 
-/** Is `gate` an excitation: a per-channel tensor (spatial size 1) computed from a global pool? */
+const POOLS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax']);
+
+/**
+ * Is `gate` an excitation: a per-channel tensor (spatial size 1) computed from a global pool? Average
+ * or max pooling, as SE, eSE, ECA and CBAM's channel half write it (timm's x.mean/x.amax are ReduceMean/
+ * ReduceMax), broadcast to the map's shape or not (timm's ECA expands its gate before the Mul).
+ */
 export function isExcitationGate(ctx: Ctx, gate: string): boolean {
   const queue = [gate];
   const seen = new Set<string>();
@@ -202,26 +208,63 @@ export function isExcitationGate(ctx: Ctx, gate: string): boolean {
     const t = queue.shift()!;
     if (seen.has(t)) continue;
     seen.add(t);
+    const p = ctx.graph.producer(t);
+    if (!p) continue;
+    if (p.opType === 'Expand' || p.opType === 'Tile') {
+      if (p.inputs[0]) queue.push(p.inputs[0]);
+      continue;
+    }
     const dims = dimsOf(ctx, t);
     // A per-channel vector: N×C×1×1, or N×1×C while ECA's 1-D conv runs across the channels.
     if (dims && dims.length >= 4 && dims.slice(2).some((d) => d !== 1)) continue;
-    const p = ctx.graph.producer(t);
-    if (!p) continue;
-    if (p.opType === 'GlobalAveragePool' || p.opType === 'ReduceMean' || p.opType === 'GlobalMaxPool') return true;
+    if (POOLS.has(p.opType)) return true;
     queue.push(...dataInputs(ctx, p));
   }
   return false;
 }
 
-/** A Mul that scales a feature map by an excitation gate: the heart of every SE block. */
+const CHANNEL_REDUCTIONS = new Set(['ReduceMean', 'ReduceMax', 'ReduceSum', 'ReduceL2']);
+
+/**
+ * Is `gate` a spatial attention map for `x`: N×1×H×W at x's resolution, out of a sigmoid (times a
+ * constant, as --init preserve writes it), computed from a reduction across x's channels or a conv down
+ * to one channel? CBAM's spatial half (conv over [mean; max] across C) and scSE's spatial squeeze (a 1×1
+ * conv C→1) are such maps.
+ */
+export function isSpatialGate(ctx: Ctx, gate: string, x: string): boolean {
+  const d = dimsOf(ctx, gate), dx = dimsOf(ctx, x);
+  if (!d || !dx || d.length !== 4 || d[1] !== 1 || !(dx[1]! > 1) || d[2] !== dx[2] || d[3] !== dx[3]) return false;
+  let p = ctx.graph.producer(gate);
+  for (let i = 0; i < 4 && p && ARITHMETIC.has(p.opType) && isPassThrough(ctx, p); i++) p = ctx.graph.producer(dataInputs(ctx, p)[0] ?? '');
+  if (!p || (p.opType !== 'Sigmoid' && p.opType !== 'HardSigmoid')) return false;
+  const queue = dataInputs(ctx, p);
+  const seen = new Set<string>();
+  while (queue.length && seen.size < 24) {
+    const t = queue.shift()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const q = ctx.graph.producer(t);
+    if (!q) continue;
+    const inputChannels = dimsOf(ctx, dataInputs(ctx, q)[0] ?? '')?.[1] ?? 0;
+    if ((CHANNEL_REDUCTIONS.has(q.opType) || q.opType === 'Conv') && dimsOf(ctx, t)?.[1] === 1 && inputChannels > 1) return true;
+    queue.push(...dataInputs(ctx, q));
+  }
+  return false;
+}
+
+/**
+ * A Mul that scales a feature map by an attention gate: the heart of every SE block (a per-channel
+ * excitation), and of CBAM's spatial half (a per-position map).
+ */
 export function isSEScale(ctx: Ctx, n: NodeProto): boolean {
   if (n.opType !== 'Mul' || n.inputs.length !== 2) return false;
   const [a, b] = n.inputs as [string, string];
   const full = (t: string) => {
     const d = dimsOf(ctx, t);
-    return !!d && d.length === 4 && (d[2]! > 1 || d[3]! > 1);
+    return !!d && d.length === 4 && (d[2]! > 1 || d[3]! > 1) && d[1]! > 1;
   };
-  return (full(a) && isExcitationGate(ctx, b)) || (full(b) && isExcitationGate(ctx, a));
+  const gates = (x: string, g: string) => full(x) && (isExcitationGate(ctx, g) || isSpatialGate(ctx, g, x));
+  return gates(a, b) || gates(b, a);
 }
 
 export function findSE(ctx: Ctx, region: Iterable<NodeProto>): NodeProto | undefined {
