@@ -176,6 +176,29 @@ export function resolveOptions(given: unknown, extraKeys: readonly string[] = []
   return o;
 }
 
+/** How messages name the keys of a config file. */
+const FILE_WORDS: Vocabulary = { ...LIBRARY_WORDS, name: (key) => `"${key}"` };
+
+/**
+ * Options from a config file (the keys of the JSON report's `options`, so a report's options pin a run)
+ * under the ones given directly, which win: the file is checked on its own first, so a mistake in it is
+ * said with the file's name and its key, then the merge is checked as any options are.
+ */
+export function resolveWithConfig(file: unknown, label: string, given: Record<string, unknown>): InjectOptions {
+  const typed = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  if (file === undefined) return resolveOptions(typed);
+  try {
+    resolveOptions(file);
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
+    throw new SeInjectError('usage', `${label}: ${e.messageIn(FILE_WORDS).replace(/^options must be an object/, 'the file must hold an object')}`);
+  }
+  const merged: Record<string, unknown> = { ...(file as Record<string, unknown>), ...typed };
+  // A gate typed now is explicit, whatever the file recorded.
+  if (typed.gate !== undefined && typed.gateExplicit === undefined) delete merged.gateExplicit;
+  return resolveOptions(merged);
+}
+
 /** The dynamic dimensions a model's inputs name: what `dims` may bind. */
 export function dimensionNames(model: Model): string[] {
   const names = new Set<string>();
