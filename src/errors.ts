@@ -64,8 +64,18 @@ export function escapedStrings<T>(value: T): T {
 
 /** Text with every control character escaped: what a one-line message may print. */
 export function escapeControls(text: string): string {
+  if (isPlainAscii(text)) return text;
   return text.replace(UNPRINTABLE_ALL, (c) => {
     const code = c.codePointAt(0)!;
     return SHORT[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
   });
+}
+
+/** Printable ASCII only: nothing to escape (checked without a regular expression, for reports of 10^5 names). */
+function isPlainAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
 }

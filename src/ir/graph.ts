@@ -12,8 +12,11 @@ import { WireError, fields, readString } from '../onnx/wire.js';
 
 export class Graph {
   private readonly producers = new Map<string, NodeProto>();
-  /** Readers per value: a Set for O(1) edits, with an array view built when asked for. */
-  private readonly users = new Map<string, { set: Set<NodeProto>; list?: NodeProto[] }>();
+  /**
+   * Readers per value: an array while there are few (most values have one or two), a Set past
+   * MANY_USERS for O(1) edits, with an array view built when asked for.
+   */
+  private readonly users = new Map<string, NodeProto[] | ManyUsers>();
   private outputNames?: Set<string>;
   private inputNames?: Set<string>;
   /** Names a node reads inside its subgraphs (If/Loop/Scan bodies) from this scope. */
@@ -41,6 +44,7 @@ export class Graph {
   consumers(value: string): readonly NodeProto[] {
     const u = this.users.get(value);
     if (!u) return NO_USERS;
+    if (Array.isArray(u)) return u;
     return (u.list ??= [...u.set]);
   }
 
@@ -209,8 +213,13 @@ export class Graph {
   private addUser(value: string, node: NodeProto): void {
     if (!value) return;
     const u = this.users.get(value);
-    if (!u) this.users.set(value, { set: new Set([node]) });
-    else if (!u.set.has(node)) {
+    if (!u) this.users.set(value, [node]);
+    else if (Array.isArray(u)) {
+      if (u.includes(node)) return;
+      // A new array: a list handed out by consumers() stays as it was.
+      if (u.length < MANY_USERS) this.users.set(value, u.concat(node));
+      else this.users.set(value, { set: new Set(u).add(node) });
+    } else if (!u.set.has(node)) {
       u.set.add(node);
       u.list = undefined;
     }
@@ -218,11 +227,23 @@ export class Graph {
 
   private removeUser(value: string, node: NodeProto): void {
     const u = this.users.get(value);
-    if (u?.set.delete(node)) u.list = undefined;
+    if (!u) return;
+    if (Array.isArray(u)) {
+      if (u.includes(node)) this.users.set(value, u.filter((x) => x !== node));
+    } else if (u.set.delete(node)) u.list = undefined;
   }
 }
 
+/** Readers of a value read by more than MANY_USERS nodes (20,000 sums of one input are in the tests). */
+interface ManyUsers {
+  set: Set<NodeProto>;
+  list?: NodeProto[];
+}
+
+const MANY_USERS = 16;
+
 const NO_USERS: readonly NodeProto[] = Object.freeze([]);
+const NO_NAMES: string[] = [];
 
 /** Replaces an array's contents in place without spreading it into arguments (10^6 nodes overflow the stack). */
 function replaceContents<T>(target: T[], source: readonly T[]): void {
@@ -306,6 +327,7 @@ export function topologicalOrder(g: Graph): { nodes: NodeProto[]; cycle?: string
 
 /** Outer-scope names read inside a node's subgraph attributes (recursively), minus what they define. */
 function capturedNames(n: NodeProto): string[] {
+  if (!n.attributes.some((a) => a.graphs?.length)) return NO_NAMES;
   const graphs = n.attributes.flatMap((a) => a.graphs ?? []);
   if (!graphs.length) return [];
   const out = new Set<string>();
