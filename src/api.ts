@@ -14,7 +14,7 @@ import type { SaveOptions, SaveResult } from './onnx/save.js';
 import type { Report } from './report/format.js';
 import { resolveOptions } from './options.js';
 
-export { analyze, inject } from './core.js';
+export { analyze, inject, listSites } from './core.js';
 export type { SEInjectOptions };
 
 /** Loads a model from a file path or from bytes already in memory. */

@@ -4,7 +4,8 @@
 
 import { functionCalls } from './analysis/functions.js';
 import { inferShapes } from './analysis/shapes.js';
-import { injectSE } from './inject.js';
+import { attentionSites, injectSE } from './inject.js';
+import type { SitesReport } from './report/sites.js';
 import type { InjectOptions } from './inject.js';
 import { cloneModel } from './ir/model.js';
 import type { Model } from './ir/model.js';
@@ -40,6 +41,13 @@ function functionsNote(model: Model, inserted: number): string | undefined {
 /** The report of what injection would do; the model is left as it is. */
 export function analyze(model: Model, options: SEInjectOptions = {}): Report {
   return run(model, resolveOptions(options), true);
+}
+
+/** Every tensor that could take attention (what `at` accepts), with the stage and block holding it. */
+export function listSites(model: Model, options: SEInjectOptions = {}): SitesReport {
+  const o = resolveOptions(options);
+  checkDimsFor(model, o);
+  return { file: model.label, sites: attentionSites(model, o) };
 }
 
 /** Inserts SE blocks into the model in place and returns the report (`inserted` 0: nothing to insert). */

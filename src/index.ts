@@ -1,6 +1,6 @@
 // Public entry of the se-inject package. Each name is re-exported from the module that owns it.
 
-export { loadModel, analyze, inject, convertBytes, convertFile, saveModel, serializeModel } from './api.js';
+export { loadModel, analyze, inject, listSites, convertBytes, convertFile, saveModel, serializeModel } from './api.js';
 export type { SEInjectOptions, ConvertFileOptions } from './api.js';
 export { loadModelFile, loadModelBytes } from './onnx/load.js';
 export type { LoadFileOptions, LoadOptions } from './onnx/load.js';

@@ -24,6 +24,8 @@ import type { FreshNames } from './se/names.js';
 import { leaveAlone, nodeLabel } from './se/site.js';
 import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
+import { listSites } from './report/sites.js';
+import type { SiteEntry } from './report/sites.js';
 import { toolVersion } from './version.js';
 import type { SEReport, PlannedBlock } from './report/build.js';
 
@@ -281,6 +283,18 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): Inj
     macsBefore, macsAfter,
   });
   return { report, changed: chosen.length > 0 };
+}
+
+/**
+ * Every tensor that could take attention, with the block and stage of the passes' plan holding it (the
+ * plan of these options, whatever --at says). Pure: the model is not touched.
+ */
+export function attentionSites(model: Model, o: InjectOptions, shapes?: ShapeMap): SiteEntry[] {
+  const lint = lintProblems(model.graph);
+  checkGraph(model, lint);
+  checkOpset(model);
+  const known = analyseShapes(model, o, shapes);
+  return listSites(model, known, plan(model, known, { ...o, at: undefined }).accepted);
 }
 
 /** SE weights are built in memory: past 2^26 per block the channel count or --ratio/--divisor is a mistake. */

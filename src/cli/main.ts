@@ -7,13 +7,14 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { analyze, inject } from '../api.js';
+import { analyze, inject, listSites } from '../api.js';
 import { EXIT_CODES, SeInjectError, describeCause, escapeControls, escapedStrings, quote } from '../errors.js';
 import { loadModelFile } from '../onnx/load.js';
 import { inputStampOf, planOutput } from '../onnx/commit.js';
 import { saveModel } from '../onnx/save.js';
 import { BLOCK_INFO } from '../report/build.js';
 import { formatMarkdown, formatText, n } from '../report/format.js';
+import { formatSitesMarkdown, formatSitesText } from '../report/sites.js';
 import type { Report } from '../report/format.js';
 import { CLI_WORDS, analysisOptions, seOptions, toInjectOptions } from './options.js';
 import { OptionError } from '../options.js';
@@ -33,7 +34,7 @@ const yargs = createRequire(import.meta.url)('yargs/yargs') as (argv: string[]) 
 
 type Args = ParsedArgs & ValidationArgs & {
   model: string; output?: string; force: boolean; inPlace: boolean; fsync: boolean; externalData: boolean; json: boolean;
-  markdown: boolean; explain: boolean; quiet: boolean; debug: boolean; validate: boolean; strict: boolean;
+  markdown: boolean; explain: boolean; quiet: boolean; debug: boolean; validate: boolean; strict: boolean; sites?: boolean;
 };
 
 function emit(report: Report, a: Args): void {
@@ -112,7 +113,14 @@ async function reportCommand(a: Args): Promise<number> {
   const given = toInjectOptions(a);
   const shapes = parseInputShapes(a.inputShapes);
   const model = await loadModelFile(a.model);
-  emit(analyze(model, bindInputShapes(model, shapes, given)), a);
+  const options = bindInputShapes(model, shapes, given);
+  if (a.sites) {
+    const sites = listSites(model, options);
+    const shown = escapedStrings(sites);
+    process.stdout.write(a.json ? JSON.stringify(sites, null, 2) + '\n' : a.markdown ? formatSitesMarkdown(shown) : formatSitesText(shown));
+    return EXIT_CODES.ok;
+  }
+  emit(analyze(model, options), a);
   return EXIT_CODES.ok;
 }
 
@@ -178,7 +186,8 @@ export async function main(argv: string[]): Promise<number> {
       .option('strict', { type: 'boolean', default: false, describe: 'With --validate: write nothing if validation fails', group: 'Validation:' }),
     handle(injectOrBatch(argv)))
     .command('report <model>', 'Dry run: analyse a model, show what would be added', (y) => seOptions(analysisOptions(y))
-      .positional('model', { type: 'string', demandOption: true }), handle(reportCommand))
+      .positional('model', { type: 'string', demandOption: true })
+      .option('sites', { type: 'boolean', default: false, describe: 'List every tensor that could take attention (--at): shape, op, the stage and block holding it, and which ones the passes scale', group: 'Output:' }), handle(reportCommand))
     .command('validate <original> <injected>', 'Compare two models on ONNX Runtime (outputs, latency)', (y) => validationOptions(seOptions(analysisOptions(y)))
       .positional('original', { type: 'string', demandOption: true })
       .positional('injected', { type: 'string', demandOption: true })

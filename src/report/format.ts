@@ -28,14 +28,14 @@ const pct = (added: number, before: number) => (before ? `+${((100 * added) / be
 
 interface Table { head: string[]; rows: string[][]; right?: number[] }
 
-function renderText(t: Table): string {
+export function renderText(t: Table): string {
   const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
   const cell = (s: string, i: number) => (t.right?.includes(i) ? s.padStart(widths[i]!) : s.padEnd(widths[i]!));
   const line = (r: string[]) => r.map(cell).join('  ').trimEnd();
   return [line(t.head), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line)].join('\n');
 }
 
-function renderMarkdown(t: Table): string {
+export function renderMarkdown(t: Table): string {
   const sep = t.head.map((_, i) => (t.right?.includes(i) ? '---:' : '---'));
   return [t.head, sep, ...t.rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
