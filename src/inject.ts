@@ -25,6 +25,7 @@ import { leaveAlone, nodeLabel } from './se/site.js';
 import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
 import { listSites } from './report/sites.js';
+import { elemTypeName } from './report/summary.js';
 import type { SiteEntry } from './report/sites.js';
 import { toolVersion } from './version.js';
 import type { SEReport, PlannedBlock } from './report/build.js';
@@ -108,10 +109,9 @@ function userSites(model: Model, shapes: ShapeMap, at: string[]): Candidate[] {
       const near = closestNames(t, known);
       throw new OptionError('at', (w) => `${w.name('at')}: ${model.label} has no tensor ${JSON.stringify(t)}${near.length ? `; closest: ${near.join(', ')}` : ''}`);
     }
-    if (g.isGraphOutput(t)) throw new OptionError('at', (w) => `${w.name('at')}: ${t} is a graph output; give the tensor it is computed from, so that the output keeps its meaning`);
     const s = shapes.get(t);
     if (!s?.dims || s.dims.length !== 4 || !SUPPORTED_SE_TYPES.has(s.dtype) || s.dims.some((d) => !(d >= 1))) {
-      const what = s?.dims ? `${s.dims.length}-D ${s.dims.join('×')} of element type ${s.dtype}` : 'of unknown shape';
+      const what = s?.dims ? `${s.dims.length}-D ${s.dims.join('×')} ${elemTypeName(s.dtype)}` : 'of unknown shape';
       throw new OptionError('at', (w) => `${w.name('at')}: ${t} is ${what}, not a float N×C×H×W feature map; SE scales feature maps`);
     }
     const site: Site = { family: 'user', rule: 'insertSEAtTensor', tensor: t, rewire: [...g.consumers(t)], region: new Set([producer]) };
@@ -262,7 +262,7 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): Inj
   for (const b of chosen) checkBlockSize(model, b, o);
   const seNodes = new Map<string, NodeProto[]>();
   const names = freshNames(model);
-  const groups: { nodes: NodeProto[]; anchor?: NodeProto }[] = [];
+  const groups: { nodes: NodeProto[]; anchor?: NodeProto; renamed?: [string, string] }[] = [];
   const rewired: NodeProto[] = [];
   const weights: TensorProto[] = [];
   for (const b of chosen) {
@@ -276,6 +276,7 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): Inj
   // SE writes the shape it scales, so no other value's shape or MACs change: the new nodes (each block
   // reads only the tensor it scales and its own values) are all that is inferred and counted again.
   for (const t of weights) shapesBefore.set(t.name, constantShape(t));
+  for (const [fresh, original] of groups.flatMap((g) => (g.renamed ? [g.renamed] : []))) shapesBefore.set(fresh, shapesBefore.get(original)!);
   if (chosen.length) inferNodes(shapesBefore, added, model.opset);
   const macsAfter: MacCount = chosen.length ? addMacs(macsBefore, added, shapesBefore) ?? countMacs(model.graph, shapesBefore) : macsBefore;
   const report = buildReport({
@@ -307,32 +308,40 @@ function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
 }
 
 /** Builds one SE block and rewires its readers; returns the nodes to insert after their anchor. */
-function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames, rewired: NodeProto[], weights: TensorProto[]): { nodes: NodeProto[]; anchor?: NodeProto } {
+function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames, rewired: NodeProto[], weights: TensorProto[]): { nodes: NodeProto[]; anchor?: NodeProto; renamed?: [string, string] } {
   const g = model.graph;
+  const t = b.site.tensor;
+  const anchor = g.producer(t);
+  // A graph output keeps its name: the scaled tensor takes it, and what the producer computed gets a
+  // fresh one that only the block reads. Every other reader of the name then reads the scaled tensor.
+  const output = g.isGraphOutput(t) && anchor ? names.value(`${b.name}/unscaled`) : undefined;
+  if (output) {
+    g.setOutput(anchor!, anchor!.outputs.indexOf(t), output);
+    rewired.push(anchor!);
+  }
   const built = buildSE(
     {
-      prefix: b.name, tensor: b.site.tensor, channels: b.channels, reduceChannels: b.reduceChannels, ratio: b.ratio, dtype: b.dtype,
+      prefix: b.name, tensor: output ?? t, channels: b.channels, reduceChannels: b.reduceChannels, ratio: b.ratio, dtype: b.dtype,
       gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset: model.opset!,
     },
     o,
     names,
   );
-  for (const t of built.initializers) {
-    g.addInitializer(t);
-    weights.push(t);
-    if (model.proto.irVersion < 4) g.addInitializerInput(t);
+  if (output) built.nodes.find((n) => n.outputs[0] === built.output)!.outputs[0] = t;
+  for (const w of built.initializers) {
+    g.addInitializer(w);
+    weights.push(w);
+    if (model.proto.irVersion < 4) g.addInitializerInput(w);
   }
-  const readers = new Set(b.site.rewire);
-  const anchor = g.producer(b.site.tensor);
-  for (const reader of readers) {
+  for (const reader of output ? [] : new Set(b.site.rewire)) {
     rewired.push(reader);
     reader.inputs.forEach((input, i) => {
-      if (input === b.site.tensor) g.setInput(reader, i, built.output);
+      if (input === t) g.setInput(reader, i, built.output);
     });
   }
   b.squeezeChannels = built.squeezeChannels;
   b.params = built.params;
-  return { nodes: built.nodes, anchor };
+  return { nodes: built.nodes, anchor, renamed: output ? [output, t] : undefined };
 }
 
 /**

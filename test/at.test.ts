@@ -1,6 +1,7 @@
 // Sites chosen by the user: --at puts SE on named tensors of any architecture (a UNet, which no pass
 // knows), --exclude leaves found sites out; both validated at the library boundary with one-line errors.
 
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze, convertFile, loadModel } from '../src/api.js';
@@ -35,12 +36,39 @@ describe('--at', () => {
   it('a name the model lacks gets the closest existing names; what is not a feature map is said in one line', async () => {
     const model = await loadModel(UNET);
     expect(() => analyze(model, { at: ['/enc1/enc1.1/enc1.1.2/Relu_output'] })).toThrow(/has no tensor "\/enc1\/enc1\.1\/enc1\.1\.2\/Relu_output"; closest: \/enc1\/enc1\.1\/enc1\.1\.2\/Relu_output_0/);
-    expect(() => analyze(model, { at: ['output'] })).toThrow(/output is a graph output; give the tensor it is computed from/);
+    expect(() => analyze(model, { at: ['output'] })).toThrow(/output is 2-D 1×10 float, not a float N×C×H×W feature map/);
     const resnet = await loadModel(small('tiny_resnet.onnx'));
     const flat = resnet.graph.nodes.find((n) => n.opType === 'Flatten')!.outputs[0]!;
     expect(() => analyze(resnet, { at: [flat] })).toThrow(/is 2-D .*, not a float N×C×H×W feature map/);
     expect(() => analyze(model, { at: [] })).toThrow(/option at must be a non-empty list of tensor names/);
     expect(() => analyze(model, { at: 'x' as never })).toThrow(/option at must be a non-empty list of tensor names/);
+  });
+});
+
+describe('--at on a graph output', () => {
+  it('the output keeps its name and now carries the scaled map; what its producer computed gets a fresh name', async () => {
+    const original = path.join(tmp.dir, 'two_outputs.onnx');
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'test/support/export_two_outputs.py'), original], { stdio: 'ignore' });
+    for (const block of ['se', 'cbam'] as const) {
+      const out = path.join(tmp.dir, `two_outputs_${block}.onnx`);
+      const { report } = await convertFile(original, out, { at: ['features'], block, init: 'preserve' });
+      expect(report.blocks.map((b) => b.tensor)).toEqual(['features']);
+      const m = await loadModel(out);
+      expect(m.graph.proto.outputs.map((o) => o.name)).toEqual(['features', 'logits']);
+      expect(m.graph.producer('features')!.name).toBe(`se/stage1.block1/${block === 'se' ? 'scale' : 'spatial/scale'}`);
+      expect(m.graph.producer('se/stage1.block1/unscaled')!.opType).toBe('Relu');
+      // The head reads the scaled map; only the block reads what the Relu computed.
+      expect(m.graph.consumers('features').map((n) => n.opType)).toEqual(['ReduceMean']);
+      expect(m.graph.consumers('se/stage1.block1/unscaled').every((n) => n.name.startsWith('se/'))).toBe(true);
+      expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
+      const same = await validateModels(original, out, { ep: 'cpu', runs: 0, expectEqual: true });
+      expect(same.problems).toEqual([]);
+    }
+    // With a random init the output is the scaled map, so it differs from the original's.
+    const he = path.join(tmp.dir, 'two_outputs_he.onnx');
+    await convertFile(original, he, { at: ['features'] });
+    const v = await validateModels(original, he, { ep: 'cpu', runs: 0 });
+    expect(v.outputs.find((o) => o.name === 'features')!.maxAbsDiff).toBeGreaterThan(0);
   });
 });
 

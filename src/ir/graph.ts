@@ -156,6 +156,16 @@ export class Graph {
     this.addUser(value, node);
   }
 
+  /** Renames what a node writes; readers of the old name then read whichever node writes it next. */
+  setOutput(node: NodeProto, index: number, value: string): void {
+    const old = node.outputs[index]!;
+    if (this.producers.get(old) === node) this.producers.delete(old);
+    node.outputs[index] = value;
+    node.src = undefined;
+    this.takenNames.add(value);
+    this.producers.set(value, node);
+  }
+
   removeNode(node: NodeProto): void {
     this.removeNodes(new Set([node]));
   }
