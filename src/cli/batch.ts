@@ -38,14 +38,14 @@ export function sharedArgs(argv: readonly string[], models: readonly string[]): 
   return out;
 }
 
-export async function convertMany(models: string[], outDir: string, argv: readonly string[]): Promise<BatchResult[]> {
+/** `cli`: the command line's own file, run once per model (the bundle when the bin runs, else main.js). */
+export async function convertMany(models: string[], outDir: string, argv: readonly string[], cli = fileURLToPath(new URL('./main.js', import.meta.url))): Promise<BatchResult[]> {
   const outputs = models.map((m) => path.join(outDir, path.basename(m)));
   const clash = outputs.find((o, i) => outputs.indexOf(o) !== i);
   if (clash) throw new SeInjectError('usage', `two models would both be written to ${clash}; give models with different file names, or convert them in separate calls`);
   await fsp.mkdir(outDir, { recursive: true }).catch((e: unknown) => {
     throw new SeInjectError('output', `cannot create --out-dir ${outDir}: ${(e as Error).message}`, { cause: e });
   });
-  const cli = fileURLToPath(new URL('./main.js', import.meta.url));
   const shared = sharedArgs(argv, models);
   const results: BatchResult[] = new Array(models.length);
   let next = 0;

@@ -102,7 +102,7 @@ function injectOrBatch(argv: string[]) {
       throw new SeInjectError('usage', `${second} is a second model path: give the output with -o ${second}, or convert several models with --out-dir DIR`);
     }
     if (a.output !== undefined) throw new SeInjectError('usage', '-o names one output; with --out-dir each model is written as DIR/<its file name>');
-    const results = await convertMany([a.model, ...more], a.outDir, argv);
+    const results = await convertMany([a.model, ...more], a.outDir, argv, fileURLToPath(import.meta.url));
     if (a.json) process.stdout.write(JSON.stringify({ models: results }, null, 2) + '\n');
     else process.stdout.write(formatBatch(results));
     return batchExitCode(results);

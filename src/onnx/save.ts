@@ -11,8 +11,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SeInjectError, describeCause } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { randomBytes } from 'node:crypto';
-import { Transaction, planDataFile, planOutput, removeStaleTemps, tempPath } from './commit.js';
+import { Transaction, planDataFile, planOutput, randomHex8, removeStaleTemps, tempPath } from './commit.js';
 import { changedError, checkUnchanged, reopenError, resolvePieces } from './deferred.js';
 import { PROTOBUF_LIMIT, serializeModel } from './encode.js';
 import type { FileRegion } from './deferred.js';
@@ -140,7 +139,7 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
       await tx.lock(out.target);
       if (dataTemp) {
         const dataExists = await planDataFile(out, dataPath, inputs, options);
-        dataFile = dataExists ? `${out.target}.${randomBytes(4).toString('hex')}.data` : dataPath;
+        dataFile = dataExists ? `${out.target}.${randomHex8()}.data` : dataPath;
         if (dataExists) interim = dataFile;
         // The first encoding already names OUT.data; only a fresh interim name needs another.
         if (dataExists) encoded = planFor(model, path.basename(dataFile), !!options.externalData).encoded;
