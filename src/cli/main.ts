@@ -33,7 +33,7 @@ import { toolVersion } from '../version.js';
 const yargs = createRequire(import.meta.url)('yargs/yargs') as (argv: string[]) => Argv;
 
 type Args = ParsedArgs & ValidationArgs & {
-  model: string; output?: string; force: boolean; inPlace: boolean; fsync: boolean; externalData: boolean; json: boolean;
+  model: string; output?: string; force: boolean; inPlace: boolean; fsync?: boolean; externalData: boolean; json: boolean;
   markdown: boolean; explain: boolean; quiet: boolean; debug: boolean; validate: boolean; strict: boolean; sites?: boolean;
 };
 
@@ -180,7 +180,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('output', { alias: 'o', type: 'string', describe: 'Output .onnx file (external data goes to OUT.onnx.data)', group: 'Output:' })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output', group: 'Output:' })
       .option('in-place', { type: 'boolean', default: false, describe: 'Allow -o to be the input file (replaced atomically; --validate then checks before the write)', group: 'Output:' })
-      .option('fsync', { type: 'boolean', default: true, describe: 'Make new files durable before exiting (--no-fsync skips it for new outputs; a replaced file is always synced first)', group: 'Output:' })
+      .option('fsync', { type: 'boolean', describe: 'Make a new output durable (fsync) before exiting; a replaced file is always synced first', group: 'Output:' })
       .option('external-data', { type: 'boolean', default: false, describe: 'Store weights in OUT.onnx.data (automatic past 2 GiB)', group: 'Output:' })
       .option('validate', { type: 'boolean', default: false, describe: 'Run original and output on ONNX Runtime and compare', group: 'Validation:' })
       .option('strict', { type: 'boolean', default: false, describe: 'With --validate: write nothing if validation fails', group: 'Validation:' }),

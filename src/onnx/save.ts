@@ -35,8 +35,10 @@ export interface SaveOptions {
   /** Force every initializer of at least 1 KiB into external data, whatever the size. */
   externalData?: boolean;
   /**
-   * fsync each file and the folder before the save returns (default true). `false` skips it for new
-   * files only: a replacement (overwrite, inPlace) is always made durable before the old file goes.
+   * fsync a new output's files and the folder before the save returns (default false: a crash of the
+   * process never leaves a partial output, since the output only gets its name once complete; a power
+   * loss within the kernel's writeback delay may leave it empty or short). A replacement (overwrite,
+   * inPlace) is always made durable before the old file goes, whatever this says.
    */
   durable?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -124,7 +126,7 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     done += n;
     options.onProgress?.(done, total);
   };
-  const tx = new Transaction(out.dir, options.durable !== false || out.exists || dataThere);
+  const tx = new Transaction(out.dir, options.durable === true || out.exists || dataThere);
   const sources = new SourceFiles(model);
   const writeModel = (encoded: Encoded, report = progress) => tx.writeTemp(base, async (fh) => {
     await writePieces(fh, resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred), sources, report);
