@@ -192,6 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       .positional('original', { type: 'string', demandOption: true })
       .positional('injected', { type: 'string', demandOption: true })
       .option('expect-equal', { type: 'boolean', default: false, describe: 'Fail unless outputs agree within --rtol/--atol (what --init preserve promises)', group: 'Validation:' }), handle(validateCommand))
+    .command('serve', 'Serve the web page (convert, report, validate in the browser) on http://127.0.0.1', (y) => y.option('port', { type: 'number', default: 8321, describe: 'Port (0: any free one)' }).option('host', { type: 'string', default: '127.0.0.1', describe: 'Local address to listen on' }).option('quiet', { alias: 'q', type: 'boolean', default: false }), handle(async (a: never) => (await import('./serve.js')).serveCommand(a)))
     .epilogue([
       'Inserts Squeeze-and-Excitation blocks (Hu et al., SENet) into an ONNX CNN: residual branches,',
       'Inception modules, depthwise-separable blocks and ShuffleNet units. Reports per stage N_s and C_s,',

@@ -13,6 +13,8 @@ import type { OutputComparison, Outputs } from './compare.js';
 import { explainOrtError, selectProvider } from './providers.js';
 import type { ProviderAttempt, ProviderName, ProviderProbe, ProviderRequest } from './providers.js';
 import { checkStructure } from './structure.js';
+import { summarizeLatency } from './latency.js';
+import type { Latency } from './latency.js';
 import { inputSpecs, randomFeeds } from './tensors.js';
 import { saveOutputs } from './outputs.js';
 import type { NpyArray } from './npy.js';
@@ -44,13 +46,7 @@ export interface ValidateOptions {
   probe?: ProviderProbe;
 }
 
-export interface Latency {
-  /** Median milliseconds per run. */
-  original: number;
-  injected: number;
-  ratio: number;
-  runs: number;
-}
+export type { Latency } from './latency.js';
 
 export interface ValidationResult {
   ep: ProviderName;
@@ -198,13 +194,4 @@ async function timedRun(s: ort.InferenceSession, feeds: Record<string, ort.Tenso
   return performance.now() - start;
 }
 
-export function summarizeLatency(originalMs: number[], injectedMs: number[]): Latency {
-  const original = median(originalMs), injected = median(injectedMs);
-  return { original, injected, ratio: injected / original, runs: originalMs.length };
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+export { median, summarizeLatency } from './latency.js';
