@@ -2,7 +2,8 @@
 // report, see where SE went, download the result, validate it on onnxruntime-web. Everything runs in
 // this tab: the only requests the page makes are for its own files (the runtime's WebAssembly).
 
-import { convertBytes, formatText, loadModelBytes, SeInjectError } from '../../src/browser.js';
+import { DEFAULT_OPTIONS, convertBytes, formatText, loadModelBytes, SeInjectError } from '../../src/browser.js';
+import { CHOICES } from '../../src/options.js';
 import type { Report } from '../../src/browser.js';
 import { ARCH_CHOICES, toInjectOptions } from '../../src/cli/options.js';
 import type { ParsedArgs } from '../../src/cli/options.js';
@@ -40,7 +41,8 @@ function cliArgs(): ParsedArgs {
   const arch = [...document.querySelectorAll<HTMLInputElement>('input[name=arch]:checked')].map((c) => c.value);
   const gate = value('opt-gate');
   return {
-    block: value('opt-block') as ParsedArgs['block'], ratio: num('opt-ratio'), divisor: num('opt-divisor'), minChannels: num('opt-min-channels'),
+    block: value('opt-block') as ParsedArgs['block'], act: value('opt-act') as ParsedArgs['act'], reduceFrom: value('opt-reduce-from') as ParsedArgs['reduceFrom'],
+    ratio: num('opt-ratio'), ratioPerStage: value('opt-ratio-per-stage') || undefined, divisor: num('opt-divisor'), minChannels: num('opt-min-channels'),
     bias: checked('opt-bias'), gate: gate === 'default' ? undefined : gate as ParsedArgs['gate'], init: value('opt-init') as ParsedArgs['init'],
     seed: num('opt-seed'), arch: arch.length ? arch : undefined, stages: value('opt-stages') || undefined,
     placement: value('opt-placement') as ParsedArgs['placement'], mobilenetPlacement: value('opt-mobilenet-placement') as ParsedArgs['mobilenetPlacement'],
@@ -141,6 +143,11 @@ function setUp(): void {
   configureRuntime(new URL('ort/', document.baseURI).href);
   if (location.protocol === 'file:') {
     $('file-note').textContent = 'Opened from disk: converting, the report and downloads work; validation needs the page served (npx se-inject serve), since a page at file:// may not load the runtime\u2019s WebAssembly.';
+  }
+  // The CLI's choices and defaults (src/options.ts), so that the page offers what the CLI takes.
+  for (const select of document.querySelectorAll<HTMLSelectElement>('select[data-choices]')) {
+    const key = select.dataset.choices as keyof typeof CHOICES;
+    for (const choice of CHOICES[key]) select.append(new Option(choice, choice, false, key !== 'gate' && DEFAULT_OPTIONS[key] === choice));
   }
   const archBox = $('opt-arch');
   for (const family of ARCH_CHOICES.filter((a) => a !== 'auto')) {
