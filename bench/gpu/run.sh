@@ -68,6 +68,9 @@ record_machine() {
     echo 'ldconfig: not installed'
   fi
   section 'environment (GPU related)'; env | grep -E '^(NVIDIA|CUDA|VK_|XDG_|LD_LIBRARY_PATH|DISPLAY)' | sort || true
+  # What --ep auto decides from (src/validate/software-adapter.ts): a software adapter is passed over.
+  section 'WebGPU adapter: software or GPU (what --ep auto sees)'
+  "$NODE" --input-type=module -e "const m = await import('$HERE/dist/src/validate/software-adapter.js'); console.log(JSON.stringify({ vulkanDrivers: m.vulkanDrivers(m.thisMachine), gpus: m.hardwareGpus(m.thisMachine), software: m.softwareAdapterReason() ?? null }, null, 1))" 2>&1
 }
 
 # run_one MODEL LABEL CLI-ARGS... : one se-inject run, indexed in runs.tsv for summary.mjs.
