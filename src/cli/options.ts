@@ -4,10 +4,15 @@
 import type { Argv } from 'yargs';
 import { SeInjectError } from '../errors.js';
 import type { InjectOptions } from '../inject.js';
-import { CHOICES, DEFAULT_OPTIONS, MAX_STAGE, resolveWithConfig } from '../options.js';
+import { CHOICES, DEFAULT_OPTIONS, resolveWithConfig } from '../options.js';
 import { readFileSync } from 'node:fs';
-import { ARCH_CHOICES as PASS_CHOICES, familyNamed } from '../../passes/index.js';
+import { ARCH_CHOICES as PASS_CHOICES } from '../../passes/index.js';
+import { flagOptions } from './flags.js';
+import type { ParsedArgs } from './flags.js';
 import type { Vocabulary } from '../options.js';
+
+export { parseDims, parseRatioPerStage, parseStages } from './flags.js';
+export type { ParsedArgs } from './flags.js';
 
 /** --arch takes the pass families of the registry (passes/index.ts), their aliases, and `auto`. */
 export const ARCH_CHOICES: readonly string[] = PASS_CHOICES;
@@ -50,49 +55,6 @@ export function seOptions<T>(y: Argv<T>) {
     .option('mobilenet-placement', { choices: ['output', 'v3'] as const, defaultDescription: shown('mobilenetPlacement'), describe: 'Depthwise blocks: output (after the projection) or v3 (after the depthwise activation, hard-sigmoid gate)', group: 'Where:' });
 }
 
-export function parseStages(text: string | undefined): number[] | undefined {
-  if (text === undefined || text === 'all') return undefined;
-  const out = new Set<number>();
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new SeInjectError('usage', `--stages "${text}" is not a list of stage numbers like 1,2,3 or 1-3`);
-    const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
-    if (a < 1 || b < a) throw new SeInjectError('usage', `--stages "${part}": stages count from 1 and ranges go up`);
-    // Bounds the loop below: "1-999999999" would otherwise fill memory before any model is read.
-    if (b > MAX_STAGE) throw new SeInjectError('usage', `--stages "${part}": no model has more than ${MAX_STAGE} stages; run se-inject report to see them`);
-    for (let s = a; s <= b; s++) out.add(s);
-  }
-  if (!out.size) throw new SeInjectError('usage', '--stages is empty; give stage numbers like 1,2,3');
-  return [...out].sort((x, y) => x - y);
-}
-
-/** `8,16,-,32` → [8, 16, null, 32]: one ratio per stage, `-` leaving a stage out (resolveOptions checks the values). */
-export function parseRatioPerStage(text: string | undefined): (number | null)[] | undefined {
-  if (text === undefined) return undefined;
-  return text.split(',').map((part) => {
-    const t = part.trim();
-    if (t === '-') return null;
-    if (!/^\d+(\.\d+)?$/.test(t)) throw new SeInjectError('usage', `--ratio-per-stage "${text}": "${t}" is not a ratio; give one positive number (or - to leave the stage out) per stage, like 8,16,-,32`);
-    return Number(t);
-  });
-}
-
-export function parseDims(list: string[] | undefined): Record<string, number> | undefined {
-  if (!list?.length) return undefined;
-  const out: Record<string, number> = {};
-  for (const item of list) {
-    const m = /^([^=]+)=(\d+)$/.exec(item);
-    if (!m || Number(m[2]) < 1) throw new SeInjectError('usage', `--dims "${item}" must look like name=value with a positive integer value`);
-    out[m[1]!] = Number(m[2]);
-  }
-  return out;
-}
-
-function families(arch: readonly string[] | undefined): string[] | undefined {
-  if (!arch?.length || arch.includes('auto')) return undefined;
-  return [...new Set(arch.map((a) => familyNamed(a) ?? a))];
-}
-
 /** The library's option names as this CLI's flags, for its messages (src/options.ts validates both). */
 export const CLI_WORDS: Vocabulary = {
   name: (key) => ({ families: '--arch', minChannels: '--min-channels', mobilenetPlacement: '--mobilenet-placement', gateExplicit: '--gate', reduceFrom: '--reduce-from', ratioPerStage: '--ratio-per-stage' } as Record<string, string>)[key] ?? `--${key}`,
@@ -100,21 +62,9 @@ export const CLI_WORDS: Vocabulary = {
   seeStages: 'run se-inject report to see them',
 };
 
-/** The flags as yargs parsed them: undefined where not typed (the defaults are the library's). */
-export interface ParsedArgs {
-  config?: string;
-  block?: InjectOptions['block']; act?: InjectOptions['act']; reduceFrom?: InjectOptions['reduceFrom']; ratio?: number; ratioPerStage?: string; divisor?: number; minChannels?: number; bias?: boolean; gate?: 'sigmoid' | 'hardsigmoid';
-  init?: 'he' | 'preserve'; seed?: number; arch?: string[]; stages?: string; placement?: InjectOptions['placement'];
-  mobilenetPlacement?: InjectOptions['mobilenetPlacement']; batch?: number; dims?: string[]; inputShapes?: string[]; at?: string[]; exclude?: string[];
-}
-
 /** The flags mapped onto the library's options over a --config file's, checked by the library's one validation. */
 export function toInjectOptions(a: ParsedArgs): InjectOptions {
-  return resolveWithConfig(a.config === undefined ? undefined : readConfig(a.config), a.config ?? '', {
-    block: a.block, act: a.act, reduceFrom: a.reduceFrom, ratio: a.ratio, ratioPerStage: parseRatioPerStage(a.ratioPerStage), divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
-    families: families(a.arch), stages: parseStages(a.stages), placement: a.placement, mobilenetPlacement: a.mobilenetPlacement,
-    batch: a.batch, dims: parseDims(a.dims), at: a.at, exclude: a.exclude,
-  });
+  return resolveWithConfig(a.config === undefined ? undefined : readConfig(a.config), a.config ?? '', flagOptions(a));
 }
 
 function readConfig(file: string): unknown {

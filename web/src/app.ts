@@ -3,10 +3,12 @@
 // this tab: the only requests the page makes are for its own files (the runtime's WebAssembly).
 
 import { DEFAULT_OPTIONS, convertBytes, formatText, loadModelBytes, SeInjectError } from '../../src/browser.js';
-import { CHOICES } from '../../src/options.js';
 import type { Report } from '../../src/browser.js';
-import { ARCH_CHOICES, toInjectOptions } from '../../src/cli/options.js';
-import type { ParsedArgs } from '../../src/cli/options.js';
+import { CHOICES, resolveWithConfig } from '../../src/options.js';
+import type { InjectOptions } from '../../src/inject.js';
+import { ARCH_CHOICES } from '../../passes/index.js';
+import { flagOptions } from '../../src/cli/flags.js';
+import type { ParsedArgs } from '../../src/cli/flags.js';
 import { validationLines } from '../../src/validate/format.js';
 import { externalLocations, inlineExternalData, splitExternalData } from './external.js';
 import { drawPlacement } from './picture.js';
@@ -35,7 +37,12 @@ function fail(e: unknown): void {
   setState('error', '');
 }
 
-/** The page's fields as the CLI's parsed flags: the CLI's own mapping and validation take it from there. */
+/** The page's fields as the CLI's flags, mapped and checked as the CLI's are. */
+function toInjectOptions(a: ParsedArgs): InjectOptions {
+  return resolveWithConfig(undefined, '', flagOptions(a));
+}
+
+/** The page's fields as the CLI's parsed flags. */
 function cliArgs(): ParsedArgs {
   const num = (id: string) => Number(value(id));
   const arch = [...document.querySelectorAll<HTMLInputElement>('input[name=arch]:checked')].map((c) => c.value);
