@@ -43,7 +43,7 @@ export function profileCli(model) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'se-cpuprof-'));
   try {
     mustRun('se-inject --cpu-prof', process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '250',
-      'dist/src/cli/main.js', model, '-o', path.join(dir, 'out.onnx'), '--force', '--quiet']);
+      'dist/src/cli/se-inject.js', model, '-o', path.join(dir, 'out.onnx'), '--force', '--quiet']);
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     return { model, ...summarizeProfile(JSON.parse(readFileSync(path.join(dir, file), 'utf8'))) };
   } finally {

@@ -11,7 +11,7 @@ const [reps = 3, ...sizes] = process.argv.slice(2).map(Number);
 const blocks = sizes.length ? sizes : [5000, 20000, 50000];
 const dir = path.join(OUT, 'node-count');
 mkdirSync(dir, { recursive: true });
-const cli = path.join(ROOT, 'dist/src/cli/main.js');
+const cli = path.join(ROOT, 'dist/src/cli/se-inject.js'); // the bin
 const py = 'import onnx,sys; onnx.save(onnx.load(sys.argv[1]), sys.argv[2])';
 
 console.log(JSON.stringify(machine()));

@@ -45,6 +45,8 @@ function startupTable(s) {
   return table(['what', 'ms (median)', 'peak RSS MB'], [
     ['`node -e 0` (whole process)', fmt(s.nodeEmpty.ms), fmt(s.nodeEmpty.rssMB)],
     ['`node -e "await import(cli/main.js)"` (whole process)', fmt(s.cliImport.ms), fmt(s.cliImport.rssMB)],
+    ...(s.binImport ? [['`node -e "await import(cli/se-inject.js)"` (the bin: one bundled file; whole process)', fmt(s.binImport.ms), fmt(s.binImport.rssMB)],
+      ['`se-inject --version` (the bin, whole process)', fmt(s.binVersion.ms), fmt(s.binVersion.rssMB)]] : []),
     ['`se-inject --help` (whole process)', fmt(s.cliHelp.ms), fmt(s.cliHelp.rssMB)],
     ['in-process: boot to first user statement', fmt(i.bootToUserCode), ''],
     ['in-process: import dist/src/api.js (library)', fmt(i.api), ''],

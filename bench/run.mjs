@@ -4,6 +4,7 @@
 //   node bench/run.mjs --models resnet50 --reps 9
 //   node bench/run.mjs --big                     # also the synthetic >2 GiB model (made if missing)
 //   node bench/run.mjs --forms                   # also bench/se_forms.mjs (SE graph latency in ORT)
+//   node bench/run.mjs --all                     # also se_forms, in_process (library loop) and node_count (10k–100k nodes)
 //   node bench/run.mjs --wait-idle 300           # before each model, wait up to 300 s for a quiet CPU
 //
 // Every measurement is its own child process. Per model, each repetition runs the four tools one after
@@ -49,6 +50,7 @@ function options() {
     options: {
       models: { type: 'string' }, reps: { type: 'string', default: '5' }, 'big-reps': { type: 'string', default: '2' },
       big: { type: 'boolean', default: false }, forms: { type: 'boolean', default: false }, 'wait-idle': { type: 'string', default: '0' },
+      'node-count': { type: 'boolean', default: false }, 'in-process': { type: 'boolean', default: false }, all: { type: 'boolean', default: false },
     },
   });
   const wanted = values.models?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -56,7 +58,10 @@ function options() {
   const useBig = values.big || (!wanted && exists(path.join(ROOT, MODELS.big)));
   const models = wanted ?? ['mobilenet_v2', 'resnet50', 'resnet101', 'wide_resnet50_2', 'vgg16', ...(useBig ? ['big8', 'big'] : [])]
     .filter((m) => m in BIG || exists(path.join(ROOT, MODELS[m])));
-  return { models, reps: Number(values.reps), bigReps: Number(values['big-reps']), forms: values.forms, waitIdle: Number(values['wait-idle']) };
+  return {
+    models, reps: Number(values.reps), bigReps: Number(values['big-reps']), forms: values.forms || values.all, waitIdle: Number(values['wait-idle']),
+    nodeCount: values['node-count'] || values.all, inProcess: values['in-process'] || values.all,
+  };
 }
 
 /** The synthetic models are made on demand: two minutes of disk writes nobody wants by surprise. */
@@ -76,7 +81,7 @@ function measure(tool, model, dir, external) {
     }
     case 'cli': {
       // Exit 5 (nothing to insert, e.g. VGG: no residual/Inception/depthwise block) writes no file.
-      const r = timed(process.execPath, ['dist/src/cli/main.js', model, '-o', out('cli.onnx'), '--force', '--quiet']);
+      const r = timed(process.execPath, ['dist/src/cli/se-inject.js', model, '-o', out('cli.onnx'), '--force', '--quiet']);
       if (r.code !== 0 && r.code !== NOTHING_TO_INSERT) throw new Error(`se-inject CLI failed (exit ${r.code}) on ${model}\n${r.stderr.slice(-2000)}`);
       return { ...r, wrote: r.code === 0 };
     }
@@ -166,10 +171,14 @@ function main() {
   const doc = { date: new Date().toISOString(), machine: machine(), reps: o.reps, startup, results, cpuProfile, syscalls };
   writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
   console.log(`wrote ${path.relative(ROOT, file)}`);
-  if (o.forms) {
-    const r = spawnSync(process.execPath, ['bench/se_forms.mjs', '--wait-idle', String(o.waitIdle)], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error(`bench/se_forms.mjs failed (exit ${r.status})`);
-  }
+  const child = (script, args) => {
+    const r = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status})`);
+  };
+  if (o.forms) child('bench/se_forms.mjs', ['--wait-idle', String(o.waitIdle)]);
+  // Each prints its own table with its ratios against Python, measured in the same run.
+  if (o.inProcess) child('bench/in_process.mjs', []);
+  if (o.nodeCount) child('bench/node_count.mjs', [String(Math.min(o.reps, 3))]);
   console.log(writeReport());
 }
 

@@ -6,6 +6,8 @@
 import { PYTHON, median, mustRun } from './lib.mjs';
 
 const CLI = new URL('../dist/src/cli/main.js', import.meta.url).href;
+/** The bin: the CLI bundled into one file (scripts/bundle-cli.mjs). */
+const BIN = new URL('../dist/src/cli/se-inject.js', import.meta.url).href;
 const API = new URL('../dist/src/api.js', import.meta.url).href;
 
 // Runs inside a child: when does user code start, and how long does each import take, in order.
@@ -33,6 +35,8 @@ export function probeStartup(reps) {
     nodeEmpty: repeat(reps, () => mustRun('node -e 0', node, ['-e', '0'])),
     cliImport: repeat(reps, () => mustRun('CLI import', node, ['--input-type=module', '-e', `await import(${JSON.stringify(CLI)})`])),
     cliHelp: repeat(reps, () => mustRun('se-inject --help', node, ['dist/src/cli/main.js', '--help'])),
+    binImport: repeat(reps, () => mustRun('bin import', node, ['--input-type=module', '-e', `await import(${JSON.stringify(BIN)})`])),
+    binVersion: repeat(reps, () => mustRun('se-inject --version (bin)', node, ['dist/src/cli/se-inject.js', '--version'])),
     importMs: { bootToUserCode: medianOf('boot'), api: medianOf('api'), yargs: medianOf('yargs'), cliRest: medianOf('cliRest') },
     pythonEmpty: repeat(reps, () => mustRun('python -c 0', PYTHON, ['-c', '0'])),
     pythonImport: repeat(reps, () => mustRun('python import onnx', PYTHON, ['-c', 'import onnx'])),

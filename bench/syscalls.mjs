@@ -17,7 +17,7 @@ const CALLS = 'read,pread64,writev,pwritev,pwritev2,write,pwrite64,fsync,fdatasy
 function once(model, dir) {
   const log = path.join(dir, 'strace.txt');
   const out = path.join(dir, 'out.onnx');
-  const r = spawnSync('strace', ['-f', '-T', '-e', `trace=${CALLS}`, '-o', log, process.execPath, 'dist/src/cli/main.js', model, '-o', out, '--force', '--quiet'],
+  const r = spawnSync('strace', ['-f', '-T', '-e', `trace=${CALLS}`, '-o', log, process.execPath, 'dist/src/cli/se-inject.js', model, '-o', out, '--force', '--quiet'],
     { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`strace run failed (exit ${r.status}): ${r.stderr.slice(-1000)}`);
   const totals = {};

@@ -3,7 +3,6 @@
 // cannot touch another's), as many at once as the machine has cores; the results come back as one
 // summary table, or one JSON document with --json.
 
-import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -56,7 +55,9 @@ export async function convertMany(models: string[], outDir: string, argv: readon
   return results;
 }
 
-function convertOne(cli: string, model: string, output: string, shared: string[]): Promise<BatchResult> {
+// node:child_process is loaded when a batch runs, not by every run of the command line.
+async function convertOne(cli: string, model: string, output: string, shared: string[]): Promise<BatchResult> {
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     execFile(process.execPath, [cli, model, '-o', output, '--json', '-q', ...shared], { maxBuffer: 1 << 28 }, (err, stdout, stderr) => {
       const exitCode = err ? (typeof err.code === 'number' ? err.code : EXIT_CODES.internal) : 0;
