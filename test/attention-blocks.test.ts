@@ -68,6 +68,13 @@ describe.each(BLOCK_KINDS)('--block %s', (block) => {
     if (block === 'eca') expect(report.params.added).toBe(86);
     if (block === 'cbam') expect(report.params.added).toBe(2_532_576); // SE's 2,530,992 + 16 spatial convs of 2·49 + 1
     if (block === 'cbam-channel') expect(report.params.added).toBe(2_530_992);
+    if (block === 'cbam') {
+      // MACs per block (conventions of the README): average pool C·HW, the shared MLP twice 2·2·C·C/r, the sum
+      // C, the channel scale C·HW; the mean over C C·HW, the 7×7 conv over 2 maps 98·HW, the spatial scale C·HW.
+      const stages: [number, number, number][] = [[256, 56 * 56, 3], [512, 28 * 28, 4], [1024, 14 * 14, 6], [2048, 7 * 7, 3]];
+      expect(report.macs.added).toBe(stages.reduce((s, [c, hw, n]) => s + n * (4 * c * hw + (4 * c * c) / 16 + c + 98 * hw), 0));
+      expect(report.macs.added).toBe(28_481_398);
+    }
   });
 
   it('writes valid ONNX that computes the original function with --init preserve; a run on it with any block adds nothing', async () => {

@@ -33,7 +33,7 @@ export function analysisOptions<T>(y: Argv<T>) {
 const shown = (key: keyof typeof DEFAULT_OPTIONS) => String(DEFAULT_OPTIONS[key]);
 
 export function seOptions<T>(y: Argv<T>) {
-  const g = 'SE block:';
+  const g = 'Attention block:';
   return y
     .option('config', { type: 'string', describe: "Options from a JSON file with the keys of the JSON report's options ({\"block\": \"cbam\", \"ratio\": 8, ...}); flags given on the command line override it", group: g })
     .option('block', { choices: CHOICES.block, defaultDescription: shown('block'), describe: 'Attention written: se (Hu et al.), ese (VoVNetV2: one C→C conv, hard-sigmoid), eca (Wang et al.: a k-tap 1-D conv across channels), cbam (Woo et al.: channel attention from average and max pooling through one shared MLP, then a 7×7 spatial attention), cbam-channel (its channel half)', group: g })
@@ -49,7 +49,7 @@ export function seOptions<T>(y: Argv<T>) {
     .option('seed', { type: 'number', defaultDescription: shown('seed'), describe: 'Seed of the random init; same model, options and seed give byte-identical output', group: g })
     .option('arch', { choices: ARCH_CHOICES, array: true, describe: 'Only run these passes (default auto: every pass that matches)', group: 'Where:' })
     .option('stages', { type: 'string', describe: 'Only these stages, e.g. 1,2,3 or 1-3 (leaving out the last stage saves most added parameters)', group: 'Where:' })
-    .option('at', { type: 'string', array: true, describe: 'Put SE on these tensors instead of the blocks the passes find (any architecture: detection backbones, UNet encoders); each a float N×C×H×W feature map', group: 'Where:' })
+    .option('at', { type: 'string', array: true, describe: 'Put attention on these tensors instead of the blocks the passes find (any architecture: detection backbones, UNet encoders); each a float N×C×H×W feature map; a graph output keeps its name (se-inject report --sites lists them)', group: 'Where:' })
     .option('exclude', { type: 'string', array: true, describe: 'Leave out sites by block name (se/stage2.block3), scaled tensor or node; * and ? are wildcards', group: 'Where:' })
     .option('placement', { choices: ['standard', 'pre', 'post', 'identity'] as const, defaultDescription: shown('placement'), describe: "Residual units: the paper's Table 14 variants (standard: on the branch before the sum)", group: 'Where:' })
     .option('mobilenet-placement', { choices: ['output', 'v3'] as const, defaultDescription: shown('mobilenetPlacement'), describe: 'Depthwise blocks: output (after the projection) or v3 (after the depthwise activation, hard-sigmoid gate)', group: 'Where:' });

@@ -90,7 +90,7 @@ export const REASONS = {
   'not-depthwise': 'not a spatial depthwise conv',
   'no-projection': 'no pointwise 1×1 projection after the depthwise conv',
   'no-conv': 'no conv on either side',
-  'has-se': 'already holds an SE block',
+  'has-se': 'already holds SE or another attention block (eSE, ECA, CBAM)',
   'graph-output': 'the block output is a graph output',
   'same-block': "the same block as another pass's SE",
   'shape-unknown': 'the shape of the tensor to scale is unknown',
