@@ -327,18 +327,17 @@ function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNa
     o,
     names,
   );
-  if (output) built.nodes.find((n) => n.outputs[0] === built.output)!.outputs[0] = t;
+  if (output) {
+    // The block's last node (not in the graph yet) writes the output's name.
+    const last = built.nodes.findIndex((n) => n.outputs[0] === built.output);
+    built.nodes[last] = { ...built.nodes[last]!, outputs: [t, ...built.nodes[last]!.outputs.slice(1)] };
+  }
   for (const w of built.initializers) {
     g.addInitializer(w);
     weights.push(w);
     if (model.proto.irVersion < 4) g.addInitializerInput(w);
   }
-  for (const reader of output ? [] : new Set(b.site.rewire)) {
-    rewired.push(reader);
-    reader.inputs.forEach((input, i) => {
-      if (input === t) g.setInput(reader, i, built.output);
-    });
-  }
+  if (!output) for (const reader of g.replaceUses(t, built.output, { only: new Set(b.site.rewire) })) rewired.push(reader);
   b.squeezeChannels = built.squeezeChannels;
   b.params = built.params;
   return { nodes: built.nodes, anchor, renamed: output ? [output, t] : undefined };

@@ -1,13 +1,16 @@
 // The IR's promises: producer/consumer maps stay right through every mutation, dead-code elimination
 // never drops a graph output, subgraph captures count as uses, topological order is stable.
 
+import * as path from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { Graph, topologicalOrder } from '../src/ir/graph.js';
 import { lintGraph } from '../src/ir/lint.js';
 import { loadModelBytes } from '../src/onnx/load.js';
-import { AttrType, encodeGraph } from '../src/onnx/proto.js';
+import { AttrType, decodeNode, encodeGraph, encodeNode } from '../src/onnx/proto.js';
 import type { GraphProto, NodeProto } from '../src/onnx/proto.js';
 import { serializeModel } from '../src/onnx/save.js';
+import { ROOT } from './support/fixtures.js';
 import { buildModelBytes, node, residualBlock } from './support/models.js';
 
 function graphOf(nodes: NodeProto[], outputs = ['y']): Graph {
@@ -48,10 +51,12 @@ describe('Graph', () => {
       name: 'then', nodes: [node('Identity', ['outer'], ['inner'])], initializers: [], inputs: [], outputs: [{ name: 'inner' }],
       valueInfo: [], sparseInitializerNames: [], extras: [],
     }).toBytes();
-    const iff: NodeProto = {
+    // The codec finds what a subgraph reads from outside (the IR never parses bytes): the node goes through it.
+    const iff = decodeNode(encodeNode({
       ...node('If', ['cond'], ['y']),
       attributes: [{ name: 'then_branch', type: AttrType.GRAPH, graphs: [body] }, { name: 'else_branch', type: AttrType.GRAPH, graphs: [body] }],
-    };
+    }).toBytes());
+    expect(iff.attributes.map((a) => a.captures)).toEqual([['outer'], ['outer']]);
     const g = graphOf([node('Relu', ['x'], ['outer']), node('Relu', ['x'], ['cond']), iff]);
     expect(g.consumers('outer')).toEqual([iff]);
     expect(g.eliminateDeadCode()).toBe(0);
@@ -85,5 +90,88 @@ describe('lint', () => {
     const m = loadModelBytes(bytes);
     expect(lintGraph(m.graph)).toEqual([]);
     expect(Buffer.from(serializeModel(m)).equals(Buffer.from(bytes))).toBe(true);
+  });
+});
+
+describe('nodes are read-only outside the IR', () => {
+  const block = () => loadModelBytes(buildModelBytes(residualBlock(8)), { label: 'block' });
+  const relu = (m: ReturnType<typeof block>) => m.graph.nodes.find((n) => n.opType === 'Relu')!;
+
+  it('an in-place edit of a loaded or inserted node throws where it is made', () => {
+    const m = block();
+    const r = relu(m) as unknown as { inputs: string[]; outputs: string[]; attributes: unknown[] };
+    expect(() => r.inputs.push('x')).toThrow(TypeError);
+    expect(() => { r.inputs[0] = 'x'; }).toThrow(TypeError);
+    expect(() => r.outputs.splice(0, 1)).toThrow(TypeError);
+    const conv = m.graph.nodes.find((n) => n.opType === 'Conv')! as unknown as { attributes: Array<{ ints: number[]; i?: number }> };
+    expect(() => conv.attributes[0]!.ints.push(1)).toThrow(TypeError);
+    expect(() => { conv.attributes[0]!.i = 2; }).toThrow(TypeError);
+    const sig = node('Sigmoid', ['r1'], ['s']);
+    m.graph.insertNodes([sig], relu(m));
+    expect(() => (sig.inputs as string[]).push('x')).toThrow(TypeError);
+    expect(Buffer.from(serializeModel(m)).includes(Buffer.from('Sigmoid'))).toBe(true);
+  });
+
+  it('a field replaced behind the IR is encoded as edited, never as the original bytes', () => {
+    const m = block();
+    const r = relu(m);
+    expect(r.src).toBeDefined();
+    (r as { inputs: readonly string[] }).inputs = ['x'];
+    (m.graph.nodes.find((n) => n.opType === 'Add')! as { opType: string }).opType = 'Sub';
+    const back = loadModelBytes(serializeModel(m));
+    expect(back.graph.nodes.find((n) => n.name === r.name)!.inputs).toEqual(['x']);
+    expect(back.graph.nodes.map((n) => n.opType)).toContain('Sub');
+    // A copy of an untouched node still encodes as its original bytes.
+    const copy = block();
+    const before = serializeModel(copy);
+    copy.proto.graph.nodes[0] = { ...copy.proto.graph.nodes[0]! };
+    expect(Buffer.from(serializeModel(copy)).equals(Buffer.from(before))).toBe(true);
+  });
+
+  it('replaceUses rewires all readers, or only those a set or a predicate accepts, and drops their original bytes', () => {
+    const g = graphOf([node('Relu', ['x'], ['a']), node('Relu', ['a'], ['b']), node('Add', ['a', 'a'], ['c']), node('Add', ['b', 'c'], ['y'])]);
+    const [, r2, add] = g.nodes as [NodeProto, NodeProto, NodeProto];
+    const s1 = node('Sigmoid', ['a'], ['s']);
+    g.insertNodes([s1], g.nodes[0]);
+    expect(g.replaceUses('a', 's', { only: new Set([add]) })).toEqual([add]);
+    expect(add.inputs).toEqual(['s', 's']);
+    expect(r2.inputs).toEqual(['a']);
+    expect(g.consumers('a')).toEqual([r2, s1]);
+    expect(g.replaceUses('a', 's', { only: (u) => u !== s1 })).toEqual([r2]);
+    expect(g.consumers('a')).toEqual([s1]);
+    expect(new Set(g.consumers('s'))).toEqual(new Set([add, r2]));
+    expect(add.src).toBeUndefined();
+    expect(lintGraph(g)).toEqual([]);
+    g.setInput(add, 1, 'b');
+    expect(add.inputs).toEqual(['s', 'b']);
+    expect(new Set(g.consumers('b'))).toEqual(new Set([add, g.nodes.at(-1)]));
+    expect(() => g.setInput(add, 2, 'b')).toThrow(/has no input 2/);
+  });
+
+  it('editing a node outside Graph is a type error', () => {
+    const file = path.join(ROOT, 'test/readonly-check.ts');
+    const source = [
+      `import type { NodeProto } from '../src/ir/types.js';`,
+      `import type { Graph } from '../src/ir/graph.js';`,
+      `declare const n: NodeProto; declare const g: Graph;`,
+      `n.inputs.push('x');`,
+      `n.inputs[0] = 'x';`,
+      `n.outputs = [];`,
+      `n.src = undefined;`,
+      `n.opType = 'Sub';`,
+      `n.attributes[0]!.ints!.push(1);`,
+      `g.consumers('a')[0]!.inputs.splice(0, 1);`,
+      `(g.nodes as NodeProto[]).push(n);`, // a cast says so, and the frozen node list is not this array's contents
+      `g.replaceUses('a', 'b', { only: (u) => u.opType === 'Conv' });`,
+    ].join('\n');
+    const options: ts.CompilerOptions = { strict: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, skipLibCheck: true, types: [] };
+    const host = ts.createCompilerHost(options);
+    const read = host.getSourceFile.bind(host);
+    host.getSourceFile = (f, lang, ...rest) => (path.resolve(f) === file ? ts.createSourceFile(f, source, lang) : read(f, lang, ...rest));
+    const exists = host.fileExists.bind(host);
+    host.fileExists = (f) => path.resolve(f) === file || exists(f);
+    const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram([file], options, host)).filter((d) => d.file && path.resolve(d.file.fileName) === file);
+    const lines = diagnostics.map((d) => d.file!.getLineAndCharacterOfPosition(d.start!).line + 1);
+    expect(lines).toEqual([4, 5, 6, 7, 8, 9, 10]);
   });
 });

@@ -101,7 +101,7 @@ export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'no
  * farthest end is nearest, ties broken by breadth-first order from the first end. Searched level by
  * level from all ends at once, so the work is proportional to the block, not to the graph above it.
  */
-export function meetingPoint(ctx: Ctx, ends: string[]): Meeting {
+export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
   const unique = [...new Set(ends)];
   const k = unique.length;
   const reached = new Map<string, number>();
@@ -140,7 +140,7 @@ export function meetingPoint(ctx: Ctx, ends: string[]): Meeting {
 }
 
 /** Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body. */
-export function regionBetween(ctx: Ctx, start: string, ends: string[]): Set<NodeProto> {
+export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]): Set<NodeProto> {
   const p0 = ctx.graph.producer(start);
   const floor = p0 ? ctx.position.get(p0) ?? -1 : -1;
   // Backwards from the ends, never above the start's producer in topological order ...

@@ -61,7 +61,7 @@ function norm(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-function spatialOut(n: NodeProto, x: number[], kernel: number[], isPool: boolean): number[] {
+function spatialOut(n: NodeProto, x: number[], kernel: readonly number[], isPool: boolean): number[] {
   const k = kernel.length;
   const strides = attrInts(n, 'strides') ?? Array(k).fill(1);
   const dil = attrInts(n, 'dilations') ?? Array(k).fill(1);
@@ -163,7 +163,7 @@ const transpose: Rule = (n, ins) => {
 };
 
 function axesOf(n: NodeProto, ins: In, opset: number, since: number): number[] | undefined {
-  return opset >= since ? ins[1]?.values : attrInts(n, 'axes');
+  return opset >= since ? ins[1]?.values : attrInts(n, 'axes')?.slice();
 }
 
 const squeeze: Rule = (n, ins, opset) => {
@@ -267,9 +267,9 @@ const constant: Rule = (n) => {
   if (!a) return [{ dtype: 0 }];
   if (a.t) return [constantShape(a.t)];
   if (a.name === 'value_int') return [{ dtype: DataType.INT64, dims: [], values: [a.i ?? 0] }];
-  if (a.name === 'value_ints') return [{ dtype: DataType.INT64, dims: [a.ints?.length ?? 0], values: a.ints }];
+  if (a.name === 'value_ints') return [{ dtype: DataType.INT64, dims: [a.ints?.length ?? 0], values: a.ints?.slice() }];
   if (a.name === 'value_float') return [{ dtype: DataType.FLOAT, dims: [], values: [a.f ?? 0] }];
-  if (a.name === 'value_floats') return [{ dtype: DataType.FLOAT, dims: [a.floats?.length ?? 0], values: a.floats }];
+  if (a.name === 'value_floats') return [{ dtype: DataType.FLOAT, dims: [a.floats?.length ?? 0], values: a.floats?.slice() }];
   return [{ dtype: 0 }];
 };
 

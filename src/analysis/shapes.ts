@@ -93,7 +93,7 @@ export function attrInt(n: NodeProto, name: string, fallback: number): number {
   return attr(n, name)?.i ?? fallback;
 }
 
-export function attrInts(n: NodeProto, name: string): number[] | undefined {
+export function attrInts(n: NodeProto, name: string): readonly number[] | undefined {
   return attr(n, name)?.ints;
 }
 

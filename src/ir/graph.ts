@@ -4,11 +4,20 @@
 //   - every value has at most one producer (node output, graph input or initializer);
 //   - every node input is defined before the node in `nodes` order, or is the empty (omitted) input;
 //   - node names are unique where set; value names made here never collide.
-// A pass mutates only through the methods below; a node they change loses its `src` so the encoder
-// re-encodes it, while untouched nodes are written back as their original bytes.
+// Nodes are read-only outside this file (types.ts): a pass mutates only through the methods below; a
+// node they change loses its `src` so the encoder re-encodes it, while untouched nodes are written back
+// as their original bytes.
 
-import type { GraphProto, NodeProto, TensorProto } from '../onnx/proto.js';
-import { WireError, fields, readString } from '../onnx/wire.js';
+import type { GraphProto, NodeProto, TensorProto } from './types.js';
+
+/** The one place a node's fields are written: every edit goes through Graph, which keeps the maps right. */
+type EditableNode = { -readonly [K in keyof NodeProto]: NodeProto[K] };
+const editable = (n: NodeProto) => n as EditableNode;
+
+export interface ReplaceUsesOptions {
+  /** Rewire only these readers (a set, or a predicate as torch.fx's delete_user_cb); all readers otherwise. */
+  only?: ReadonlySet<NodeProto> | ((user: NodeProto) => boolean);
+}
 
 export class Graph {
   private readonly producers = new Map<string, NodeProto>();
@@ -67,7 +76,7 @@ export class Graph {
   }
 
   /** Names of values read by a node, its subgraph captures included. */
-  reads(node: NodeProto): string[] {
+  reads(node: NodeProto): readonly string[] {
     const cap = this.captured.get(node);
     return cap ? node.inputs.concat(cap) : node.inputs;
   }
@@ -134,34 +143,57 @@ export class Graph {
     for (const g of groups) for (const n of g.nodes) this.register(n);
   }
 
-  /** Points every reader of `from` except `except` at `to`. Graph outputs are not renamed. */
-  replaceAllUsesWith(from: string, to: string, except: ReadonlySet<NodeProto> = new Set()): void {
+  /**
+   * Points the readers of `from` at `to` (every input slot that reads `from`), as torch.fx's
+   * replace_all_uses_with: all of them, or those `only` accepts. Graph outputs are not renamed.
+   * Returns the readers rewired.
+   */
+  replaceUses(from: string, to: string, options: ReplaceUsesOptions = {}): NodeProto[] {
+    const only = options.only;
+    const accept = only === undefined ? () => true : typeof only === 'function' ? only : (u: NodeProto) => only.has(u);
+    const done: NodeProto[] = [];
     for (const user of [...this.consumers(from)]) {
-      if (except.has(user)) continue;
+      if (!accept(user)) continue;
       if (!user.inputs.includes(from)) {
         throw new Error(`IR: ${user.name || user.opType} reads ${from} inside a subgraph; cannot rewire it`);
       }
-      for (let i = 0; i < user.inputs.length; i++) {
-        if (user.inputs[i] === from) this.setInput(user, i, to);
-      }
+      this.setInputs(user, user.inputs.map((v) => (v === from ? to : v)));
+      done.push(user);
     }
+    return done;
+  }
+
+  /** Points every reader of `from` except `except` at `to`. */
+  replaceAllUsesWith(from: string, to: string, except: ReadonlySet<NodeProto> = new Set()): void {
+    this.replaceUses(from, to, { only: (u) => !except.has(u) });
   }
 
   setInput(node: NodeProto, index: number, value: string): void {
-    const old = node.inputs[index]!;
-    node.inputs[index] = value;
-    node.src = undefined;
+    if (index < 0 || index >= node.inputs.length) throw new Error(`IR: ${node.name || node.opType} has no input ${index}`);
+    const inputs = node.inputs.slice();
+    inputs[index] = value;
+    this.setInputs(node, inputs);
+  }
+
+  /** Replaces a node's whole input list, keeping the consumer maps right; the node loses its original bytes. */
+  setInputs(node: NodeProto, inputs: readonly string[]): void {
+    const old = node.inputs;
+    const e = editable(node);
+    e.inputs = Object.freeze(inputs.slice());
+    e.src = undefined;
     const captured = this.captured.get(node) ?? [];
-    if (!node.inputs.includes(old) && !captured.includes(old)) this.removeUser(old, node);
-    this.addUser(value, node);
+    for (const v of new Set(old)) if (!e.inputs.includes(v) && !captured.includes(v)) this.removeUser(v, node);
+    for (const v of e.inputs) this.addUser(v, node);
   }
 
   /** Renames what a node writes; readers of the old name then read whichever node writes it next. */
   setOutput(node: NodeProto, index: number, value: string): void {
     const old = node.outputs[index]!;
     if (this.producers.get(old) === node) this.producers.delete(old);
-    node.outputs[index] = value;
-    node.src = undefined;
+    const outputs = node.outputs.slice();
+    outputs[index] = value;
+    editable(node).outputs = Object.freeze(outputs);
+    editable(node).src = undefined;
     this.takenNames.add(value);
     this.producers.set(value, node);
   }
@@ -209,6 +241,10 @@ export class Graph {
   }
 
   private register(n: NodeProto): void {
+    // Nodes a pass builds are frozen as decoded ones are: after insertion only Graph edits them.
+    if (!Object.isFrozen(n.inputs)) editable(n).inputs = Object.freeze(n.inputs.slice());
+    if (!Object.isFrozen(n.outputs)) editable(n).outputs = Object.freeze(n.outputs.slice());
+    if (!Object.isFrozen(n.attributes)) editable(n).attributes = Object.freeze(n.attributes.slice());
     if (n.name) this.takenNodeNames.add(n.name);
     for (const o of n.outputs) {
       if (!o) continue;
@@ -335,44 +371,10 @@ export function topologicalOrder(g: Graph): { nodes: NodeProto[]; cycle?: string
   return { nodes: out };
 }
 
-/** Outer-scope names read inside a node's subgraph attributes (recursively), minus what they define. */
+/** Outer-scope names read inside a node's subgraph attributes, as the decoder found them. */
 function capturedNames(n: NodeProto): string[] {
   if (!n.attributes.some((a) => a.graphs?.length)) return NO_NAMES;
-  const graphs = n.attributes.flatMap((a) => a.graphs ?? []);
-  if (!graphs.length) return [];
-  const out = new Set<string>();
-  for (const g of graphs) collectCaptures(g, out);
-  return [...out];
-}
-
-/** Deeper nesting than any exporter writes; the limit keeps a crafted file from overflowing the stack. */
-const MAX_SUBGRAPH_DEPTH = 64;
-
-function collectCaptures(graphBytes: Uint8Array, out: Set<string>, depth = 1): void {
-  if (depth > MAX_SUBGRAPH_DEPTH) throw new WireError(`subgraphs nested more than ${MAX_SUBGRAPH_DEPTH} deep`, graphBytes.byteOffset);
-  const defined = new Set<string>();
-  const used: string[] = [];
-  for (const f of fields(graphBytes)) {
-    if (f.no === 5 || f.no === 11) defined.add(firstString(f.payload, f.no === 5 ? 8 : 1));
-    if (f.no !== 1) continue;
-    for (const nf of fields(f.payload)) {
-      if (nf.no === 1) used.push(readString(nf));
-      else if (nf.no === 2) defined.add(readString(nf));
-      else if (nf.no === 5) {
-        for (const af of fields(nf.payload)) {
-          if (af.no === 6 || af.no === 11) {
-            const inner = new Set<string>();
-            collectCaptures(af.payload, inner, depth + 1);
-            used.push(...inner);
-          }
-        }
-      }
-    }
-  }
-  for (const u of used) if (u && !defined.has(u)) out.add(u);
-}
-
-function firstString(buf: Uint8Array, no: number): string {
-  for (const f of fields(buf)) if (f.no === no) return readString(f);
-  return '';
+  const unread = n.attributes.find((a) => a.graphs?.length && !a.captures);
+  if (unread) throw new Error(`IR: subgraph attribute ${unread.name} of ${n.name || n.opType} has no captures; build it with the codec (decodeNode), which finds what it reads`);
+  return [...new Set(n.attributes.flatMap((a) => a.captures ?? []))];
 }

@@ -2,7 +2,7 @@
 // Runs after every pass in the tests and guards every model before it is written. `inputDefect` is the
 // same check at the door: a graph that breaks these promises is refused before any pass looks at it.
 
-import type { NodeProto } from '../onnx/proto.js';
+import type { NodeProto } from './types.js';
 import type { Graph } from './graph.js';
 import { topologicalOrder } from './graph.js';
 

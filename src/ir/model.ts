@@ -2,9 +2,8 @@
 // The model knows no files: bytes it does not hold (weights left in the input file, external data) are
 // read through the `StoredBytes` the host that loaded it supplies.
 
-import type { Deferred } from '../onnx/deferred.js';
-import type { ModelProto, OpsetId, TensorProto } from '../onnx/proto.js';
-import type { InputFile } from '../onnx/stamp.js';
+import type { Deferred, InputFile } from '../host/types.js';
+import type { ModelProto, OpsetId, TensorProto } from './types.js';
 import { Graph } from './graph.js';
 
 export interface ExternalRef {
@@ -93,7 +92,8 @@ export function cloneModel(model: Model): Model {
   const g = p.graph;
   const graph = {
     ...g,
-    nodes: g.nodes.map((n) => ({ ...n, inputs: n.inputs.slice(), outputs: n.outputs.slice(), metadataProps: n.metadataProps.slice() })),
+    // Node arrays are frozen and Graph edits replace them, so a copy of each node may share them.
+    nodes: g.nodes.map((n) => ({ ...n })),
     initializers: g.initializers.slice(),
   };
   return new Model({ ...p, graph, metadataProps: p.metadataProps.map((m) => ({ ...m })) }, model.source);

@@ -16,6 +16,9 @@ import * as path from 'node:path';
 import { SeInjectError, describeCause, quote } from '../errors.js';
 import { stampOf } from './stamp.js';
 import type { FileStamp } from './stamp.js';
+import type { Deferred, FileRegion } from '../host/types.js';
+
+export type { Deferred, FileRegion };
 import { MAX_DECODED, WireError, WireReader, WireType } from './wire.js';
 
 /** Files below this are read whole: scanning saves nothing there. */
@@ -29,24 +32,6 @@ const DEFER_FLOOR = 1024;
 
 /** Which weights stay in the file (tensors from `minTensorBytes`, at least 1 KiB); `false` reads everything. */
 export type DeferOptions = false | { fromFileBytes?: number; minTensorBytes?: number };
-
-/** A byte range of a file: a piece of output that is copied, not held. */
-export interface FileRegion {
-  file: string;
-  offset: number;
-  length: number;
-}
-
-/** Bytes of a loaded model still in its file: [start, end) in both the file and the buffer. */
-export interface Deferred {
-  file: string;
-  /** Sorted, disjoint. */
-  holes: Array<{ start: number; end: number }>;
-  /** The file as it was scanned; a save refuses a file that changed since (or was replaced). */
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
 
 export interface FileBytes {
   bytes: Uint8Array;

@@ -6,119 +6,13 @@
 import { KEPT_FIELD_COST, WireError, WireType, WireWriter, fields, readInt64, readPackedInt64, readPackedFloat, readString, spend } from './wire.js';
 import type { WireField } from './wire.js';
 
-export interface Extra {
-  no: number;
-  bytes: Uint8Array;
-}
+import { AttrType, DataType } from '../ir/types.js';
+import type { AttributeProto, Dim, Extra, GraphProto, ModelProto, NodeProto, OpsetId, StringPair, TensorProto, TensorType, ValueInfoProto } from '../ir/types.js';
 
-export interface StringPair {
-  key: string;
-  value: string;
-  src?: Uint8Array;
-}
+export { AttrType, DataType, FLOAT_TYPES } from '../ir/types.js';
+export type { AttributeProto, Dim, Extra, GraphProto, ModelProto, NodeProto, OpsetId, StringPair, TensorProto, TensorType, ValueInfoProto };
 
-export interface OpsetId {
-  domain: string;
-  version: number;
-  src?: Uint8Array;
-}
-
-export enum DataType {
-  UNDEFINED = 0, FLOAT = 1, UINT8 = 2, INT8 = 3, UINT16 = 4, INT16 = 5, INT32 = 6, INT64 = 7, STRING = 8,
-  BOOL = 9, FLOAT16 = 10, DOUBLE = 11, UINT32 = 12, UINT64 = 13, COMPLEX64 = 14, COMPLEX128 = 15,
-  BFLOAT16 = 16, FLOAT8E4M3FN = 17, FLOAT8E4M3FNUZ = 18, FLOAT8E5M2 = 19, FLOAT8E5M2FNUZ = 20,
-  UINT4 = 21, INT4 = 22, FLOAT4E2M1 = 23,
-}
-
-export const FLOAT_TYPES: ReadonlySet<number> = new Set([
-  DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.BFLOAT16, DataType.FLOAT8E4M3FN,
-  DataType.FLOAT8E4M3FNUZ, DataType.FLOAT8E5M2, DataType.FLOAT8E5M2FNUZ, DataType.FLOAT4E2M1,
-]);
-
-export interface TensorProto {
-  name: string;
-  dataType: number;
-  dims: number[];
-  /** View into the loaded buffer (or a fresh array for tensors se-inject made). */
-  rawData?: Uint8Array;
-  /** Set when data_location is EXTERNAL: the entries of `external_data` (location, offset, length, ...). */
-  externalData: StringPair[];
-  dataLocation: number;
-  extras: Extra[];
-  src?: Uint8Array;
-}
-
-export interface Dim {
-  value?: number;
-  param?: string;
-}
-
-export interface TensorType {
-  elemType: number;
-  shape?: Dim[];
-}
-
-export interface ValueInfoProto {
-  name: string;
-  /** Only tensor types are decoded; sequences, maps and optionals keep `src` and stay opaque. */
-  type?: TensorType;
-  src?: Uint8Array;
-}
-
-export enum AttrType {
-  UNDEFINED = 0, FLOAT = 1, INT = 2, STRING = 3, TENSOR = 4, GRAPH = 5, FLOATS = 6, INTS = 7, STRINGS = 8,
-  TENSORS = 9, GRAPHS = 10, SPARSE_TENSOR = 11, SPARSE_TENSORS = 12, TYPE_PROTO = 13, TYPE_PROTOS = 14,
-}
-
-export interface AttributeProto {
-  name: string;
-  type: AttrType;
-  f?: number;
-  i?: number;
-  s?: string;
-  ints?: number[];
-  floats?: number[];
-  t?: TensorProto;
-  /** Subgraphs (If/Loop/Scan bodies), kept as their encoded bytes. */
-  graphs?: Uint8Array[];
-  src?: Uint8Array;
-}
-
-export interface NodeProto {
-  name: string;
-  opType: string;
-  domain: string;
-  inputs: string[];
-  outputs: string[];
-  attributes: AttributeProto[];
-  metadataProps: StringPair[];
-  extras: Extra[];
-  src?: Uint8Array;
-}
-
-export interface GraphProto {
-  name: string;
-  nodes: NodeProto[];
-  initializers: TensorProto[];
-  inputs: ValueInfoProto[];
-  outputs: ValueInfoProto[];
-  valueInfo: ValueInfoProto[];
-  /** Names defined by sparse_initializer entries (the entries themselves stay in extras). */
-  sparseInitializerNames: string[];
-  extras: Extra[];
-}
-
-export interface ModelProto {
-  irVersion: number;
-  opsetImport: OpsetId[];
-  producerName: string;
-  producerVersion: string;
-  graph: GraphProto;
-  metadataProps: StringPair[];
-  extras: Extra[];
-  /** True when the buffer held a graph field; a ModelProto without one is not a model. */
-  hasGraph: boolean;
-}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
@@ -194,7 +88,7 @@ export function decodeValueInfo(buf: Uint8Array): ValueInfoProto {
 }
 
 function decodeAttribute(buf: Uint8Array): AttributeProto {
-  const a: AttributeProto = { name: '', type: AttrType.UNDEFINED, src: buf };
+  const a: Mutable<AttributeProto> & { graphs?: Uint8Array[]; ints?: number[]; floats?: number[] } = { name: '', type: AttrType.UNDEFINED, src: buf };
   for (const f of fields(buf)) {
     switch (f.no) {
       case 1: a.name = readString(f); break;
@@ -209,7 +103,10 @@ function decodeAttribute(buf: Uint8Array): AttributeProto {
       case 8: readPackedInt64(f, (a.ints ??= [])); break;
     }
   }
-  return a;
+  if (a.graphs) a.captures = Object.freeze(capturesOf(a.graphs));
+  for (const list of [a.graphs, a.ints, a.floats, a.t?.dims]) if (list) Object.freeze(list);
+  if (a.t) Object.freeze(a.t);
+  return Object.freeze(a);
 }
 
 function readPackedFloat1(f: WireField): number {
@@ -219,22 +116,80 @@ function readPackedFloat1(f: WireField): number {
 }
 
 export function decodeNode(buf: Uint8Array): NodeProto {
-  const n: NodeProto = {
-    name: '', opType: '', domain: '', inputs: [], outputs: [], attributes: [], metadataProps: [], extras: [], src: buf,
-  };
+  let name = '', opType = '', domain = '';
+  const inputs: string[] = [], outputs: string[] = [], attributes: AttributeProto[] = [], metadataProps: StringPair[] = [], extras: Extra[] = [];
   for (const f of fields(buf)) {
     switch (f.no) {
-      case 1: n.inputs.push(readString(f)); break;
-      case 2: n.outputs.push(readString(f)); break;
-      case 3: n.name = readString(f); break;
-      case 4: n.opType = readString(f); break;
-      case 5: expectType(f, WireType.LengthDelimited, 'attribute'); n.attributes.push(decodeAttribute(f.payload)); break;
-      case 7: n.domain = readString(f); break;
-      case 9: expectType(f, WireType.LengthDelimited, 'metadata_props'); n.metadataProps.push(decodeStringPair(f.payload)); break;
-      default: n.extras.push(kept(f));
+      case 1: inputs.push(readString(f)); break;
+      case 2: outputs.push(readString(f)); break;
+      case 3: name = readString(f); break;
+      case 4: opType = readString(f); break;
+      case 5: expectType(f, WireType.LengthDelimited, 'attribute'); attributes.push(decodeAttribute(f.payload)); break;
+      case 7: domain = readString(f); break;
+      case 9: expectType(f, WireType.LengthDelimited, 'metadata_props'); metadataProps.push(Object.freeze(decodeStringPair(f.payload))); break;
+      default: extras.push(Object.freeze(kept(f)));
     }
   }
+  const n: NodeProto = {
+    name, opType, domain, inputs: Object.freeze(inputs), outputs: Object.freeze(outputs), attributes: Object.freeze(attributes),
+    metadataProps: Object.freeze(metadataProps), extras: Object.freeze(extras), src: buf,
+  };
+  PRISTINE.set(buf, { ...n });
   return n;
+}
+
+/**
+ * Each decoded node's fields as they were decoded, by its original bytes. The decoded arrays and
+ * attributes are frozen, so a field still identical to its decoded value holds the same content: the
+ * encoder writes `src` only then. A node edited behind the IR's back (a field replaced through a cast)
+ * is re-encoded from its fields; one whose arrays are pushed into throws where it is done.
+ */
+const PRISTINE = new WeakMap<Uint8Array, NodeProto>();
+const NODE_FIELDS = ['name', 'opType', 'domain', 'inputs', 'outputs', 'attributes', 'metadataProps', 'extras'] as const;
+
+/** The node's original bytes, when they still encode it. */
+export function pristineSource(n: NodeProto): Uint8Array | undefined {
+  const decoded = n.src && PRISTINE.get(n.src);
+  return decoded && NODE_FIELDS.every((k) => n[k] === decoded[k]) ? n.src : undefined;
+}
+
+/** Deeper nesting than any exporter writes; the limit keeps a crafted file from overflowing the stack. */
+const MAX_SUBGRAPH_DEPTH = 64;
+
+/** Outer-scope names read inside subgraphs (recursively), minus what they define. */
+function capturesOf(graphs: readonly Uint8Array[]): string[] {
+  const out = new Set<string>();
+  for (const g of graphs) collectCaptures(g, out);
+  return [...out];
+}
+
+function collectCaptures(graphBytes: Uint8Array, out: Set<string>, depth = 1): void {
+  if (depth > MAX_SUBGRAPH_DEPTH) throw new WireError(`subgraphs nested more than ${MAX_SUBGRAPH_DEPTH} deep`, graphBytes.byteOffset);
+  const defined = new Set<string>();
+  const used: string[] = [];
+  for (const f of fields(graphBytes)) {
+    if (f.no === 5 || f.no === 11) defined.add(firstString(f.payload, f.no === 5 ? 8 : 1));
+    if (f.no !== 1) continue;
+    for (const nf of fields(f.payload)) {
+      if (nf.no === 1) used.push(readString(nf));
+      else if (nf.no === 2) defined.add(readString(nf));
+      else if (nf.no === 5) {
+        for (const af of fields(nf.payload)) {
+          if (af.no === 6 || af.no === 11) {
+            const inner = new Set<string>();
+            collectCaptures(af.payload, inner, depth + 1);
+            used.push(...inner);
+          }
+        }
+      }
+    }
+  }
+  for (const u of used) if (u && !defined.has(u)) out.add(u);
+}
+
+function firstString(buf: Uint8Array, no: number): string {
+  for (const f of fields(buf)) if (f.no === no) return readString(f);
+  return '';
 }
 
 function sparseTensorName(buf: Uint8Array): string {
@@ -377,14 +332,17 @@ function encodeAttribute(a: AttributeProto): WireWriter {
     for (const v of a.floats) w.fixed32FloatField(7, v);
   }
   if (a.ints) for (const v of a.ints) w.varintField(8, v);
+  // A GRAPH attribute holds its body in field 6 (g), a GRAPHS one in field 11 (graphs).
+  for (const g of a.graphs ?? []) w.bytesField(a.type === AttrType.GRAPHS ? 11 : 6, g);
   w.varintField(20, a.type);
   return w;
 }
 
 export function encodeNode(n: NodeProto): WireWriter {
   const w = new WireWriter();
-  if (n.src) {
-    w.raw(n.src);
+  const src = pristineSource(n);
+  if (src) {
+    w.raw(src);
     return w;
   }
   const known: Emit[] = [];

@@ -4,20 +4,9 @@
 
 import type { BigIntStats } from 'node:fs';
 
-export interface FileStamp {
-  /** Absolute path, symbolic links resolved. */
-  file: string;
-  dev: bigint;
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}
+import type { FileStamp } from '../host/types.js';
 
-/** A file the loaded model reads from: its own file, or one of its external data files. */
-export interface InputFile extends FileStamp {
-  role: 'model' | 'data';
-}
+export type { FileStamp, InputFile } from '../host/types.js';
 
 export function stampOf(file: string, s: BigIntStats): FileStamp {
   return { file, dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };

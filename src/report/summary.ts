@@ -45,7 +45,7 @@ export function summarize(model: Model, shapes: ShapeMap): ModelSummary {
   const opCounts: Record<string, number> = {};
   for (const n of g.nodes) opCounts[n.opType] = (opCounts[n.opType] ?? 0) + 1;
   const macs = countMacs(g, shapes);
-  const layerParams = (inputs: string[]) => inputs.reduce((s, i) => {
+  const layerParams = (inputs: readonly string[]) => inputs.reduce((s, i) => {
     const t = g.initializer(i);
     return s + (t ? elementCount(t.dims) : 0);
   }, 0);
