@@ -4,15 +4,23 @@
 // in memory, with no Node module anywhere below it (test/core-bundle.test.ts bundles it with esbuild
 // and fails if one is reached):
 //   convertBytes(bytes, options?) → { report, bytes? }      bytes in, bytes out (undefined: nothing inserted)
-//   loadModel(bytes | Blob | File, { label }?) → Promise<Model>;  loadModelBytes(bytes, { label }?) → Model
+//   loadModel(bytes | Blob | File, { label, defer }?) → Promise<Model>;  loadModelBytes(bytes, { label }?) → Model
+//   serializeModelBlob(model) → Blob: the output to download; in a Web Worker a big File's weights are
+//     never read (src/host/browser.ts), and the Blob refers to them as slices of the input File
 //   analyze(model, options?) → Report (dry run);  inject(model, options?) → Report (mutates the model)
 //   serializeModel(model) → Uint8Array;  formatText(report, options?) / formatMarkdown(report) → string
 // Options are the library's InjectOptions (ratio, block, init, seed, stages, at, exclude, ...); errors
 // are SeInjectError with kind and exitCode, as on Node. Models with external data need the Node entry.
 
+import { loadModelBlob } from './host/browser.js';
+import type { BlobLoadOptions } from './host/browser.js';
 import { loadModelBytes } from './onnx/decode.js';
 import type { LoadOptions } from './onnx/decode.js';
 import type { Model } from './ir/model.js';
+
+export { blobSource, loadModelBlob, loadModelSource, serializeModelBlob } from './host/browser.js';
+export type { BlobByteSource, BlobLoadOptions } from './host/browser.js';
+export type { ByteSource } from './host/types.js';
 
 export { analyze, inject, convertBytes } from './core.js';
 export type { SEInjectOptions } from './core.js';
@@ -32,9 +40,10 @@ export { SeInjectError, EXIT_CODES } from './errors.js';
 export type { Family, Placement } from './se/site.js';
 export { VERSION } from './version.js';
 
-/** Loads a model from bytes, or from a Blob/File (read whole: the browser's limit on one ArrayBuffer applies). */
-export async function loadModel(input: Uint8Array | Blob, options: LoadOptions = {}): Promise<Model> {
-  if (input instanceof Uint8Array) return loadModelBytes(input, options);
-  const label = options.label ?? ('name' in input && typeof input.name === 'string' ? input.name : undefined);
-  return loadModelBytes(new Uint8Array(await input.arrayBuffer()), { ...options, label });
+/**
+ * Loads a model from bytes, or from a Blob/File: in a Web Worker a big File is scanned and its large
+ * weights stay in it; on the main thread it is read whole (the browser's limit on one ArrayBuffer applies).
+ */
+export async function loadModel(input: Uint8Array | Blob, options: LoadOptions & BlobLoadOptions = {}): Promise<Model> {
+  return input instanceof Uint8Array ? loadModelBytes(input, options) : loadModelBlob(input, options);
 }

@@ -1,0 +1,177 @@
+// Which bytes of a large model to leave in its input, and how output pieces map back onto it: the scan
+// and the piece logic of deferred.ts, with no file system. A host supplies the reads (Node: positioned
+// reads of a file descriptor; a browser: FileReaderSync over Blob slices).
+
+import type { Deferred, FileRegion } from '../host/types.js';
+import { SeInjectError, quote } from '../errors.js';
+import { MAX_DECODED, WireType } from './wire.js';
+
+/** Files below this are read whole: scanning saves nothing there. */
+export const DEFER_FILES_FROM = 4 * 1024 * 1024;
+/** Initializer payloads at least this large are left in the file until the save. */
+export const DEFER_MIN_BYTES = 256 * 1024;
+export const WINDOW = 64 * 1024;
+
+/** Below this a tensor is always read: shape constants, which analysis folds, stay far smaller. */
+export const DEFER_FLOOR = 1024;
+
+/** Which weights stay in the file (tensors from `minTensorBytes`, at least 1 KiB); `false` reads everything. */
+export type DeferOptions = false | { fromFileBytes?: number; minTensorBytes?: number };
+
+export function tooLargeError(file: string, size: number): SeInjectError {
+  return new SeInjectError('input', `${quote(file)} is ${(size / 2 ** 30).toFixed(2)} GiB, over protobuf's 2 GiB limit for one message: no ONNX reader can load it; save the model with its weights as external data (onnx.save_model(model, path, save_as_external_data=True)) and give that`);
+}
+
+export class GiveUp extends Error {}
+/** The scan met bytes no protobuf reader accepts at `at`; nothing past them was read. */
+export class Malformed extends Error {
+  constructor(readonly at: number) {
+    super(`malformed at byte ${at}`);
+  }
+}
+
+type Kind = 'model' | 'graph' | 'tensor' | 'other';
+
+/** Which nested message each length-delimited field of a kind holds, where the scan descends. */
+function child(kind: Kind, no: number): Kind {
+  if (kind === 'model' && no === 7) return 'graph';
+  if (kind === 'graph' && no === 5) return 'tensor';
+  return 'other';
+}
+
+const MAX_FIELD_NUMBER = 536870911;
+
+/**
+ * The holes of a model being read into `bytes` (the size of the input): `fill(bytes, from, to)` loads
+ * bytes[from, to) from the input at the same offsets and returns false when the input ends first. Throws
+ * GiveUp for what only a whole read can judge (groups, a short input), Malformed at bytes no decoder accepts.
+ */
+export function scan(fill: (bytes: Uint8Array, from: number, to: number) => boolean, bytes: Uint8Array, minTensorBytes: number): Deferred['holes'] {
+  const holes: Deferred['holes'] = [];
+  let loadedTo = 0;
+  // Invariant: every byte in [scan position, loadedTo) is loaded; the scan only moves forward.
+  const ensure = (pos: number, n: number) => {
+    const want = Math.min(bytes.length, pos + n);
+    if (want <= loadedTo) return;
+    const from = Math.max(pos, loadedTo);
+    const to = Math.min(bytes.length, Math.max(want, from + WINDOW));
+    if (!fill(bytes, from, to)) throw new GiveUp();
+    loadedTo = to;
+  };
+  // A varint past its message's end, or of more than 10 bytes: malformed at the field that holds it.
+  const varint = (pos: number, end: number, field: number): [number, number] => {
+    ensure(pos, 10);
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 10 && pos < end; i++) {
+      const b = bytes[pos++]!;
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) return [v, pos];
+      scale *= 128;
+    }
+    throw new Malformed(field);
+  };
+  // The decoder decodes every field the scan visits (and more): past its budget the scan can stop, as
+  // the decoder will fail before the same byte.
+  let visits = 0;
+  const message = (start: number, end: number, kind: Kind): void => {
+    let pos = start;
+    while (pos < end) {
+      const field = pos;
+      if (++visits > MAX_DECODED) throw new Malformed(field);
+      const [tag, afterTag] = varint(pos, end, field);
+      const no = Math.floor(tag / 8);
+      const type = tag & 7;
+      if (no < 1 || no > MAX_FIELD_NUMBER) throw new Malformed(field);
+      if (type === WireType.Varint) pos = varint(afterTag, end, field)[1];
+      else if (type === WireType.Fixed64) pos = afterTag + 8;
+      else if (type === WireType.Fixed32) pos = afterTag + 4;
+      else if (type === WireType.LengthDelimited) {
+        const [len, payload] = varint(afterTag, end, field);
+        pos = payload + len;
+        if (pos > end) throw new Malformed(field);
+        if (kind === 'tensor' && no === 9 && len >= minTensorBytes) holes.push({ start: payload, end: pos });
+        // Packed dims longer than the decode budget: the decoder refuses them by their length alone.
+        else if (kind === 'tensor' && no === 1 && len > MAX_DECODED) throw new Malformed(field);
+        else if (child(kind, no) !== 'other') message(payload, pos, child(kind, no));
+        else ensure(payload, len);
+      } else if (type === WireType.StartGroup) throw new GiveUp(); // legal but unused by ONNX: the decoder judges
+      else throw new Malformed(field);
+      if (pos > end) throw new Malformed(field);
+    }
+  };
+  message(0, bytes.length, 'model');
+  return holes;
+}
+
+/**
+ * Splits output chunks into bytes in memory and regions still in the input file: a chunk that views a
+ * hole of `deferred` becomes a FileRegion. Chunks of other buffers pass through.
+ *
+ * Outside the holes the source buffer holds the file's bytes at the same offsets and is never written
+ * after the scan, so the small views between two holes (tensor headers, small tensors) are copied from
+ * the file along with them, and so are freshly encoded bytes equal to the file's at that place (the
+ * tag and length before each untouched tensor): untouched initializers become one sequential copy.
+ */
+export function resolvePieces(chunks: readonly Uint8Array[], source: Uint8Array, deferred: Deferred | undefined): Array<Uint8Array | FileRegion> {
+  if (!deferred) return chunks.slice();
+  const out: Array<Uint8Array | FileRegion> = [];
+  const sourceOffset = (p: Uint8Array | FileRegion | undefined): number | undefined =>
+    p === undefined ? undefined : p instanceof Uint8Array ? (p.buffer === source.buffer ? p.byteOffset - source.byteOffset : undefined) : p.offset;
+  const length = (p: Uint8Array | FileRegion) => (p instanceof Uint8Array ? p.byteLength : p.length);
+  // A field's tag and length, encoded afresh, equal the file's bytes where the original stood: the
+  // run continues through them (a hole's zeros never count as a match).
+  const sameAsFile = (p: Uint8Array, at: number) => {
+    if (p.byteLength > 32 || at + p.byteLength > source.byteLength) return false;
+    const h = deferred.holes[firstHoleEndingAfter(deferred.holes, at)];
+    if (h && h.start < at + p.byteLength) return false;
+    for (let i = 0; i < p.byteLength; i++) if (p[i] !== source[at + i]) return false;
+    return true;
+  };
+  const push = (p: Uint8Array | FileRegion) => {
+    const last = out[out.length - 1];
+    const lastAt = sourceOffset(last);
+    let at = sourceOffset(p);
+    if (at === undefined && last && lastAt !== undefined && p instanceof Uint8Array && sameAsFile(p, lastAt + length(last))) at = lastAt + length(last);
+    if (last && at !== undefined && lastAt !== undefined && lastAt + length(last) === at) {
+      const lastIsRegion = !(last instanceof Uint8Array);
+      const pIsRegion = !(p instanceof Uint8Array);
+      const absorbable = (q: Uint8Array | FileRegion) => !(q instanceof Uint8Array) || q.byteLength < DEFER_MIN_BYTES;
+      if ((lastIsRegion || pIsRegion) && absorbable(last) && absorbable(p)) {
+        out[out.length - 1] = { file: deferred.file, offset: lastAt, length: length(last) + length(p) };
+        return;
+      }
+    }
+    out.push(p);
+  };
+  for (const c of chunks) {
+    if (c.buffer !== source.buffer) {
+      push(c);
+      continue;
+    }
+    let at = c.byteOffset - source.byteOffset;
+    const end = at + c.byteLength;
+    for (let h = firstHoleEndingAfter(deferred.holes, at); h < deferred.holes.length && deferred.holes[h]!.start < end; h++) {
+      const hole = deferred.holes[h]!;
+      const from = Math.max(at, hole.start);
+      const to = Math.min(end, hole.end);
+      if (from > at) push(source.subarray(at, from));
+      push({ file: deferred.file, offset: from, length: to - from });
+      at = to;
+    }
+    if (at < end) push(source.subarray(at, end));
+  }
+  return out;
+}
+
+function firstHoleEndingAfter(holes: Deferred['holes'], at: number): number {
+  let lo = 0;
+  let hi = holes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (holes[mid]!.end <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
