@@ -1,11 +1,16 @@
 # Small residual networks whose blocks already hold attention, in the forms timm writes it and torch.onnx
-# exports it: SE, eSE, ECA (a gate expanded to the map), CBAM (mean and amax through one MLP, conv + BN
+# exports it: SE (1×1 convs, or nn.Linear on the pooled vector), eSE, ECA (a gate expanded to the map), CBAM (mean and amax through one MLP, conv + BN
 # spatial half), CBAM's spatial half alone, and one plain block. Usage: OUT.onnx KINDS OPSET static|dyn
 import math, sys, torch, torch.nn as nn, torch.nn.functional as F
 class SE(nn.Module):  # timm SEModule
     def __init__(s, c):
         super().__init__(); s.fc1 = nn.Conv2d(c, c // 4, 1); s.fc2 = nn.Conv2d(c // 4, c, 1)
     def forward(s, x): return x * torch.sigmoid(s.fc2(F.relu(s.fc1(x.mean((2, 3), keepdim=True)))))
+class SELinear(nn.Module):  # SE as often hand-written: pooled vector through nn.Linear, gate viewed back as N×C×1×1
+    def __init__(s, c):
+        super().__init__(); s.fc1 = nn.Linear(c, c // 4); s.fc2 = nn.Linear(c // 4, c)
+    def forward(s, x):
+        return x * torch.sigmoid(s.fc2(F.relu(s.fc1(x.mean((2, 3)))))).view(x.shape[0], -1, 1, 1)
 class ESE(nn.Module):  # timm EffectiveSEModule
     def __init__(s, c):
         super().__init__(); s.fc = nn.Conv2d(c, c, 1)
@@ -34,7 +39,7 @@ class Block(nn.Module):
     def __init__(s, c, attn):
         super().__init__(); s.c1 = nn.Conv2d(c, c, 3, padding=1); s.c2 = nn.Conv2d(c, c, 3, padding=1); s.attn = attn(c) if attn else nn.Identity()
     def forward(s, x): return F.relu(x + s.attn(s.c2(F.relu(s.c1(x)))))
-kinds = {'se': SE, 'ese': ESE, 'eca': ECA, 'cbam': CBAM, 'spatial': Spatial, 'none': None}
+kinds = {'se': SE, 'se-linear': SELinear, 'ese': ESE, 'eca': ECA, 'cbam': CBAM, 'spatial': Spatial, 'none': None}
 order = sys.argv[2].split(',')
 net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), *[Block(16, kinds[k]) for k in order]).eval()
 dyn = {'x': {0: 'batch'}} if sys.argv[4] == 'dyn' else None
