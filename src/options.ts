@@ -222,13 +222,13 @@ export function checkDimsFor(model: Model, o: InjectOptions): void {
  * A note for the report when the ratio is so large that the squeeze width of every block (or of some)
  * is the minimum rather than C/r: the model is then not what the ratio asked for.
  */
-export function clampNote(o: InjectOptions, blocks: readonly { channels: number; squeezeChannels: number }[]): string | undefined {
+export function clampNote(o: InjectOptions, blocks: readonly { squeezeFrom: number; ratio: number; squeezeChannels: number }[]): string | undefined {
   if (!usesSqueeze(o.block)) return undefined; // only blocks with an MLP have a squeeze width
-  const clamped = blocks.filter((b) => b.channels / o.ratio < o.minChannels);
+  const clamped = blocks.filter((b) => b.squeezeFrom / b.ratio < o.minChannels);
   if (!clamped.length) return undefined;
-  const widest = clamped.reduce((a, b) => (b.channels > a.channels ? b : a));
+  const widest = clamped.reduce((a, b) => (b.squeezeFrom > a.squeezeFrom ? b : a));
   const which = clamped.length === blocks.length ? `every block's (${blocks.length})` : `${clamped.length} of ${blocks.length} blocks'`;
-  return `ratio ${o.ratio} clamps ${which} squeeze width to the minimum ${widest.squeezeChannels} (e.g. ${widest.channels} channels / ${o.ratio} = ${(widest.channels / o.ratio).toPrecision(3)}); choose a smaller ratio, or raise the minimum squeeze width if that is what you mean`;
+  return `ratio ${widest.ratio} clamps ${which} squeeze width to the minimum ${widest.squeezeChannels} (e.g. ${widest.squeezeFrom} channels / ${widest.ratio} = ${(widest.squeezeFrom / widest.ratio).toPrecision(3)}); choose a smaller ratio, or raise the minimum squeeze width if that is what you mean`;
 }
 
 /** The option name nearest to a misspelt one (edit distance at most 2, or a different case), if any. */

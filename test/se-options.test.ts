@@ -75,6 +75,7 @@ describe('--reduce-from input', () => {
   it('sizes each squeeze from the block input (64 in the first bottleneck), as torch counts it', async () => {
     const report = analyze(await loadModel(cached('resnet50_op13.onnx')), { reduceFrom: 'input' });
     expect(report.blocks.map((b) => b.squeezeChannels)).toEqual(RESNET50.map(([, cin]) => cin / 16));
+    expect(report.blocks.map((b) => b.squeezeFrom)).toEqual(RESNET50.map(([, cin]) => cin));
     expect(report.params.added).toBe(torchCount(RESNET50.map(([c, cin]) => [c, cin, 16])));
     expect(report.params.formula).toBe(RESNET50.reduce((s, [c, cin]) => s + (2 * c * cin) / 16, 0));
     const cbam = analyze(await loadModel(cached('resnet50_op13.onnx')), { reduceFrom: 'input', block: 'cbam' });
@@ -93,6 +94,9 @@ describe('--ratio-per-stage', () => {
     expect(report.blocks.map((b) => b.squeezeChannels)).toEqual(kept.map(([c, , r]) => c / r));
     expect(report.skipped.filter((s) => s.code === 'stage-excluded').map((s) => s.reason)).toEqual(Array(6).fill('stage 3 excluded by --ratio-per-stage'));
     expect(report.stages.map((s) => s.formulaParams)).toEqual([3 * 2 * 256 ** 2 / 8, 4 * 2 * 512 ** 2 / 16, 3 * 2 * 2048 ** 2 / 32]);
+    expect(report.blocks.map((b) => b.ratio)).toEqual(kept.map(([, , r]) => r));
+    // A stage's ratio so large that its widths are clamped is said, naming that ratio.
+    expect(analyze(model, { ratioPerStage: [8, 16, null, 4096] }).notes).toEqual([expect.stringMatching(/^ratio 4096 clamps 3 of 10 blocks' squeeze width to the minimum 1 \(e\.g\. 2048 channels \/ 4096 = 0\.500\)/)]);
     expect(() => analyze(model, { ratioPerStage: [8, 16] })).toThrow(/option ratioPerStage gives 2 stage\(s\), but .* has 4/);
     expect(() => analyze(model, { ratioPerStage: [8, 0, 16, 16] })).toThrow(/option ratioPerStage must be a list with one positive ratio per stage/);
   });

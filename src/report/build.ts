@@ -37,6 +37,9 @@ export interface BlockReport {
   block: number;
   channels: number;
   squeezeChannels: number;
+  /** The reduction ratio this block used (its stage's, with ratioPerStage) and the width it divided (the block input's, with reduceFrom input). */
+  ratio: number;
+  squeezeFrom: number;
   params: number;
   macs: number;
   tensor: string;
@@ -131,7 +134,8 @@ function why(c: Candidate): { code: ReasonCode; detail: string; reason: string }
 export function buildReport(r: ReportInput): SEReport {
   const blocks: BlockReport[] = r.blocks.map((b) => ({
     name: b.name, kind: b.site.family, rule: b.site.rule, stage: b.stage, block: b.block, channels: b.channels,
-    squeezeChannels: b.squeezeChannels ?? 0, params: b.params ?? 0, tensor: b.site.tensor,
+    squeezeChannels: b.squeezeChannels ?? 0, ratio: b.ratio ?? r.options.ratio, squeezeFrom: b.reduceChannels ?? b.channels,
+    params: b.params ?? 0, tensor: b.site.tensor,
     macs: (r.seNodes.get(b.name) ?? []).reduce((s, n) => s + (r.macsAfter.perNode.get(n) ?? 0), 0),
   }));
   const stages = stageTable(r.blocks, blocks, r.options);
