@@ -154,6 +154,20 @@ describe('the web page in Chromium', () => {
     expect(auto).toMatchObject({ passed: true, outputsEqual: true });
   });
 
+  it('opened from disk, converts and reports, and says validation needs the page served', async () => {
+    const disk = await context.newPage();
+    await disk.goto(`file://${path.join(ROOT, 'dist/web/index.html')}`);
+    await disk.waitForFunction(() => document.body.dataset.state === 'ready');
+    expect(await disk.textContent('#file-note')).toMatch(/validation needs the page served \(npx se-inject serve\)/);
+    await disk.setInputFiles('#file', small('tiny_shufflenet.onnx'));
+    await disk.click('#convert');
+    await disk.waitForFunction(() => ['converted', 'nothing', 'error'].includes(document.body.dataset.state ?? ''));
+    expect(await disk.textContent('#error')).toBe('');
+    const r = cli(['tiny_shufflenet.onnx', '-o', path.join(tmp.dir, 'disk.onnx'), '-q'], SMALL);
+    expect(await disk.textContent('#report')).toBe(r.stdout);
+    await disk.close();
+  });
+
   it('asks for nothing outside its own origin', () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((u) => !u.startsWith(`${origin}/`) && !/^(blob|data):/.test(u))).toEqual([]);
