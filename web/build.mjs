@@ -1,4 +1,4 @@
-// Builds the web page into dist/web/ (index.html + app.js) with esbuild: the core through its browser
+// Builds the web page into dist/web/ (index.html, app.js, and worker.js, which converts off the main thread) with esbuild: the core through its browser
 // entry (src/browser.ts), the page's code, and onnxruntime-web's JavaScript. The runtime's WebAssembly
 // (onnxruntime-web/dist/*.wasm, 28 MB) is not copied: `se-inject serve` serves it from the installed
 // onnxruntime-web. The build fails if any Node built-in is reachable: the page has no Node stubs.
@@ -28,8 +28,8 @@ const noNode = {
 export async function buildPage({ quiet = false } = {}) {
   mkdirSync(OUT, { recursive: true });
   await build({
-    entryPoints: [path.join(ROOT, 'web/src/app.ts')],
-    outfile: path.join(OUT, 'app.js'),
+    entryPoints: { app: path.join(ROOT, 'web/src/app.ts'), worker: path.join(ROOT, 'web/src/worker.ts') },
+    outdir: OUT,
     bundle: true,
     platform: 'browser',
     // A classic script, so that the page also opens from disk (browsers refuse module scripts at file://).
@@ -46,10 +46,10 @@ export async function buildPage({ quiet = false } = {}) {
     plugins: [noNode],
   });
   copyFileSync(path.join(ROOT, 'web/index.html'), path.join(OUT, 'index.html'));
-  return { dir: OUT, appBytes: statSync(path.join(OUT, 'app.js')).size };
+  return { dir: OUT, appBytes: statSync(path.join(OUT, 'app.js')).size, workerBytes: statSync(path.join(OUT, 'worker.js')).size };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { dir, appBytes } = await buildPage();
-  process.stdout.write(`web page: ${path.relative(ROOT, dir)}/index.html, app.js ${(appBytes / 1024).toFixed(0)} KiB\n`);
+  const { dir, appBytes, workerBytes } = await buildPage();
+  process.stdout.write(`web page: ${path.relative(ROOT, dir)}/index.html, app.js ${(appBytes / 1024).toFixed(0)} KiB, worker.js ${(workerBytes / 1024).toFixed(0)} KiB\n`);
 }

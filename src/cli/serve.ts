@@ -17,7 +17,7 @@ export interface ServeArgs {
 }
 
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
-const PAGE_FILES: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/app.js': 'app.js' };
+const PAGE_FILES: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/app.js': 'app.js', '/worker.js': 'worker.js' };
 const RUNTIME_FILE = /^\/ort\/(ort-wasm-simd-threaded(?:\.[a-z]+)?\.(?:wasm|mjs))$/;
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm' };
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, SMALL, onnxCheck, small, tempDir } from '../support/fixtures.js';
+import { ROOT, SMALL, cached, onnxCheck, small, tempDir } from '../support/fixtures.js';
 
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 /** The screenshot a person can look at after the run. */
@@ -96,6 +96,20 @@ describe('the web page in Chromium', () => {
     const file = await download('download-model', out);
     expect(path.basename(file)).toBe('tiny_mobilenet_v2_se.onnx');
     expect(readFileSync(file).equals(readFileSync(path.join(out, 'cli.onnx')))).toBe(true);
+  });
+
+  it('converts a real export in a worker with its large weights left in the File, to the bytes the CLI writes', async () => {
+    const dir = path.join(tmp.dir, 'big');
+    mkdirSync(dir);
+    const r = cli([cached('mobilenet_v2_op13.onnx'), '-o', path.join(dir, 'cli.onnx'), '-q']);
+    expect(r.status, r.stderr).toBe(0);
+    await convert([cached('mobilenet_v2_op13.onnx')], { 'opt-ratio': '16', 'opt-seed': '0', 'opt-init': 'he' });
+    expect(await page.getAttribute('body', 'data-converted-by')).toBe('worker');
+    // torchvision's MobileNetV2: 14 MB, most of it in tensors of 256 KiB and more.
+    const left = Number((/converted in a worker; ([\d,]+) bytes of weights stayed in the file/.exec(await page.textContent('#status') ?? '')?.[1] ?? '0').replace(/,/g, ''));
+    expect(left).toBeGreaterThan(5_000_000);
+    const file = await download('download-model', dir);
+    expect(readFileSync(file).equals(readFileSync(path.join(dir, 'cli.onnx')))).toBe(true);
   });
 
   it('converts a model with external data from its two files and downloads the output with its .data', async () => {

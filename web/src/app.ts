@@ -14,6 +14,7 @@ import { externalLocations, inlineExternalData, splitExternalData } from './exte
 import { drawPlacement } from './picture.js';
 import { configureRuntime, validateInPage } from './validate.js';
 import type { PageValidation } from './validate.js';
+import type { ConvertReply, ConvertRequest } from './worker.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const value = (id: string) => $<HTMLInputElement>(id).value.trim();
@@ -21,7 +22,7 @@ const checked = (id: string) => $<HTMLInputElement>(id).checked;
 const words = (id: string) => value(id).split(/[\s,]+/).filter(Boolean);
 
 interface Picked { model: File; data: Map<string, File> }
-interface Converted { name: string; input: Uint8Array; output: Uint8Array; report: Report; urls: string[] }
+interface Converted { name: string; input: Blob; output: Blob; report: Report; urls: string[] }
 
 let picked: Picked | undefined;
 let converted: Converted | undefined;
@@ -77,36 +78,76 @@ async function readModel(p: Picked): Promise<Uint8Array> {
   return inlineExternalData(bytes, p.model.name, p.data);
 }
 
+/** A served page converts in a worker (large weights stay in the File); from disk, workers cannot start. */
+function canUseWorker(): boolean {
+  return typeof Worker !== 'undefined' && location.protocol !== 'file:';
+}
+
+interface Conversion { report: Report; text: string; output?: Blob; how: string }
+
+function convertInWorker(file: File, options: InjectOptions, explain: boolean): Promise<Conversion> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker('worker.js');
+    worker.onmessage = (e: MessageEvent<ConvertReply>) => {
+      worker.terminate();
+      const r = e.data;
+      if (!r.ok) {
+        if (r.known && / as external data/.test(r.message)) {
+          reject(new SeInjectError('input', `${file.name} keeps tensors in external data: pick it together with its .data file`));
+        } else reject(r.known ? new SeInjectError((r.kind ?? 'input') as 'input', r.message) : new Error(r.message));
+        return;
+      }
+      const how = r.weightsLeftInFile ? `in a worker; ${r.weightsLeftInFile.toLocaleString('en-US')} bytes of weights stayed in the file` : 'in a worker';
+      resolve({ report: r.report, text: r.text, output: r.output, how });
+    };
+    worker.onerror = (e) => {
+      worker.terminate();
+      reject(new Error(`the conversion worker failed: ${e.message}`));
+    };
+    worker.postMessage({ file, options, explain } satisfies ConvertRequest);
+  });
+}
+
+async function convertHere(p: Picked, options: InjectOptions, explain: boolean): Promise<Conversion> {
+  const input = await readModel(p);
+  const { report, bytes } = convertBytes(input, { ...options, label: p.model.name });
+  return { report, text: formatText(report, explain), output: bytes && new Blob([bytes as Uint8Array<ArrayBuffer>]), how: 'on the page' };
+}
+
 async function convert(): Promise<void> {
   if (!picked) return;
+  const p = picked;
   $('error').textContent = '';
   $('validation').textContent = '';
+  $('downloads').textContent = '';
   for (const url of converted?.urls ?? []) URL.revokeObjectURL(url);
   converted = undefined;
-  setState('converting', `reading ${picked.model.name}`);
+  $<HTMLButtonElement>('validate').disabled = true;
+  setState('converting', `reading ${p.model.name}; matching blocks and inserting SE`);
   try {
     const options = toInjectOptions(cliArgs());
-    const input = await readModel(picked);
-    const hadExternal = input.byteLength !== picked.model.size || picked.data.size > 0;
-    setState('converting', 'matching blocks and inserting SE');
-    const { report, bytes } = convertBytes(input, { ...options, label: picked.model.name });
-    $('report').textContent = formatText(report, checked('opt-explain'));
+    const explain = checked('opt-explain');
+    const external = p.data.size > 0;
+    const result = external || !canUseWorker() ? await convertHere(p, options, explain) : await convertInWorker(p.model, options, explain);
+    const { report, output } = result;
+    $('report').textContent = result.text;
     drawPlacement($('picture'), report);
-    if (!bytes) {
+    if (!output) {
       setState('nothing', report.nothingToInsert ?? 'nothing to insert; no output');
       return;
     }
-    const name = picked.model.name.replace(/\.onnx$/i, '') + '_se.onnx';
-    converted = { name, input, output: bytes, report, urls: [] };
-    offerDownloads(converted, hadExternal || checked('opt-external-data'));
+    const name = p.model.name.replace(/\.onnx$/i, '') + '_se.onnx';
+    converted = { name, input: p.model, output, report, urls: [] };
+    await offerDownloads(converted, external || checked('opt-external-data'));
     $<HTMLButtonElement>('validate').disabled = false;
-    setState('converted', `${report.inserted} SE blocks, +${report.params.added.toLocaleString('en-US')} params`);
+    setState('converted', `${report.inserted} SE blocks, +${report.params.added.toLocaleString('en-US')} params (converted ${result.how})`);
+    document.body.dataset.convertedBy = result.how.startsWith('in a worker') ? 'worker' : 'page';
   } catch (e) {
     fail(e);
   }
 }
 
-function offerDownloads(c: Converted, external: boolean): void {
+async function offerDownloads(c: Converted, external: boolean): Promise<void> {
   const links = $('downloads');
   links.textContent = '';
   const link = (blob: Blob, name: string, id: string) => {
@@ -117,11 +158,11 @@ function offerDownloads(c: Converted, external: boolean): void {
     links.append(a, ' ');
   };
   if (external) {
-    const split = splitExternalData(c.output, `${c.name}.data`);
+    const split = splitExternalData(new Uint8Array(await c.output.arrayBuffer()), `${c.name}.data`);
     link(new Blob([split.model as Uint8Array<ArrayBuffer>]), c.name, 'download-model');
     link(split.data, `${c.name}.data`, 'download-data');
   } else {
-    link(new Blob([c.output as Uint8Array<ArrayBuffer>]), c.name, 'download-model');
+    link(c.output, c.name, 'download-model');
   }
 }
 
@@ -132,9 +173,12 @@ async function validate(): Promise<void> {
   try {
     const num = (id: string) => (value(id) === '' ? undefined : Number(value(id)));
     const options = toInjectOptions(cliArgs());
+    // The runtime takes each model whole: validation needs both in memory, whatever the conversion did.
+    const input = picked?.data.size ? await readModel(picked) : new Uint8Array(await c.input.arrayBuffer());
+    const output = new Uint8Array(await c.output.arrayBuffer());
     const result: PageValidation = await validateInPage(
-      { model: loadModelBytes(c.input, { label: 'original' }), bytes: c.input },
-      { model: loadModelBytes(c.output, { label: 'injected' }), bytes: c.output },
+      { model: loadModelBytes(input, { label: 'original' }), bytes: input },
+      { model: loadModelBytes(output, { label: 'injected' }), bytes: output },
       { ep: value('val-ep') as 'auto', runs: num('val-runs') ?? 20, rtol: num('val-rtol'), atol: num('val-atol'), expectEqual: options.init === 'preserve', batch: options.batch ?? 1, dims: options.dims ?? {} },
     );
     const adapter = result.adapter ? [`  webgpu adapter: vendor ${result.adapter.vendor || '?'}, architecture ${result.adapter.architecture || '?'}${result.adapter.fallback ? ' (fallback)' : ''}`] : [];
