@@ -9,6 +9,11 @@
 // make the gate the constant σ(0) = 0.5 (HardSigmoid(0) = 0.5 too), and a Mul by 2 after the gate
 // brings it to exactly 1.0 — powers of two are exact in floating point, and a gate of 2σ(·) is the
 // NF-ResNet form of SE. W1 keeps its random init, so W2 receives gradients from the first step.
+//
+// The others reuse these parts: eSE is one C→C conv and a hard-sigmoid; ECA a k-tap 1-D conv across the
+// pooled channels; CBAM the SE excitation run on the average- and the max-pooled vector with one set
+// of weights, summed, then a spatial gate from a 7×7 conv over [mean; max] across the channels. Every
+// layer before a gate is zero with --init preserve, so every gate is exactly 1.
 
 import { AttrType, DataType } from '../onnx/proto.js';
 import type { NodeProto, TensorProto } from '../onnx/proto.js';
