@@ -29,6 +29,8 @@ export type { LoadOptions };
 export { serializeModel } from './onnx/encode.js';
 export { Model, cloneModel } from './ir/model.js';
 export { Graph } from './ir/graph.js';
+export type { ReplaceUsesOptions } from './ir/graph.js';
+export type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './ir/types.js';
 export { lintGraph } from './ir/lint.js';
 export { DEFAULT_OPTIONS } from './inject.js';
 export type { InjectOptions } from './inject.js';

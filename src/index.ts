@@ -20,3 +20,5 @@ export type { ValidationResult, ValidateOptions, ModelSource } from './validate/
 export type { ProviderChoice, ProviderRequest, ProviderProbe } from './validate/providers.js';
 export { validateModels, selectProvider } from './validate/lazy.js';
 export { VERSION } from './version.js';
+export type { ReplaceUsesOptions } from './ir/graph.js';
+export type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './ir/types.js';

@@ -1,6 +1,7 @@
 // The IR's promises: producer/consumer maps stay right through every mutation, dead-code elimination
 // never drops a graph output, subgraph captures count as uses, topological order is stable.
 
+import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -173,5 +174,15 @@ describe('nodes are read-only outside the IR', () => {
     const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram([file], options, host)).filter((d) => d.file && path.resolve(d.file.fileName) === file);
     const lines = diagnostics.map((d) => d.file!.getLineAndCharacterOfPosition(d.start!).line + 1);
     expect(lines).toEqual([4, 5, 6, 7, 8, 9, 10]);
+  });
+});
+
+describe('the IR knows no codec and no files', () => {
+  it('src/ir imports only itself and the host types, never the codec or Node', () => {
+    const dir = path.join(ROOT, 'src/ir');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
+      const imports = [...readFileSync(path.join(dir, f), 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]!);
+      for (const i of imports) expect(i, `src/ir/${f} imports ${i}`).toMatch(/^\.\/[a-z-]+\.js$|^\.\.\/host\/types\.js$/);
+    }
   });
 });
