@@ -14,7 +14,7 @@ import {
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
-import { nodeLabel, skip } from '../src/se/site.js';
+import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass } from '../src/se/site.js';
 
 function match(ctx: Ctx, concat: NodeProto): Candidate {
@@ -38,7 +38,7 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   if (convBranches < 2) return skip('inception', concat, 'too-few-branches', `${convBranches} conv branch(es); an Inception module has at least two`);
   region.add(concat);
   const existing = findSE(ctx, region) ?? users.find((u) => isSEScale(ctx, u));
-  if (existing) return skip('inception', concat, 'has-se', `already has SE (${nodeLabel(existing)})`);
+  if (existing) return holdsAttention('inception', concat, existing, region);
   if (ctx.graph.isGraphOutput(out)) return skip('inception', concat, 'graph-output', 'the module output is a graph output');
   return {
     family: 'inception', node: nodeLabel(concat), tensor: out,

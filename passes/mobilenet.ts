@@ -13,7 +13,7 @@ import { dataConsumers, dataInputs, dimsOf, findSE, isPassThrough, isSEScale, re
 import type { Ctx } from '../src/analysis/blocks.js';
 import { attrInt, attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
-import { nodeLabel, skip } from '../src/se/site.js';
+import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions } from '../src/se/site.js';
 
 /** A 1×1 conv: MobileNet's pointwise projection, or ShuffleNet's pointwise group conv. */
@@ -85,7 +85,7 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   const x = blockInput(ctx, dw);
   const region = regionBetween(ctx, x, [tail.end]);
   const existing = head.se ?? tail.se ?? findSE(ctx, region);
-  if (existing) return skip('mobilenet', dw, 'has-se', `already has SE (${nodeLabel(existing)})`, head.end);
+  if (existing) return holdsAttention('mobilenet', dw, existing, region, head.end);
   if (options.mobilenetPlacement === 'v3') {
     return {
       family: 'mobilenet', node: nodeLabel(dw), tensor: head.end,

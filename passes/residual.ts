@@ -14,7 +14,7 @@
 import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
-import { nodeLabel, skip } from '../src/se/site.js';
+import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
 
 function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
@@ -41,7 +41,7 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   }
   region.add(add);
   const existing = findSE(ctx, region);
-  if (existing) return skip('residual', add, 'has-se', `already has SE (${nodeLabel(existing)})`, branch);
+  if (existing) return holdsAttention('residual', add, existing, region, branch);
   const site = place(ctx, add, options, { x, branch, shortcut, region });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };

@@ -13,7 +13,7 @@
 import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
-import { nodeLabel, skip } from '../src/se/site.js';
+import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass } from '../src/se/site.js';
 
 /** `t` is x pooled (padding included, as exporters write avg_pool's padding), with no conv: a downsampling unit's shortcut. */
@@ -62,7 +62,7 @@ function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto): Candidate | undefin
 function branchSite(ctx: Ctx, concat: NodeProto, region: Set<NodeProto>, main: string, rule: string): Candidate {
   region.add(concat);
   const existing = findSE(ctx, region);
-  if (existing) return skip('shufflenet', concat, 'has-se', `already has SE (${nodeLabel(existing)})`, main);
+  if (existing) return holdsAttention('shufflenet', concat, existing, region, main);
   return { family: 'shufflenet', node: nodeLabel(concat), tensor: main, site: { family: 'shufflenet', rule, tensor: main, rewire: [concat], region } };
 }
 

@@ -143,9 +143,14 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       const c = pass.match(ctx, n, o);
       if (!c) continue;
       candidates.push(c);
+      if (c.held) for (const r of c.held) if (!taken.has(r)) taken.set(r, c);
       if (!c.site) continue;
       let clash: Candidate | undefined;
       for (const r of c.site.region) if ((clash = taken.get(r))) break;
+      if (clash?.held) {
+        leaveAlone(c, 'has-se', `inside the ${clash.family} block at ${clash.node}, which already holds attention (${clash.reason})`);
+        continue;
+      }
       if (clash) {
         leaveAlone(c, 'same-block', `same block as the ${clash.family} SE at ${clash.tensor}`);
         continue;

@@ -5,7 +5,7 @@
 // with any block type inserts nothing.
 
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze, convertBytes, convertFile, loadModel } from '../src/api.js';
@@ -91,6 +91,21 @@ describe.each(BLOCK_KINDS)('--block %s', (block) => {
       expect(r.skipped.filter((s) => s.code === 'has-se')).toHaveLength(report.inserted);
     }
   });
+});
+
+describe('a run on se-inject\'s own output', () => {
+  it.each(['tiny_shufflenet.onnx', 'tiny_shufflenet_dynbatch.onnx', 'tiny_mobilenet_v2.onnx', 'tiny_inception.onnx'])(
+    '%s: every block type, on the output of every block type, inserts nothing (a unit holding attention keeps its depthwise branch too)',
+    async (file) => {
+      const input = readFileSync(small(file));
+      for (const block of BLOCK_KINDS) {
+        const { bytes, report } = convertBytes(input, { block });
+        expect(report.inserted).toBeGreaterThan(0);
+        const again = await loadModel(bytes!);
+        for (const other of BLOCK_KINDS) expect(analyze(again, { block: other }).inserted, `--block ${other} on the ${block} output`).toBe(0);
+      }
+    },
+  );
 });
 
 describe('CBAM', () => {

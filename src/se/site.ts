@@ -38,6 +38,11 @@ export interface Candidate {
   /** Why it was left alone: one of a closed set of codes (REASONS), and a sentence naming what was seen. */
   code?: ReasonCode;
   reason?: string;
+  /**
+   * A block that already holds attention: its nodes, which no other pass may give a block either (a
+   * ShuffleNet unit with SE holds a depthwise branch that is a block of its own to the depthwise pass).
+   */
+  held?: ReadonlySet<NodeProto>;
 }
 
 export interface PassOptions {
@@ -59,6 +64,11 @@ export function nodeLabel(n: NodeProto): string {
 
 export function skip(family: Family, n: NodeProto, code: ReasonCode, reason: string, tensor = n.outputs[0] ?? ''): Candidate {
   return { family, node: nodeLabel(n), tensor, code, reason };
+}
+
+/** A block left alone because it holds attention already (`existing`, its scaling Mul); its nodes stay taken. */
+export function holdsAttention(family: Family, n: NodeProto, existing: NodeProto, region: ReadonlySet<NodeProto>, tensor?: string): Candidate {
+  return { ...skip(family, n, 'has-se', `already has SE (${nodeLabel(existing)})`, tensor), held: region };
 }
 
 /** Marks a candidate left alone after matching (by the pipeline: clashes, stages, shapes). */
