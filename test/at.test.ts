@@ -72,6 +72,36 @@ describe('--at on a graph output', () => {
   });
 });
 
+describe('--at on a detection backbone', () => {
+  // torchvision's BackboneWithFPN over a ResNet body (fixtures/export_detection.py): the pyramid levels are
+  // the graph's outputs, and the max-pooled extra level reads p4. No pass knows an FPN.
+  const FPN = path.join(ROOT, 'fixtures/detection/fpn_resnet_op13.onnx');
+  const C3 = '/fpn/body/layer2/layer2.1/relu_1/Relu_output_0';
+  const LEVELS = ['p2', 'p3', 'p4', 'pool'];
+
+  it('takes attention on a body tensor and on every pyramid level; the levels keep their names and the model computes the same function', async () => {
+    const sites = (await import('../src/api.js')).listSites(await loadModel(FPN));
+    for (const t of [C3, ...LEVELS]) expect(sites.sites.map((s) => s.tensor), t).toContain(t);
+    for (const block of ['se', 'eca', 'cbam'] as const) {
+      const out = path.join(tmp.dir, `fpn_${block}.onnx`);
+      const { report } = await convertFile(FPN, out, { at: [C3, ...LEVELS], block, init: 'preserve' });
+      // Blocks come in graph order: the pyramid computes its top level (p4) first.
+      expect(report.blocks.map((b) => [b.tensor, b.channels])).toEqual([[C3, 32], ['p4', 32], ['p3', 32], ['p2', 32], ['pool', 32]]);
+      const m = await loadModel(out);
+      expect(m.graph.proto.outputs.map((o) => o.name)).toEqual(LEVELS);
+      // The body's next stage and the pyramid's lateral conv both read the scaled C3; the extra level pools the scaled p4.
+      const c3Readers = m.graph.nodes.filter((n) => n.inputs.includes(C3));
+      expect(c3Readers.every((n) => n.name.startsWith('se/')), c3Readers.map((n) => n.name).join()).toBe(true);
+      expect(m.graph.consumers('p4').map((n) => n.opType)).toContain('MaxPool');
+      expect(m.graph.producer('p4')!.name.startsWith('se/')).toBe(true);
+      expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
+      const v = await validateModels(FPN, out, { ep: 'cpu', runs: 0, expectEqual: true });
+      expect(v.problems).toEqual([]);
+      expect(v.outputs.map((o) => o.name)).toEqual(LEVELS);
+    }
+  });
+});
+
 describe('--exclude', () => {
   it('leaves out sites by block name, tensor or node, with wildcards, and says why', async () => {
     const model = await loadModel(small('tiny_resnet.onnx'));
