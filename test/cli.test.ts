@@ -167,7 +167,7 @@ describe('se-inject CLI', () => {
     const models = ['tiny_resnet.onnx', 'tiny_inception.onnx', 'tiny_densenet.onnx'].map(small);
     const table = cli(...models, '--out-dir', dir, '--ratio', '8');
     expect(table.code).toBe(5); // the first failure's code: DenseNet has nothing to insert
-    expect(table.stdout).toMatch(/^model\s+SE blocks\s+params added\s+validation\s+output$/m);
+    expect(table.stdout).toMatch(/^model\s+blocks\s+params added\s+validation\s+output$/m);
     expect(table.stdout).toMatch(/tiny_resnet\.onnx\s+6\s+\+2,940\s+—\s+.*many\/tiny_resnet\.onnx$/m);
     expect(table.stdout).toMatch(/tiny_densenet\.onnx\s+0\s+\+0\s+—\s+nothing written \(exit 5\)$/m);
     expect(onnxCheck([path.join(dir, 'tiny_resnet.onnx'), path.join(dir, 'tiny_inception.onnx')]).map((c) => c.ok)).toEqual([true, true]);

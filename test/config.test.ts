@@ -43,6 +43,10 @@ describe('--config', () => {
     expect(r.blocks.every((b: { stage: number }) => b.stage <= 2)).toBe(true);
     const gate = JSON.parse(cli('report', MODEL, '--json', '--config', file('gate.json', { gate: 'sigmoid', gateExplicit: false, mobilenetPlacement: 'v3' }), '--gate', 'sigmoid').stdout);
     expect(gate.options).toMatchObject({ gate: 'sigmoid', gateExplicit: true });
+    // A typed --arch auto runs every pass even where the file names one family.
+    const only = file('only.json', { families: ['inception'] });
+    expect(JSON.parse(cli('report', small('tiny_resnet.onnx'), '--json', '--config', only).stdout).inserted).toBe(0);
+    expect(JSON.parse(cli('report', small('tiny_resnet.onnx'), '--json', '--config', only, '--arch', 'auto').stdout).inserted).toBe(6);
   });
 
   it("mistakes in the file are one line naming the file and the key; an unknown key gets the closest one", () => {

@@ -84,7 +84,7 @@ describe('insertSEOnResidualBranch', () => {
     const again = loadModelBytes(serializeModel(model));
     const report = inject(again);
     expect(report.inserted).toBe(0);
-    expect(report.skipped[0]!.reason).toMatch(/already has SE/);
+    expect(report.skipped[0]!.reason).toMatch(/already holds attention \(/);
     expect(report.nothingToInsert).toMatch(/already hold SE/);
   });
 });

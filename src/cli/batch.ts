@@ -85,7 +85,7 @@ export function formatBatch(results: BatchResult[]): string {
     r.validation ? (r.validation.passed ? 'passed' : 'FAILED') : '—',
     r.error ? `error (exit ${r.exitCode}): ${r.error.message}` : r.output ?? `nothing written (exit ${r.exitCode})`,
   ]);
-  const head = ['model', 'SE blocks', 'params added', 'validation', 'output'];
+  const head = ['model', 'blocks', 'params added', 'validation', 'output'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (c === 4 ? 0 : r[c]!.length))));
   const line = (cells: string[]) => cells.map((cell, c) => (c === 4 ? cell : c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   return [line(head), line(widths.map((w, c) => '-'.repeat(c === 4 ? 6 : w))), ...rows.map(line)].join('\n') + '\n';

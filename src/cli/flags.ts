@@ -5,7 +5,7 @@
 import { SeInjectError } from '../errors.js';
 import type { InjectOptions } from '../inject.js';
 import { MAX_STAGE } from '../options.js';
-import { familyNamed } from '../../passes/index.js';
+import { FAMILIES, familyNamed } from '../../passes/index.js';
 
 /** The flags as yargs parsed them: undefined where not typed (the defaults are the library's). */
 export interface ParsedArgs {
@@ -62,8 +62,10 @@ export function parseDims(list: string[] | undefined): Record<string, number> | 
   return out;
 }
 
+/** Untyped: the library's default (or a --config file's list). A typed `auto` is every family, so it overrides a file. */
 function families(arch: readonly string[] | undefined): string[] | undefined {
-  if (!arch?.length || arch.includes('auto')) return undefined;
+  if (!arch?.length) return undefined;
+  if (arch.includes('auto')) return [...FAMILIES];
   return [...new Set(arch.map((a) => familyNamed(a) ?? a))];
 }
 

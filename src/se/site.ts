@@ -68,7 +68,7 @@ export function skip(family: Family, n: NodeProto, code: ReasonCode, reason: str
 
 /** A block left alone because it holds attention already (`existing`, its scaling Mul); its nodes stay taken. */
 export function holdsAttention(family: Family, n: NodeProto, existing: NodeProto, region: ReadonlySet<NodeProto>, tensor?: string): Candidate {
-  return { ...skip(family, n, 'has-se', `already has SE (${nodeLabel(existing)})`, tensor), held: region };
+  return { ...skip(family, n, 'has-se', `already holds attention (${nodeLabel(existing)})`, tensor), held: region };
 }
 
 /** Marks a candidate left alone after matching (by the pipeline: clashes, stages, shapes). */
