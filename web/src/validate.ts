@@ -9,23 +9,19 @@ import { compareOutputs } from '../../src/validate/compare.js';
 import type { OutputComparison, Outputs } from '../../src/validate/compare.js';
 import { summarizeLatency } from '../../src/validate/latency.js';
 import type { Latency } from '../../src/validate/latency.js';
+import type { ValidationCheck, ValidationResult } from '../../src/validate/runtime.js';
 import { checkStructure } from '../../src/validate/structure.js';
 import { inputSpecs, randomFeeds } from '../../src/validate/tensors.js';
 
 export type PageProvider = 'webgpu' | 'wasm';
 export interface PageAttempt { ep: PageProvider; ok: boolean; reason?: string; software?: string }
 
-export interface PageValidation {
+/** The CLI's ValidationResult (same checks, comparisons and problems), on the page's providers. */
+export interface PageValidation extends Omit<ValidationResult, 'ep' | 'tried'> {
   ep: PageProvider;
   tried: PageAttempt[];
   /** What the WebGPU adapter said it is (GPUAdapterInfo), when WebGPU ran. */
   adapter?: { vendor: string; architecture: string; device: string; description: string; fallback: boolean };
-  outputs: OutputComparison[];
-  latency?: Latency;
-  passed: boolean;
-  checks: ValidationCheck[];
-  outputsEqual: boolean;
-  problems: string[];
 }
 
 export interface PageValidateOptions {
@@ -38,7 +34,6 @@ export interface PageValidateOptions {
   dims: Record<string, number>;
 }
 
-type ValidationCheck = 'structure' | 'runs' | 'finite' | 'shapes' | 'equal';
 
 const WARMUP_RUNS = 2;
 
