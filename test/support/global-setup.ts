@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 
 export default async function setup(): Promise<void> {
   if (!existsSync('/usr/bin/python3')) throw new Error('tests need Debian python3 with python3-torch, python3-torchvision and python3-onnx (see .ci/run)');
+  if (!existsSync('/usr/bin/chromium')) throw new Error('tests need Debian chromium and libvulkan1 for the web page and WebGPU tests: apt-get install -y chromium libvulkan1 (see .ci/run)');
   const say = (text: string) => process.stderr.write(`se-inject tests: ${text}\n`);
   const child = spawn('/usr/bin/python3', ['fixtures/export_torchvision.py'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let told = false;
