@@ -202,7 +202,21 @@ const POOLS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'Redu
  * ReduceMax), broadcast to the map's shape or not (timm's ECA expands its gate before the Mul).
  */
 export function isExcitationGate(ctx: Ctx, gate: string): boolean {
-  const queue = [gate];
+  return searchUp(ctx, [gate], (t, p) => {
+    if (p.opType === 'Expand' || p.opType === 'Tile') return p.inputs[0] ? [p.inputs[0]] : [];
+    const dims = dimsOf(ctx, t);
+    // A per-channel vector: N×C×1×1, or N×1×C while ECA's 1-D conv runs across the channels.
+    if (dims && dims.length >= 4 && dims.slice(2).some((d) => d !== 1)) return [];
+    return POOLS.has(p.opType) || dataInputs(ctx, p);
+  });
+}
+
+/**
+ * Breadth-first up the producers from `starts`, over at most 24 tensors (a gate's computation is short):
+ * `visit` answers true (found), or the tensors to look at next ([] ends this path).
+ */
+function searchUp(ctx: Ctx, starts: readonly string[], visit: (t: string, producer: NodeProto) => true | readonly string[]): boolean {
+  const queue = [...starts];
   const seen = new Set<string>();
   while (queue.length && seen.size < 24) {
     const t = queue.shift()!;
@@ -210,15 +224,9 @@ export function isExcitationGate(ctx: Ctx, gate: string): boolean {
     seen.add(t);
     const p = ctx.graph.producer(t);
     if (!p) continue;
-    if (p.opType === 'Expand' || p.opType === 'Tile') {
-      if (p.inputs[0]) queue.push(p.inputs[0]);
-      continue;
-    }
-    const dims = dimsOf(ctx, t);
-    // A per-channel vector: N×C×1×1, or N×1×C while ECA's 1-D conv runs across the channels.
-    if (dims && dims.length >= 4 && dims.slice(2).some((d) => d !== 1)) continue;
-    if (POOLS.has(p.opType)) return true;
-    queue.push(...dataInputs(ctx, p));
+    const next = visit(t, p);
+    if (next === true) return true;
+    queue.push(...next);
   }
   return false;
 }
@@ -237,19 +245,10 @@ export function isSpatialGate(ctx: Ctx, gate: string, x: string): boolean {
   let p = ctx.graph.producer(gate);
   for (let i = 0; i < 4 && p && ARITHMETIC.has(p.opType) && isPassThrough(ctx, p); i++) p = ctx.graph.producer(dataInputs(ctx, p)[0] ?? '');
   if (!p || (p.opType !== 'Sigmoid' && p.opType !== 'HardSigmoid')) return false;
-  const queue = dataInputs(ctx, p);
-  const seen = new Set<string>();
-  while (queue.length && seen.size < 24) {
-    const t = queue.shift()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    const q = ctx.graph.producer(t);
-    if (!q) continue;
+  return searchUp(ctx, dataInputs(ctx, p), (t, q) => {
     const inputChannels = dimsOf(ctx, dataInputs(ctx, q)[0] ?? '')?.[1] ?? 0;
-    if ((CHANNEL_REDUCTIONS.has(q.opType) || q.opType === 'Conv') && dimsOf(ctx, t)?.[1] === 1 && inputChannels > 1) return true;
-    queue.push(...dataInputs(ctx, q));
-  }
-  return false;
+    return ((CHANNEL_REDUCTIONS.has(q.opType) || q.opType === 'Conv') && dimsOf(ctx, t)?.[1] === 1 && inputChannels > 1) || dataInputs(ctx, q);
+  });
 }
 
 /**
