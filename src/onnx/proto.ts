@@ -7,6 +7,7 @@ import { KEPT_FIELD_COST, WireError, WireType, WireWriter, fields, readInt64, re
 import type { WireField } from './wire.js';
 
 import { AttrType, DataType } from '../ir/types.js';
+import { isSealed, sealedLayout } from '../ir/sealed.js';
 import type { AttributeProto, Dim, Extra, GraphProto, ModelProto, NodeProto, OpsetId, StringPair, TensorProto, TensorType, ValueInfoProto } from '../ir/types.js';
 
 export { AttrType, DataType, FLOAT_TYPES } from '../ir/types.js';
@@ -360,9 +361,14 @@ export function encodeNode(n: NodeProto): WireWriter {
 export function encodeGraph(g: GraphProto): WireWriter {
   const w = new WireWriter();
   const known: Emit[] = [];
-  for (const n of g.nodes) known.push([1, (ww) => ww.messageField(1, encodeNode(n))]);
+  // Inserted blocks the IR holds sealed are written from their records, in their place.
+  const layout = sealedLayout(g);
+  for (const e of layout?.entries ?? g.nodes) {
+    known.push([1, isSealed(e) ? (ww) => ww.raw(e.encodeNodes()) : (ww) => ww.messageField(1, encodeNode(e))]);
+  }
   if (g.name) known.push([2, (ww) => ww.stringField(2, g.name)]);
-  for (const t of g.initializers) known.push([5, (ww) => ww.messageField(5, encodeTensor(t))]);
+  for (const t of layout?.initializers ?? g.initializers) known.push([5, (ww) => ww.messageField(5, encodeTensor(t))]);
+  for (const s of layout?.groups ?? []) known.push([5, (ww) => ww.raw(s.encodeInitializers())]);
   for (const v of g.inputs) known.push([11, (ww) => ww.messageField(11, encodeValueInfo(v))]);
   for (const v of g.outputs) known.push([12, (ww) => ww.messageField(12, encodeValueInfo(v))]);
   for (const v of g.valueInfo) known.push([13, (ww) => ww.messageField(13, encodeValueInfo(v))]);
