@@ -4,25 +4,23 @@
 
 import { blockContext } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
-import { addMacs, countMacs, countParams } from './analysis/cost.js';
-import type { MacCount } from './analysis/cost.js';
-import { checkPlausible, constantShape, inferNodes, inferShapes } from './analysis/shapes.js';
+import { countMacs, countParams } from './analysis/cost.js';
+import { checkPlausible, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
 import { OptionError, editDistance } from './options.js';
-import { inputDefect, lintNodes, lintProblems } from './ir/lint.js';
+import { inputDefect, lintProblems } from './ir/lint.js';
 import type { LintProblem } from './ir/lint.js';
 import { checkInputModel } from './validate/structure.js';
 import type { Model } from './ir/model.js';
-import type { NodeProto, TensorProto } from './onnx/proto.js';
+import type { NodeProto } from './onnx/proto.js';
 import { passOrder } from '../passes/index.js';
 import type { PassFamily } from '../passes/index.js';
-import { SUPPORTED_SE_TYPES, buildSE, squeezeWidth, usesSqueeze } from './se/build.js';
+import { SUPPORTED_SE_TYPES, squeezeWidth, usesSqueeze } from './se/build.js';
+import { insertBlocks } from './se/insert.js';
 import type { SEOptions } from './se/build.js';
-import { freshNames } from './se/names.js';
-import type { FreshNames } from './se/names.js';
 import { leaveAlone, nodeLabel } from './se/site.js';
-import type { Candidate, Family, Pass, PassOptions, Site } from './se/site.js';
+import type { Candidate, Family, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
 import { listSites } from './report/sites.js';
 import { elemTypeName } from './report/summary.js';
@@ -265,29 +263,9 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): Inj
     c.reason = by ? `left out by --exclude ${by}` : `stage ${b.stage} excluded by ${stageOut(b)}`;
   }
   for (const b of chosen) checkBlockSize(model, b, o);
-  const seNodes = new Map<string, NodeProto[]>();
-  const names = freshNames(model);
-  const groups: { nodes: NodeProto[]; anchor?: NodeProto; renamed?: [string, string] }[] = [];
-  const rewired: NodeProto[] = [];
-  const weights: TensorProto[] = [];
-  for (const b of chosen) {
-    const g = rewrite(model, b, o, names, rewired, weights);
-    seNodes.set(b.name, g.nodes);
-    groups.push(g);
-  }
-  model.graph.insertNodeGroups(groups);
-  const added = groups.flatMap((g) => g.nodes);
-  if (chosen.length) finish(model, o, added, rewired);
-  // SE writes the shape it scales, so no other value's shape or MACs change: the new nodes (each block
-  // reads only the tensor it scales and its own values) are all that is inferred and counted again.
-  for (const t of weights) shapesBefore.set(t.name, constantShape(t));
-  for (const [fresh, original] of groups.flatMap((g) => (g.renamed ? [g.renamed] : []))) shapesBefore.set(fresh, shapesBefore.get(original)!);
-  if (chosen.length) inferNodes(shapesBefore, added, model.opset);
-  const macsAfter: MacCount = chosen.length ? addMacs(macsBefore, added, shapesBefore) ?? countMacs(model.graph, shapesBefore) : macsBefore;
-  const report = buildReport({
-    model, options: o, candidates, blocks: chosen, seNodes, paramsBefore, paramsAfter: countParams(model.graph),
-    macsBefore, macsAfter,
-  });
+  const after = chosen.length ? insertBlocks(model, chosen, o, shapesBefore, { macs: macsBefore, params: paramsBefore }) : { macs: macsBefore, params: paramsBefore };
+  if (chosen.length) setProvenance(model, o);
+  const report = buildReport({ model, options: o, candidates, blocks: chosen, paramsBefore, paramsAfter: after.params, macsBefore, macsAfter: after.macs });
   return { report, changed: chosen.length > 0 };
 }
 
@@ -312,57 +290,8 @@ function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
   throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, the ratio and the divisor`);
 }
 
-/** Builds one SE block and rewires its readers; returns the nodes to insert after their anchor. */
-function rewrite(model: Model, b: PlannedBlock, o: InjectOptions, names: FreshNames, rewired: NodeProto[], weights: TensorProto[]): { nodes: NodeProto[]; anchor?: NodeProto; renamed?: [string, string] } {
-  const g = model.graph;
-  const t = b.site.tensor;
-  const anchor = g.producer(t);
-  // A graph output keeps its name: the scaled tensor takes it, and what the producer computed gets a
-  // fresh one that only the block reads. Every other reader of the name then reads the scaled tensor.
-  const output = g.isGraphOutput(t) && anchor ? names.value(`${b.name}/unscaled`) : undefined;
-  if (output) {
-    g.setOutput(anchor!, anchor!.outputs.indexOf(t), output);
-    rewired.push(anchor!);
-  }
-  const built = buildSE(
-    {
-      prefix: b.name, tensor: output ?? t, channels: b.channels, reduceChannels: b.reduceChannels, ratio: b.ratio, dtype: b.dtype,
-      gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset: model.opset!,
-    },
-    o,
-    names,
-  );
-  if (output) {
-    // The block's last node (not in the graph yet) writes the output's name.
-    const last = built.nodes.findIndex((n) => n.outputs[0] === built.output);
-    built.nodes[last] = { ...built.nodes[last]!, outputs: [t, ...built.nodes[last]!.outputs.slice(1)] };
-  }
-  for (const w of built.initializers) {
-    g.addInitializer(w);
-    weights.push(w);
-    if (model.proto.irVersion < 4) g.addInitializerInput(w);
-  }
-  if (!output) for (const reader of g.replaceUses(t, built.output, { only: new Set(b.site.rewire) })) rewired.push(reader);
-  b.squeezeChannels = built.squeezeChannels;
-  b.params = built.params;
-  return { nodes: built.nodes, anchor, renamed: output ? [output, t] : undefined };
-}
-
-/**
- * The check before anything is written: the input passed the whole lint, so only the inserted nodes and
- * the readers rewired to them can break a promise; they are checked, and the graph is sorted again only
- * when an SE block went after a reader (a scaled graph input has no producer to follow).
- */
-function finish(model: Model, o: InjectOptions, added: readonly NodeProto[], rewired: readonly NodeProto[]): void {
-  const changed = added.concat(rewired);
-  let problems = lintNodes(model.graph, changed);
-  if (problems.some((p) => p.kind === 'order')) {
-    model.graph.sortTopologically();
-    problems = lintNodes(model.graph, changed);
-  }
-  if (problems.length) {
-    throw new SeInjectError('internal', `se-inject produced an invalid graph (${problems[0]!.message}); please report this with the model`);
-  }
+/** What the output records of how it was made (metadata `se-inject`): the options that reproduce it. */
+function setProvenance(model: Model, o: InjectOptions): void {
   model.setMetadata('se-inject', JSON.stringify({
     version: toolVersion(), block: o.block, ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
     act: o.act, reduceFrom: o.reduceFrom, ratioPerStage: o.ratioPerStage, seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',

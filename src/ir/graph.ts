@@ -9,10 +9,21 @@
 // as their original bytes.
 
 import type { GraphProto, NodeProto, TensorProto } from './types.js';
+import { isSealed, sealInto, sealedLayout, unsealed } from './sealed.js';
+import type { SealedGroup } from './sealed.js';
 
 /** The one place a node's fields are written: every edit goes through Graph, which keeps the maps right. */
 type EditableNode = { -readonly [K in keyof NodeProto]: NodeProto[K] };
 const editable = (n: NodeProto) => n as EditableNode;
+
+/** An inserted block held sealed: the values it reads from the graph and the ones other nodes may read. */
+export interface SealedBlock extends SealedGroup {
+  readonly reads: readonly string[];
+  readonly writes: readonly string[];
+}
+
+/** Nodes to insert right after `anchor` (or at the end): as node objects, or one sealed block. */
+export type InsertGroup = { nodes: NodeProto[]; anchor?: NodeProto } | { sealed: SealedBlock; anchor?: NodeProto };
 
 export interface ReplaceUsesOptions {
   /** Rewire only these readers (a set, or a predicate as torch.fx's delete_user_cb); all readers otherwise. */
@@ -46,11 +57,27 @@ export class Graph {
     return this.proto.nodes;
   }
 
+  /** True while inserted blocks are held sealed (sealed.ts); any question about the graph expands them. */
+  get holdsSealed(): boolean {
+    return this.sealedNow;
+  }
+  private sealedNow = false;
+
+  /** Every node's op type in order, sealed blocks' included, without expanding them. */
+  *opTypes(): Generator<string> {
+    for (const e of sealedLayout(this.proto)?.entries ?? this.proto.nodes) {
+      if (isSealed(e)) yield* e.opTypes;
+      else yield e.opType;
+    }
+  }
+
   producer(value: string): NodeProto | undefined {
+    if (this.holdsSealed) this.expand();
     return this.producers.get(value);
   }
 
   consumers(value: string): readonly NodeProto[] {
+    if (this.holdsSealed) this.expand();
     const u = this.users.get(value);
     if (!u) return NO_USERS;
     if (Array.isArray(u)) return u;
@@ -58,10 +85,12 @@ export class Graph {
   }
 
   initializer(name: string): TensorProto | undefined {
+    if (this.holdsSealed) this.expand();
     return this.initializerMap.get(name);
   }
 
   get initializers(): ReadonlyMap<string, TensorProto> {
+    if (this.holdsSealed) this.expand();
     return this.initializerMap;
   }
 
@@ -71,26 +100,31 @@ export class Graph {
   }
 
   isGraphInput(value: string): boolean {
+    if (this.holdsSealed) this.expand();
     this.inputNames ??= new Set(this.proto.inputs.map((i) => i.name));
     return this.inputNames.has(value) && !this.initializerMap.has(value);
   }
 
   /** Names of values read by a node, its subgraph captures included. */
   reads(node: NodeProto): readonly string[] {
+    if (this.holdsSealed) this.expand();
     const cap = this.captured.get(node);
     return cap ? node.inputs.concat(cap) : node.inputs;
   }
 
   /** A value name not used anywhere in the graph, derived from `base` (`base`, `base_1`, ...). */
   uniqueValueName(base: string): string {
+    if (this.holdsSealed) this.expand();
     return uniqueIn(this.takenNames, base);
   }
 
   uniqueNodeName(base: string): string {
+    if (this.holdsSealed) this.expand();
     return uniqueIn(this.takenNodeNames, base);
   }
 
   addInitializer(t: TensorProto): void {
+    if (this.holdsSealed) this.expand();
     if (this.initializerMap.has(t.name) || this.producers.has(t.name)) throw new Error(`IR: initializer name ${t.name} already in use`);
     this.proto.initializers.push(t);
     this.initializerMap.set(t.name, t);
@@ -111,26 +145,29 @@ export class Graph {
 
   /**
    * Inserts several groups of nodes, each right after its anchor (or at the end), in one pass over the
-   * node list: a rewrite of k sites costs O(nodes + inserted), not k list edits.
+   * node list: a rewrite of k sites costs O(nodes + inserted), not k list edits. A sealed block stays
+   * one record (sealed.ts) until something reads the graph; its weights follow the graph's own.
    */
-  insertNodeGroups(groups: readonly { nodes: NodeProto[]; anchor?: NodeProto }[]): void {
+  insertNodeGroups(groups: readonly InsertGroup[]): void {
+    if (this.holdsSealed) this.expand();
     const seen = new Set<string>();
+    const claim = (o: string) => {
+      if (o && (this.producers.has(o) || seen.has(o))) throw new Error(`IR: ${o} already has a producer`);
+      if (o) seen.add(o);
+    };
     for (const g of groups) {
-      for (const n of g.nodes) {
-        for (const o of n.outputs) {
-          if (o && (this.producers.has(o) || seen.has(o))) throw new Error(`IR: ${o} already has a producer`);
-          if (o) seen.add(o);
-        }
-      }
+      if ('sealed' in g) g.sealed.writes.forEach(claim);
+      else for (const n of g.nodes) n.outputs.forEach(claim);
     }
-    const after = new Map<NodeProto | undefined, NodeProto[]>();
+    const after = new Map<NodeProto | undefined, (NodeProto | SealedBlock)[]>();
     for (const g of groups) {
-      const list = after.get(g.anchor);
-      if (list) list.push(...g.nodes);
-      else after.set(g.anchor, g.nodes.slice());
+      const list = after.get(g.anchor) ?? [];
+      if ('sealed' in g) list.push(g.sealed);
+      else for (const n of g.nodes) list.push(n);
+      after.set(g.anchor, list);
     }
     const old = this.proto.nodes;
-    const merged: NodeProto[] = [];
+    const merged: (NodeProto | SealedBlock)[] = [];
     for (const n of old) {
       merged.push(n);
       const extra = after.get(n);
@@ -139,8 +176,41 @@ export class Graph {
     }
     // Nodes without an anchor, or whose anchor is not in the graph, go at the end.
     for (const extra of after.values()) for (const e of extra) merged.push(e);
-    replaceContents(old, merged);
-    for (const g of groups) for (const n of g.nodes) this.register(n);
+    const sealed: SealedBlock[] = [];
+    for (const g of groups) {
+      if ('sealed' in g) sealed.push(g.sealed);
+      else for (const n of g.nodes) this.register(n);
+    }
+    if (!sealed.length) {
+      replaceContents(old, merged as NodeProto[]);
+      return;
+    }
+    replaceContents(old, merged.filter((e): e is NodeProto => !isSealed(e)));
+    sealInto(this.proto, { entries: merged, initializers: this.proto.initializers, groups: sealed }, () => this.expand());
+    this.sealedNow = true;
+  }
+
+  /** Turns every sealed block back into nodes and initializers, registered as inserted ones are. */
+  private expand(): void {
+    const layout = sealedLayout(this.proto);
+    if (!layout) return;
+    this.sealedNow = false;
+    const nodes: NodeProto[] = [];
+    unsealed(this.proto, nodes, layout.initializers as TensorProto[]);
+    const expanded = new Map(layout.groups.map((g) => [g, g.expand()]));
+    const added: NodeProto[] = [];
+    for (const e of layout.entries) {
+      if (!isSealed(e)) {
+        nodes.push(e);
+        continue;
+      }
+      for (const n of expanded.get(e)!.nodes) {
+        nodes.push(n);
+        added.push(n);
+      }
+    }
+    for (const g of layout.groups) for (const t of expanded.get(g)!.initializers) this.addInitializer(t);
+    for (const n of added) this.register(n);
   }
 
   /**
@@ -177,6 +247,7 @@ export class Graph {
 
   /** Replaces a node's whole input list, keeping the consumer maps right; the node loses its original bytes. */
   setInputs(node: NodeProto, inputs: readonly string[]): void {
+    if (this.holdsSealed) this.expand();
     const old = node.inputs;
     const e = editable(node);
     e.inputs = Object.freeze(inputs.slice());
@@ -188,6 +259,7 @@ export class Graph {
 
   /** Renames what a node writes; readers of the old name then read whichever node writes it next. */
   setOutput(node: NodeProto, index: number, value: string): void {
+    if (this.holdsSealed) this.expand();
     const old = node.outputs[index]!;
     if (this.producers.get(old) === node) this.producers.delete(old);
     const outputs = node.outputs.slice();
@@ -204,6 +276,7 @@ export class Graph {
 
   /** Removes a set of nodes with one pass over the node list. */
   removeNodes(dead: ReadonlySet<NodeProto>): void {
+    if (this.holdsSealed) this.expand();
     const kept = this.proto.nodes.filter((n) => !dead.has(n));
     if (kept.length === this.proto.nodes.length) return;
     for (const n of dead) this.detach(n);

@@ -10,7 +10,8 @@
 import type { GraphProto, NodeProto, TensorProto } from './types.js';
 
 export interface SealedGroup {
-  readonly nodeCount: number;
+  /** The op type of each of its nodes, in order (what an op count reads without expanding it). */
+  readonly opTypes: readonly string[];
   /** Byte length of `encodeNodes()` and of `encodeInitializers()`, known without building them. */
   readonly nodeBytesLength: number;
   readonly initializerBytesLength: number;

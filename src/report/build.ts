@@ -4,7 +4,6 @@
 import type { MacCount, ParamCount } from '../analysis/cost.js';
 import { functionCalls } from '../analysis/functions.js';
 import type { Model } from '../ir/model.js';
-import type { NodeProto } from '../onnx/proto.js';
 import { blockFormula } from '../se/build.js';
 import type { BlockKind, SEOptions } from '../se/build.js';
 import { REASONS } from '../se/site.js';
@@ -23,6 +22,8 @@ export interface PlannedBlock {
   scope?: string;
   squeezeChannels?: number;
   params?: number;
+  /** MACs the block adds (set when it is inserted). */
+  macs?: number;
   /** The channels the squeeze width comes from, when not `channels` (--reduce-from input). */
   reduceChannels?: number;
   /** This block's reduction ratio, when its stage has its own (--ratio-per-stage). */
@@ -98,7 +99,6 @@ export interface ReportInput {
   options: SEOptions & PassOptions & { stages?: number[]; families?: Family[]; gateExplicit?: boolean };
   candidates: Candidate[];
   blocks: PlannedBlock[];
-  seNodes: Map<string, NodeProto[]>;
   paramsBefore: ParamCount;
   paramsAfter: ParamCount;
   macsBefore: MacCount;
@@ -136,7 +136,7 @@ export function buildReport(r: ReportInput): SEReport {
     name: b.name, kind: b.site.family, rule: b.site.rule, stage: b.stage, block: b.block, channels: b.channels,
     squeezeChannels: b.squeezeChannels ?? 0, ratio: b.ratio ?? r.options.ratio, squeezeFrom: b.reduceChannels ?? b.channels,
     params: b.params ?? 0, tensor: b.site.tensor,
-    macs: (r.seNodes.get(b.name) ?? []).reduce((s, n) => s + (r.macsAfter.perNode.get(n) ?? 0), 0),
+    macs: b.macs ?? 0,
   }));
   const stages = stageTable(r.blocks, blocks, r.options);
   const formula = stages.reduce((s, st) => s + st.formulaParams, 0);

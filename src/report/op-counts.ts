@@ -9,7 +9,7 @@ export interface OpCounts {
 
 export function countOps(graph: Graph): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const node of graph.nodes) counts[node.opType] = (counts[node.opType] ?? 0) + 1;
+  for (const op of graph.opTypes()) counts[op] = (counts[op] ?? 0) + 1;
   return counts;
 }
 

@@ -37,20 +37,53 @@ const MAX_DEPTH = 64;
 /** Every name the model holds, of any kind, in the main graph, its subgraphs and its functions. */
 export function modelNames(model: Model): Set<string> {
   const names = new Set<string>();
-  const add = (s: string) => s && names.add(s);
+  visitModelNames(model, (s) => {
+    if (s) names.add(s);
+  });
+  return names;
+}
+
+/** True when some name in the model, of any kind, starts with `prefix`. */
+export function anyNameStartsWith(model: Model, prefix: string): boolean {
+  let found = false;
+  visitModelNames(model, (s) => {
+    if (!found && s.startsWith(prefix)) found = true;
+  });
+  return found;
+}
+
+/**
+ * Names a sealed block takes under its own prefix: what freshNames answers when no name in the model
+ * starts with the prefix (the builder asks for each suffix in the same order, so `_1` suffixes within
+ * a block come out the same).
+ */
+export function namesUnderFreshPrefix(): FreshNames {
+  const values = new Set<string>();
+  const nodes = new Set<string>();
+  const take = (made: Set<string>, base: string) => {
+    let name = base;
+    for (let i = 1; made.has(name); i++) name = `${base}_${i}`;
+    made.add(name);
+    return name;
+  };
+  return { value: (base) => take(values, base), node: (base) => take(nodes, base) };
+}
+
+function visitModelNames(model: Model, add: (s: string) => void): void {
   const g = model.graph.proto;
   add(g.name);
-  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) add(v.name);
+  for (const v of g.inputs) add(v.name);
+  for (const v of g.outputs) add(v.name);
+  for (const v of g.valueInfo) add(v.name);
   for (const t of g.initializers) add(t.name);
   for (const s of g.sparseInitializerNames) add(s);
   for (const n of g.nodes) {
     add(n.name);
-    n.inputs.forEach(add);
-    n.outputs.forEach(add);
+    for (const i of n.inputs) add(i);
+    for (const o of n.outputs) add(o);
     for (const a of n.attributes) for (const body of a.graphs ?? []) readable(() => graphNames(body, add, 1));
   }
   for (const e of model.proto.extras) if (e.no === 25) readable(() => functionNames(e.bytes, add));
-  return names;
 }
 
 /**
