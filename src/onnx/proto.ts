@@ -318,7 +318,7 @@ function encodeValueInfo(v: ValueInfoProto): WireWriter {
   return w;
 }
 
-function encodeAttribute(a: AttributeProto): WireWriter {
+export function encodeAttribute(a: AttributeProto): WireWriter {
   const w = new WireWriter();
   if (a.src) {
     w.raw(a.src);

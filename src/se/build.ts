@@ -15,7 +15,7 @@
 // of weights, summed, then a spatial gate from a 7×7 conv over [mean; max] across the channels. Every
 // layer before a gate is zero with --init preserve, so every gate is exactly 1.
 
-import { AttrType, DataType } from '../onnx/proto.js';
+import { AttrType, DataType, elementBytes } from '../onnx/proto.js';
 import type { NodeProto, TensorProto } from '../onnx/proto.js';
 import { encodeFloats } from '../numeric.js';
 import { UniformStream } from '../random.js';
@@ -65,6 +65,8 @@ export interface SEBlockPlan {
 export interface BuiltSE {
   nodes: NodeProto[];
   initializers: TensorProto[];
+  /** How each initializer started, in the same order. */
+  recipes: WeightInit[];
   output: string;
   squeezeChannels: number;
   params: number;
@@ -106,38 +108,54 @@ export function blockFormula(kind: BlockKind, channels: number, o: { ratio: numb
   return mlp + bias + (kind === 'cbam' ? spatial : 0);
 }
 
+/**
+ * How a weight starts: He-uniform draws from the block's stream, zeros, or fixed bytes. Kept with each
+ * built weight, so that a block of the same shape can be made again from its recipe (sealed.ts).
+ */
+export type WeightInit = { kind: 'he'; fanIn: number } | { kind: 'zeros' } | { kind: 'fixed'; bytes: Uint8Array };
+
+/**
+ * A weight's bytes for `count` elements of `dtype`. He (Kaiming) uniform: U(±√(6/fan_in)) has the variance
+ * 2/fan_in of He et al.'s normal form, and is what PyTorch's Conv and Linear layers start from. float32
+ * models get the draws rounded straight into their buffer (the same bytes as drawing in float64 and
+ * converting); zeros are zero bytes in every float type.
+ */
+export function initialBytes(init: WeightInit, count: number, dtype: number, rng: UniformStream): Uint8Array {
+  if (init.kind === 'fixed') return init.bytes;
+  if (init.kind === 'zeros') return new Uint8Array(count * (elementBytes(dtype) ?? 4));
+  const out = dtype === DataType.FLOAT ? new Float32Array(count) : new Float64Array(count);
+  rng.fillSymmetric(out, Math.sqrt(6 / init.fanIn));
+  return out instanceof Float32Array ? new Uint8Array(out.buffer) : encodeFloats(out, dtype);
+}
+
+/** The stream a block's weights are drawn from, in the order its weights are made. */
+export function blockStream(seed: number, prefix: string): UniformStream {
+  return new UniformStream(seed, prefix);
+}
+
 /** A small writer of one block's nodes and weights, all named under the block's prefix and tagged with it. */
 function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }) {
   const p = plan.prefix;
   const tag = [{ key: 'se-inject.block', value: p }];
   const nodes: NodeProto[] = [];
   const inits: TensorProto[] = [];
-  const tensor = (suffix: string, dims: number[], values: Float32Array | Float64Array): TensorProto => ({
-    name: names.value(`${p}/${suffix}`), dataType: plan.dtype, dims,
-    rawData: values instanceof Float32Array ? new Uint8Array(values.buffer) : encodeFloats(values, plan.dtype),
-    externalData: [], dataLocation: 0, extras: [],
+  const recipes: WeightInit[] = [];
+  const rng = blockStream(o.seed, p);
+  const tensor = (suffix: string, dims: number[], dataType: number, rawData: Uint8Array): TensorProto => ({
+    name: names.value(`${p}/${suffix}`), dataType, dims, rawData, externalData: [], dataLocation: 0, extras: [],
   });
-  const weight = (suffix: string, dims: number[], values: Float32Array | Float64Array): TensorProto => {
-    const t = tensor(suffix, dims, values);
+  const weight = (suffix: string, dims: number[], init: WeightInit): TensorProto => {
+    const t = tensor(suffix, dims, plan.dtype, initialBytes(init, dims.reduce((a, b) => a * b, 1), plan.dtype, rng));
     inits.push(t);
+    recipes.push(init);
     return t;
   };
   const int64s = (suffix: string, v: number[]): string => {
-    const t: TensorProto = {
-      name: names.value(`${p}/${suffix}`), dataType: DataType.INT64, dims: [v.length],
-      rawData: new Uint8Array(BigInt64Array.from(v.map(BigInt)).buffer), externalData: [], dataLocation: 0, extras: [],
-    };
+    const bytes = new Uint8Array(BigInt64Array.from(v.map(BigInt)).buffer);
+    const t = tensor(suffix, [v.length], DataType.INT64, bytes);
     inits.push(t);
+    recipes.push({ kind: 'fixed', bytes });
     return t.name;
-  };
-  // He (Kaiming) uniform: U(±√(6/fan_in)) has the variance 2/fan_in of He et al.'s normal form, and is
-  // what PyTorch's Conv and Linear layers start from. float32 models get the draws rounded straight
-  // into their buffer (the same bytes as drawing in float64 and converting).
-  const rng = new UniformStream(o.seed, p);
-  const he = (fanIn: number, n: number) => {
-    const out = plan.dtype === DataType.FLOAT ? new Float32Array(n) : new Float64Array(n);
-    rng.fillSymmetric(out, Math.sqrt(6 / fanIn));
-    return out;
   };
   const node = (suffix: string, opType: string, inputs: string[], attributes: NodeProto['attributes'] = []): string => {
     const out = names.value(`${p}/${suffix}`);
@@ -147,10 +165,12 @@ function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: strin
     });
     return out;
   };
+  const zeros: WeightInit = { kind: 'zeros' };
   return {
-    nodes, inits, weight, int64s, he, node,
+    nodes, inits, recipes, weight, int64s, node, zeros,
+    he: (fanIn: number): WeightInit => ({ kind: 'he', fanIn }),
     /** The layer that feeds a gate: zero with --init preserve (every gate is then gate(0) = 0.5), He otherwise. */
-    last: (n: number, fanIn: number) => (o.init === 'preserve' ? new Float64Array(n) : he(fanIn, n)),
+    last: (fanIn: number): WeightInit => (o.init === 'preserve' ? zeros : { kind: 'he', fanIn }),
     /** gate(e), times a constant 2 with --init preserve (then exactly 1), and `x` scaled by it. */
     scale(x: string, e: string, gate: 'sigmoid' | 'hardsigmoid', at = ''): string {
       let s = gate === 'hardsigmoid'
@@ -158,7 +178,7 @@ function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: strin
         : node(`${at}gate`, 'Sigmoid', [e]);
       if (o.init === 'preserve') {
         // A Constant, not an initializer: the factor 2 is part of the gate's form, not a trainable weight.
-        const two = { ...tensor(`${at}gate.scale`, [], Float64Array.of(2)), name: '' };
+        const two = { ...tensor(`${at}gate.scale`, [], plan.dtype, encodeFloats(Float64Array.of(2), plan.dtype)), name: '' };
         const k = node(`${at}gate.scale`, 'Constant', [], [{ name: 'value', type: AttrType.TENSOR, t: two }]);
         s = node(`${at}gate_x2`, 'Mul', [s, k]);
       }
@@ -187,10 +207,10 @@ function activation(w: Writer, x: string, act: Activation, opset: number, suffix
  */
 function excitation(w: Writer, plan: SEBlockPlan, o: SEOptions, cr: number, pooled: { at: string; z: string }[]): string[] {
   const c = plan.channels;
-  const w1 = w.weight('fc1.weight', [cr, c, 1, 1], w.he(c, cr * c));
-  const w2 = w.weight('fc2.weight', [c, cr, 1, 1], w.last(c * cr, cr));
-  const b1 = o.bias ? w.weight('fc1.bias', [cr], new Float64Array(cr)).name : undefined;
-  const b2 = o.bias ? w.weight('fc2.bias', [c], new Float64Array(c)).name : undefined;
+  const w1 = w.weight('fc1.weight', [cr, c, 1, 1], w.he(c));
+  const w2 = w.weight('fc2.weight', [c, cr, 1, 1], w.last(cr));
+  const b1 = o.bias ? w.weight('fc1.bias', [cr], w.zeros).name : undefined;
+  const b2 = o.bias ? w.weight('fc2.bias', [c], w.zeros).name : undefined;
   return pooled.map(({ at, z }) => {
     const h = w.node(`${at}fc1`, 'Conv', b1 ? [z, w1.name, b1] : [z, w1.name], CONV_1X1);
     const r = activation(w, h, o.act, plan.opset, `${at}${o.act}`);
@@ -215,15 +235,15 @@ export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: st
   } else if (o.block === 'ese') {
     // eSE: one 1×1 conv C→C with bias on the pooled map, hard-sigmoid gate.
     const z = w.node('squeeze', 'GlobalAveragePool', [plan.tensor]);
-    const wt = w.weight('fc.weight', [c, c, 1, 1], w.last(c * c, c));
-    const b = w.weight('fc.bias', [c], new Float64Array(c));
+    const wt = w.weight('fc.weight', [c, c, 1, 1], w.last(c));
+    const b = w.weight('fc.bias', [c], w.zeros);
     out = w.scale(plan.tensor, w.node('fc', 'Conv', [z, wt.name, b.name], CONV_1X1), 'hardsigmoid');
   } else if (o.block === 'eca') {
     // ECA: a 1-D conv of odd kernel k across the channels of the pooled vector, no bias. N×C×1×1 is read
     // as N×1×C (Reshape with 0 = keep the batch), convolved with zero padding, and read back.
     const k = ecaKernel(c);
     const z = w.node('squeeze', 'GlobalAveragePool', [plan.tensor]);
-    const wt = w.weight('conv.weight', [1, 1, k], w.last(k, k));
+    const wt = w.weight('conv.weight', [1, 1, k], w.last(k));
     const row = w.node('as_row', 'Reshape', [z, w.int64s('as_row', [0, 1, -1])]);
     const conv = w.node('conv', 'Conv', [row, wt.name], [
       { name: 'kernel_shape', type: AttrType.INTS, ints: [k] }, { name: 'pads', type: AttrType.INTS, ints: [(k - 1) / 2, (k - 1) / 2] },
@@ -238,7 +258,7 @@ export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: st
     if (o.block === 'cbam') out = spatialAttention(w, plan, out);
   }
   const params = w.inits.filter((t) => t.dataType === plan.dtype).reduce((sum, t) => sum + t.dims.reduce((a, b) => a * b, 1), 0);
-  return { nodes: w.nodes, initializers: w.inits, output: out, squeezeChannels: cr, params };
+  return { nodes: w.nodes, initializers: w.inits, recipes: w.recipes, output: out, squeezeChannels: cr, params };
 }
 
 /**
@@ -251,8 +271,8 @@ function spatialAttention(w: Writer, plan: SEBlockPlan, x: string): string {
   const max = reduceChannels(w, 'ReduceMax', x, plan.opset, 'spatial/max');
   const both = w.node('spatial/pool', 'Concat', [mean, max], [{ name: 'axis', type: AttrType.INT, i: 1 }]);
   const k = CBAM_SPATIAL_KERNEL, pad = (k - 1) / 2;
-  const wt = w.weight('spatial/conv.weight', [1, 2, k, k], w.last(2 * k * k, 2 * k * k));
-  const b = w.weight('spatial/conv.bias', [1], new Float64Array(1));
+  const wt = w.weight('spatial/conv.weight', [1, 2, k, k], w.last(2 * k * k));
+  const b = w.weight('spatial/conv.bias', [1], w.zeros);
   const e = w.node('spatial/conv', 'Conv', [both, wt.name, b.name], [
     { name: 'kernel_shape', type: AttrType.INTS, ints: [k, k] }, { name: 'pads', type: AttrType.INTS, ints: [pad, pad, pad, pad] },
   ]);
