@@ -42,14 +42,15 @@ export class Graph {
   /** Names a node reads inside its subgraphs (If/Loop/Scan bodies) from this scope. */
   private readonly captured = new Map<NodeProto, string[]>();
   private readonly initializerMap = new Map<string, TensorProto>();
-  private readonly takenNames = new Set<string>();
-  private readonly takenNodeNames = new Set<string>();
+  /**
+   * Every value and node name the graph has ever held (a removed node's names stay taken), made on the
+   * first request for a fresh name: until then, only the names of removed nodes are kept.
+   */
+  private taken?: { values: Set<string>; nodes: Set<string> };
+  private readonly retired = { values: [] as string[], nodes: [] as string[] };
 
   constructor(readonly proto: GraphProto) {
     for (const t of proto.initializers) this.initializerMap.set(t.name, t);
-    for (const v of proto.inputs) this.takenNames.add(v.name);
-    for (const t of proto.initializers) this.takenNames.add(t.name);
-    for (const n of proto.sparseInitializerNames) this.takenNames.add(n);
     for (const n of proto.nodes) this.register(n);
   }
 
@@ -115,12 +116,12 @@ export class Graph {
   /** A value name not used anywhere in the graph, derived from `base` (`base`, `base_1`, ...). */
   uniqueValueName(base: string): string {
     if (this.holdsSealed) this.expand();
-    return uniqueIn(this.takenNames, base);
+    return uniqueIn(this.takenNames().values, base);
   }
 
   uniqueNodeName(base: string): string {
     if (this.holdsSealed) this.expand();
-    return uniqueIn(this.takenNodeNames, base);
+    return uniqueIn(this.takenNames().nodes, base);
   }
 
   addInitializer(t: TensorProto): void {
@@ -128,7 +129,7 @@ export class Graph {
     if (this.initializerMap.has(t.name) || this.producers.has(t.name)) throw new Error(`IR: initializer name ${t.name} already in use`);
     this.proto.initializers.push(t);
     this.initializerMap.set(t.name, t);
-    this.takenNames.add(t.name);
+    this.taken?.values.add(t.name);
   }
 
   /** Declares an initializer as a graph input too, with its type and shape: IR 3 models need it. */
@@ -266,7 +267,7 @@ export class Graph {
     outputs[index] = value;
     editable(node).outputs = Object.freeze(outputs);
     editable(node).src = undefined;
-    this.takenNames.add(value);
+    this.taken?.values.add(value);
     this.producers.set(value, node);
   }
 
@@ -308,9 +309,30 @@ export class Graph {
 
   /** Drops a node's edges from the producer and consumer maps (not from the node list). */
   private detach(node: NodeProto): void {
+    if (!this.taken) {
+      if (node.name) this.retired.nodes.push(node.name);
+      for (const o of node.outputs) if (o) this.retired.values.push(o);
+    }
     for (const v of new Set(this.reads(node))) this.removeUser(v, node);
     for (const o of node.outputs) if (this.producers.get(o) === node) this.producers.delete(o);
     this.captured.delete(node);
+  }
+
+  private takenNames(): { values: Set<string>; nodes: Set<string> } {
+    if (this.taken) return this.taken;
+    const values = new Set<string>(), nodes = new Set<string>();
+    for (const v of this.proto.inputs) values.add(v.name);
+    for (const v of this.proto.outputs) values.add(v.name);
+    for (const t of this.proto.initializers) values.add(t.name);
+    for (const n of this.proto.sparseInitializerNames) values.add(n);
+    for (const n of this.proto.nodes) {
+      if (n.name) nodes.add(n.name);
+      for (const o of n.outputs) if (o) values.add(o);
+    }
+    // A removed node's name and outputs stay taken.
+    for (const r of this.retired.values) values.add(r);
+    for (const r of this.retired.nodes) nodes.add(r);
+    return (this.taken = { values, nodes });
   }
 
   private register(n: NodeProto): void {
@@ -318,10 +340,10 @@ export class Graph {
     if (!Object.isFrozen(n.inputs)) editable(n).inputs = Object.freeze(n.inputs.slice());
     if (!Object.isFrozen(n.outputs)) editable(n).outputs = Object.freeze(n.outputs.slice());
     if (!Object.isFrozen(n.attributes)) editable(n).attributes = Object.freeze(n.attributes.slice());
-    if (n.name) this.takenNodeNames.add(n.name);
+    if (n.name) this.taken?.nodes.add(n.name);
     for (const o of n.outputs) {
       if (!o) continue;
-      this.takenNames.add(o);
+      this.taken?.values.add(o);
       if (!this.producers.has(o)) this.producers.set(o, n);
     }
     const cap = capturedNames(n);
