@@ -3,6 +3,7 @@
 // Options are checked once, here at the boundary (resolveOptions), before any model is read.
 
 import { functionCalls } from './analysis/functions.js';
+import { countMacs } from './analysis/cost.js';
 import { inferShapes } from './analysis/shapes.js';
 import { attentionSites, injectSE } from './inject.js';
 import type { SitesReport } from './report/sites.js';
@@ -24,9 +25,10 @@ const LOAD_KEYS = ['baseDir', 'label'] as const;
 export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   checkDimsFor(model, o);
   const shapes = inferShapes(model.graph, model.opset, o, model.label);
-  const summary = summarize(model, shapes);
+  const macs = countMacs(model.graph, shapes);
+  const summary = summarize(model, shapes, macs);
   const target = dryRun ? cloneModel(model) : model;
-  const { report } = injectSE(target, o, shapes);
+  const { report } = injectSE(target, o, shapes, macs);
   const notes = [clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
   const opCounts = { before: summary.opCounts, after: countOps(target.graph) };
   return { file: model.label, dryRun, model: summary, ...report, opCounts, ...(notes.length ? { notes } : {}) };

@@ -5,6 +5,7 @@
 import { blockContext } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
 import { countMacs, countParams } from './analysis/cost.js';
+import type { MacCount } from './analysis/cost.js';
 import { checkPlausible, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
@@ -238,17 +239,17 @@ function scopeOf(site: Site, position: ReadonlyMap<NodeProto, number>): string {
 
 /**
  * Inserts SE blocks into `model` (mutating it) and returns the report. A dry run is a copy's inject.
- * `shapes`: the model's inferred shapes with these bindings, when the caller has them (they gain the
- * shapes of the inserted values).
+ * `shapes` and `macs`: the model's inferred shapes with these bindings and its MAC count with them, when
+ * the caller has them.
  */
-export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap): InjectResult {
+export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap, macs?: MacCount): InjectResult {
   const lint = lintProblems(model.graph);
   checkGraph(model, lint);
   checkOpset(model);
   checkInputModel(model, lint);
   const shapesBefore = analyseShapes(model, o, shapes);
   const paramsBefore = countParams(model.graph);
-  const macsBefore = countMacs(model.graph, shapesBefore);
+  const macsBefore = (shapes && macs) || countMacs(model.graph, shapesBefore);
   const { candidates, accepted } = plan(model, shapesBefore, o);
   const excluded = excludedBy(o.exclude, candidates);
   const stageOut = (b: PlannedBlock) => (o.stages && !o.stages.includes(b.stage) ? '--stages' : o.ratioPerStage?.[b.stage - 1] === null ? '--ratio-per-stage' : undefined);

@@ -2,6 +2,7 @@
 // its parameters and MACs, and its largest layers.
 
 import { countMacs } from '../analysis/cost.js';
+import type { MacCount } from '../analysis/cost.js';
 import type { ShapeMap } from '../analysis/shapes.js';
 import type { Model } from '../ir/model.js';
 import { DataType, elementCount } from '../onnx/proto.js';
@@ -40,11 +41,11 @@ function tensorSummary(v: ValueInfoProto): TensorSummary {
   };
 }
 
-export function summarize(model: Model, shapes: ShapeMap): ModelSummary {
+/** `macs`: the model's MAC count with these shapes, when the caller has it. */
+export function summarize(model: Model, shapes: ShapeMap, macs: MacCount = countMacs(model.graph, shapes)): ModelSummary {
   const g = model.graph;
   const opCounts: Record<string, number> = {};
   for (const n of g.nodes) opCounts[n.opType] = (opCounts[n.opType] ?? 0) + 1;
-  const macs = countMacs(g, shapes);
   const layerParams = (inputs: readonly string[]) => inputs.reduce((s, i) => {
     const t = g.initializer(i);
     return s + (t ? elementCount(t.dims) : 0);

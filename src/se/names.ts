@@ -46,8 +46,9 @@ export function modelNames(model: Model): Set<string> {
 /** True when some name in the model, of any kind, starts with `prefix`. */
 export function anyNameStartsWith(model: Model, prefix: string): boolean {
   let found = false;
+  const first = prefix.charCodeAt(0);
   visitModelNames(model, (s) => {
-    if (!found && s.startsWith(prefix)) found = true;
+    if (s.charCodeAt(0) === first && s.startsWith(prefix)) found = true;
   });
   return found;
 }
