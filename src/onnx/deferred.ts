@@ -62,7 +62,9 @@ export function readModelFile(file: string, defer: DeferOptions = {}): FileBytes
       const minTensorBytes = defer ? Math.max(DEFER_FLOOR, defer.minTensorBytes ?? DEFER_MIN_BYTES) : Infinity;
       try {
         const holes = scan((b, from, to) => readFully(fd, b, from, to), bytes, minTensorBytes);
-        if (holes.length) return { bytes, stamp, deferred: { file: absolute, holes, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino } };
+        // A scan that left no hole has read every byte: the file is in memory.
+        if (!holes.length) return { bytes, stamp };
+        return { bytes, stamp, deferred: { file: absolute, holes, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino } };
       } catch (e) {
         if (e instanceof Malformed) return { bytes, stamp, malformedAt: e.at };
         if (!(e instanceof GiveUp)) throw e;

@@ -49,7 +49,8 @@ const MAX_FIELD_NUMBER = 536870911;
 export function scan(fill: (bytes: Uint8Array, from: number, to: number) => boolean, bytes: Uint8Array, minTensorBytes: number): Deferred['holes'] {
   const holes: Deferred['holes'] = [];
   let loadedTo = 0;
-  // Invariant: every byte in [scan position, loadedTo) is loaded; the scan only moves forward.
+  // Invariant: every byte in [scan position, loadedTo) is loaded; the scan only moves forward. Every
+  // field's bytes are loaded as it passes them, holes apart: a scan that leaves none has read the file.
   const ensure = (pos: number, n: number) => {
     const want = Math.min(bytes.length, pos + n);
     if (want <= loadedTo) return;
@@ -84,8 +85,10 @@ export function scan(fill: (bytes: Uint8Array, from: number, to: number) => bool
       const type = tag & 7;
       if (no < 1 || no > MAX_FIELD_NUMBER) throw new Malformed(field);
       if (type === WireType.Varint) pos = varint(afterTag, end, field)[1];
-      else if (type === WireType.Fixed64) pos = afterTag + 8;
-      else if (type === WireType.Fixed32) pos = afterTag + 4;
+      else if (type === WireType.Fixed64 || type === WireType.Fixed32) {
+        pos = afterTag + (type === WireType.Fixed64 ? 8 : 4);
+        ensure(afterTag, pos - afterTag);
+      }
       else if (type === WireType.LengthDelimited) {
         const [len, payload] = varint(afterTag, end, field);
         pos = payload + len;
