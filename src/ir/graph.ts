@@ -64,11 +64,11 @@ export class Graph {
   }
   private sealedNow = false;
 
-  /** Every node's op type in order, sealed blocks' included, without expanding them. */
-  *opTypes(): Generator<string> {
+  /** Calls `f` with every node's op type in order, sealed blocks' included, without expanding them. */
+  forEachOpType(f: (opType: string) => void): void {
     for (const e of sealedLayout(this.proto)?.entries ?? this.proto.nodes) {
-      if (isSealed(e)) yield* e.opTypes;
-      else yield e.opType;
+      if (isSealed(e)) e.opTypes.forEach(f);
+      else f(e.opType);
     }
   }
 

@@ -9,7 +9,9 @@ export interface OpCounts {
 
 export function countOps(graph: Graph): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const op of graph.opTypes()) counts[op] = (counts[op] ?? 0) + 1;
+  graph.forEachOpType((op) => {
+    counts[op] = (counts[op] ?? 0) + 1;
+  });
   return counts;
 }
 
