@@ -160,7 +160,7 @@ export class SealedSE implements SealedBlock {
   }
 
   private names(): Names {
-    return { prefix: utf8.encode(this.plan.prefix), tensor: utf8.encode(this.plan.tensor) };
+    return { prefix: this.plan.prefix, prefixLength: utf8Length(this.plan.prefix), tensor: this.plan.tensor, tensorLength: utf8Length(this.plan.tensor) };
   }
 
   private measure(): { nodes: number; initializers: number } {
@@ -173,14 +173,31 @@ export class SealedSE implements SealedBlock {
   }
 }
 
-/** The block's own names as bytes. */
+/** The block's own names and their UTF-8 lengths. */
 interface Names {
-  prefix: Uint8Array;
-  tensor: Uint8Array;
+  prefix: string;
+  prefixLength: number;
+  tensor: string;
+  tensorLength: number;
 }
 
 function slotLength(s: Slot, names: Names): number {
-  return s === 'tensor' ? names.tensor.length : 'fixed' in s ? s.fixed.length : names.prefix.length + s.suffix.length;
+  return s === 'tensor' ? names.tensorLength : 'fixed' in s ? s.fixed.length : names.prefixLength + s.suffix.length;
+}
+
+/** UTF-8 length of a string, without encoding it (lone surrogates as TextEncoder writes them: 3 bytes). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a pair: 4 bytes for 2 units
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 /** A length-delimited field of `n` payload bytes (field numbers below 16: one tag byte). */
@@ -201,7 +218,7 @@ function nodeLength(r: NodeRecipe, names: Names): number {
 }
 
 function tagLength(r: NodeRecipe, names: Names): number {
-  return (r.tagKey.length ? field(r.tagKey.length) : 0) + (names.prefix.length ? field(names.prefix.length) : 0);
+  return (r.tagKey.length ? field(r.tagKey.length) : 0) + (names.prefixLength ? field(names.prefixLength) : 0);
 }
 
 function writeNode(out: Writer, r: NodeRecipe, names: Names): void {
@@ -223,10 +240,10 @@ function writeNode(out: Writer, r: NodeRecipe, names: Names): void {
     out.varint(r.tagKey.length);
     out.raw(r.tagKey);
   }
-  if (names.prefix.length) {
+  if (names.prefixLength) {
     out.tag(2, 2);
-    out.varint(names.prefix.length);
-    out.raw(names.prefix);
+    out.varint(names.prefixLength);
+    out.text(names.prefix, names.prefixLength);
   }
 }
 
@@ -249,12 +266,15 @@ function varintLength(v: number): number {
   return n;
 }
 
-/** Bytes of a known length, written in order. */
+/**
+ * Bytes of a known length, written in order, carved out of a shared slab: one allocation per 256 KiB
+ * of blocks rather than one per block (a slab lives as long as a piece of it is held).
+ */
 class Writer {
   readonly bytes: Uint8Array;
   pos = 0;
   constructor(length: number) {
-    this.bytes = new Uint8Array(length);
+    this.bytes = slabPiece(length);
   }
 
   varint(v: number): void {
@@ -274,14 +294,41 @@ class Writer {
     this.pos += b.length;
   }
 
+  /** A string of `length` UTF-8 bytes: ASCII by hand, anything else through TextEncoder. */
+  text(s: string, length: number): void {
+    if (length === s.length) {
+      const b = this.bytes;
+      let p = this.pos;
+      for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+      this.pos = p;
+      return;
+    }
+    this.pos += utf8.encodeInto(s, this.bytes.subarray(this.pos, this.pos + length)).written;
+  }
+
   string(no: number, names: Names, s: Slot): void {
     this.tag(no, 2);
     this.varint(slotLength(s, names));
-    if (s === 'tensor') this.raw(names.tensor);
+    if (s === 'tensor') this.text(names.tensor, names.tensorLength);
     else if ('fixed' in s) this.raw(s.fixed);
     else {
-      this.raw(names.prefix);
+      this.text(names.prefix, names.prefixLength);
       this.raw(s.suffix);
     }
   }
+}
+
+const SLAB = 256 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+function slabPiece(length: number): Uint8Array {
+  if (length > SLAB / 4) return new Uint8Array(length);
+  if (slabUsed + length > slab.length) {
+    slab = new Uint8Array(SLAB);
+    slabUsed = 0;
+  }
+  const piece = slab.subarray(slabUsed, slabUsed + length);
+  slabUsed += length;
+  return piece;
 }
