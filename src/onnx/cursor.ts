@@ -1,0 +1,258 @@
+// The decoder's protobuf reader: it accepts and refuses exactly what WireReader and fields() do, with
+// the same WireError messages and offsets and the same budget spent, but allocates nothing per field.
+// The field just read lives in the cursor's own properties (number, wire type, value, where its bytes
+// are), not in an object with two views, and strings are read straight from the bytes. A model of
+// 40,000 nodes holds some 300,000 fields: per-field objects were most of the decode's time and memory.
+
+import { MAX_FIELD_NUMBER, WireError, WireType, budgetLeft, spend } from './wire.js';
+
+export class WireCursor {
+  /** Index in `buf` of the next byte to read. */
+  pos = 0;
+  /** The field just read: its number and wire type. */
+  no = 0;
+  type: WireType = WireType.Varint;
+  /** Varint and fixed32 values as a number (exact below 2^53), the length of a length-delimited value, else 0. */
+  num = 0;
+  /** Index of the field's tag. */
+  start = 0;
+  /** Index of its value: past the tag, and past the length of a length-delimited field. Its end is `pos`. */
+  value = 0;
+  private view: DataView | undefined;
+
+  /** `counted`: each field read spends one from the decode budget, as fields() does. */
+  constructor(readonly buf: Uint8Array, private readonly counted = true) {}
+
+  /**
+   * Reads the field at `pos` of the message that spans [base, end) of the buffer. Offsets in errors
+   * count from `base`, as WireReader's do from the start of the view it reads; the budget's count
+   * from the start of the ArrayBuffer, as fields()'s do.
+   */
+  next(base: number, end: number): void {
+    this.field(base, end);
+    if (this.counted) spend(1, this.buf.byteOffset + this.start);
+  }
+
+  private field(base: number, end: number): void {
+    const buf = this.buf;
+    const start = this.pos;
+    let tag = buf[start]!;
+    if (tag < 0x80 && start < end) this.pos = start + 1;
+    else tag = this.varint(base, end);
+    const no = Math.floor(tag / 8);
+    const type = (tag & 7) as WireType;
+    if (no < 1 || no > MAX_FIELD_NUMBER) throw new WireError(`invalid field number ${no}`, start - base);
+    let num = 0;
+    let value = this.pos;
+    switch (type) {
+      case WireType.Varint: {
+        const b = buf[value]!;
+        if (b < 0x80 && value < end) {
+          num = b;
+          this.pos = value + 1;
+        } else {
+          num = this.varint(base, end);
+        }
+        break;
+      }
+      case WireType.Fixed64:
+        this.skip(8, start, base, end);
+        break;
+      case WireType.Fixed32:
+        this.skip(4, start, base, end);
+        num = (buf[value]! | (buf[value + 1]! << 8) | (buf[value + 2]! << 16) | (buf[value + 3]! << 24)) >>> 0;
+        break;
+      case WireType.LengthDelimited: {
+        const b = buf[value]!;
+        let len: number;
+        if (b < 0x80 && value < end) {
+          len = b;
+          this.pos = value + 1;
+        } else {
+          len = this.varint(base, end);
+        }
+        value = this.pos;
+        this.skip(len, start, base, end);
+        num = len;
+        break;
+      }
+      case WireType.StartGroup:
+        this.skipGroup(no, start, base, end);
+        break;
+      default:
+        throw new WireError(`invalid wire type ${type} for field ${no}`, start - base);
+    }
+    this.no = no;
+    this.type = type;
+    this.num = num;
+    this.start = start;
+    this.value = value;
+  }
+
+  private varint(base: number, end: number): number {
+    const buf = this.buf;
+    let result = 0;
+    let scale = 1;
+    const start = this.pos;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= end) throw new WireError('truncated varint', start - base);
+      const b = buf[this.pos++]!;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    throw new WireError('varint longer than 10 bytes', start - base);
+  }
+
+  private skip(n: number, fieldStart: number, base: number, end: number): void {
+    if (n > end - this.pos) throw new WireError(`field length ${n} runs past the end of the message`, fieldStart - base);
+    this.pos += n;
+  }
+
+  private skipGroup(no: number, fieldStart: number, base: number, end: number): void {
+    for (;;) {
+      if (this.pos >= end) throw new WireError(`unterminated group ${no}`, fieldStart - base);
+      this.field(base, end);
+      if (this.type === WireType.EndGroup) {
+        if (this.no !== no) throw new WireError(`group ${no} closed by ${this.no}`, fieldStart - base);
+        return;
+      }
+    }
+  }
+
+  /** Where the field starts in its ArrayBuffer: the offset budget errors name. */
+  at(): number {
+    return this.buf.byteOffset + this.start;
+  }
+
+  /** The value's bytes, as a view. */
+  payload(): Uint8Array {
+    return this.buf.subarray(this.value, this.pos);
+  }
+
+  /** The whole field, tag included, as a view. */
+  bytes(): Uint8Array {
+    return this.buf.subarray(this.start, this.pos);
+  }
+
+  /** As readString. */
+  string(): string {
+    if (this.type !== WireType.LengthDelimited) throw new WireError(`field ${this.no} should be a string`, 0);
+    return utf8(this.buf, this.value, this.pos);
+  }
+
+  /** The field is a string equal to `s`. */
+  isString(s: string): boolean {
+    return this.type === WireType.LengthDelimited && equalsUtf8(s, this.buf, this.value, this.pos);
+  }
+
+  /** As readInt64. */
+  int64(): number {
+    if (this.type !== WireType.Varint) throw new WireError(`field ${this.no} should be a varint`, 0);
+    return this.num < 2 ** 53 ? this.num : bigVarint(this.buf, this.value, this.pos);
+  }
+
+  /** As readPackedInt64, writing from out[n]; returns the new count (lists are read into reused arrays). */
+  int64s(out: number[], n: number): number {
+    if (this.type === WireType.Varint) {
+      out[n] = this.int64();
+      return n + 1;
+    }
+    const from = this.value;
+    const to = this.pos;
+    const at = this.buf.byteOffset + from;
+    // Every varint takes at least one byte: the payload's length bounds the count before any is decoded.
+    if (to - from > budgetLeft()) spend(to - from, at);
+    const before = n;
+    this.pos = from;
+    while (this.pos < to) {
+      const start = this.pos;
+      const v = this.varint(from, to);
+      out[n++] = v < 2 ** 53 ? v : bigVarint(this.buf, start, this.pos);
+    }
+    spend(n - before, at);
+    return n;
+  }
+
+  /** As readPackedFloat. */
+  floats(out: number[]): void {
+    const view = (this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
+    if (this.type === WireType.Fixed32) {
+      out.push(view.getFloat32(this.value, true));
+      return;
+    }
+    const length = this.pos - this.value;
+    if (length % 4 !== 0) throw new WireError('packed floats not a multiple of 4 bytes', 0);
+    spend(length / 4, this.buf.byteOffset + this.value);
+    for (let i = this.value; i < this.pos; i += 4) out.push(view.getFloat32(i, true));
+  }
+}
+
+function bigVarint(buf: Uint8Array, from: number, to: number): number {
+  let v = 0n;
+  for (let i = to - 1; i >= from; i--) v = (v << 7n) | BigInt(buf[i]! & 0x7f);
+  return Number(BigInt.asIntN(64, v));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strings. Names in ONNX files are short and ASCII: built from char codes, they skip TextDecoder's
+// per-call cost; anything else goes through TextDecoder, whose result they equal. Short strings are
+// interned in a small table, so that the op types, domains and attribute names repeated on every node
+// (and a value's name, read as one node's output and the next node's input) are one string.
+
+const textDecoder = new TextDecoder('utf-8', { fatal: false });
+/** Longer strings go through TextDecoder. */
+const SHORT_MAX = 64;
+const INTERN_MAX = 32;
+const INTERN_SLOTS = 16384;
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+/** One array of char codes per length, filled and spread into String.fromCharCode. */
+const CODES: number[][] = Array.from({ length: SHORT_MAX + 1 }, (_, n) => Array.from({ length: n }, () => 0));
+
+/** The bytes [from, to) as TextDecoder('utf-8') reads them. */
+export function utf8(buf: Uint8Array, from: number, to: number): string {
+  const n = to - from;
+  if (n === 0) return '';
+  if (n > SHORT_MAX) return textDecoder.decode(buf.subarray(from, to));
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return textDecoder.decode(buf.subarray(from, to));
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  if (n > INTERN_MAX) return ascii(buf, from, to);
+  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
+  const hit = interned[slot]!;
+  if (hit.length === n && sameAscii(hit, buf, from)) return hit;
+  return (interned[slot] = ascii(buf, from, to));
+}
+
+function ascii(buf: Uint8Array, from: number, to: number): string {
+  const codes = CODES[to - from]!;
+  for (let i = 0; i < codes.length; i++) codes[i] = buf[from + i]!;
+  return String.fromCharCode.apply(null, codes);
+}
+
+function sameAscii(s: string, buf: Uint8Array, from: number): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[from + i]) return false;
+  return true;
+}
+
+/** `s` is what the bytes [from, to) decode to. */
+function equalsUtf8(s: string, buf: Uint8Array, from: number, to: number): boolean {
+  if (to - from === s.length) {
+    let i = 0;
+    while (i < s.length && buf[from + i]! < 0x80 && s.charCodeAt(i) === buf[from + i]) i++;
+    if (i === s.length) return true;
+    if (buf[from + i]! < 0x80) return false;
+  }
+  return utf8(buf, from, to) === s;
+}
+
+/** `a` holds the same bytes as buf[from, to). */
+export function sameBytes(a: Uint8Array, buf: Uint8Array, from: number, to: number): boolean {
+  if (a.length !== to - from) return false;
+  if (a.buffer === buf.buffer && a.byteOffset === buf.byteOffset + from) return true;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[from + i]) return false;
+  return true;
+}
