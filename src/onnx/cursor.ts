@@ -19,9 +19,19 @@ export class WireCursor {
   /** Index of its value: past the tag, and past the length of a length-delimited field. Its end is `pos`. */
   value = 0;
   private view: DataView | undefined;
+  /** A plain Uint8Array: views of it are made with the constructor, twice as fast as subarray. */
+  private readonly plain: boolean;
+  /** buf's offset in its ArrayBuffer. */
+  private readonly offset: number;
+
+  /** Strings read, by their bytes: one table per buffer, sized to it, made when the first is read. */
+  private names: Interned | undefined;
 
   /** `counted`: each field read spends one from the decode budget, as fields() does. */
-  constructor(readonly buf: Uint8Array, private readonly counted = true) {}
+  constructor(readonly buf: Uint8Array, private readonly counted = true) {
+    this.plain = Object.getPrototypeOf(buf) === Uint8Array.prototype;
+    this.offset = buf.byteOffset;
+  }
 
   /**
    * Reads the field at `pos` of the message that spans [base, end) of the buffer. Offsets in errors
@@ -29,8 +39,34 @@ export class WireCursor {
    * from the start of the ArrayBuffer, as fields()'s do.
    */
   next(base: number, end: number): void {
+    const buf = this.buf;
+    const p = this.pos;
+    const tag = buf[p]!;
+    const b = buf[p + 1]!;
+    // Most fields: a one-byte tag (fields 1 to 15) and a one-byte varint or length.
+    if (tag < 0x80 && tag >= 8 && b < 0x80 && p + 2 <= end) {
+      const type = tag & 7;
+      if (type === WireType.LengthDelimited && b <= end - p - 2) {
+        this.set(tag >> 3, type, b, p, p + 2, p + 2 + b);
+        return;
+      }
+      if (type === WireType.Varint) {
+        this.set(tag >> 3, type, b, p, p + 1, p + 2);
+        return;
+      }
+    }
     this.field(base, end);
-    if (this.counted) spend(1, this.buf.byteOffset + this.start);
+    if (this.counted) spend(1, this.offset + this.start);
+  }
+
+  private set(no: number, type: WireType, num: number, start: number, value: number, pos: number): void {
+    this.no = no;
+    this.type = type;
+    this.num = num;
+    this.start = start;
+    this.value = value;
+    this.pos = pos;
+    if (this.counted) spend(1, this.offset + start);
   }
 
   private field(base: number, end: number): void {
@@ -122,23 +158,29 @@ export class WireCursor {
 
   /** Where the field starts in its ArrayBuffer: the offset budget errors name. */
   at(): number {
-    return this.buf.byteOffset + this.start;
+    return this.offset + this.start;
   }
 
   /** The value's bytes, as a view. */
   payload(): Uint8Array {
-    return this.buf.subarray(this.value, this.pos);
+    return this.slice(this.value, this.pos);
   }
 
   /** The whole field, tag included, as a view. */
   bytes(): Uint8Array {
-    return this.buf.subarray(this.start, this.pos);
+    return this.slice(this.start, this.pos);
+  }
+
+  /** A view of buf[from, to), of buf's class (a Buffer's views are Buffers, as subarray makes them). */
+  slice(from: number, to: number): Uint8Array {
+    const buf = this.buf;
+    return this.plain ? new Uint8Array(buf.buffer, this.offset + from, to - from) : buf.subarray(from, to);
   }
 
   /** As readString. */
   string(): string {
     if (this.type !== WireType.LengthDelimited) throw new WireError(`field ${this.no} should be a string`, 0);
-    return utf8(this.buf, this.value, this.pos);
+    return (this.names ??= new Interned(this.buf.length)).utf8(this.buf, this.value, this.pos);
   }
 
   /** The field is a string equal to `s`. */
@@ -197,40 +239,74 @@ function bigVarint(buf: Uint8Array, from: number, to: number): number {
 // ---------------------------------------------------------------------------------------------
 // Strings. Names in ONNX files are short and ASCII: built from char codes, they skip TextDecoder's
 // per-call cost; anything else goes through TextDecoder, whose result they equal. Short strings are
-// interned in a small table, so that the op types, domains and attribute names repeated on every node
-// (and a value's name, read as one node's output and the next node's input) are one string.
+// interned, so that the op types, domains and attribute names repeated on every node, and a value's
+// name read as a node's output, as its readers' inputs and as an initializer's name, are one string.
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 /** Longer strings go through TextDecoder. */
 const SHORT_MAX = 64;
 const INTERN_MAX = 32;
-const INTERN_SLOTS = 16384;
-const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
 /** One array of char codes per length, filled and spread into String.fromCharCode. */
 const CODES: number[][] = Array.from({ length: SHORT_MAX + 1 }, (_, n) => Array.from({ length: n }, () => 0));
 
-/** The bytes [from, to) as TextDecoder('utf-8') reads them. */
-export function utf8(buf: Uint8Array, from: number, to: number): string {
-  const n = to - from;
-  if (n === 0) return '';
-  if (n > SHORT_MAX) return textDecoder.decode(buf.subarray(from, to));
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) {
-    const b = buf[i]!;
-    if (b >= 0x80) return textDecoder.decode(buf.subarray(from, to));
-    h = Math.imul(h ^ b, 0x01000193);
+/** Short strings by the hash of their bytes; a slot holds the last one read. */
+class Interned {
+  private readonly strings: string[];
+  /** Each slot's hash: a miss is seen without reading the string, which is rarely in the CPU's cache. */
+  private readonly hashes: Int32Array;
+  private readonly mask: number;
+
+  /**
+   * A slot per 256 bytes of the buffer, 256 to 4,096: a value's name is read again a node or two
+   * later, and a small table stays in the CPU's cache.
+   */
+  constructor(bytes: number) {
+    let slots = 256;
+    while (slots < 4096 && slots * 256 < bytes) slots *= 2;
+    this.strings = new Array<string>(slots).fill('');
+    this.hashes = new Int32Array(slots);
+    this.mask = slots - 1;
   }
-  if (n > INTERN_MAX) return ascii(buf, from, to);
-  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
-  const hit = interned[slot]!;
-  if (hit.length === n && sameAscii(hit, buf, from)) return hit;
-  return (interned[slot] = ascii(buf, from, to));
+
+  /** The bytes [from, to) as TextDecoder('utf-8') reads them. */
+  utf8(buf: Uint8Array, from: number, to: number): string {
+    const n = to - from;
+    if (n === 0) return '';
+    if (n > SHORT_MAX) return textDecoder.decode(buf.subarray(from, to));
+    let h = 0x811c9dc5;
+    for (let i = from; i < to; i++) {
+      const b = buf[i]!;
+      if (b >= 0x80) return textDecoder.decode(buf.subarray(from, to));
+      h = Math.imul(h ^ b, 0x01000193);
+    }
+    if (n > INTERN_MAX) return ascii(buf, from, n);
+    const slot = (h ^ (h >>> 15)) & this.mask;
+    if (this.hashes[slot] === h) {
+      const hit = this.strings[slot]!;
+      if (hit.length === n && sameAscii(hit, buf, from)) return hit;
+    }
+    this.hashes[slot] = h;
+    return (this.strings[slot] = ascii(buf, from, n));
+  }
 }
 
-function ascii(buf: Uint8Array, from: number, to: number): string {
-  const codes = CODES[to - from]!;
-  for (let i = 0; i < codes.length; i++) codes[i] = buf[from + i]!;
-  return String.fromCharCode.apply(null, codes);
+/** The n ASCII bytes from `from` as a string; the common short lengths without an array. */
+function ascii(b: Uint8Array, f: number, n: number): string {
+  switch (n) {
+    case 1: return String.fromCharCode(b[f]!);
+    case 2: return String.fromCharCode(b[f]!, b[f + 1]!);
+    case 3: return String.fromCharCode(b[f]!, b[f + 1]!, b[f + 2]!);
+    case 4: return String.fromCharCode(b[f]!, b[f + 1]!, b[f + 2]!, b[f + 3]!);
+    case 5: return String.fromCharCode(b[f]!, b[f + 1]!, b[f + 2]!, b[f + 3]!, b[f + 4]!);
+    case 6: return String.fromCharCode(b[f]!, b[f + 1]!, b[f + 2]!, b[f + 3]!, b[f + 4]!, b[f + 5]!);
+    case 7: return String.fromCharCode(b[f]!, b[f + 1]!, b[f + 2]!, b[f + 3]!, b[f + 4]!, b[f + 5]!, b[f + 6]!);
+    case 8: return String.fromCharCode(b[f]!, b[f + 1]!, b[f + 2]!, b[f + 3]!, b[f + 4]!, b[f + 5]!, b[f + 6]!, b[f + 7]!);
+    default: {
+      const codes = CODES[n]!;
+      for (let i = 0; i < n; i++) codes[i] = b[f + i]!;
+      return String.fromCharCode.apply(null, codes);
+    }
+  }
 }
 
 function sameAscii(s: string, buf: Uint8Array, from: number): boolean {
@@ -246,7 +322,7 @@ function equalsUtf8(s: string, buf: Uint8Array, from: number, to: number): boole
     if (i === s.length) return true;
     if (buf[from + i]! < 0x80) return false;
   }
-  return utf8(buf, from, to) === s;
+  return textDecoder.decode(buf.subarray(from, to)) === s;
 }
 
 /** `a` holds the same bytes as buf[from, to). */
