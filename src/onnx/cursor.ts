@@ -24,13 +24,14 @@ export class WireCursor {
   /** buf's offset in its ArrayBuffer. */
   private readonly offset: number;
 
-  /** Strings read, by their bytes: one table per buffer, sized to it, made when the first is read. */
-  private names: Interned | undefined;
+  /** Strings read, by their bytes: one table per buffer, sized to it (a cursor that only compares has none). */
+  private readonly names: Interned | undefined;
 
   /** `counted`: each field read spends one from the decode budget, as fields() does. */
   constructor(readonly buf: Uint8Array, private readonly counted = true) {
     this.plain = Object.getPrototypeOf(buf) === Uint8Array.prototype;
     this.offset = buf.byteOffset;
+    this.names = counted ? new Interned(buf.length) : undefined;
   }
 
   /**
@@ -180,7 +181,7 @@ export class WireCursor {
   /** As readString. */
   string(): string {
     if (this.type !== WireType.LengthDelimited) throw new WireError(`field ${this.no} should be a string`, 0);
-    return (this.names ??= new Interned(this.buf.length)).utf8(this.buf, this.value, this.pos);
+    return this.names ? this.names.utf8(this.buf, this.value, this.pos) : utf8(this.buf, this.value, this.pos);
   }
 
   /** The field is a string equal to `s`. */
@@ -272,22 +273,24 @@ class Interned {
   utf8(buf: Uint8Array, from: number, to: number): string {
     const n = to - from;
     if (n === 0) return '';
-    if (n > SHORT_MAX) return textDecoder.decode(buf.subarray(from, to));
-    let h = 0x811c9dc5;
-    for (let i = from; i < to; i++) {
-      const b = buf[i]!;
-      if (b >= 0x80) return textDecoder.decode(buf.subarray(from, to));
-      h = Math.imul(h ^ b, 0x01000193);
-    }
-    if (n > INTERN_MAX) return ascii(buf, from, n);
+    if (n > INTERN_MAX) return n > SHORT_MAX || !isAscii(buf, from, to) ? textDecoder.decode(buf.subarray(from, to)) : ascii(buf, from, n);
+    // The length and the first and last bytes: names that differ mostly differ there ("conv12", "conv13").
+    const h = Math.imul(Math.imul(Math.imul(n ^ buf[from]!, 0x01000193) ^ buf[to - 1]!, 0x01000193) ^ (n > 1 ? buf[to - 2]! : 0), 0x01000193);
     const slot = (h ^ (h >>> 15)) & this.mask;
     if (this.hashes[slot] === h) {
       const hit = this.strings[slot]!;
+      // Only ASCII strings are kept: equal char codes mean ASCII bytes.
       if (hit.length === n && sameAscii(hit, buf, from)) return hit;
     }
+    if (!isAscii(buf, from, to)) return textDecoder.decode(buf.subarray(from, to));
     this.hashes[slot] = h;
     return (this.strings[slot] = ascii(buf, from, n));
   }
+}
+
+function isAscii(buf: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i]! >= 0x80) return false;
+  return true;
 }
 
 /** The n ASCII bytes from `from` as a string; the common short lengths without an array. */
@@ -312,6 +315,11 @@ function ascii(b: Uint8Array, f: number, n: number): string {
 function sameAscii(s: string, buf: Uint8Array, from: number): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[from + i]) return false;
   return true;
+}
+
+/** The bytes [from, to) as TextDecoder('utf-8') reads them, for a cursor without a table. */
+function utf8(buf: Uint8Array, from: number, to: number): string {
+  return textDecoder.decode(buf.subarray(from, to));
 }
 
 /** `s` is what the bytes [from, to) decode to. */

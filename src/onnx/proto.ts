@@ -55,9 +55,14 @@ class Decoding {
     for (let i = 0; i < n; i++) h = Math.imul(h ^ scratch[i]!.src!.byteOffset, 0x01000193);
     const slot = (h ^ (h >>> 15)) & (LIST_SLOTS - 1);
     const prev = this.lists[slot];
-    if (prev && prev.length === n && prev.every((a, i) => a === scratch[i])) return prev;
+    if (prev && prev.length === n && sameItems(prev, scratch)) return prev;
     return (this.lists[slot] = frozenList(scratch, n));
   }
+}
+
+function sameItems<T>(list: readonly T[], scratch: readonly T[]): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] !== scratch[i]) return false;
+  return true;
 }
 
 /** Reused arrays that lists are read into; a decoder never runs inside one of its own kind. */
@@ -76,6 +81,18 @@ function frozenList<T>(s: T[], n: number): readonly T[] {
     case 3: return Object.freeze([s[0]!, s[1]!, s[2]!]);
     case 4: return Object.freeze([s[0]!, s[1]!, s[2]!, s[3]!]);
     default: return Object.freeze(s.slice(0, n));
+  }
+}
+
+/** The first n of scratch as a new array, as frozenList (dims stay mutable, as they always were). */
+function listOf(s: number[], n: number): number[] {
+  switch (n) {
+    case 0: return [];
+    case 1: return [s[0]!];
+    case 2: return [s[0]!, s[1]!];
+    case 3: return [s[0]!, s[1]!, s[2]!];
+    case 4: return [s[0]!, s[1]!, s[2]!, s[3]!];
+    default: return s.slice(0, n);
   }
 }
 
@@ -139,7 +156,7 @@ function tensorAt(d: Decoding, base: number, end: number): TensorProto {
     }
   }
   const src = c.slice(base, end);
-  const shape = dims === 0 ? [] : DIMS.slice(0, dims);
+  const shape = listOf(DIMS, dims);
   // Keys in the order they always had (rawData last); each literal is one hidden class with no spare slots.
   return rawData
     ? { name, dataType, dims: shape, externalData, dataLocation, extras, src, rawData }
