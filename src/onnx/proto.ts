@@ -23,7 +23,10 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** The empty list of every message that has none: frozen, as decoded lists are (nothing adds to one). */
 const NONE = Object.freeze([]) as unknown as never[];
 
-/** Attributes of at most this many bytes are shared; far below the smallest tensor left in the file (1 KiB). */
+/**
+ * Attributes of at most this many bytes are shared. Weights left in the file until the save (deferred.ts)
+ * are at least 1 KiB, so equal bytes here are always bytes that were read, never two unread holes.
+ */
 const SHARE_MAX = 128;
 const SHARE_SLOTS = 1024;
 const LIST_SLOTS = 256;
