@@ -87,6 +87,11 @@ function frozenList<T>(s: T[], n: number): readonly T[] {
   }
 }
 
+/** A list pushed into while read, frozen; the shared empty one is frozen already. */
+function frozen<T>(list: T[]): readonly T[] {
+  return list === NONE ? NONE : Object.freeze(list);
+}
+
 /** The first n of scratch as a new array, as frozenList (dims stay mutable, as they always were). */
 function listOf(s: number[], n: number): number[] {
   switch (n) {
@@ -313,7 +318,7 @@ function nodeAt(d: Decoding, base: number, end: number): NodeProto {
   }
   return {
     name, opType, domain, inputs: frozenList(INPUTS, inputs), outputs: frozenList(OUTPUTS, outputs),
-    attributes: d.attributeList(ATTRIBUTES, attributes), metadataProps: Object.freeze(metadataProps), extras: Object.freeze(extras),
+    attributes: d.attributeList(ATTRIBUTES, attributes), metadataProps: frozen(metadataProps), extras: frozen(extras),
     src: c.slice(base, end),
   };
 }
