@@ -31,7 +31,7 @@ export interface WireField {
   bytes: Uint8Array;
 }
 
-const MAX_FIELD_NUMBER = 536870911;
+export const MAX_FIELD_NUMBER = 536870911;
 
 /**
  * Fields and packed values one load may decode. Each becomes a JS object, string or number that is
@@ -69,6 +69,11 @@ export const KEPT_FIELD_COST = 4;
 export function spend(n: number, offset: number): void {
   budget -= n;
   if (budget < 0) throw new LimitError(offset);
+}
+
+/** What is left of the budget (Infinity outside withDecodeBudget). */
+export function budgetLeft(): number {
+  return budget;
 }
 
 export class WireReader {
