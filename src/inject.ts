@@ -82,6 +82,8 @@ function analyseShapes(model: Model, o: DimBindings, known?: ShapeMap): ShapeMap
 interface Plan {
   candidates: Candidate[];
   accepted: PlannedBlock[];
+  /** Each node's index in the graph's list, as the plan saw it. */
+  position: ReadonlyMap<NodeProto, number>;
 }
 
 /** The --exclude pattern a block matches (by its name, the tensor it scales or its node), if any. */
@@ -129,7 +131,7 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   const ctx: Ctx = blockContext(model.graph, shapes);
   if (o.at) {
     const candidates = userSites(model, shapes, o.at);
-    return { candidates, accepted: assignStages(model, shapes, candidates.map((c) => c.site!), o) };
+    return { candidates, accepted: assignStages(model, shapes, candidates.map((c) => c.site!), o, ctx.position), position: ctx.position };
   }
   const passes = passOrder(o, o.families as PassFamily[] | undefined);
   const candidates: Candidate[] = [];
@@ -168,12 +170,11 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       sites.push(c.site);
     }
   }
-  return { candidates, accepted: assignStages(model, shapes, sites, o) };
+  return { candidates, accepted: assignStages(model, shapes, sites, o, ctx.position), position: ctx.position };
 }
 
 /** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
-function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions): PlannedBlock[] {
-  const position = new Map(model.graph.nodes.map((n, i) => [n, i]));
+function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: ReadonlyMap<NodeProto, number>): PlannedBlock[] {
   const lastOf = new Map<Site, number>();
   for (const s of sites) {
     let m = 0;
@@ -250,7 +251,7 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap, macs
   const shapesBefore = analyseShapes(model, o, shapes);
   const paramsBefore = countParams(model.graph);
   const macsBefore = (shapes && macs) || countMacs(model.graph, shapesBefore);
-  const { candidates, accepted } = plan(model, shapesBefore, o);
+  const { candidates, accepted, position } = plan(model, shapesBefore, o);
   const excluded = excludedBy(o.exclude, candidates);
   const stageOut = (b: PlannedBlock) => (o.stages && !o.stages.includes(b.stage) ? '--stages' : o.ratioPerStage?.[b.stage - 1] === null ? '--ratio-per-stage' : undefined);
   const chosen = accepted.filter((b) => !stageOut(b) && !excluded(b));
@@ -264,7 +265,7 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap, macs
     c.reason = by ? `left out by --exclude ${by}` : `stage ${b.stage} excluded by ${stageOut(b)}`;
   }
   for (const b of chosen) checkBlockSize(model, b, o);
-  const after = chosen.length ? insertBlocks(model, chosen, o, shapesBefore, { macs: macsBefore, params: paramsBefore }) : { macs: macsBefore, params: paramsBefore };
+  const after = chosen.length ? insertBlocks(model, chosen, o, shapesBefore, { macs: macsBefore, params: paramsBefore }, position) : { macs: macsBefore, params: paramsBefore };
   if (chosen.length) setProvenance(model, o);
   const report = buildReport({ model, options: o, candidates, blocks: chosen, paramsBefore, paramsAfter: after.params, macsBefore, macsAfter: after.macs });
   return { report, changed: chosen.length > 0 };

@@ -45,15 +45,15 @@ const BLOCK_NAMESPACE = 'se/';
 
 /**
  * Inserts `blocks` into the model (which passed the whole lint) and returns the MACs and parameters
- * after. Sets each block's squeezeChannels, params and macs. `shapes` are the model's.
+ * after. Sets each block's squeezeChannels, params and macs. `shapes` are the model's, `position` each
+ * node's index in its list.
  */
-export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOptions, shapes: ShapeMap, before: { macs: MacCount; params: ParamCount }): Inserted {
+export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOptions, shapes: ShapeMap, before: { macs: MacCount; params: ParamCount }, position: ReadonlyMap<NodeProto, number>): Inserted {
   const g = model.graph;
   // Mixed with blocks inserted as nodes, sealed weights would come after theirs rather than in block order.
   const sealable = model.proto.irVersion >= 4 && !blocks.some((b) => g.isGraphOutput(b.site.tensor)) && !anyNameStartsWith(model, BLOCK_NAMESPACE);
   let names: FreshNames | undefined;
   const templates = new Map<string, CheckedTemplate>();
-  const position = new Map(g.nodes.map((n, i) => [n, i]));
   const groups: InsertGroup[] = [];
   const rewired: NodeProto[] = [];
   const asNodes: { block: PlannedBlock; nodes: NodeProto[]; weights: TensorProto[]; renamed?: [string, string] }[] = [];
