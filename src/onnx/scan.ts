@@ -60,14 +60,19 @@ export function scan(fill: (bytes: Uint8Array, from: number, to: number) => bool
     loadedTo = to;
   };
   // A varint past its message's end, or of more than 10 bytes: malformed at the field that holds it.
-  const varint = (pos: number, end: number, field: number): [number, number] => {
+  // Returns the value; `next` is the position after it (no pair allocated per varint).
+  let next = 0;
+  const varint = (pos: number, end: number, field: number): number => {
     ensure(pos, 10);
     let v = 0;
     let scale = 1;
     for (let i = 0; i < 10 && pos < end; i++) {
       const b = bytes[pos++]!;
       v += (b & 0x7f) * scale;
-      if (b < 0x80) return [v, pos];
+      if (b < 0x80) {
+        next = pos;
+        return v;
+      }
       scale *= 128;
     }
     throw new Malformed(field);
@@ -80,17 +85,22 @@ export function scan(fill: (bytes: Uint8Array, from: number, to: number) => bool
     while (pos < end) {
       const field = pos;
       if (++visits > MAX_DECODED) throw new Malformed(field);
-      const [tag, afterTag] = varint(pos, end, field);
+      const tag = varint(pos, end, field);
+      const afterTag = next;
       const no = Math.floor(tag / 8);
       const type = tag & 7;
       if (no < 1 || no > MAX_FIELD_NUMBER) throw new Malformed(field);
-      if (type === WireType.Varint) pos = varint(afterTag, end, field)[1];
+      if (type === WireType.Varint) {
+        varint(afterTag, end, field);
+        pos = next;
+      }
       else if (type === WireType.Fixed64 || type === WireType.Fixed32) {
         pos = afterTag + (type === WireType.Fixed64 ? 8 : 4);
         ensure(afterTag, pos - afterTag);
       }
       else if (type === WireType.LengthDelimited) {
-        const [len, payload] = varint(afterTag, end, field);
+        const len = varint(afterTag, end, field);
+        const payload = next;
         pos = payload + len;
         if (pos > end) throw new Malformed(field);
         if (kind === 'tensor' && no === 9 && len >= minTensorBytes) holes.push({ start: payload, end: pos });
