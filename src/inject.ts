@@ -139,7 +139,9 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   const sites: Site[] = [];
   for (const pass of passes) {
     const roots = new Set(pass.roots);
-    for (const n of model.graph.nodes) {
+    const nodes = model.graph.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       if (!roots.has(n.opType)) continue;
       const c = pass.match(ctx, n, o);
       if (!c) continue;

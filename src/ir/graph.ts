@@ -223,7 +223,10 @@ export class Graph {
     const only = options.only;
     const accept = only === undefined ? () => true : typeof only === 'function' ? only : (u: NodeProto) => only.has(u);
     const done: NodeProto[] = [];
-    for (const user of [...this.consumers(from)]) {
+    // consumers() hands out a list that the edits below replace, never change: it can be walked as is.
+    const users = this.consumers(from);
+    for (let i = 0; i < users.length; i++) {
+      const user = users[i]!;
       if (!accept(user)) continue;
       if (!user.inputs.includes(from)) {
         throw new Error(`IR: ${user.name || user.opType} reads ${from} inside a subgraph; cannot rewire it`);
@@ -253,9 +256,12 @@ export class Graph {
     const e = editable(node);
     e.inputs = Object.freeze(inputs.slice());
     e.src = undefined;
-    const captured = this.captured.get(node) ?? [];
-    for (const v of new Set(old)) if (!e.inputs.includes(v) && !captured.includes(v)) this.removeUser(v, node);
-    for (const v of e.inputs) this.addUser(v, node);
+    const captured = this.captured.get(node) ?? NO_NAMES;
+    for (let i = 0; i < old.length; i++) {
+      const v = old[i]!;
+      if (old.indexOf(v) === i && !e.inputs.includes(v) && !captured.includes(v)) this.removeUser(v, node);
+    }
+    for (let i = 0; i < e.inputs.length; i++) this.addUser(e.inputs[i]!, node);
   }
 
   /** Renames what a node writes; readers of the old name then read whichever node writes it next. */

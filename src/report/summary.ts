@@ -45,7 +45,8 @@ function tensorSummary(v: ValueInfoProto): TensorSummary {
 export function summarize(model: Model, shapes: ShapeMap, macs: MacCount = countMacs(model.graph, shapes)): ModelSummary {
   const g = model.graph;
   const opCounts: Record<string, number> = {};
-  for (const n of g.nodes) opCounts[n.opType] = (opCounts[n.opType] ?? 0) + 1;
+  const nodes = g.nodes;
+  for (let i = 0; i < nodes.length; i++) opCounts[nodes[i]!.opType] = (opCounts[nodes[i]!.opType] ?? 0) + 1;
   const layerParams = (inputs: readonly string[]) => inputs.reduce((s, i) => {
     const t = g.initializer(i);
     return s + (t ? elementCount(t.dims) : 0);

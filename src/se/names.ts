@@ -73,16 +73,23 @@ export function namesUnderFreshPrefix(): FreshNames {
 function visitModelNames(model: Model, add: (s: string) => void): void {
   const g = model.graph.proto;
   add(g.name);
-  for (const v of g.inputs) add(v.name);
-  for (const v of g.outputs) add(v.name);
-  for (const v of g.valueInfo) add(v.name);
-  for (const t of g.initializers) add(t.name);
-  for (const s of g.sparseInitializerNames) add(s);
-  for (const n of g.nodes) {
+  // Indexed loops: this runs once over every node, mostly before the optimizer takes it, where a
+  // for-of allocates an iterator result per element.
+  const each = (list: readonly { name: string }[]) => {
+    for (let i = 0; i < list.length; i++) add(list[i]!.name);
+  };
+  each(g.inputs);
+  each(g.outputs);
+  each(g.valueInfo);
+  each(g.initializers);
+  for (let i = 0; i < g.sparseInitializerNames.length; i++) add(g.sparseInitializerNames[i]!);
+  const nodes = g.nodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
     add(n.name);
-    for (const i of n.inputs) add(i);
-    for (const o of n.outputs) add(o);
-    for (const a of n.attributes) for (const body of a.graphs ?? []) readable(() => graphNames(body, add, 1));
+    for (let j = 0; j < n.inputs.length; j++) add(n.inputs[j]!);
+    for (let j = 0; j < n.outputs.length; j++) add(n.outputs[j]!);
+    for (let j = 0; j < n.attributes.length; j++) for (const body of n.attributes[j]!.graphs ?? []) readable(() => graphNames(body, add, 1));
   }
   for (const e of model.proto.extras) if (e.no === 25) readable(() => functionNames(e.bytes, add));
 }
