@@ -27,7 +27,7 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
     const rank = dimsOf(ctx, add.outputs[0]!)?.length;
     return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
-  if (dimsOf(ctx, a)!.join() !== dimsOf(ctx, b)!.join()) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
+  if (!sameDims(dimsOf(ctx, a)!, dimsOf(ctx, b)!)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
   const meet = meetingPoint(ctx, [a, b]);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
   const x = meet.x;
@@ -45,6 +45,12 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   const site = place(ctx, add, options, { x, branch, shortcut, region });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The nearest op outside the ONNX standard that a tensor of unknown shape descends from, if any. */
@@ -79,26 +85,30 @@ const PROJECTION = new Set(['Conv', 'AveragePool', 'MaxPool', 'Pad']);
 interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto> }
 
 function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | [ReasonCode, string] {
-  const base = { family: 'residual' as const, region: blk.region, stageTensor: add.outputs[0]! };
   switch (options.placement) {
     case 'standard':
-      return { ...base, rule: 'insertSEOnResidualBranch', tensor: blk.branch, rewire: [add] };
+      return residualSite(add, blk, 'insertSEOnResidualBranch', blk.branch, [add]);
     case 'identity':
-      return { ...base, rule: 'insertSEOnIdentityPath', tensor: blk.shortcut, rewire: [add] };
+      return residualSite(add, blk, 'insertSEOnIdentityPath', blk.shortcut, [add]);
     case 'pre': {
       const branchNodes = regionBetween(ctx, blk.x, [blk.branch]);
       const rewire = ctx.graph.consumers(blk.x).filter((c) => branchNodes.has(c));
       if (!rewire.length || !isFeatureMap(ctx, blk.x)) return ['not-feature-map', 'the block input is not a feature map SE can scale'];
-      return { ...base, rule: 'insertSEBeforeResidualUnit', tensor: blk.x, rewire };
+      return residualSite(add, blk, 'insertSEBeforeResidualUnit', blk.x, rewire);
     }
     case 'post': {
       let out = add.outputs[0]!;
       const users = ctx.graph.consumers(out);
       if (users.length === 1 && users[0]!.opType === 'Relu') out = users[0]!.outputs[0]!;
       if (ctx.graph.isGraphOutput(out)) return ['graph-output', 'the sum is a graph output'];
-      return { ...base, rule: 'insertSEAfterResidualSum', tensor: out, rewire: [...ctx.graph.consumers(out)] };
+      return residualSite(add, blk, 'insertSEAfterResidualSum', out, [...ctx.graph.consumers(out)]);
     }
   }
+}
+
+/** A site of this pass; the block's stage is that of the sum, whichever tensor the placement scales. */
+function residualSite(add: NodeProto, blk: Block, rule: string, tensor: string, rewire: NodeProto[]): Site {
+  return { family: 'residual', region: blk.region, stageTensor: add.outputs[0]!, rule, tensor, rewire };
 }
 
 export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum'], match };
