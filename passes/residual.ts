@@ -11,7 +11,7 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, featureMapDims, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -20,14 +20,15 @@ import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/s
 function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   const [a, b] = add.inputs;
   if (add.inputs.length !== 2 || !a || !b) return skip('residual', add, 'not-a-sum', 'not a two-input Add');
-  if (!isFeatureMap(ctx, a) || !isFeatureMap(ctx, b)) {
+  const dimsA = featureMapDims(ctx, a), dimsB = featureMapDims(ctx, b);
+  if (!dimsA || !dimsB) {
     // A runtime-fused op upstream (com.microsoft FusedConv, NCHWc ops) leaves the shapes below it unknown.
     const foreign = foreignOrigin(ctx, a) ?? foreignOrigin(ctx, b);
     if (foreign) return skip('residual', add, 'nonstandard-op', `an input comes from ${foreign.domain}:${foreign.opType} (${nodeLabel(foreign)}), an op outside the ONNX standard whose output se-inject cannot analyse`);
     const rank = dimsOf(ctx, add.outputs[0]!)?.length;
     return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
-  if (!sameDims(dimsOf(ctx, a)!, dimsOf(ctx, b)!)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
+  if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
   const meet = meetingPoint(ctx, [a, b]);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
   const x = meet.x;

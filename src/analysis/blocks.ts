@@ -40,8 +40,14 @@ export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
 
 /** A float tensor of rank 4 (N, C, H, W) computed by a node: what SE can scale. */
 export function isFeatureMap(ctx: Ctx, t: string): boolean {
+  return featureMapDims(ctx, t) !== undefined;
+}
+
+/** The dims of a feature map (see isFeatureMap); undefined for any other tensor. */
+export function featureMapDims(ctx: Ctx, t: string): number[] | undefined {
   const s = ctx.shapes.get(t);
-  return !!s && FLOAT_TYPES.has(s.dtype) && s.dims?.length === 4 && !ctx.graph.initializer(t) && (!!ctx.graph.producer(t) || ctx.graph.isGraphInput(t));
+  const feature = !!s && FLOAT_TYPES.has(s.dtype) && s.dims?.length === 4 && !ctx.graph.initializer(t) && (!!ctx.graph.producer(t) || ctx.graph.isGraphInput(t));
+  return feature ? s.dims : undefined;
 }
 
 export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
@@ -54,15 +60,14 @@ export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
  * Looked for at most 16 producers up; the answer for each tensor is kept from its first question.
  */
 export function isConstant(ctx: Ctx, t: string, depth = 0): boolean {
+  if (ctx.graph.initializer(t)) return true;
   const memo = ctx.memo.constant;
   const known = memo.get(t);
   if (known !== undefined) return known;
-  let result = !!ctx.graph.initializer(t);
-  if (!result) {
-    const p = ctx.graph.producer(t);
-    if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
-    else if (p && depth < 16 && p.inputs.some((i) => i)) result = computedFromConstants(ctx, p, depth + 1);
-  }
+  let result = false;
+  const p = ctx.graph.producer(t);
+  if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
+  else if (p && depth < 16 && p.inputs.some((i) => i)) result = computedFromConstants(ctx, p, depth + 1);
   memo.set(t, result);
   return result;
 }
@@ -124,16 +129,56 @@ export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'no
  * level from all ends at once, so the work is proportional to the block, not to the graph above it.
  */
 export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
-  const unique = [...new Set(ends)];
+  const unique = ends.length === 2 ? (ends[0] === ends[1] ? [ends[0]!] : ends.slice()) : [...new Set(ends)];
+  return unique.length <= MAX_MASKED_ENDS ? meetingOfFew(ctx, unique) : meetingOfMany(ctx, unique);
+}
+
+/** Ends whose reach fits one integer's bits: every block of the families known (a DenseNet concat has ~50). */
+const MAX_MASKED_ENDS = 30;
+
+/** meetingPoint with what each tensor was reached from as a bit mask: one map for all ends. */
+function meetingOfFew(ctx: Ctx, unique: string[]): Meeting {
+  const k = unique.length;
+  const all = 2 ** k - 1;
+  const reachedBy = new Map<string, number>();
+  // Per end, the tensors of the current level; each level keeps only those the end had not reached.
+  const frontiers = unique.map((e) => [e]);
+  const order0: string[] = [];
+  for (let level = 0; level <= MAX_BLOCK_DEPTH; level++) {
+    let complete = false;
+    for (let e = 0; e < k; e++) {
+      const bit = 1 << e, frontier = frontiers[e]!;
+      let added = 0;
+      for (let j = 0; j < frontier.length; j++) {
+        const t = frontier[j]!;
+        const mask = reachedBy.get(t) ?? 0;
+        if (mask & bit) continue;
+        reachedBy.set(t, mask | bit);
+        frontier[added++] = t;
+        if (e === 0) order0.push(t);
+        if ((mask | bit) === all) complete = true;
+      }
+      frontier.length = added;
+    }
+    if (complete) return { x: order0.find((t) => reachedBy.get(t) === all)! };
+    let more = false;
+    for (let e = 0; e < k; e++) {
+      const bit = 1 << e;
+      const next = parentsOf(ctx, frontiers[e]!, (t) => ((reachedBy.get(t) ?? 0) & bit) !== 0);
+      frontiers[e] = next;
+      more ||= next.length > 0;
+    }
+    if (!more) return { why: 'none' };
+  }
+  return { why: 'budget' };
+}
+
+/** meetingPoint for many ends (a wide concat): a set of reached tensors per end, and a count per tensor. */
+function meetingOfMany(ctx: Ctx, unique: string[]): Meeting {
   const k = unique.length;
   const reached = new Map<string, number>();
-  const dists: Set<string>[] = [];
-  // Per end, the tensors of the current level; each level keeps only those the end had not reached.
-  const frontiers: string[][] = [];
-  for (const e of unique) {
-    dists.push(new Set());
-    frontiers.push([e]);
-  }
+  const dists = unique.map(() => new Set<string>());
+  const frontiers = unique.map((e) => [e]);
   const order0: string[] = [];
   for (let level = 0; level <= MAX_BLOCK_DEPTH; level++) {
     let complete = false;
@@ -155,7 +200,8 @@ export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
     if (complete) return { x: order0.find((t) => reached.get(t) === k)! };
     let more = false;
     for (let e = 0; e < k; e++) {
-      const next = parentsOf(ctx, frontiers[e]!, dists[e]!);
+      const dist = dists[e]!;
+      const next = parentsOf(ctx, frontiers[e]!, (t) => dist.has(t));
       frontiers[e] = next;
       more ||= next.length > 0;
     }
@@ -164,13 +210,13 @@ export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
   return { why: 'budget' };
 }
 
-/** The data inputs of the producers of `level`, those not in `seen`, in order (repeats kept). */
-function parentsOf(ctx: Ctx, level: readonly string[], seen: ReadonlySet<string>): string[] {
+/** The data inputs of the producers of `level`, those not `seen` yet, in order (repeats kept). */
+function parentsOf(ctx: Ctx, level: readonly string[], seen: (t: string) => boolean): string[] {
   const next: string[] = [];
   for (const t of level) {
     const p = ctx.graph.producer(t);
     if (!p) continue;
-    for (const i of dataInputs(ctx, p)) if (!seen.has(i)) next.push(i);
+    for (const i of dataInputs(ctx, p)) if (!seen(i)) next.push(i);
   }
   return next;
 }
@@ -180,16 +226,18 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
   const p0 = ctx.graph.producer(start);
   const floor = p0 ? ctx.position.get(p0) ?? -1 : -1;
   // Backwards from the ends, never above the start's producer in topological order ...
-  const visited: NodeProto[] = [];
+  const visited: { n: NodeProto; at: number }[] = [];
   const seenNodes = new Set<NodeProto>();
   const stack = ends.filter((e) => e !== start);
   const seen = new Set(stack);
   while (stack.length) {
     const t = stack.pop()!;
     const p = ctx.graph.producer(t);
-    if (!p || seenNodes.has(p) || (ctx.position.get(p) ?? -1) <= floor) continue;
+    if (!p || seenNodes.has(p)) continue;
+    const at = ctx.position.get(p) ?? -1;
+    if (at <= floor) continue;
     seenNodes.add(p);
-    visited.push(p);
+    visited.push({ n: p, at });
     for (const i of dataInputs(ctx, p)) {
       if (i === start || seen.has(i)) continue;
       seen.add(i);
@@ -197,10 +245,10 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
     }
   }
   // ... then forwards: a node is in the block when it reads the start or a node already in it.
-  visited.sort((a, b) => ctx.position.get(a)! - ctx.position.get(b)!);
+  visited.sort((a, b) => a.at - b.at);
   const region = new Set<NodeProto>();
   const below = new Set<string>([start]);
-  for (const n of visited) {
+  for (const { n } of visited) {
     if (!readsAny(dataInputs(ctx, n), below)) continue;
     region.add(n);
     for (const o of n.outputs) if (o) below.add(o);

@@ -29,8 +29,7 @@ export function lintProblems(g: Graph): LintProblem[] {
   }
   const initializers = new Set<string>();
   for (const t of g.proto.initializers) {
-    if (initializers.has(t.name)) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
-    initializers.add(t.name);
+    if (!addedNew(initializers, t.name)) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
     source.set(t.name, DECLARED);
   }
   for (const n of g.proto.sparseInitializerNames) source.set(n, DECLARED);
@@ -39,10 +38,7 @@ export function lintProblems(g: Graph): LintProblem[] {
   let written: Set<string> | undefined;
 
   for (const n of g.nodes) {
-    if (n.name) {
-      if (nodeNames.has(n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
-      nodeNames.add(n.name);
-    }
+    if (n.name && !addedNew(nodeNames, n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
     for (const v of g.reads(n)) {
       if (source.has(v)) continue;
       written ??= writtenValues(g);
@@ -67,6 +63,13 @@ export function lintProblems(g: Graph): LintProblem[] {
 
 /** Marks a value defined by the graph itself (an input, an initializer, a sparse initializer) in lintProblems. */
 const DECLARED = Symbol('declared');
+
+/** Adds `value`; false when it was there already (one hash operation, where has + add are two). */
+function addedNew(set: Set<string>, value: string): boolean {
+  const before = set.size;
+  set.add(value);
+  return set.size > before;
+}
 
 function writtenValues(g: Graph): Set<string> {
   const written = new Set<string>();
