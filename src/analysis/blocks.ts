@@ -108,7 +108,9 @@ export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
 export function dataInputs(ctx: Ctx, n: NodeProto): readonly string[] {
   let data = ctx.memo.dataInputs.get(n);
   if (!data) {
-    data = n.inputs.filter((i) => isData(ctx, i));
+    const kept = n.inputs.filter((i) => isData(ctx, i));
+    // All of them (an Add of two maps, a Relu): the node's own list, one array fewer kept per node.
+    data = kept.length === n.inputs.length ? n.inputs : kept;
     ctx.memo.dataInputs.set(n, data);
   }
   return data;

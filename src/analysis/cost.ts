@@ -62,9 +62,10 @@ function filledElements(g: Graph, shape: string | undefined): number {
 }
 
 export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
+  // Most ops count 0: shapes are looked up only for the ops that count something.
+  if (!COUNTED_OPS.has(n.opType)) return 0;
   const outShape = shapes.get(n.outputs[0] ?? '');
   const out = n.outputs[0] ? outShape?.dims : undefined;
-  const x = dimsIn(shapes, n.inputs[0]);
   const isFloat = FLOAT_TYPES.has(outShape?.dtype ?? 0);
   switch (n.opType) {
     case 'Conv': {
@@ -73,18 +74,18 @@ export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
       return elementCount(out) * productFrom(w, 1);
     }
     case 'ConvTranspose': {
-      const w = dimsIn(shapes, n.inputs[1]);
+      const x = dimsIn(shapes, n.inputs[0]), w = dimsIn(shapes, n.inputs[1]);
       if (!x || !w) return undefined;
       return elementCount(x) * productFrom(w, 1);
     }
     case 'Gemm': {
-      const a = x;
+      const a = dimsIn(shapes, n.inputs[0]);
       if (!out || !a) return undefined;
       const k = attrInt(n, 'transA', 0) ? a[0]! : a[1]!;
       return elementCount(out) * k;
     }
     case 'MatMul': {
-      const a = x;
+      const a = dimsIn(shapes, n.inputs[0]);
       if (!out || !a) return undefined;
       return elementCount(out) * a[a.length - 1]!;
     }
@@ -92,9 +93,11 @@ export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
     case 'Mul': case 'Div': case 'Add': case 'Sub': case 'Sum':
       if (!isFloat) return 0;
       return out ? elementCount(out) : undefined;
-    case 'GlobalAveragePool': case 'ReduceMean':
+    case 'GlobalAveragePool': case 'ReduceMean': {
       if (!isFloat) return 0;
+      const x = dimsIn(shapes, n.inputs[0]);
       return x ? elementCount(x) : undefined;
+    }
     case 'AveragePool': {
       const k = attrInts(n, 'kernel_shape');
       return out && k ? elementCount(out) * elementCount(k) : undefined;
@@ -103,6 +106,12 @@ export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
       return 0;
   }
 }
+
+/** The ops nodeMacs counts (the cases of its switch). */
+const COUNTED_OPS = new Set([
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'Mul', 'Div', 'Add', 'Sub', 'Sum',
+  'GlobalAveragePool', 'ReduceMean', 'AveragePool',
+]);
 
 function dimsIn(shapes: ShapeMap, v: string | undefined): number[] | undefined {
   return v ? shapes.get(v)?.dims : undefined;

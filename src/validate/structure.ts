@@ -244,8 +244,11 @@ function convTypes(model: Model, n: NodeProto, out: string[]): void {
 
 const convRule: ShapeRule = (n, shapeOf, out) => {
   const [xName = '', wName = '', bName = ''] = n.inputs;
-  const x = shapeOf(xName), w = shapeOf(wName), b = bName ? shapeOf(bName) : undefined;
+  // Each side looked up only while the ones before it are known (the input's shape is seldom stated).
+  const x = shapeOf(xName);
+  const w = x && shapeOf(wName);
   if (!x || !w) return;
+  const b = bName ? shapeOf(bName) : undefined;
   if (w.length !== x.length) {
     out.push(`${at(n)}: Conv weight ${wName} ${fmt(w)} has rank ${w.length} but input ${xName} ${fmt(x)} has rank ${x.length}; the weight must be [C_out, C_in/group, kernel...] with the input's rank`);
     return;
@@ -281,7 +284,8 @@ const matMulRule: ShapeRule = (n, shapeOf, out) => {
 /** Numpy broadcasting: aligned from the right, each dimension pair equal or one of them 1. */
 const broadcastRule: ShapeRule = (n, shapeOf, out) => {
   const [aName = '', bName = ''] = n.inputs;
-  const a = shapeOf(aName), b = shapeOf(bName);
+  const a = shapeOf(aName);
+  const b = a && shapeOf(bName);
   // Before opset 7 a `broadcast` attribute with `axis` aligned B anywhere in A; that older rule is not checked.
   if (!a || !b || n.attributes.some((attr) => attr.name === 'broadcast')) return;
   for (let i = 1; i <= Math.min(a.length, b.length); i++) {
