@@ -135,7 +135,7 @@ export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
   return unique.length <= MAX_MASKED_ENDS ? meetingOfFew(ctx, unique) : meetingOfMany(ctx, unique);
 }
 
-/** Ends whose reach fits one integer's bits: every block of the families known (a DenseNet concat has ~50). */
+/** Ends whose reach fits one integer's bits (a residual sum has 2, an Inception concat 4); a wider concat, as DenseNet's, takes a set per end. */
 const MAX_MASKED_ENDS = 30;
 
 /** meetingPoint with what each tensor was reached from as a bit mask: one map for all ends. */
