@@ -11,7 +11,7 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, featureMapDims, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -20,14 +20,15 @@ import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/s
 function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   const [a, b] = add.inputs;
   if (add.inputs.length !== 2 || !a || !b) return skip('residual', add, 'not-a-sum', 'not a two-input Add');
-  if (!isFeatureMap(ctx, a) || !isFeatureMap(ctx, b)) {
+  const dimsA = featureMapDims(ctx, a), dimsB = featureMapDims(ctx, b);
+  if (!dimsA || !dimsB) {
     // A runtime-fused op upstream (com.microsoft FusedConv, NCHWc ops) leaves the shapes below it unknown.
     const foreign = foreignOrigin(ctx, a) ?? foreignOrigin(ctx, b);
     if (foreign) return skip('residual', add, 'nonstandard-op', `an input comes from ${foreign.domain}:${foreign.opType} (${nodeLabel(foreign)}), an op outside the ONNX standard whose output se-inject cannot analyse`);
     const rank = dimsOf(ctx, add.outputs[0]!)?.length;
     return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
-  if (dimsOf(ctx, a)!.join() !== dimsOf(ctx, b)!.join()) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
+  if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
   const meet = meetingPoint(ctx, [a, b]);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
   const x = meet.x;
@@ -45,6 +46,12 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   const site = place(ctx, add, options, { x, branch, shortcut, region });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The nearest op outside the ONNX standard that a tensor of unknown shape descends from, if any. */
@@ -79,26 +86,30 @@ const PROJECTION = new Set(['Conv', 'AveragePool', 'MaxPool', 'Pad']);
 interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto> }
 
 function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | [ReasonCode, string] {
-  const base = { family: 'residual' as const, region: blk.region, stageTensor: add.outputs[0]! };
   switch (options.placement) {
     case 'standard':
-      return { ...base, rule: 'insertSEOnResidualBranch', tensor: blk.branch, rewire: [add] };
+      return residualSite(add, blk, 'insertSEOnResidualBranch', blk.branch, [add]);
     case 'identity':
-      return { ...base, rule: 'insertSEOnIdentityPath', tensor: blk.shortcut, rewire: [add] };
+      return residualSite(add, blk, 'insertSEOnIdentityPath', blk.shortcut, [add]);
     case 'pre': {
       const branchNodes = regionBetween(ctx, blk.x, [blk.branch]);
       const rewire = ctx.graph.consumers(blk.x).filter((c) => branchNodes.has(c));
       if (!rewire.length || !isFeatureMap(ctx, blk.x)) return ['not-feature-map', 'the block input is not a feature map SE can scale'];
-      return { ...base, rule: 'insertSEBeforeResidualUnit', tensor: blk.x, rewire };
+      return residualSite(add, blk, 'insertSEBeforeResidualUnit', blk.x, rewire);
     }
     case 'post': {
       let out = add.outputs[0]!;
       const users = ctx.graph.consumers(out);
       if (users.length === 1 && users[0]!.opType === 'Relu') out = users[0]!.outputs[0]!;
       if (ctx.graph.isGraphOutput(out)) return ['graph-output', 'the sum is a graph output'];
-      return { ...base, rule: 'insertSEAfterResidualSum', tensor: out, rewire: [...ctx.graph.consumers(out)] };
+      return residualSite(add, blk, 'insertSEAfterResidualSum', out, [...ctx.graph.consumers(out)]);
     }
   }
+}
+
+/** A site of this pass; the block's stage is that of the sum, whichever tensor the placement scales. */
+function residualSite(add: NodeProto, blk: Block, rule: string, tensor: string, rewire: NodeProto[]): Site {
+  return { family: 'residual', region: blk.region, stageTensor: add.outputs[0]!, rule, tensor, rewire };
 }
 
 export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum'], match };

@@ -19,43 +19,62 @@ export interface Ctx {
   shapes: ShapeMap;
   /** Each node's index in the (topologically ordered) node list: computed once per graph. */
   position: ReadonlyMap<NodeProto, number>;
+  /**
+   * Answers about single tensors and nodes, kept as the passes ask them: the graph and its shapes do
+   * not change while passes match, and the walks of neighbouring blocks ask about the same nodes.
+   */
+  memo: Memo;
+}
+
+interface Memo {
+  constant: Map<string, boolean>;
+  dataInputs: Map<NodeProto, readonly string[]>;
 }
 
 export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
   const position = new Map<NodeProto, number>();
-  graph.nodes.forEach((n, i) => position.set(n, i));
-  return { graph, shapes, position };
+  const nodes = graph.nodes;
+  for (let i = 0; i < nodes.length; i++) position.set(nodes[i]!, i);
+  return { graph, shapes, position, memo: { constant: new Map(), dataInputs: new Map() } };
 }
 
 /** A float tensor of rank 4 (N, C, H, W) computed by a node: what SE can scale. */
 export function isFeatureMap(ctx: Ctx, t: string): boolean {
+  return featureMapDims(ctx, t) !== undefined;
+}
+
+/** The dims of a feature map (see isFeatureMap); undefined for any other tensor. */
+export function featureMapDims(ctx: Ctx, t: string): number[] | undefined {
   const s = ctx.shapes.get(t);
-  return !!s && FLOAT_TYPES.has(s.dtype) && s.dims?.length === 4 && !ctx.graph.initializer(t) && (!!ctx.graph.producer(t) || ctx.graph.isGraphInput(t));
+  const feature = !!s && FLOAT_TYPES.has(s.dtype) && s.dims?.length === 4 && !ctx.graph.initializer(t) && (!!ctx.graph.producer(t) || ctx.graph.isGraphInput(t));
+  return feature ? s.dims : undefined;
 }
 
 export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
   return ctx.shapes.get(t)?.dims;
 }
 
-const constants = new WeakMap<Ctx, Map<string, boolean>>();
-
 /**
  * Constant tensors, wherever an exporter put them: initializers, Constant and ConstantOfShape outputs,
  * and what is computed from constants alone (torch's Identity on a shared weight, a Cast, a Reshape).
+ * Looked for at most 16 producers up; the answer for each tensor is kept from its first question.
  */
 export function isConstant(ctx: Ctx, t: string, depth = 0): boolean {
-  let memo = constants.get(ctx);
-  if (!memo) constants.set(ctx, (memo = new Map()));
+  if (ctx.graph.initializer(t)) return true;
+  const memo = ctx.memo.constant;
   const known = memo.get(t);
   if (known !== undefined) return known;
-  let result = !!ctx.graph.initializer(t);
-  if (!result) {
-    const p = ctx.graph.producer(t);
-    if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
-    else if (p && depth < 16 && p.inputs.some((i) => i)) result = p.inputs.every((i) => !i || isConstant(ctx, i, depth + 1));
-  }
+  let result = false;
+  const p = ctx.graph.producer(t);
+  if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
+  else if (p && depth < 16 && p.inputs.some((i) => i)) result = computedFromConstants(ctx, p, depth + 1);
   memo.set(t, result);
   return result;
+}
+
+function computedFromConstants(ctx: Ctx, p: NodeProto, depth: number): boolean {
+  for (const i of p.inputs) if (i && !isConstant(ctx, i, depth)) return false;
+  return true;
 }
 
 /** Ops that map a feature map to one of its shape elementwise: activations in every written form, norms, no-ops. */
@@ -73,25 +92,35 @@ const ARITHMETIC = new Set(['Mul', 'Div', 'Add', 'Sub']);
 export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
   if (ELEMENTWISE.has(n.opType)) return true;
   if (!ARITHMETIC.has(n.opType) || n.inputs.length !== 2) return false;
-  const data = n.inputs.filter((i) => !isConstant(ctx, i));
-  if (data.length !== 1) return false;
-  const other = n.inputs.find((i) => i !== data[0]);
+  const [a, b] = n.inputs as [string, string];
+  const constantA = isConstant(ctx, a);
+  // One data operand, the other constant.
+  if (constantA === isConstant(ctx, b)) return false;
+  const [data, other] = constantA ? [b, a] : [a, b];
   const dims = other ? dimsOf(ctx, other) : undefined;
-  const channels = dimsOf(ctx, data[0]!)?.[1];
+  const channels = dimsOf(ctx, data)?.[1];
   if (!dims) return false;
   const size = dims.reduce((a, b) => a * b, 1);
   return size === 1 || (size === channels && dims.length >= 3 && dims[dims.length - 3] === channels);
 }
 
 /** Inputs of a node that carry activations: floating point, not weights, not folded constants. */
-export function dataInputs(ctx: Ctx, n: NodeProto): string[] {
-  return n.inputs.filter((i) => {
-    if (!i || isConstant(ctx, i)) return false;
-    const s = ctx.shapes.get(i);
-    if (!s || !FLOAT_TYPES.has(s.dtype)) return false;
-    const p = ctx.graph.producer(i);
-    return !!p || ctx.graph.isGraphInput(i);
-  });
+export function dataInputs(ctx: Ctx, n: NodeProto): readonly string[] {
+  let data = ctx.memo.dataInputs.get(n);
+  if (!data) {
+    const kept = n.inputs.filter((i) => isData(ctx, i));
+    // All of them (an Add of two maps, a Relu): the node's own list, one array fewer kept per node.
+    data = kept.length === n.inputs.length ? n.inputs : kept;
+    ctx.memo.dataInputs.set(n, data);
+  }
+  return data;
+}
+
+function isData(ctx: Ctx, i: string): boolean {
+  if (!i || isConstant(ctx, i)) return false;
+  const s = ctx.shapes.get(i);
+  if (!s || !FLOAT_TYPES.has(s.dtype)) return false;
+  return !!ctx.graph.producer(i) || ctx.graph.isGraphInput(i);
 }
 
 export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'none' | 'budget' };
@@ -102,41 +131,96 @@ export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'no
  * level from all ends at once, so the work is proportional to the block, not to the graph above it.
  */
 export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
-  const unique = [...new Set(ends)];
+  const unique = ends.length === 2 ? (ends[0] === ends[1] ? [ends[0]!] : ends.slice()) : [...new Set(ends)];
+  return unique.length <= MAX_MASKED_ENDS ? meetingOfFew(ctx, unique) : meetingOfMany(ctx, unique);
+}
+
+/** Ends whose reach fits one integer's bits (a residual sum has 2, an Inception concat 4); a wider concat, as DenseNet's, takes a set per end. */
+const MAX_MASKED_ENDS = 30;
+
+/** meetingPoint with what each tensor was reached from as a bit mask: one map for all ends. */
+function meetingOfFew(ctx: Ctx, unique: string[]): Meeting {
   const k = unique.length;
-  const reached = new Map<string, number>();
-  const dists = unique.map(() => new Set<string>());
-  let frontiers = unique.map((e) => [e]);
+  const all = 2 ** k - 1;
+  const reachedBy = new Map<string, number>();
+  // Per end, the tensors of the current level; each level keeps only those the end had not reached.
+  const frontiers = unique.map((e) => [e]);
   const order0: string[] = [];
   for (let level = 0; level <= MAX_BLOCK_DEPTH; level++) {
     let complete = false;
-    const fresh = frontiers.map((frontier, e) => {
-      const dist = dists[e]!;
-      const added: string[] = [];
-      for (const t of frontier) {
+    for (let e = 0; e < k; e++) {
+      const bit = 1 << e, frontier = frontiers[e]!;
+      let added = 0;
+      for (let j = 0; j < frontier.length; j++) {
+        const t = frontier[j]!;
+        const mask = reachedBy.get(t) ?? 0;
+        if (mask & bit) continue;
+        reachedBy.set(t, mask | bit);
+        frontier[added++] = t;
+        if (e === 0) order0.push(t);
+        if ((mask | bit) === all) complete = true;
+      }
+      frontier.length = added;
+    }
+    if (complete) return { x: order0.find((t) => reachedBy.get(t) === all)! };
+    let more = false;
+    for (let e = 0; e < k; e++) {
+      const bit = 1 << e;
+      const next = parentsOf(ctx, frontiers[e]!, (t) => ((reachedBy.get(t) ?? 0) & bit) !== 0);
+      frontiers[e] = next;
+      more ||= next.length > 0;
+    }
+    if (!more) return { why: 'none' };
+  }
+  return { why: 'budget' };
+}
+
+/** meetingPoint for many ends (a wide concat): a set of reached tensors per end, and a count per tensor. */
+function meetingOfMany(ctx: Ctx, unique: string[]): Meeting {
+  const k = unique.length;
+  const reached = new Map<string, number>();
+  const dists = unique.map(() => new Set<string>());
+  const frontiers = unique.map((e) => [e]);
+  const order0: string[] = [];
+  for (let level = 0; level <= MAX_BLOCK_DEPTH; level++) {
+    let complete = false;
+    for (let e = 0; e < k; e++) {
+      const dist = dists[e]!, frontier = frontiers[e]!;
+      let added = 0;
+      for (let j = 0; j < frontier.length; j++) {
+        const t = frontier[j]!;
         if (dist.has(t)) continue;
         dist.add(t);
-        added.push(t);
+        frontier[added++] = t;
         if (e === 0) order0.push(t);
         const c = (reached.get(t) ?? 0) + 1;
         reached.set(t, c);
         if (c === k) complete = true;
       }
-      return added;
-    });
+      frontier.length = added;
+    }
     if (complete) return { x: order0.find((t) => reached.get(t) === k)! };
-    frontiers = fresh.map((added, e) => {
-      const next: string[] = [];
-      for (const t of added) {
-        const p = ctx.graph.producer(t);
-        if (!p) continue;
-        for (const i of dataInputs(ctx, p)) if (!dists[e]!.has(i)) next.push(i);
-      }
-      return next;
-    });
-    if (frontiers.every((f) => f.length === 0)) return { why: 'none' };
+    let more = false;
+    for (let e = 0; e < k; e++) {
+      const dist = dists[e]!;
+      const next = parentsOf(ctx, frontiers[e]!, (t) => dist.has(t));
+      frontiers[e] = next;
+      more ||= next.length > 0;
+    }
+    if (!more) return { why: 'none' };
   }
   return { why: 'budget' };
+}
+
+/** The data inputs of the producers of `level`, those not `seen` yet, in order (repeats kept). */
+function parentsOf(ctx: Ctx, level: readonly string[], seen: (t: string) => boolean): string[] {
+  const next: string[] = [];
+  for (const t of level) {
+    const p = ctx.graph.producer(t);
+    if (!p) continue;
+    for (const i of dataInputs(ctx, p)) if (!seen(i)) next.push(i);
+  }
+  return next;
 }
 
 /** Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body. */
@@ -144,16 +228,18 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
   const p0 = ctx.graph.producer(start);
   const floor = p0 ? ctx.position.get(p0) ?? -1 : -1;
   // Backwards from the ends, never above the start's producer in topological order ...
-  const visited: NodeProto[] = [];
+  const visited: { n: NodeProto; at: number }[] = [];
   const seenNodes = new Set<NodeProto>();
   const stack = ends.filter((e) => e !== start);
   const seen = new Set(stack);
   while (stack.length) {
     const t = stack.pop()!;
     const p = ctx.graph.producer(t);
-    if (!p || seenNodes.has(p) || (ctx.position.get(p) ?? -1) <= floor) continue;
+    if (!p || seenNodes.has(p)) continue;
+    const at = ctx.position.get(p) ?? -1;
+    if (at <= floor) continue;
     seenNodes.add(p);
-    visited.push(p);
+    visited.push({ n: p, at });
     for (const i of dataInputs(ctx, p)) {
       if (i === start || seen.has(i)) continue;
       seen.add(i);
@@ -161,15 +247,20 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
     }
   }
   // ... then forwards: a node is in the block when it reads the start or a node already in it.
-  visited.sort((a, b) => ctx.position.get(a)! - ctx.position.get(b)!);
+  visited.sort((a, b) => a.at - b.at);
   const region = new Set<NodeProto>();
   const below = new Set<string>([start]);
-  for (const n of visited) {
-    if (!dataInputs(ctx, n).some((i) => below.has(i))) continue;
+  for (const { n } of visited) {
+    if (!readsAny(dataInputs(ctx, n), below)) continue;
     region.add(n);
     for (const o of n.outputs) if (o) below.add(o);
   }
   return region;
+}
+
+function readsAny(inputs: readonly string[], values: ReadonlySet<string>): boolean {
+  for (const i of inputs) if (values.has(i)) return true;
+  return false;
 }
 
 /** Convs in `region` on the way back from `end` (stopping at `start`). */
@@ -177,14 +268,14 @@ export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end
   let convs = 0;
   const seen = new Set<string>();
   const queue = [end];
-  while (queue.length) {
-    const t = queue.shift()!;
+  for (let q = 0; q < queue.length; q++) {
+    const t = queue[q]!;
     if (t === start || seen.has(t)) continue;
     seen.add(t);
     const p = ctx.graph.producer(t);
     if (!p || !region.has(p)) continue;
     if (p.opType === 'Conv' || p.opType === 'ConvTranspose') convs++;
-    queue.push(...dataInputs(ctx, p));
+    for (const i of dataInputs(ctx, p)) queue.push(i);
   }
   return convs;
 }
@@ -273,7 +364,13 @@ export function findSE(ctx: Ctx, region: Iterable<NodeProto>): NodeProto | undef
 
 /** Readers of a tensor's values: Shape and Size read only its dimensions (dynamic-batch exports). */
 export function dataConsumers(ctx: Ctx, t: string): readonly NodeProto[] {
-  return ctx.graph.consumers(t).filter((n) => n.opType !== 'Shape' && n.opType !== 'Size');
+  const users = ctx.graph.consumers(t);
+  for (const n of users) if (readsShapeOnly(n)) return users.filter((u) => !readsShapeOnly(u));
+  return users;
+}
+
+function readsShapeOnly(n: NodeProto): boolean {
+  return n.opType === 'Shape' || n.opType === 'Size';
 }
 
 /** Reshape → Transpose → Reshape right after a tensor: ShuffleNet's channel shuffle. */

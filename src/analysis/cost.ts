@@ -62,29 +62,30 @@ function filledElements(g: Graph, shape: string | undefined): number {
 }
 
 export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
-  const dims = (v: string | undefined) => (v ? shapes.get(v)?.dims : undefined);
-  const out = dims(n.outputs[0]);
-  const x = dims(n.inputs[0]);
-  const isFloat = FLOAT_TYPES.has(shapes.get(n.outputs[0] ?? '')?.dtype ?? 0);
+  // Most ops count 0: shapes are looked up only for the ops that count something.
+  if (!COUNTED_OPS.has(n.opType)) return 0;
+  const outShape = shapes.get(n.outputs[0] ?? '');
+  const out = n.outputs[0] ? outShape?.dims : undefined;
+  const isFloat = FLOAT_TYPES.has(outShape?.dtype ?? 0);
   switch (n.opType) {
     case 'Conv': {
-      const w = dims(n.inputs[1]);
+      const w = dimsIn(shapes, n.inputs[1]);
       if (!out || !w) return undefined;
-      return elementCount(out) * elementCount(w.slice(1));
+      return elementCount(out) * productFrom(w, 1);
     }
     case 'ConvTranspose': {
-      const w = dims(n.inputs[1]);
+      const x = dimsIn(shapes, n.inputs[0]), w = dimsIn(shapes, n.inputs[1]);
       if (!x || !w) return undefined;
-      return elementCount(x) * elementCount(w.slice(1));
+      return elementCount(x) * productFrom(w, 1);
     }
     case 'Gemm': {
-      const a = dims(n.inputs[0]);
+      const a = dimsIn(shapes, n.inputs[0]);
       if (!out || !a) return undefined;
       const k = attrInt(n, 'transA', 0) ? a[0]! : a[1]!;
       return elementCount(out) * k;
     }
     case 'MatMul': {
-      const a = dims(n.inputs[0]);
+      const a = dimsIn(shapes, n.inputs[0]);
       if (!out || !a) return undefined;
       return elementCount(out) * a[a.length - 1]!;
     }
@@ -92,9 +93,11 @@ export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
     case 'Mul': case 'Div': case 'Add': case 'Sub': case 'Sum':
       if (!isFloat) return 0;
       return out ? elementCount(out) : undefined;
-    case 'GlobalAveragePool': case 'ReduceMean':
+    case 'GlobalAveragePool': case 'ReduceMean': {
       if (!isFloat) return 0;
+      const x = dimsIn(shapes, n.inputs[0]);
       return x ? elementCount(x) : undefined;
+    }
     case 'AveragePool': {
       const k = attrInts(n, 'kernel_shape');
       return out && k ? elementCount(out) * elementCount(k) : undefined;
@@ -102,6 +105,23 @@ export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
     default:
       return 0;
   }
+}
+
+/** The ops nodeMacs counts (the cases of its switch). */
+const COUNTED_OPS = new Set([
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'Mul', 'Div', 'Add', 'Sub', 'Sum',
+  'GlobalAveragePool', 'ReduceMean', 'AveragePool',
+]);
+
+function dimsIn(shapes: ShapeMap, v: string | undefined): number[] | undefined {
+  return v ? shapes.get(v)?.dims : undefined;
+}
+
+/** The product of dims[from..]: a weight's elements per output channel. */
+function productFrom(dims: readonly number[], from: number): number {
+  let p = 1;
+  for (let i = from; i < dims.length; i++) p *= dims[i]!;
+  return p;
 }
 
 export interface MacCount {

@@ -37,11 +37,13 @@ const FOLD: Record<string, (a: number, b: number) => number> = {
 };
 const INTEGER = new Set<number>([DataType.INT64, DataType.INT32, DataType.INT16, DataType.INT8, DataType.UINT8, DataType.UINT32, DataType.UINT64, DataType.BOOL]);
 
+const COMPARISONS = new Set(['Equal', 'Less', 'Greater', 'And', 'Or', 'Not']);
+
 const elementwise: Rule = (n, ins) => {
   const known = ins.filter((s): s is ValueShape => !!s);
   let dims: number[] | undefined = known.length === ins.length ? [] : undefined;
   for (const s of known) dims = dims && s.dims ? broadcast(dims, s.dims) : undefined;
-  const compare = ['Equal', 'Less', 'Greater', 'And', 'Or', 'Not'].includes(n.opType);
+  const compare = COMPARISONS.has(n.opType);
   const dtype = compare ? DataType.BOOL : (n.opType === 'Where' ? ins[1]?.dtype : ins[0]?.dtype) ?? 0;
   const out: ValueShape = { dtype, dims };
   const fold = FOLD[n.opType];
@@ -61,24 +63,32 @@ function norm(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
+/** Output spatial dims of a conv or pool; strides and dilations default to 1, pads to 0. */
 function spatialOut(n: NodeProto, x: number[], kernel: readonly number[], isPool: boolean): number[] {
   const k = kernel.length;
-  const strides = attrInts(n, 'strides') ?? Array(k).fill(1);
-  const dil = attrInts(n, 'dilations') ?? Array(k).fill(1);
-  const pads = attrInts(n, 'pads') ?? Array(2 * k).fill(0);
+  const strides = attrInts(n, 'strides');
+  const dil = attrInts(n, 'dilations');
+  const pads = attrInts(n, 'pads');
   const autoPad = attr(n, 'auto_pad')?.s ?? 'NOTSET';
   const ceil = isPool && attrInt(n, 'ceil_mode', 0) === 1;
-  return kernel.map((kk, i) => {
+  const dims = new Array<number>(k);
+  for (let i = 0; i < k; i++) {
     const inDim = x[2 + i]!;
-    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return Math.ceil(inDim / strides[i]!);
-    const eff = (kk - 1) * dil[i]! + 1;
-    const padded = inDim + (autoPad === 'VALID' ? 0 : pads[i]! + pads[i + k]!);
-    const span = (padded - eff) / strides[i]!;
+    const stride = strides ? strides[i]! : 1;
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      dims[i] = Math.ceil(inDim / stride);
+      continue;
+    }
+    const eff = (kernel[i]! - 1) * (dil ? dil[i]! : 1) + 1;
+    const begin = pads ? pads[i]! : 0;
+    const padded = inDim + (autoPad === 'VALID' ? 0 : begin + (pads ? pads[i + k]! : 0));
+    const span = (padded - eff) / stride;
     let out = (ceil ? Math.ceil(span) : Math.floor(span)) + 1;
     // ONNX (like PyTorch) drops a last ceil-mode window that would start inside the end padding.
-    if (ceil && (out - 1) * strides[i]! >= inDim + pads[i]!) out--;
-    return out;
-  });
+    if (ceil && (out - 1) * stride >= inDim + begin) out--;
+    dims[i] = out;
+  }
+  return dims;
 }
 
 const conv: Rule = (n, ins) => {

@@ -47,7 +47,7 @@ export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset:
   for (const n of nodes) {
     let outs: ValueShape[] = [];
     try {
-      outs = inferNode(n, n.inputs.map((i) => (i ? shapes.get(i) : undefined)), opset);
+      outs = inferNode(n, inputShapes(shapes, n), opset);
     } catch {
       outs = [];
     }
@@ -55,11 +55,24 @@ export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset:
       const o = n.outputs[i]!;
       if (!o) continue;
       const s = outs[i] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
-      if (s.dims && s.dims.some((d) => !Number.isSafeInteger(d) || d < 0)) s.dims = undefined;
+      if (s.dims && !areDims(s.dims)) s.dims = undefined;
       if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
       shapes.set(o, s);
     }
   }
+}
+
+function inputShapes(shapes: ShapeMap, n: NodeProto): (ValueShape | undefined)[] {
+  const inputs = n.inputs;
+  const ins = new Array<ValueShape | undefined>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) ins[i] = inputs[i] ? shapes.get(inputs[i]!) : undefined;
+  return ins;
+}
+
+/** Every entry a dimension: a safe non-negative integer. */
+function areDims(dims: readonly number[]): boolean {
+  for (const d of dims) if (!Number.isSafeInteger(d) || d < 0) return false;
+  return true;
 }
 
 function bindInputDims(
@@ -86,7 +99,8 @@ export function constantShape(t: TensorProto): ValueShape {
 }
 
 export function attr(n: NodeProto, name: string): AttributeProto | undefined {
-  return n.attributes.find((a) => a.name === name);
+  for (const a of n.attributes) if (a.name === name) return a;
+  return undefined;
 }
 
 export function attrInt(n: NodeProto, name: string, fallback: number): number {
@@ -116,6 +130,7 @@ function checkConv(n: NodeProto, shapes: ShapeMap, label: string): void {
   const [xName = '', wName = ''] = n.inputs;
   const x = shapes.get(xName)?.dims, w = shapes.get(wName)?.dims;
   if (!x || !w) return;
+  if (w.length === x.length && x.length >= 3 && w[1]! * attrInt(n, 'group', 1) === x[1]) return;
   const at = `${label}: Conv ${n.name || n.outputs[0]}`;
   const fmt = (d: number[]) => `[${d.join(',')}]`;
   if (w.length !== x.length || x.length < 3) {

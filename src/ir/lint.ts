@@ -21,48 +21,60 @@ export function lintGraph(g: Graph): string[] {
 export function lintProblems(g: Graph): LintProblem[] {
   const problems: LintProblem[] = [];
   const add = (kind: LintKind, message: string) => problems.push({ kind, message });
-  const defined = new Set<string>(['']);
+  // What defines each value so far: a node, or DECLARED for a graph input or initializer.
+  const source = new Map<string, NodeProto | typeof DECLARED>([['', DECLARED]]);
   for (const v of g.proto.inputs) {
-    if (defined.has(v.name)) add('producer', `graph input ${v.name} is declared twice: keep one`);
-    defined.add(v.name);
+    if (source.has(v.name)) add('producer', `graph input ${v.name} is declared twice: keep one`);
+    source.set(v.name, DECLARED);
   }
   const initializers = new Set<string>();
   for (const t of g.proto.initializers) {
-    if (initializers.has(t.name)) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
-    initializers.add(t.name);
-    defined.add(t.name);
+    if (!addedNew(initializers, t.name)) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
+    source.set(t.name, DECLARED);
   }
-  for (const n of g.proto.sparseInitializerNames) defined.add(n);
-  const producedBy = new Map<string, string>();
+  for (const n of g.proto.sparseInitializerNames) source.set(n, DECLARED);
   const nodeNames = new Set<string>();
-  const later = new Set<string>();
-  for (const n of g.nodes) for (const o of n.outputs) if (o) later.add(o);
+  // Every value some node writes: built only when a read finds nothing defined, to tell order from absence.
+  let written: Set<string> | undefined;
 
   for (const n of g.nodes) {
-    const label = nodeLabel(n);
-    if (n.name) {
-      if (nodeNames.has(n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
-      nodeNames.add(n.name);
-    }
+    if (n.name && !addedNew(nodeNames, n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
     for (const v of g.reads(n)) {
-      if (defined.has(v)) continue;
-      if (later.has(v)) add('order', `node ${label} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)`);
-      else add('undefined', `node ${label} reads ${v}, which no node, graph input or initializer defines; fix the name or add ${v} as an input or initializer`);
+      if (source.has(v)) continue;
+      written ??= writtenValues(g);
+      if (written.has(v)) add('order', `node ${nodeLabel(n)} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)`);
+      else add('undefined', `node ${nodeLabel(n)} reads ${v}, which no node, graph input or initializer defines; fix the name or add ${v} as an input or initializer`);
     }
     for (const o of n.outputs) {
       if (!o) continue;
-      const other = producedBy.get(o);
-      if (other !== undefined || (defined.has(o) && !producedBy.has(o))) {
-        add('producer', `tensor ${o} is written by ${other ? `both ${other} and ${label}` : `${label} and is also a graph input or initializer`}: each tensor needs exactly one producer`);
+      const other = source.get(o);
+      if (other !== undefined) {
+        const label = nodeLabel(n);
+        add('producer', `tensor ${o} is written by ${other !== DECLARED ? `both ${nodeLabel(other)} and ${label}` : `${label} and is also a graph input or initializer`}: each tensor needs exactly one producer`);
       }
-      producedBy.set(o, label);
-      defined.add(o);
+      source.set(o, n);
     }
   }
   for (const o of g.proto.outputs) {
-    if (!defined.has(o.name)) add('output', `graph output ${o.name} is never computed; remove it or add the node that computes it`);
+    if (!source.has(o.name)) add('output', `graph output ${o.name} is never computed; remove it or add the node that computes it`);
   }
   return problems;
+}
+
+/** Marks a value defined by the graph itself (an input, an initializer, a sparse initializer) in lintProblems. */
+const DECLARED = Symbol('declared');
+
+/** Adds `value`; false when it was there already (one hash operation, where has + add are two). */
+function addedNew(set: Set<string>, value: string): boolean {
+  const before = set.size;
+  set.add(value);
+  return set.size > before;
+}
+
+function writtenValues(g: Graph): Set<string> {
+  const written = new Set<string>();
+  for (const n of g.nodes) for (const o of n.outputs) if (o) written.add(o);
+  return written;
 }
 
 /**
@@ -73,27 +85,44 @@ export function lintProblems(g: Graph): LintProblem[] {
  */
 export function lintNodes(g: Graph, nodes: readonly NodeProto[]): LintProblem[] {
   const problems: LintProblem[] = [];
-  const position = new Map<NodeProto, number>();
-  g.nodes.forEach((n, i) => position.set(n, i));
+  const position = positionsOf(g, nodes);
+  const sparse = g.proto.sparseInitializerNames;
   for (const n of nodes) {
-    const label = nodeLabel(n);
     const here = position.get(n);
     if (here === undefined) {
-      problems.push({ kind: 'undefined', message: `node ${label} is not in the graph's node list; insert it through the IR` });
+      problems.push({ kind: 'undefined', message: `node ${nodeLabel(n)} is not in the graph's node list; insert it through the IR` });
       continue;
     }
     for (const v of g.reads(n)) {
-      if (!v || g.initializer(v) || g.isGraphInput(v) || g.proto.sparseInitializerNames.includes(v)) continue;
+      if (!v || g.initializer(v) || g.isGraphInput(v) || (sparse.length && sparse.includes(v))) continue;
       const p = g.producer(v);
-      if (!p) problems.push({ kind: 'undefined', message: `node ${label} reads ${v}, which no node, graph input or initializer defines; fix the name or add ${v} as an input or initializer` });
-      else if (!(position.get(p)! < here)) problems.push({ kind: 'order', message: `node ${label} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)` });
+      if (!p) problems.push({ kind: 'undefined', message: `node ${nodeLabel(n)} reads ${v}, which no node, graph input or initializer defines; fix the name or add ${v} as an input or initializer` });
+      else if (!(position.get(p)! < here)) problems.push({ kind: 'order', message: `node ${nodeLabel(n)} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)` });
     }
     for (const o of n.outputs) {
-      if (o && g.producer(o) !== n) problems.push({ kind: 'producer', message: `tensor ${o} is written by both ${nodeLabel(g.producer(o) ?? n)} and ${label}: each tensor needs exactly one producer` });
-      if (o && (g.initializer(o) || g.isGraphInput(o))) problems.push({ kind: 'producer', message: `tensor ${o} is written by ${label} and is also a graph input or initializer: each tensor needs exactly one producer` });
+      if (o && g.producer(o) !== n) problems.push({ kind: 'producer', message: `tensor ${o} is written by both ${nodeLabel(g.producer(o) ?? n)} and ${nodeLabel(n)}: each tensor needs exactly one producer` });
+      if (o && (g.initializer(o) || g.isGraphInput(o))) problems.push({ kind: 'producer', message: `tensor ${o} is written by ${nodeLabel(n)} and is also a graph input or initializer: each tensor needs exactly one producer` });
     }
   }
   return problems;
+}
+
+/**
+ * The index in the node list (the last, should a node be listed twice) of `nodes` and of the producers
+ * of what they read: one scan of the list, which stores only the few positions the check compares.
+ */
+function positionsOf(g: Graph, nodes: readonly NodeProto[]): Map<NodeProto, number> {
+  const wanted = new Set<NodeProto>(nodes);
+  for (const n of nodes) {
+    for (const v of g.reads(n)) {
+      const p = v ? g.producer(v) : undefined;
+      if (p) wanted.add(p);
+    }
+  }
+  const position = new Map<NodeProto, number>();
+  const all = g.nodes;
+  for (let i = 0; i < all.length; i++) if (wanted.has(all[i]!)) position.set(all[i]!, i);
+  return position;
 }
 
 /** Why a loaded graph cannot be rewritten, or undefined. Cycles are named as cycles, with their nodes. */

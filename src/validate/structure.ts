@@ -16,7 +16,8 @@ import { ARITY, ATTR_TYPES, DEPRECATED, MOVED_TO_INPUT, OP_SINCE } from './op-ta
 /** A shape as the model states it; undefined marks a dimension it leaves open. */
 type Dims = (number | undefined)[];
 type ShapeOf = (value: string) => Dims | undefined;
-type ShapeRule = (n: NodeProto, shapeOf: ShapeOf, at: string) => string[];
+/** A check of one node: it adds what it finds to `out` (nothing, most of the time, and nothing is built). */
+type ShapeRule = (n: NodeProto, shapeOf: ShapeOf, out: string[]) => void;
 
 /**
  * Refuses an input that breaks the rules its output would be held to: a model that is already invalid
@@ -45,15 +46,21 @@ export function checkStructure(model: Model, lint: readonly LintProblem[] = lint
     problems.push(`the model imports no version of the default ONNX domain, yet ${defaultNodes.length} nodes use it; add an opset_import entry for domain ''`);
     return problems;
   }
-  const shapes = statedShapes(model);
-  const shapeOf: ShapeOf = (v) => shapes.get(v);
+  const shapeOf = statedShapes(model);
   for (const n of defaultNodes) {
-    const at = `node ${nodeLabel(n)}`;
-    problems.push(...checkOp(n, opset, at), ...checkArity(n, at), ...checkAttributes(n, opset, at), ...checkSparseReads(model, n, at));
-    problems.push(...(SHAPE_RULES[n.opType]?.(n, shapeOf, at) ?? []));
-    if (n.opType === 'Conv') problems.push(...convTypes(model, n, at));
+    checkOp(n, opset, problems);
+    checkArity(n, problems);
+    checkAttributes(n, opset, problems);
+    checkSparseReads(model, n, problems);
+    SHAPE_RULES[n.opType]?.(n, shapeOf, problems);
+    if (n.opType === 'Conv') convTypes(model, n, problems);
   }
   return problems;
+}
+
+/** Where a node's problem is: built only for a problem found. */
+function at(n: NodeProto): string {
+  return `node ${nodeLabel(n)}`;
 }
 
 /** The newest IR version se-inject knows (ONNX 1.18); opsets up to 24 need no newer one. */
@@ -84,13 +91,12 @@ const TYPED_DATA_FIELDS = new Set([4, 5, 6, 7, 10, 11]);
 function tensorRules(model: Model): string[] {
   const problems: string[] = [];
   for (const t of model.graph.proto.initializers) {
-    const at = `initializer ${quote(t.name)}`;
     if (!Number.isInteger(t.dataType) || t.dataType < 1 || t.dataType > MAX_DATA_TYPE) {
-      problems.push(`${at} has data type ${typeName(t.dataType)}, which is not a tensor element type; write the type it holds (FLOAT is 1)`);
+      problems.push(`initializer ${quote(t.name)} has data type ${typeName(t.dataType)}, which is not a tensor element type; write the type it holds (FLOAT is 1)`);
     }
     const holds = t.rawData !== undefined || t.dataLocation === 1 || t.extras.some((e) => TYPED_DATA_FIELDS.has(e.no));
     if (!holds && elementCount(t.dims) > 0) {
-      problems.push(`${at} declares ${t.dims.join('×') || 'a scalar'} but holds no data (no raw_data, typed data or external data); give it its values`);
+      problems.push(`initializer ${quote(t.name)} declares ${t.dims.join('×') || 'a scalar'} but holds no data (no raw_data, typed data or external data); give it its values`);
     }
   }
   return problems;
@@ -101,28 +107,35 @@ function typeName(dataType: number): string {
   return name ? `${name} (${dataType})` : String(dataType);
 }
 
-function checkArity(n: NodeProto, at: string): string[] {
+function checkArity(n: NodeProto, out: string[]): void {
   const arity = ARITY[n.opType];
-  if (!arity) return [];
+  if (!arity) return;
   const [minIn, maxIn, minOut, maxOut] = arity;
-  const range = (lo: number, hi: number, what: string) => `${lo === hi ? `${lo}` : hi === Infinity ? `at least ${lo}` : `${lo} to ${hi}`} ${what}${hi === 1 ? '' : 's'}`;
-  const problems: string[] = [];
-  const required = n.inputs.slice(0, minIn);
-  if (n.inputs.length < minIn || n.inputs.length > maxIn || required.includes('')) {
-    problems.push(`${at}: ${n.opType} takes ${range(minIn, maxIn, 'input')}, but the node has ${n.inputs.length}${required.includes('') ? ' (a required one left empty)' : ''}; give it the inputs ONNX defines`);
+  const emptyRequired = requiredLeftEmpty(n.inputs, minIn);
+  if (n.inputs.length < minIn || n.inputs.length > maxIn || emptyRequired) {
+    out.push(`${at(n)}: ${n.opType} takes ${range(minIn, maxIn, 'input')}, but the node has ${n.inputs.length}${emptyRequired ? ' (a required one left empty)' : ''}; give it the inputs ONNX defines`);
   }
   if (n.outputs.length < minOut || n.outputs.length > maxOut || n.outputs[0] === '') {
-    problems.push(`${at}: ${n.opType} writes ${range(minOut, maxOut, 'output')}, but the node lists ${n.outputs.length}; give it the outputs ONNX defines`);
+    out.push(`${at(n)}: ${n.opType} writes ${range(minOut, maxOut, 'output')}, but the node lists ${n.outputs.length}; give it the outputs ONNX defines`);
   }
-  return problems;
+}
+
+function requiredLeftEmpty(inputs: readonly string[], required: number): boolean {
+  for (let i = 0; i < required && i < inputs.length; i++) if (inputs[i] === '') return true;
+  return false;
+}
+
+function range(lo: number, hi: number, what: string): string {
+  return `${lo === hi ? `${lo}` : hi === Infinity ? `at least ${lo}` : `${lo} to ${hi}`} ${what}${hi === 1 ? '' : 's'}`;
 }
 
 /** Default-domain operators take dense tensors: a sparse initializer must be densified before one reads it. */
-function checkSparseReads(model: Model, n: NodeProto, at: string): string[] {
+function checkSparseReads(model: Model, n: NodeProto, out: string[]): void {
   const sparse = model.graph.proto.sparseInitializerNames;
-  if (!sparse.length) return [];
-  return n.inputs.filter((i) => i && sparse.includes(i)).map((i) =>
-    `${at} reads ${quote(i)}, a sparse initializer; ONNX operators take dense tensors — store ${quote(i)} as a dense initializer`);
+  if (!sparse.length) return;
+  for (const i of n.inputs) {
+    if (i && sparse.includes(i)) out.push(`${at(n)} reads ${quote(i)}, a sparse initializer; ONNX operators take dense tensors — store ${quote(i)} as a dense initializer`);
+  }
 }
 
 function isDefaultDomain(domain: string): boolean {
@@ -133,40 +146,49 @@ function nodeLabel(n: NodeProto): string {
   return n.name || `${n.opType} writing ${n.outputs[0] ?? '?'}`;
 }
 
-function checkOp(n: NodeProto, opset: number, at: string): string[] {
+function checkOp(n: NodeProto, opset: number, out: string[]): void {
   const since = OP_SINCE.get(n.opType);
   if (since === undefined) {
-    return [`${at} uses ${n.opType}, which is not an ONNX operator; fix the op type or put the node in a custom domain`];
+    out.push(`${at(n)} uses ${n.opType}, which is not an ONNX operator; fix the op type or put the node in a custom domain`);
+    return;
   }
   if (since > opset) {
-    return [`${at} uses ${n.opType}, which ONNX added in opset ${since}, but the model imports opset ${opset}; raise the default-domain opset import to ${since} or replace the op`];
+    out.push(`${at(n)} uses ${n.opType}, which ONNX added in opset ${since}, but the model imports opset ${opset}; raise the default-domain opset import to ${since} or replace the op`);
+    return;
   }
   const deprecated = DEPRECATED[n.opType];
   if (deprecated && opset >= deprecated.since) {
-    return [`${at} uses ${n.opType}, deprecated since opset ${deprecated.since} (the model imports ${opset}); replace it with ${deprecated.use}`];
+    out.push(`${at(n)} uses ${n.opType}, deprecated since opset ${deprecated.since} (the model imports ${opset}); replace it with ${deprecated.use}`);
   }
-  return [];
 }
 
-function checkAttributes(n: NodeProto, opset: number, at: string): string[] {
-  const problems: string[] = [];
-  const expected = ATTR_TYPES[n.opType] ?? {};
-  const seen = new Set<string>();
-  for (const a of n.attributes) {
-    if (seen.has(a.name)) problems.push(`${at} sets attribute ${a.name} twice; keep one`);
-    seen.add(a.name);
-    const moved = MOVED_TO_INPUT.find((m) => m.since <= opset && m.ops.includes(n.opType) && m.attrs.includes(a.name));
+const NO_ATTR_TYPES: Readonly<Record<string, AttrType>> = {};
+
+/** Ops with an attribute that later opsets take as an input: the only ones MOVED_TO_INPUT is searched for. */
+const MOVED_OPS: ReadonlySet<string> = new Set(MOVED_TO_INPUT.flatMap((m) => m.ops));
+
+function checkAttributes(n: NodeProto, opset: number, out: string[]): void {
+  const attributes = n.attributes;
+  if (!attributes.length) return;
+  const expected = ATTR_TYPES[n.opType] ?? NO_ATTR_TYPES;
+  const seen = attributes.length > 1 ? new Set<string>() : undefined;
+  for (const a of attributes) {
+    if (seen) {
+      if (seen.has(a.name)) out.push(`${at(n)} sets attribute ${a.name} twice; keep one`);
+      seen.add(a.name);
+    }
+    const moved = MOVED_OPS.has(n.opType) ? MOVED_TO_INPUT.find((m) => m.since <= opset && m.ops.includes(n.opType) && m.attrs.includes(a.name)) : undefined;
     if (moved) {
-      problems.push(`${at} has attribute ${a.name}, which ${n.opType} takes as an input from opset ${moved.since} on (the model imports ${opset}); pass it as an input instead`);
+      out.push(`${at(n)} has attribute ${a.name}, which ${n.opType} takes as an input from opset ${moved.since} on (the model imports ${opset}); pass it as an input instead`);
       continue;
     }
     const want = expected[a.name];
+    if (want === undefined) continue;
     const got = attrType(a);
-    if (want !== undefined && got !== want) {
-      problems.push(`${at}: attribute ${a.name} of ${n.opType} is ${AttrType[got]}, but ONNX defines it as ${AttrType[want]}; write it as ${AttrType[want]}`);
+    if (got !== want) {
+      out.push(`${at(n)}: attribute ${a.name} of ${n.opType} is ${AttrType[got]}, but ONNX defines it as ${AttrType[want]}; write it as ${AttrType[want]}`);
     }
   }
-  return problems;
 }
 
 /** The declared type, or for attributes written before IR 2 (no type field) the field that holds the value. */
@@ -186,88 +208,93 @@ function intAttr(n: NodeProto, name: string, fallback: number): number {
   return n.attributes.find((a) => a.name === name)?.i ?? fallback;
 }
 
-/** Shapes from graph inputs, outputs and value_info; initializers last, since their dims are exact. */
-function statedShapes(model: Model): Map<string, Dims> {
-  const shapes = new Map<string, Dims>();
+/**
+ * Shapes from graph inputs, outputs and value_info; an initializer's dims before them, since they are
+ * exact (the last initializer of a name, as the graph's own map holds it).
+ */
+function statedShapes(model: Model): ShapeOf {
+  const stated = new Map<string, Dims>();
   const g = model.graph.proto;
-  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) {
-    if (v.type?.shape) shapes.set(v.name, v.type.shape.map((d) => d.value));
+  for (const list of [g.inputs, g.outputs, g.valueInfo]) {
+    for (const v of list) if (v.type?.shape) stated.set(v.name, v.type.shape.map((d) => d.value));
   }
-  for (const t of g.initializers) shapes.set(t.name, t.dims);
-  return shapes;
+  const initializers = model.graph.initializers;
+  return (v) => initializers.get(v)?.dims ?? stated.get(v);
 }
 
 function fmt(d: Dims): string {
   return `[${d.map((x) => x ?? '?').join(',')}]`;
 }
 
-function known(...values: (number | undefined)[]): boolean {
-  return values.every((v) => v !== undefined);
+function known(a: number | undefined, b: number | undefined): boolean {
+  return a !== undefined && b !== undefined;
 }
 
 /** Conv's T: float16, float, double (bfloat16 from opset 22). */
 const CONV_TYPES = new Set<number>([DataType.FLOAT16, DataType.FLOAT, DataType.DOUBLE, DataType.BFLOAT16]);
 
-function convTypes(model: Model, n: NodeProto, at: string): string[] {
-  const problems: string[] = [];
-  n.inputs.slice(1, 3).forEach((name, i) => {
+function convTypes(model: Model, n: NodeProto, out: string[]): void {
+  for (let i = 1; i < 3 && i < n.inputs.length; i++) {
+    const name = n.inputs[i]!;
     const t: TensorProto | undefined = name ? model.graph.initializer(name) : undefined;
-    if (!t || CONV_TYPES.has(t.dataType) || t.dataType < 1 || t.dataType > MAX_DATA_TYPE) return;
-    problems.push(`${at}: Conv ${i === 0 ? 'weight' : 'bias'} ${quote(name)} is ${typeName(t.dataType)}; Conv takes float16, float, bfloat16 or double tensors — store it as the model's float type`);
-  });
-  return problems;
+    if (!t || CONV_TYPES.has(t.dataType) || t.dataType < 1 || t.dataType > MAX_DATA_TYPE) continue;
+    out.push(`${at(n)}: Conv ${i === 1 ? 'weight' : 'bias'} ${quote(name)} is ${typeName(t.dataType)}; Conv takes float16, float, bfloat16 or double tensors — store it as the model's float type`);
+  }
 }
 
-const convRule: ShapeRule = (n, shapeOf, at) => {
+const convRule: ShapeRule = (n, shapeOf, out) => {
   const [xName = '', wName = '', bName = ''] = n.inputs;
-  const x = shapeOf(xName), w = shapeOf(wName), b = bName ? shapeOf(bName) : undefined;
-  if (!x || !w) return [];
+  // Each side looked up only while the ones before it are known (the input's shape is seldom stated).
+  const x = shapeOf(xName);
+  const w = x && shapeOf(wName);
+  if (!x || !w) return;
+  const b = bName ? shapeOf(bName) : undefined;
   if (w.length !== x.length) {
-    return [`${at}: Conv weight ${wName} ${fmt(w)} has rank ${w.length} but input ${xName} ${fmt(x)} has rank ${x.length}; the weight must be [C_out, C_in/group, kernel...] with the input's rank`];
+    out.push(`${at(n)}: Conv weight ${wName} ${fmt(w)} has rank ${w.length} but input ${xName} ${fmt(x)} has rank ${x.length}; the weight must be [C_out, C_in/group, kernel...] with the input's rank`);
+    return;
   }
   const group = intAttr(n, 'group', 1);
-  const problems: string[] = [];
   if (known(x[1], w[1]) && w[1]! * group !== x[1]) {
-    problems.push(`${at}: Conv weight ${wName} ${fmt(w)} takes ${w[1]}×${group} (group) = ${w[1]! * group} input channels but ${xName} has ${x[1]}; make the weight's second dimension ${xName}'s channels / group`);
+    out.push(`${at(n)}: Conv weight ${wName} ${fmt(w)} takes ${w[1]}×${group} (group) = ${w[1]! * group} input channels but ${xName} has ${x[1]}; make the weight's second dimension ${xName}'s channels / group`);
   }
   if (b && known(b[0], w[0]) && (b.length !== 1 || b[0] !== w[0])) {
-    problems.push(`${at}: Conv bias ${bName} ${fmt(b)} must be [${w[0]}], one value per output channel of ${wName}`);
+    out.push(`${at(n)}: Conv bias ${bName} ${fmt(b)} must be [${w[0]}], one value per output channel of ${wName}`);
   }
-  return problems;
 };
 
-const gemmRule: ShapeRule = (n, shapeOf, at) => {
+const gemmRule: ShapeRule = (n, shapeOf, out) => {
   const [aName = '', bName = ''] = n.inputs;
   const a = shapeOf(aName), b = shapeOf(bName);
-  if (!a || !b || a.length !== 2 || b.length !== 2) return [];
+  if (!a || !b || a.length !== 2 || b.length !== 2) return;
   const kA = intAttr(n, 'transA', 0) ? a[0] : a[1];
   const kB = intAttr(n, 'transB', 0) ? b[1] : b[0];
-  if (!known(kA, kB) || kA === kB) return [];
-  return [`${at}: Gemm inner dimensions disagree: ${aName} ${fmt(a)} gives K=${kA}, ${bName} ${fmt(b)} gives K=${kB} (transA=${intAttr(n, 'transA', 0)}, transB=${intAttr(n, 'transB', 0)}); transpose or reshape one side`];
+  if (!known(kA, kB) || kA === kB) return;
+  out.push(`${at(n)}: Gemm inner dimensions disagree: ${aName} ${fmt(a)} gives K=${kA}, ${bName} ${fmt(b)} gives K=${kB} (transA=${intAttr(n, 'transA', 0)}, transB=${intAttr(n, 'transB', 0)}); transpose or reshape one side`);
 };
 
-const matMulRule: ShapeRule = (n, shapeOf, at) => {
+const matMulRule: ShapeRule = (n, shapeOf, out) => {
   const [aName = '', bName = ''] = n.inputs;
   const a = shapeOf(aName), b = shapeOf(bName);
-  if (!a?.length || !b?.length) return [];
+  if (!a?.length || !b?.length) return;
   const kA = a[a.length - 1], kB = b.length === 1 ? b[0] : b[b.length - 2];
-  if (!known(kA, kB) || kA === kB) return [];
-  return [`${at}: MatMul inner dimensions disagree: ${aName} ${fmt(a)} ends in ${kA}, ${bName} ${fmt(b)} needs ${kB}; transpose or reshape one side`];
+  if (!known(kA, kB) || kA === kB) return;
+  out.push(`${at(n)}: MatMul inner dimensions disagree: ${aName} ${fmt(a)} ends in ${kA}, ${bName} ${fmt(b)} needs ${kB}; transpose or reshape one side`);
 };
 
 /** Numpy broadcasting: aligned from the right, each dimension pair equal or one of them 1. */
-const broadcastRule: ShapeRule = (n, shapeOf, at) => {
+const broadcastRule: ShapeRule = (n, shapeOf, out) => {
   const [aName = '', bName = ''] = n.inputs;
-  const a = shapeOf(aName), b = shapeOf(bName);
+  const a = shapeOf(aName);
+  const b = a && shapeOf(bName);
   // Before opset 7 a `broadcast` attribute with `axis` aligned B anywhere in A; that older rule is not checked.
-  if (!a || !b || n.attributes.some((attr) => attr.name === 'broadcast')) return [];
+  if (!a || !b || n.attributes.some((attr) => attr.name === 'broadcast')) return;
   for (let i = 1; i <= Math.min(a.length, b.length); i++) {
     const x = a[a.length - i], y = b[b.length - i];
     if (known(x, y) && x !== y && x !== 1 && y !== 1) {
-      return [`${at}: ${n.opType} cannot broadcast ${aName} ${fmt(a)} with ${bName} ${fmt(b)} (${x} vs ${y}, dimension ${-i}); dimensions must match or be 1, aligned from the right`];
+      out.push(`${at(n)}: ${n.opType} cannot broadcast ${aName} ${fmt(a)} with ${bName} ${fmt(b)} (${x} vs ${y}, dimension ${-i}); dimensions must match or be 1, aligned from the right`);
+      return;
     }
   }
-  return [];
 };
 
 const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
