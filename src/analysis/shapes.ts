@@ -116,12 +116,14 @@ export function attrInts(n: NodeProto, name: string): readonly number[] | undefi
  * from them: 10^12 elements is refused, and so is a Conv whose weight disagrees with its input.
  */
 export function checkPlausible(g: Graph, shapes: ShapeMap, label: string): void {
-  for (const [name, s] of shapes) {
+  shapes.forEach((s, name) => {
     if (s.dims && elementCount(s.dims) > 2 ** 40) {
       throw new SeInjectError('input', `${label}: tensor ${name} would have ${elementCount(s.dims).toExponential(2)} elements (${s.dims.join('×')}); the declared shapes are not plausible`);
     }
-  }
-  for (const n of g.nodes) {
+  });
+  const nodes = g.nodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
     if (n.opType === 'Conv' && (!n.domain || n.domain === 'ai.onnx')) checkConv(n, shapes, label);
   }
 }

@@ -28,7 +28,9 @@ export function lintProblems(g: Graph): LintProblem[] {
     source.set(v.name, DECLARED);
   }
   const initializers = new Set<string>();
-  for (const t of g.proto.initializers) {
+  const inits = g.proto.initializers;
+  for (let i = 0; i < inits.length; i++) {
+    const t = inits[i]!;
     if (!addedNew(initializers, t.name)) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
     source.set(t.name, DECLARED);
   }
@@ -37,15 +39,22 @@ export function lintProblems(g: Graph): LintProblem[] {
   // Every value some node writes: built only when a read finds nothing defined, to tell order from absence.
   let written: Set<string> | undefined;
 
-  for (const n of g.nodes) {
+  // Indexed loops: one pass over every node, run before the optimizer takes it, where for-of would
+  // allocate an iterator result per element.
+  const nodes = g.nodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
     if (n.name && !addedNew(nodeNames, n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
-    for (const v of g.reads(n)) {
+    const reads = g.reads(n);
+    for (let j = 0; j < reads.length; j++) {
+      const v = reads[j]!;
       if (source.has(v)) continue;
       written ??= writtenValues(g);
       if (written.has(v)) add('order', `node ${nodeLabel(n)} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)`);
       else add('undefined', `node ${nodeLabel(n)} reads ${v}, which no node, graph input or initializer defines; fix the name or add ${v} as an input or initializer`);
     }
-    for (const o of n.outputs) {
+    for (let j = 0; j < n.outputs.length; j++) {
+      const o = n.outputs[j]!;
       if (!o) continue;
       const other = source.get(o);
       if (other !== undefined) {
