@@ -262,7 +262,9 @@ export class WireWriter {
       this.replace(new Uint8Array(Math.max(SEGMENT * 2, n)), 0);
       return;
     }
-    const size = Math.max(FIRST_BUFFER, 2 * this.buf.length, pending + n);
+    // Views still point into a shared buffer, which is never written again: a long message with many
+    // views in it goes on in segments of bounded size instead of doubling the buffer each time.
+    const size = this.shared ? Math.max(SEGMENT * 2, pending + n) : Math.max(FIRST_BUFFER, 2 * this.buf.length, pending + n);
     const next = size === FIRST_BUFFER ? spare.pop() ?? new Uint8Array(FIRST_BUFFER) : new Uint8Array(size);
     next.set(this.buf.subarray(this.start, this.pos));
     this.replace(next, pending);
@@ -301,9 +303,18 @@ export class WireWriter {
     this.pos += bytes.length;
   }
 
+  /** A bare varint (no tag): a length or a packed value. */
+  varint(v: number | bigint): void {
+    this.pushVarint(v);
+  }
+
   private pushVarint(v: number | bigint): void {
     this.room(10);
     const buf = this.buf;
+    if (typeof v === 'number' && v >= 0 && v < 0x80) {
+      buf[this.pos++] = v;
+      return;
+    }
     if (typeof v === 'bigint' || v < 0 || v > Number.MAX_SAFE_INTEGER) {
       let b = BigInt.asUintN(64, BigInt(v));
       while (b >= 0x80n) {
@@ -322,6 +333,12 @@ export class WireWriter {
 
   tag(no: number, type: WireType): void {
     this.pushVarint(no * 8 + type);
+  }
+
+  /** The tag and length of a length-delimited field whose `length` payload bytes the caller writes next. */
+  lengthDelimited(no: number, length: number): void {
+    this.pushVarint(no * 8 + WireType.LengthDelimited);
+    this.pushVarint(length);
   }
 
   varintField(no: number, v: number | bigint): void {
@@ -390,9 +407,10 @@ export class WireWriter {
   }
 
   packedInt64Field(no: number, values: readonly number[]): void {
-    const inner = new WireWriter();
-    for (const v of values) inner.pushVarint(v);
-    this.messageField(no, inner);
+    let length = 0;
+    for (const v of values) length += varintSize(v);
+    this.lengthDelimited(no, length);
+    for (const v of values) this.pushVarint(v);
   }
 
   fixed32FloatField(no: number, v: number): void {
@@ -404,6 +422,18 @@ export class WireWriter {
   finish(): Uint8Array[] {
     this.cut();
     return this.done;
+  }
+
+  /**
+   * The chunks written since the last take, handed over: the writer forgets them and goes on after
+   * them, so a long encoding can be written out in batches without holding all of it.
+   */
+  take(): Uint8Array[] {
+    this.cut();
+    const out = this.done.slice();
+    this.done.length = 0;
+    this.doneLength = 0;
+    return out;
   }
 
   /** Concatenates into one buffer (small messages, tests). */
@@ -420,3 +450,37 @@ export class WireWriter {
 }
 
 const EMPTY = new Uint8Array(0);
+const utf8Sizer = new TextEncoder();
+
+/** Bytes of a varint as pushVarint writes it (negative and huge values as 64-bit two's complement). */
+export function varintSize(v: number | bigint): number {
+  if (typeof v === 'bigint' || v < 0 || v > Number.MAX_SAFE_INTEGER) {
+    let b = BigInt.asUintN(64, BigInt(v));
+    let n = 1;
+    while (b >= 0x80n) {
+      n++;
+      b >>= 7n;
+    }
+    return n;
+  }
+  let n = 1;
+  while (v >= 0x80) {
+    n++;
+    v = Math.floor(v / 128);
+  }
+  return n;
+}
+
+/** UTF-8 bytes of `s` as stringField writes it (lone surrogates as U+FFFD, as TextEncoder does). */
+export function utf8Length(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    if (s.charCodeAt(i) >= 0x80) return utf8Sizer.encode(s).length;
+  }
+  return n;
+}
+
+/** Bytes of a length-delimited field (tag, length, payload) with a payload of `length` bytes. */
+export function lengthDelimitedSize(no: number, length: number): number {
+  return varintSize(no * 8 + WireType.LengthDelimited) + varintSize(length) + length;
+}
