@@ -403,6 +403,7 @@ function writeValueInfo(w: WireWriter, v: ValueInfoProto): void {
  */
 const attributeBytes = new WeakMap<AttributeProto, Uint8Array>();
 const CACHED_ATTRIBUTE_MAX = 256;
+const NO_GRAPHS: readonly Uint8Array[] = [];
 
 function attributeSize(a: AttributeProto): number {
   if (a.src) return a.src.length;
@@ -416,7 +417,7 @@ function attributeSize(a: AttributeProto): number {
   if (a.floats) n += 5 * a.floats.length;
   if (a.ints) for (const v of a.ints) n += varintFieldSize(8, v);
   const graphNo = a.type === AttrType.GRAPHS ? 11 : 6;
-  for (const g of a.graphs ?? []) n += lengthDelimitedSize(graphNo, g.length);
+  for (const g of a.graphs ?? NO_GRAPHS) n += lengthDelimitedSize(graphNo, g.length);
   return n;
 }
 
@@ -453,24 +454,46 @@ function writeAttributeFields(w: WireWriter, a: AttributeProto): void {
   if (a.floats) for (const v of a.floats) w.fixed32FloatField(7, v);
   if (a.ints) for (const v of a.ints) w.varintField(8, v);
   // A GRAPH attribute holds its body in field 6 (g), a GRAPHS one in field 11 (graphs).
-  for (const g of a.graphs ?? []) w.bytesField(a.type === AttrType.GRAPHS ? 11 : 6, g);
+  for (const g of a.graphs ?? NO_GRAPHS) w.bytesField(a.type === AttrType.GRAPHS ? 11 : 6, g);
   w.varintField(20, a.type);
 }
 
-function nodeSize(n: NodeProto): number {
+/**
+ * The lengths of a node's attributes and metadata entries, in order, as sizing found them: writing
+ * reads them back (each message's length prefix) instead of walking their strings again.
+ */
+class NestedSizes {
+  readonly list: number[] = [];
+  at = 0;
+  next(): number {
+    return this.list[this.at++]!;
+  }
+}
+
+/** The node's length; with `nested`, also records its attributes' and metadata entries' lengths there. */
+function nodeSize(n: NodeProto, nested?: NestedSizes): number {
   const src = pristineSource(n);
   if (src) return src.length;
   let size = extrasSize(n.extras) + stringFieldSize(4, n.opType);
   for (const i of n.inputs) size += stringFieldSize(1, i);
   for (const o of n.outputs) size += stringFieldSize(2, o);
   if (n.name) size += stringFieldSize(3, n.name);
-  for (const a of n.attributes) size += lengthDelimitedSize(5, attributeSize(a));
+  for (const a of n.attributes) {
+    const length = attributeSize(a);
+    nested?.list.push(length);
+    size += lengthDelimitedSize(5, length);
+  }
   if (n.domain) size += stringFieldSize(7, n.domain);
-  for (const p of n.metadataProps) size += lengthDelimitedSize(9, stringPairSize(p));
+  for (const p of n.metadataProps) {
+    const length = stringPairSize(p);
+    nested?.list.push(length);
+    size += lengthDelimitedSize(9, length);
+  }
   return size;
 }
 
-function writeNode(w: WireWriter, n: NodeProto): void {
+/** Writes the node; `nested` holds the lengths its sizing recorded, else they are found here. */
+function writeNode(w: WireWriter, n: NodeProto, nested?: NestedSizes): void {
   const src = pristineSource(n);
   if (src) {
     w.raw(src);
@@ -487,7 +510,7 @@ function writeNode(w: WireWriter, n: NodeProto): void {
   w.stringField(4, n.opType);
   x = extrasBefore(w, extras, x, 5);
   for (const a of n.attributes) {
-    const size = attributeSize(a);
+    const size = nested ? nested.next() : attributeSize(a);
     w.lengthDelimited(5, size);
     writeAttribute(w, a, size);
   }
@@ -495,7 +518,7 @@ function writeNode(w: WireWriter, n: NodeProto): void {
   if (n.domain) w.stringField(7, n.domain);
   x = extrasBefore(w, extras, x, 9);
   for (const p of n.metadataProps) {
-    w.lengthDelimited(9, stringPairSize(p));
+    w.lengthDelimited(9, nested ? nested.next() : stringPairSize(p));
     writeStringPair(w, p);
   }
   extrasBefore(w, extras, x, Infinity);
@@ -515,6 +538,7 @@ interface GraphPlan {
   /** Per entry, the node's length (a sealed group's entry is unused). */
   readonly nodeSizes: Float64Array;
   readonly initializerSizes: Float64Array;
+  readonly nested: NestedSizes;
   readonly length: number;
 }
 
@@ -526,16 +550,17 @@ function planGraph(g: GraphProto): GraphPlan {
   const groups = layout?.groups ?? [];
   const nodeSizes = new Float64Array(entries.length);
   const initializerSizes = new Float64Array(initializers.length);
+  const nested = new NestedSizes();
   let length = extrasSize(g.extras) + (g.name ? stringFieldSize(2, g.name) : 0);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     if (isSealed(e)) length += e.nodeBytesLength;
-    else length += lengthDelimitedSize(1, (nodeSizes[i] = nodeSize(e)));
+    else length += lengthDelimitedSize(1, (nodeSizes[i] = nodeSize(e, nested)));
   }
   for (let i = 0; i < initializers.length; i++) length += lengthDelimitedSize(5, (initializerSizes[i] = tensorSize(initializers[i]!)));
   for (const s of groups) length += s.initializerBytesLength;
   for (const [no, list] of valueInfoLists(g)) for (const v of list) length += lengthDelimitedSize(no, valueInfoSize(v));
-  return { entries, initializers, groups, nodeSizes, initializerSizes, length };
+  return { entries, initializers, groups, nodeSizes, initializerSizes, nested, length };
 }
 
 function valueInfoLists(g: GraphProto): [number, readonly ValueInfoProto[]][] {
@@ -544,6 +569,7 @@ function valueInfoLists(g: GraphProto): [number, readonly ValueInfoProto[]][] {
 
 /** Writes the graph's fields, pausing (a yield) each time `batch` bytes are pending in `w`. */
 function* writeGraph(w: WireWriter, g: GraphProto, plan: GraphPlan, batch: number): Generator<void> {
+  plan.nested.at = 0;
   const extras = byNumber(g.extras);
   let x = extrasBefore(w, extras, 0, 1);
   for (let i = 0; i < plan.entries.length; i++) {
@@ -551,7 +577,7 @@ function* writeGraph(w: WireWriter, g: GraphProto, plan: GraphPlan, batch: numbe
     if (isSealed(e)) w.raw(e.encodeNodes());
     else {
       w.lengthDelimited(1, plan.nodeSizes[i]!);
-      writeNode(w, e);
+      writeNode(w, e, plan.nested);
     }
     if (w.length >= batch) yield;
   }
@@ -648,12 +674,15 @@ const BATCH_BYTES = 2 * 1024 * 1024;
 
 export function modelEncoding(m: ModelProto): ModelEncoding {
   const graph = m.hasGraph ? planGraph(m.graph) : undefined;
+  const length = modelLength(m, graph);
   return {
-    length: modelLength(m, graph),
+    length,
     *batches(batchBytes = BATCH_BYTES) {
       const w = new WireWriter();
       for (const _ of writeModel(w, m, graph, batchBytes)) yield w.take();
       const last = w.take();
+      // Sized before the first byte, written later: a model edited in between would come out torn.
+      checkLength(w.written, length);
       if (last.length) yield last;
     },
   };
@@ -661,8 +690,14 @@ export function modelEncoding(m: ModelProto): ModelEncoding {
 
 export function encodeModel(m: ModelProto): WireWriter {
   const w = new WireWriter();
-  drain(writeModel(w, m, m.hasGraph ? planGraph(m.graph) : undefined, Infinity));
+  const graph = m.hasGraph ? planGraph(m.graph) : undefined;
+  drain(writeModel(w, m, graph, Infinity));
+  checkLength(w.length, modelLength(m, graph));
   return w;
+}
+
+function checkLength(written: number, planned: number): void {
+  if (written !== planned) throw new Error(`IR: the model was written as ${written} bytes where its sizing found ${planned}; was it edited while being saved?`);
 }
 
 // ---------------------------------------------------------------------------------------------

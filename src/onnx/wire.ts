@@ -240,6 +240,8 @@ export class WireWriter {
   /** Finished chunks, in order; the bytes after `start` in `buf` follow them. */
   private readonly done: Uint8Array[] = [];
   private doneLength = 0;
+  /** Bytes handed over by take(). */
+  private taken = 0;
   private buf: Uint8Array = EMPTY;
   private start = 0;
   private pos = 0;
@@ -248,6 +250,11 @@ export class WireWriter {
 
   get length(): number {
     return this.doneLength + this.pos - this.start;
+  }
+
+  /** Every byte written, including those handed over by take(). */
+  get written(): number {
+    return this.taken + this.length;
   }
 
   get chunks(): Uint8Array[] {
@@ -364,27 +371,32 @@ export class WireWriter {
   }
 
   stringField(no: number, s: string): void {
-    this.tag(no, WireType.LengthDelimited);
     const n = s.length;
-    this.room(10 + 3 * n);
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (s.charCodeAt(i) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) {
-      const bytes = utf8Encoder.encode(s);
-      this.pushVarint(bytes.length);
-      this.copy(bytes);
-      return;
-    }
+    // Written as ASCII in one pass (one byte per character, length n); the first character past ASCII
+    // sends the field back to be written as UTF-8 instead.
+    this.room(20 + n);
+    const start = this.pos;
+    this.tag(no, WireType.LengthDelimited);
     this.pushVarint(n);
     const buf = this.buf;
     let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = start;
+        this.utf8Field(no, s);
+        return;
+      }
+      buf[p++] = c;
+    }
     this.pos = p;
+  }
+
+  private utf8Field(no: number, s: string): void {
+    const bytes = utf8Encoder.encode(s);
+    this.tag(no, WireType.LengthDelimited);
+    this.pushVarint(bytes.length);
+    this.copy(bytes);
   }
 
   messageField(no: number, w: WireWriter): void {
@@ -431,6 +443,7 @@ export class WireWriter {
   take(): Uint8Array[] {
     this.cut();
     const out = this.done.slice();
+    this.taken += this.doneLength;
     this.done.length = 0;
     this.doneLength = 0;
     return out;
