@@ -280,7 +280,8 @@ function extrasSize(extras: readonly Extra[]): number {
 }
 
 function stringFieldSize(no: number, s: string): number {
-  return lengthDelimitedSize(no, utf8Length(s));
+  const n = utf8Length(s);
+  return (no < 16 ? 1 : varintSize(no * 8)) + (n < 0x80 ? 1 : varintSize(n)) + n;
 }
 
 function varintFieldSize(no: number, v: number | bigint): number {
