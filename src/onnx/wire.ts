@@ -305,9 +305,18 @@ export class WireWriter {
   }
 
   private copy(bytes: Uint8Array): void {
-    this.room(bytes.length);
+    const n = bytes.length;
+    if (this.pos + n > this.buf.length) this.room(n);
+    // A few bytes (a small weight, a tag run) copy faster in a loop than through set()'s call.
+    if (n <= 32) {
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = bytes[i]!;
+      this.pos = p;
+      return;
+    }
     this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.pos += n;
   }
 
   /** A bare varint (no tag): a length or a packed value. */
