@@ -319,11 +319,6 @@ export class WireWriter {
     this.pos += n;
   }
 
-  /** A bare varint (no tag): a length or a packed value. */
-  varint(v: number | bigint): void {
-    this.pushVarint(v);
-  }
-
   private pushVarint(v: number | bigint): void {
     this.room(10);
     const buf = this.buf;
