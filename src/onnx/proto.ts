@@ -3,11 +3,12 @@
 // we know) stays as its original bytes in `extras` and is written back verbatim, in field-number order.
 // A message that nothing changed keeps `src`, its original encoding, and is written back as that view.
 
-import { KEPT_FIELD_COST, WireError, WireType, WireWriter, budgetLeft, fields, readPackedInt64, readPackedFloat, readString, spend } from './wire.js';
+import { KEPT_FIELD_COST, WireError, WireType, WireWriter, budgetLeft, fields, lengthDelimitedSize, readPackedInt64, readPackedFloat, readString, spend, utf8Length, varintSize } from './wire.js';
 import { WireCursor, sameBytes } from './cursor.js';
 
 import { AttrType, DataType } from '../ir/types.js';
 import { isSealed, sealedLayout } from '../ir/sealed.js';
+import type { SealedGroup } from '../ir/sealed.js';
 import type { AttributeProto, Dim, Extra, GraphProto, ModelProto, NodeProto, OpsetId, StringPair, TensorProto, TensorType, ValueInfoProto } from '../ir/types.js';
 
 export { AttrType, DataType, FLOAT_TYPES } from '../ir/types.js';
@@ -516,148 +517,458 @@ function opsetAt(d: Decoding, base: number, end: number): OpsetId {
 // ---------------------------------------------------------------------------------------------
 // Encoding. Known fields and extras are merged in field-number order, which is the order protobuf
 // serializers emit; a model written by one therefore comes back byte for byte.
+//
+// Every message is sized before it is written (a length prefix comes first), then written straight
+// into its parent's writer: no writer per nested message, no copy of a message into its parent. The
+// known fields of each message are listed in field-number order, so merging the extras in is a walk.
 
-type Emit = [no: number, write: (w: WireWriter) => void];
+/** Extras in field-number order; fields with one number keep their relative order (a stable sort). */
+function byNumber(extras: readonly Extra[]): readonly Extra[] {
+  for (let i = 1; i < extras.length; i++) {
+    if (extras[i]!.no < extras[i - 1]!.no) return extras.slice().sort((a, b) => a.no - b.no);
+  }
+  return extras;
+}
 
-function emitOrdered(w: WireWriter, known: Emit[], extras: readonly Extra[]): void {
-  const all: Emit[] = known.concat(extras.map((e) => [e.no, (ww: WireWriter) => ww.raw(e.bytes)] as Emit));
-  // Array.prototype.sort is stable: fields with one number keep their relative order.
-  all.sort((a, b) => a[0] - b[0]);
-  for (const [, write] of all) write(w);
+/** Writes the extras from `at` numbered below `no` (they precede the known field `no`); returns where it stopped. */
+function extrasBefore(w: WireWriter, extras: readonly Extra[], at: number, no: number): number {
+  while (at < extras.length && extras[at]!.no < no) w.raw(extras[at++]!.bytes);
+  return at;
+}
+
+function extrasSize(extras: readonly Extra[]): number {
+  let n = 0;
+  for (const e of extras) n += e.bytes.length;
+  return n;
+}
+
+function stringFieldSize(no: number, s: string): number {
+  const n = utf8Length(s);
+  return (no < 16 ? 1 : varintSize(no * 8)) + (n < 0x80 ? 1 : varintSize(n)) + n;
+}
+
+function varintFieldSize(no: number, v: number | bigint): number {
+  return varintSize(no * 8) + varintSize(v);
+}
+
+function stringPairSize(p: StringPair): number {
+  if (p.src) return p.src.length;
+  return (p.key ? stringFieldSize(1, p.key) : 0) + (p.value ? stringFieldSize(2, p.value) : 0);
+}
+
+function writeStringPair(w: WireWriter, p: StringPair): void {
+  if (p.src) {
+    w.raw(p.src);
+    return;
+  }
+  if (p.key) w.stringField(1, p.key);
+  if (p.value) w.stringField(2, p.value);
 }
 
 function encodeStringPair(p: StringPair): WireWriter {
   const w = new WireWriter();
-  if (p.src) {
-    w.raw(p.src);
-    return w;
-  }
-  if (p.key) w.stringField(1, p.key);
-  if (p.value) w.stringField(2, p.value);
+  writeStringPair(w, p);
   return w;
+}
+
+function packedSize(values: readonly number[]): number {
+  let n = 0;
+  for (const v of values) n += varintSize(v);
+  return n;
+}
+
+function tensorSize(t: TensorProto): number {
+  if (t.src) return t.src.length;
+  let n = extrasSize(t.extras);
+  if (t.dims.length) n += lengthDelimitedSize(1, packedSize(t.dims));
+  if (t.dataType) n += varintFieldSize(2, t.dataType);
+  if (t.name) n += stringFieldSize(8, t.name);
+  if (t.rawData) n += lengthDelimitedSize(9, t.rawData.length);
+  for (const e of t.externalData) n += lengthDelimitedSize(13, stringPairSize(e));
+  if (t.dataLocation) n += varintFieldSize(14, t.dataLocation);
+  return n;
+}
+
+function writeTensor(w: WireWriter, t: TensorProto): void {
+  if (t.src) {
+    w.raw(t.src);
+    return;
+  }
+  const extras = byNumber(t.extras);
+  let x = extrasBefore(w, extras, 0, 1);
+  if (t.dims.length) w.packedInt64Field(1, t.dims);
+  x = extrasBefore(w, extras, x, 2);
+  if (t.dataType) w.varintField(2, t.dataType);
+  x = extrasBefore(w, extras, x, 8);
+  if (t.name) w.stringField(8, t.name);
+  x = extrasBefore(w, extras, x, 9);
+  if (t.rawData) w.bytesField(9, t.rawData);
+  x = extrasBefore(w, extras, x, 13);
+  for (const e of t.externalData) {
+    w.lengthDelimited(13, stringPairSize(e));
+    writeStringPair(w, e);
+  }
+  x = extrasBefore(w, extras, x, 14);
+  if (t.dataLocation) w.varintField(14, t.dataLocation);
+  extrasBefore(w, extras, x, Infinity);
 }
 
 export function encodeTensor(t: TensorProto): WireWriter {
   const w = new WireWriter();
-  if (t.src) {
-    w.raw(t.src);
-    return w;
-  }
-  const known: Emit[] = [];
-  if (t.dims.length) known.push([1, (ww) => ww.packedInt64Field(1, t.dims)]);
-  if (t.dataType) known.push([2, (ww) => ww.varintField(2, t.dataType)]);
-  if (t.name) known.push([8, (ww) => ww.stringField(8, t.name)]);
-  if (t.rawData) known.push([9, (ww) => ww.bytesField(9, t.rawData!)]);
-  for (const e of t.externalData) known.push([13, (ww) => ww.messageField(13, encodeStringPair(e))]);
-  if (t.dataLocation) known.push([14, (ww) => ww.varintField(14, t.dataLocation)]);
-  emitOrdered(w, known, t.extras);
+  writeTensor(w, t);
   return w;
 }
 
-function encodeValueInfo(v: ValueInfoProto): WireWriter {
-  const w = new WireWriter();
+function dimSize(d: Dim): number {
+  if (d.value !== undefined) return varintFieldSize(1, d.value);
+  return d.param !== undefined ? stringFieldSize(2, d.param) : 0;
+}
+
+function shapeSize(shape: readonly Dim[]): number {
+  let n = 0;
+  for (const d of shape) n += lengthDelimitedSize(1, dimSize(d));
+  return n;
+}
+
+function tensorTypeSize(tt: TensorType): number {
+  return varintFieldSize(1, tt.elemType) + (tt.shape ? lengthDelimitedSize(2, shapeSize(tt.shape)) : 0);
+}
+
+function valueInfoSize(v: ValueInfoProto): number {
+  if (v.src) return v.src.length;
+  return stringFieldSize(1, v.name) + (v.type ? lengthDelimitedSize(2, lengthDelimitedSize(1, tensorTypeSize(v.type))) : 0);
+}
+
+function writeValueInfo(w: WireWriter, v: ValueInfoProto): void {
   if (v.src) {
     w.raw(v.src);
-    return w;
+    return;
   }
   w.stringField(1, v.name);
-  if (v.type) {
-    const tt = new WireWriter();
-    tt.varintField(1, v.type.elemType);
-    if (v.type.shape) {
-      const shape = new WireWriter();
-      for (const d of v.type.shape) {
-        const dim = new WireWriter();
-        if (d.value !== undefined) dim.varintField(1, d.value);
-        else if (d.param !== undefined) dim.stringField(2, d.param);
-        shape.messageField(1, dim);
-      }
-      tt.messageField(2, shape);
-    }
-    const type = new WireWriter();
-    type.messageField(1, tt);
-    w.messageField(2, type);
+  if (!v.type) return;
+  const tt = v.type;
+  const ttSize = tensorTypeSize(tt);
+  w.lengthDelimited(2, lengthDelimitedSize(1, ttSize));
+  w.lengthDelimited(1, ttSize);
+  w.varintField(1, tt.elemType);
+  if (!tt.shape) return;
+  w.lengthDelimited(2, shapeSize(tt.shape));
+  for (const d of tt.shape) {
+    w.lengthDelimited(1, dimSize(d));
+    if (d.value !== undefined) w.varintField(1, d.value);
+    else if (d.param !== undefined) w.stringField(2, d.param);
   }
+}
+
+/**
+ * Encodings of frozen attributes (every decoded one; constants shared by many nodes), by object: a
+ * frozen attribute cannot change, so its bytes are built once. Only small ones are kept, so a cached
+ * encoding never holds a copy of a tensor or subgraph.
+ */
+const attributeBytes = new WeakMap<AttributeProto, Uint8Array>();
+const CACHED_ATTRIBUTE_MAX = 256;
+const NO_GRAPHS: readonly Uint8Array[] = [];
+
+function attributeSize(a: AttributeProto): number {
+  if (a.src) return a.src.length;
+  const cached = attributeBytes.get(a);
+  if (cached) return cached.length;
+  let n = stringFieldSize(1, a.name) + varintFieldSize(20, a.type);
+  if (a.f !== undefined) n += 5;
+  if (a.i !== undefined) n += varintFieldSize(3, a.i);
+  if (a.s !== undefined) n += stringFieldSize(4, a.s);
+  if (a.t) n += lengthDelimitedSize(5, tensorSize(a.t));
+  if (a.floats) n += 5 * a.floats.length;
+  if (a.ints) for (const v of a.ints) n += varintFieldSize(8, v);
+  const graphNo = a.type === AttrType.GRAPHS ? 11 : 6;
+  for (const g of a.graphs ?? NO_GRAPHS) n += lengthDelimitedSize(graphNo, g.length);
+  return n;
+}
+
+/** One attribute's AttributeProto bytes (what a node's field 5 holds). */
+export function encodeAttribute(a: AttributeProto): WireWriter {
+  const w = new WireWriter();
+  writeAttribute(w, a, attributeSize(a));
   return w;
 }
 
-export function encodeAttribute(a: AttributeProto): WireWriter {
-  const w = new WireWriter();
+function writeAttribute(w: WireWriter, a: AttributeProto, size: number): void {
   if (a.src) {
     w.raw(a.src);
-    return w;
+    return;
   }
+  const cached = attributeBytes.get(a);
+  if (cached) {
+    w.raw(cached);
+    return;
+  }
+  if (size <= CACHED_ATTRIBUTE_MAX && Object.isFrozen(a) && (!a.t || Object.isFrozen(a.t))) {
+    const own = new WireWriter();
+    writeAttributeFields(own, a);
+    const bytes = own.toBytes();
+    attributeBytes.set(a, bytes);
+    w.raw(bytes);
+    return;
+  }
+  writeAttributeFields(w, a);
+}
+
+function writeAttributeFields(w: WireWriter, a: AttributeProto): void {
   w.stringField(1, a.name);
   if (a.f !== undefined) w.fixed32FloatField(2, a.f);
   if (a.i !== undefined) w.varintField(3, a.i);
   if (a.s !== undefined) w.stringField(4, a.s);
-  if (a.t) w.messageField(5, encodeTensor(a.t));
-  if (a.floats) {
-    for (const v of a.floats) w.fixed32FloatField(7, v);
+  if (a.t) {
+    w.lengthDelimited(5, tensorSize(a.t));
+    writeTensor(w, a.t);
   }
+  if (a.floats) for (const v of a.floats) w.fixed32FloatField(7, v);
   if (a.ints) for (const v of a.ints) w.varintField(8, v);
   // A GRAPH attribute holds its body in field 6 (g), a GRAPHS one in field 11 (graphs).
-  for (const g of a.graphs ?? []) w.bytesField(a.type === AttrType.GRAPHS ? 11 : 6, g);
+  for (const g of a.graphs ?? NO_GRAPHS) w.bytesField(a.type === AttrType.GRAPHS ? 11 : 6, g);
   w.varintField(20, a.type);
-  return w;
+}
+
+/**
+ * The lengths of a node's attributes and metadata entries, in order, as sizing found them: writing
+ * reads them back (each message's length prefix) instead of walking their strings again.
+ */
+class NestedSizes {
+  readonly list: number[] = [];
+  at = 0;
+  next(): number {
+    return this.list[this.at++]!;
+  }
+}
+
+/** The node's length; with `nested`, also records its attributes' and metadata entries' lengths there. */
+function nodeSize(n: NodeProto, nested?: NestedSizes): number {
+  const src = pristineSource(n);
+  if (src) return src.length;
+  let size = extrasSize(n.extras) + stringFieldSize(4, n.opType);
+  for (const i of n.inputs) size += stringFieldSize(1, i);
+  for (const o of n.outputs) size += stringFieldSize(2, o);
+  if (n.name) size += stringFieldSize(3, n.name);
+  for (const a of n.attributes) {
+    const length = attributeSize(a);
+    nested?.list.push(length);
+    size += lengthDelimitedSize(5, length);
+  }
+  if (n.domain) size += stringFieldSize(7, n.domain);
+  for (const p of n.metadataProps) {
+    const length = stringPairSize(p);
+    nested?.list.push(length);
+    size += lengthDelimitedSize(9, length);
+  }
+  return size;
+}
+
+/** Writes the node; `nested` holds the lengths its sizing recorded, else they are found here. */
+function writeNode(w: WireWriter, n: NodeProto, nested?: NestedSizes): void {
+  const src = pristineSource(n);
+  if (src) {
+    w.raw(src);
+    return;
+  }
+  const extras = byNumber(n.extras);
+  let x = extrasBefore(w, extras, 0, 1);
+  for (const i of n.inputs) w.stringField(1, i);
+  x = extrasBefore(w, extras, x, 2);
+  for (const o of n.outputs) w.stringField(2, o);
+  x = extrasBefore(w, extras, x, 3);
+  if (n.name) w.stringField(3, n.name);
+  x = extrasBefore(w, extras, x, 4);
+  w.stringField(4, n.opType);
+  x = extrasBefore(w, extras, x, 5);
+  for (const a of n.attributes) {
+    const size = nested ? nested.next() : attributeSize(a);
+    w.lengthDelimited(5, size);
+    writeAttribute(w, a, size);
+  }
+  x = extrasBefore(w, extras, x, 7);
+  if (n.domain) w.stringField(7, n.domain);
+  x = extrasBefore(w, extras, x, 9);
+  for (const p of n.metadataProps) {
+    w.lengthDelimited(9, nested ? nested.next() : stringPairSize(p));
+    writeStringPair(w, p);
+  }
+  extrasBefore(w, extras, x, Infinity);
 }
 
 export function encodeNode(n: NodeProto): WireWriter {
   const w = new WireWriter();
-  const src = pristineSource(n);
-  if (src) {
-    w.raw(src);
-    return w;
-  }
-  const known: Emit[] = [];
-  for (const i of n.inputs) known.push([1, (ww) => ww.stringField(1, i)]);
-  for (const o of n.outputs) known.push([2, (ww) => ww.stringField(2, o)]);
-  if (n.name) known.push([3, (ww) => ww.stringField(3, n.name)]);
-  known.push([4, (ww) => ww.stringField(4, n.opType)]);
-  for (const a of n.attributes) known.push([5, (ww) => ww.messageField(5, encodeAttribute(a))]);
-  if (n.domain) known.push([7, (ww) => ww.stringField(7, n.domain)]);
-  for (const p of n.metadataProps) known.push([9, (ww) => ww.messageField(9, encodeStringPair(p))]);
-  emitOrdered(w, known, n.extras);
+  writeNode(w, n);
   return w;
+}
+
+/** A graph sized for writing: each node's and initializer's length, found once, and the whole. */
+interface GraphPlan {
+  readonly entries: readonly (NodeProto | SealedGroup)[];
+  readonly initializers: readonly TensorProto[];
+  readonly groups: readonly SealedGroup[];
+  /** Per entry, the node's length (a sealed group's entry is unused). */
+  readonly nodeSizes: Float64Array;
+  readonly initializerSizes: Float64Array;
+  readonly nested: NestedSizes;
+  readonly length: number;
+}
+
+function planGraph(g: GraphProto): GraphPlan {
+  // Inserted blocks the IR holds sealed are written from their records, in their place.
+  const layout = sealedLayout(g);
+  const entries = layout?.entries ?? g.nodes;
+  const initializers = layout?.initializers ?? g.initializers;
+  const groups = layout?.groups ?? [];
+  const nodeSizes = new Float64Array(entries.length);
+  const initializerSizes = new Float64Array(initializers.length);
+  const nested = new NestedSizes();
+  let length = extrasSize(g.extras) + (g.name ? stringFieldSize(2, g.name) : 0);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (isSealed(e)) length += e.nodeBytesLength;
+    else length += lengthDelimitedSize(1, (nodeSizes[i] = nodeSize(e, nested)));
+  }
+  for (let i = 0; i < initializers.length; i++) length += lengthDelimitedSize(5, (initializerSizes[i] = tensorSize(initializers[i]!)));
+  for (const s of groups) length += s.initializerBytesLength;
+  for (const [no, list] of valueInfoLists(g)) for (const v of list) length += lengthDelimitedSize(no, valueInfoSize(v));
+  return { entries, initializers, groups, nodeSizes, initializerSizes, nested, length };
+}
+
+function valueInfoLists(g: GraphProto): [number, readonly ValueInfoProto[]][] {
+  return [[11, g.inputs], [12, g.outputs], [13, g.valueInfo]];
+}
+
+/** Writes the graph's fields, pausing (a yield) each time `batch` bytes are pending in `w`. */
+function* writeGraph(w: WireWriter, g: GraphProto, plan: GraphPlan, batch: number): Generator<void> {
+  plan.nested.at = 0;
+  const extras = byNumber(g.extras);
+  let x = extrasBefore(w, extras, 0, 1);
+  for (let i = 0; i < plan.entries.length; i++) {
+    const e = plan.entries[i]!;
+    if (isSealed(e)) w.raw(e.encodeNodes());
+    else {
+      w.lengthDelimited(1, plan.nodeSizes[i]!);
+      writeNode(w, e, plan.nested);
+    }
+    if (w.length >= batch) yield;
+  }
+  x = extrasBefore(w, extras, x, 2);
+  if (g.name) w.stringField(2, g.name);
+  x = extrasBefore(w, extras, x, 5);
+  for (let i = 0; i < plan.initializers.length; i++) {
+    w.lengthDelimited(5, plan.initializerSizes[i]!);
+    writeTensor(w, plan.initializers[i]!);
+    if (w.length >= batch) yield;
+  }
+  for (const s of plan.groups) {
+    w.raw(s.encodeInitializers());
+    if (w.length >= batch) yield;
+  }
+  for (const [no, list] of valueInfoLists(g)) {
+    x = extrasBefore(w, extras, x, no);
+    for (const v of list) {
+      w.lengthDelimited(no, valueInfoSize(v));
+      writeValueInfo(w, v);
+    }
+  }
+  extrasBefore(w, extras, x, Infinity);
+}
+
+function drain(steps: Generator<void>): void {
+  for (let s = steps.next(); !s.done; s = steps.next());
 }
 
 export function encodeGraph(g: GraphProto): WireWriter {
   const w = new WireWriter();
-  const known: Emit[] = [];
-  // Inserted blocks the IR holds sealed are written from their records, in their place.
-  const layout = sealedLayout(g);
-  for (const e of layout?.entries ?? g.nodes) {
-    known.push([1, isSealed(e) ? (ww) => ww.raw(e.encodeNodes()) : (ww) => ww.messageField(1, encodeNode(e))]);
-  }
-  if (g.name) known.push([2, (ww) => ww.stringField(2, g.name)]);
-  for (const t of layout?.initializers ?? g.initializers) known.push([5, (ww) => ww.messageField(5, encodeTensor(t))]);
-  for (const s of layout?.groups ?? []) known.push([5, (ww) => ww.raw(s.encodeInitializers())]);
-  for (const v of g.inputs) known.push([11, (ww) => ww.messageField(11, encodeValueInfo(v))]);
-  for (const v of g.outputs) known.push([12, (ww) => ww.messageField(12, encodeValueInfo(v))]);
-  for (const v of g.valueInfo) known.push([13, (ww) => ww.messageField(13, encodeValueInfo(v))]);
-  emitOrdered(w, known, g.extras);
+  drain(writeGraph(w, g, planGraph(g), Infinity));
   return w;
+}
+
+function opsetSize(o: OpsetId): number {
+  if (o.src) return o.src.length;
+  return (o.domain ? stringFieldSize(1, o.domain) : 0) + varintFieldSize(2, o.version);
+}
+
+function modelLength(m: ModelProto, graph: GraphPlan | undefined): number {
+  let n = extrasSize(m.extras);
+  if (m.irVersion) n += varintFieldSize(1, m.irVersion);
+  if (m.producerName) n += stringFieldSize(2, m.producerName);
+  if (m.producerVersion) n += stringFieldSize(3, m.producerVersion);
+  if (graph) n += lengthDelimitedSize(7, graph.length);
+  for (const o of m.opsetImport) n += lengthDelimitedSize(8, opsetSize(o));
+  for (const p of m.metadataProps) n += lengthDelimitedSize(14, stringPairSize(p));
+  return n;
+}
+
+function* writeModel(w: WireWriter, m: ModelProto, graph: GraphPlan | undefined, batch: number): Generator<void> {
+  const extras = byNumber(m.extras);
+  let x = extrasBefore(w, extras, 0, 1);
+  if (m.irVersion) w.varintField(1, m.irVersion);
+  x = extrasBefore(w, extras, x, 2);
+  if (m.producerName) w.stringField(2, m.producerName);
+  x = extrasBefore(w, extras, x, 3);
+  if (m.producerVersion) w.stringField(3, m.producerVersion);
+  x = extrasBefore(w, extras, x, 7);
+  if (graph) {
+    w.lengthDelimited(7, graph.length);
+    yield* writeGraph(w, m.graph, graph, batch);
+  }
+  x = extrasBefore(w, extras, x, 8);
+  for (const o of m.opsetImport) {
+    w.lengthDelimited(8, opsetSize(o));
+    if (o.src) w.raw(o.src);
+    else {
+      if (o.domain) w.stringField(1, o.domain);
+      w.varintField(2, o.version);
+    }
+  }
+  x = extrasBefore(w, extras, x, 14);
+  for (const p of m.metadataProps) {
+    w.lengthDelimited(14, stringPairSize(p));
+    writeStringPair(w, p);
+  }
+  extrasBefore(w, extras, x, Infinity);
+}
+
+/** A model's encoding, sized but not yet written: its chunks are built batch by batch as they are asked for. */
+export interface ModelEncoding {
+  readonly length: number;
+  /**
+   * The chunks in order, in batches of about `batchBytes` (views into the input count too); each
+   * batch is built when the iteration reaches it, so a caller that writes one before asking for the
+   * next holds one batch at a time. Every iteration encodes anew.
+   */
+  batches(batchBytes?: number): Generator<Uint8Array[]>;
+}
+
+const BATCH_BYTES = 2 * 1024 * 1024;
+
+export function modelEncoding(m: ModelProto): ModelEncoding {
+  const graph = m.hasGraph ? planGraph(m.graph) : undefined;
+  const length = modelLength(m, graph);
+  return {
+    length,
+    *batches(batchBytes = BATCH_BYTES) {
+      const w = new WireWriter();
+      for (const _ of writeModel(w, m, graph, batchBytes)) yield w.take();
+      const last = w.take();
+      // Sized before the first byte, written later: a model edited in between would come out torn.
+      checkLength(w.written, length);
+      if (last.length) yield last;
+    },
+  };
 }
 
 export function encodeModel(m: ModelProto): WireWriter {
   const w = new WireWriter();
-  const known: Emit[] = [];
-  if (m.irVersion) known.push([1, (ww) => ww.varintField(1, m.irVersion)]);
-  if (m.producerName) known.push([2, (ww) => ww.stringField(2, m.producerName)]);
-  if (m.producerVersion) known.push([3, (ww) => ww.stringField(3, m.producerVersion)]);
-  if (m.hasGraph) known.push([7, (ww) => ww.messageField(7, encodeGraph(m.graph))]);
-  for (const o of m.opsetImport) {
-    known.push([8, (ww) => {
-      const ow = new WireWriter();
-      if (o.src) ow.raw(o.src);
-      else if (o.domain) ow.stringField(1, o.domain);
-      if (!o.src) ow.varintField(2, o.version);
-      ww.messageField(8, ow);
-    }]);
-  }
-  for (const p of m.metadataProps) known.push([14, (ww) => ww.messageField(14, encodeStringPair(p))]);
-  emitOrdered(w, known, m.extras);
+  const graph = m.hasGraph ? planGraph(m.graph) : undefined;
+  drain(writeModel(w, m, graph, Infinity));
+  checkLength(w.length, modelLength(m, graph));
   return w;
+}
+
+function checkLength(written: number, planned: number): void {
+  if (written !== planned) throw new Error(`IR: the model was written as ${written} bytes where its sizing found ${planned}; was it edited while being saved?`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-// Model → bytes → file. Encoding gathers views (tensor bytes are not copied); files are written with
-// writev and committed by the protocol of commit.ts, so no fault leaves a half file or touches a file
-// the user had.
+// Model → bytes → file. The encoding is sized first, then built in batches while it is written (tensor
+// bytes stay views, never copies); files are written with writev and committed by the protocol of
+// commit.ts, so no fault leaves a half file or touches a file the user had.
 //
 // External data: every tensor that was external in the input is streamed from its data file into
 // `<output>.data` next to the output (never pointing back at the input's file), and new SE weights join
@@ -15,8 +15,8 @@ import { Transaction, planDataFile, planOutput, randomHex8, removeStaleTemps, te
 import { changedError, checkUnchanged, reopenError, resolvePieces } from './deferred.js';
 import { PROTOBUF_LIMIT, serializeModel } from './encode.js';
 import type { FileRegion } from './deferred.js';
-import { encodeModel } from './proto.js';
-import type { ModelProto, TensorProto } from './proto.js';
+import { modelEncoding } from './proto.js';
+import type { ModelEncoding, ModelProto, TensorProto } from './proto.js';
 import { unchanged } from './stamp.js';
 import type { InputFile } from './stamp.js';
 
@@ -88,13 +88,13 @@ function planExternal(model: Model, dataName: string, moveAll: boolean): Plan {
 }
 
 /** The model's encoding with its data file named `dataName`; weights move out when past protobuf's limit. */
-function planFor(model: Model, dataName: string, externalData: boolean): { plan: Plan; encoded: ReturnType<typeof encodeModel> } {
+function planFor(model: Model, dataName: string, externalData: boolean): { plan: Plan; encoded: ModelEncoding } {
   let plan: Plan = { proto: model.proto, tensors: [], dataBytes: 0 };
   if (model.source.external.size > 0 || externalData) plan = planExternal(model, dataName, externalData);
-  let encoded = encodeModel(plan.proto);
+  let encoded = modelEncoding(plan.proto);
   if (encoded.length > PROTOBUF_LIMIT && !externalData) {
     plan = planExternal(model, dataName, true);
-    encoded = encodeModel(plan.proto);
+    encoded = modelEncoding(plan.proto);
   }
   if (encoded.length > PROTOBUF_LIMIT) {
     throw new SeInjectError('unsupported', `${model.label}: even with weights moved to external data the graph is ${encoded.length} bytes, past protobuf's 2 GiB limit`);
@@ -128,9 +128,7 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
   };
   const tx = new Transaction(out.dir, options.durable === true || out.exists || dataThere);
   const sources = new SourceFiles(model);
-  const writeModel = (encoded: Encoded, report = progress) => tx.writeTemp(base, async (fh) => {
-    await writePieces(fh, resolvePieces(encoded.finish(), model.source.bytes, model.source.deferred), sources, report);
-  });
+  const writeModel = (encoded: ModelEncoding, report = progress) => tx.writeTemp(base, (fh) => writeEncoding(fh, encoded, model, sources, report));
   try {
     let encoded = first.encoded;
     let dataFile: string | undefined;
@@ -166,8 +164,6 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     await sources.close();
   }
 }
-
-type Encoded = ReturnType<typeof encodeModel>;
 
 /**
  * After the model stands with its data under `interim`: `dataPath` becomes a second name of that data
@@ -304,6 +300,14 @@ class SourceFiles {
     const handles = await Promise.allSettled(this.open.values());
     await Promise.all(handles.map((h) => (h.status === 'fulfilled' ? h.value.close().catch(() => {}) : undefined)));
   }
+}
+
+/**
+ * Writes the model's encoding batch by batch: each batch of chunks is built only once the one before
+ * is written, so the save holds one batch of encoded bytes (plus views of the input) at a time.
+ */
+async function writeEncoding(fh: FileHandle, encoded: ModelEncoding, model: Model, sources: SourceFiles, progress: (n: number) => void): Promise<void> {
+  for (const batch of encoded.batches()) await writePieces(fh, resolvePieces(batch, model.source.bytes, model.source.deferred), sources, progress);
 }
 
 /** Writes pieces in order: runs of memory views gathered into writev, file regions copied in chunks. */

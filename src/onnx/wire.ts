@@ -245,6 +245,8 @@ export class WireWriter {
   /** Finished chunks, in order; the bytes after `start` in `buf` follow them. */
   private readonly done: Uint8Array[] = [];
   private doneLength = 0;
+  /** Bytes handed over by take(). */
+  private taken = 0;
   private buf: Uint8Array = EMPTY;
   private start = 0;
   private pos = 0;
@@ -253,6 +255,11 @@ export class WireWriter {
 
   get length(): number {
     return this.doneLength + this.pos - this.start;
+  }
+
+  /** Every byte written, including those handed over by take(). */
+  get written(): number {
+    return this.taken + this.length;
   }
 
   get chunks(): Uint8Array[] {
@@ -267,7 +274,9 @@ export class WireWriter {
       this.replace(new Uint8Array(Math.max(SEGMENT * 2, n)), 0);
       return;
     }
-    const size = Math.max(FIRST_BUFFER, 2 * this.buf.length, pending + n);
+    // Views still point into a shared buffer, which is never written again: a long message with many
+    // views in it goes on in segments of bounded size instead of doubling the buffer each time.
+    const size = this.shared ? Math.max(SEGMENT * 2, pending + n) : Math.max(FIRST_BUFFER, 2 * this.buf.length, pending + n);
     const next = size === FIRST_BUFFER ? spare.pop() ?? new Uint8Array(FIRST_BUFFER) : new Uint8Array(size);
     next.set(this.buf.subarray(this.start, this.pos));
     this.replace(next, pending);
@@ -301,14 +310,27 @@ export class WireWriter {
   }
 
   private copy(bytes: Uint8Array): void {
-    this.room(bytes.length);
+    const n = bytes.length;
+    if (this.pos + n > this.buf.length) this.room(n);
+    // A few bytes (a small weight, a tag run) copy faster in a loop than through set()'s call.
+    if (n <= 32) {
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = bytes[i]!;
+      this.pos = p;
+      return;
+    }
     this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.pos += n;
   }
 
   private pushVarint(v: number | bigint): void {
     this.room(10);
     const buf = this.buf;
+    if (typeof v === 'number' && v >= 0 && v < 0x80) {
+      buf[this.pos++] = v;
+      return;
+    }
     if (typeof v === 'bigint' || v < 0 || v > Number.MAX_SAFE_INTEGER) {
       let b = BigInt.asUintN(64, BigInt(v));
       while (b >= 0x80n) {
@@ -327,6 +349,12 @@ export class WireWriter {
 
   tag(no: number, type: WireType): void {
     this.pushVarint(no * 8 + type);
+  }
+
+  /** The tag and length of a length-delimited field whose `length` payload bytes the caller writes next. */
+  lengthDelimited(no: number, length: number): void {
+    this.pushVarint(no * 8 + WireType.LengthDelimited);
+    this.pushVarint(length);
   }
 
   varintField(no: number, v: number | bigint): void {
@@ -352,27 +380,58 @@ export class WireWriter {
   }
 
   stringField(no: number, s: string): void {
-    this.tag(no, WireType.LengthDelimited);
     const n = s.length;
-    this.room(10 + 3 * n);
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (s.charCodeAt(i) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) {
-      const bytes = utf8Encoder.encode(s);
-      this.pushVarint(bytes.length);
-      this.copy(bytes);
+    if (no >= 16 || n >= 0x4000) {
+      this.longStringField(no, s);
       return;
     }
+    // The common case inline: a one-byte tag, a length of one or two bytes, ASCII written in one pass
+    // (one byte per character); the first character past ASCII sends it to be written as UTF-8.
+    if (this.pos + 3 + n > this.buf.length) this.room(3 + n);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = no * 8 + WireType.LengthDelimited;
+    if (n < 0x80) buf[p++] = n;
+    else {
+      buf[p++] = (n & 0x7f) | 0x80;
+      buf[p++] = n >> 7;
+    }
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.utf8Field(no, s);
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.pos = p;
+  }
+
+  private longStringField(no: number, s: string): void {
+    const n = s.length;
+    this.room(20 + n);
+    const start = this.pos;
+    this.tag(no, WireType.LengthDelimited);
     this.pushVarint(n);
     const buf = this.buf;
     let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = start;
+        this.utf8Field(no, s);
+        return;
+      }
+      buf[p++] = c;
+    }
     this.pos = p;
+  }
+
+  private utf8Field(no: number, s: string): void {
+    const bytes = utf8Encoder.encode(s);
+    this.tag(no, WireType.LengthDelimited);
+    this.pushVarint(bytes.length);
+    this.copy(bytes);
   }
 
   messageField(no: number, w: WireWriter): void {
@@ -395,9 +454,10 @@ export class WireWriter {
   }
 
   packedInt64Field(no: number, values: readonly number[]): void {
-    const inner = new WireWriter();
-    for (const v of values) inner.pushVarint(v);
-    this.messageField(no, inner);
+    let length = 0;
+    for (const v of values) length += varintSize(v);
+    this.lengthDelimited(no, length);
+    for (const v of values) this.pushVarint(v);
   }
 
   fixed32FloatField(no: number, v: number): void {
@@ -409,6 +469,19 @@ export class WireWriter {
   finish(): Uint8Array[] {
     this.cut();
     return this.done;
+  }
+
+  /**
+   * The chunks written since the last take, handed over: the writer forgets them and goes on after
+   * them, so a long encoding can be written out in batches without holding all of it.
+   */
+  take(): Uint8Array[] {
+    this.cut();
+    const out = this.done.slice();
+    this.taken += this.doneLength;
+    this.done.length = 0;
+    this.doneLength = 0;
+    return out;
   }
 
   /** Concatenates into one buffer (small messages, tests). */
@@ -425,3 +498,37 @@ export class WireWriter {
 }
 
 const EMPTY = new Uint8Array(0);
+const utf8Sizer = new TextEncoder();
+
+/** Bytes of a varint as pushVarint writes it (negative and huge values as 64-bit two's complement). */
+export function varintSize(v: number | bigint): number {
+  if (typeof v === 'number' && v >= 0 && v < 0x80) return 1;
+  if (typeof v === 'bigint' || v < 0 || v > Number.MAX_SAFE_INTEGER) {
+    let b = BigInt.asUintN(64, BigInt(v));
+    let n = 1;
+    while (b >= 0x80n) {
+      n++;
+      b >>= 7n;
+    }
+    return n;
+  }
+  let n = 1;
+  while (v >= 0x80) {
+    n++;
+    v = Math.floor(v / 128);
+  }
+  return n;
+}
+
+/** UTF-8 bytes of `s` as stringField writes it (lone surrogates as U+FFFD, as TextEncoder does). */
+export function utf8Length(s: string): number {
+  // The regular expression scans in native code, some times faster than a loop over charCodeAt.
+  return NON_ASCII.test(s) ? utf8Sizer.encode(s).length : s.length;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Bytes of a length-delimited field (tag, length, payload) with a payload of `length` bytes. */
+export function lengthDelimitedSize(no: number, length: number): number {
+  return varintSize(no * 8 + WireType.LengthDelimited) + varintSize(length) + length;
+}

@@ -1,0 +1,132 @@
+// The encoder sizes a model before it writes a byte, then writes it in batches (the save writes each
+// batch before the next is built). Whatever the batch size, the bytes are those of the one-piece
+// encoding; sealed groups are written in their place from their records; new nodes with unknown
+// fields and non-ASCII names come out in field-number order and decode back to themselves.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { inject } from '../src/core.js';
+import { sealInto, unsealed } from '../src/ir/sealed.js';
+import type { SealedGroup } from '../src/ir/sealed.js';
+import { loadModelBytes } from '../src/onnx/load.js';
+import { AttrType, DataType, decodeNode, encodeGraph, encodeModel, encodeNode, encodeTensor, modelEncoding } from '../src/onnx/proto.js';
+import type { GraphProto, ModelProto, NodeProto, TensorProto } from '../src/onnx/proto.js';
+import { WireWriter, fields } from '../src/onnx/wire.js';
+import { FUTURE_FIELDS, small } from './support/fixtures.js';
+import { node } from './support/models.js';
+
+function concat(batches: Iterable<Uint8Array[]>): Uint8Array {
+  const chunks = [...batches].flat();
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
+}
+
+/** Byte equality without a deep comparison per element (the models are megabytes). */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+function weight(name: string, values: number[]): TensorProto {
+  return { name, dataType: DataType.FLOAT, dims: [values.length], rawData: new Uint8Array(new Float32Array(values).buffer), externalData: [], dataLocation: 0, extras: [] };
+}
+
+function graph(nodes: NodeProto[], initializers: TensorProto[]): GraphProto {
+  return { name: 'g', nodes, initializers, inputs: [{ name: 'x' }], outputs: [{ name: 'y' }], valueInfo: [], sparseInitializerNames: [], extras: [] };
+}
+
+function model(g: GraphProto): ModelProto {
+  return { irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'test', producerVersion: '', graph: g, metadataProps: [], extras: [], hasGraph: true };
+}
+
+describe('batched encoding', () => {
+  const injected = loadModelBytes(readFileSync(small('tiny_resnet.onnx')), { label: 'tiny_resnet' });
+  inject(injected, { init: 'preserve' });
+  const models: [string, ModelProto][] = [
+    ['future-fields', loadModelBytes(readFileSync(FUTURE_FIELDS), { label: 'future' }).proto],
+    ['tiny_resnet with SE', injected.proto],
+  ];
+
+  it.each(models)('%s: every batch size gives the bytes and length of the one-piece encoding', (_, m) => {
+    const whole = encodeModel(m).toBytes();
+    for (const batch of [1, 100, 4096, undefined]) {
+      const e = modelEncoding(m);
+      expect(e.length).toBe(whole.length);
+      expect(same(concat(e.batches(batch)), whole)).toBe(true);
+      // A second pass encodes anew, to the same bytes.
+      expect(same(concat(e.batches(batch)), whole)).toBe(true);
+    }
+  });
+
+  it('refuses to finish an encoding whose model changed after it was sized', () => {
+    const m = model(graph([node('Relu', ['x'], ['y'])], []));
+    const e = modelEncoding(m);
+    m.graph.name = 'a longer name';
+    expect(() => concat(e.batches())).toThrow(/edited while being saved/);
+  });
+});
+
+describe('sealed groups', () => {
+  it('are written in their place, nodes among the nodes and weights after the graph\'s own', () => {
+    const [a, b, c] = [node('Relu', ['x'], ['a']), node('Sigmoid', ['a'], ['b'], {}, 'sealed/b'), node('Mul', ['a', 'b'], ['y'])];
+    const [own, inner] = [weight('own', [1, 2]), weight('inner', [3])];
+    const field = (no: number, body: WireWriter) => {
+      const w = new WireWriter();
+      w.messageField(no, body);
+      return w.toBytes();
+    };
+    const nodeBytes = field(1, encodeNode(b));
+    const initBytes = field(5, encodeTensor(inner));
+    const group: SealedGroup = {
+      nodeCount: 1, nodeBytesLength: nodeBytes.length, initializerBytesLength: initBytes.length,
+      encodeNodes: () => nodeBytes.slice(), encodeInitializers: () => initBytes.slice(),
+      expand: () => ({ nodes: [b], initializers: [inner] }),
+    };
+    const expected = encodeModel(model(graph([a, b, c], [own, inner]))).toBytes();
+    const sealedGraph = graph([], []);
+    sealInto(sealedGraph, { entries: [a, group, c], initializers: [own], groups: [group] }, () => unsealed(sealedGraph, [a, b, c], [own, inner]));
+    const m = model(sealedGraph);
+    expect(encodeModel(m).toBytes()).toEqual(expected);
+    expect(modelEncoding(m).length).toBe(expected.length);
+    expect(concat(modelEncoding(m).batches(1))).toEqual(expected);
+    expect(encodeGraph(sealedGraph).toBytes()).toEqual(encodeGraph(graph([a, b, c], [own, inner])).toBytes());
+  });
+});
+
+describe('new nodes', () => {
+  it('merge unknown fields in field-number order and decode back to themselves', () => {
+    const extra = (no: number, payload: number[]) => {
+      const w = new WireWriter();
+      w.bytesField(no, new Uint8Array(payload));
+      return { no, bytes: w.toBytes() };
+    };
+    const n: NodeProto = {
+      name: 'ñodo/é', opType: 'Conv', domain: 'ai.onnx', inputs: ['x', 'w\u{1F600}', ''], outputs: ['y'],
+      attributes: [
+        { name: 'alpha', type: AttrType.FLOAT, f: 0.5 },
+        { name: 'pads', type: AttrType.INTS, ints: [0, -1, 2 ** 40] },
+        { name: 'scales', type: AttrType.FLOATS, floats: [1.5, -2] },
+        { name: 'mode', type: AttrType.STRING, s: 'linéar' },
+        { name: 'value', type: AttrType.TENSOR, t: weight('', [1, 2, 3]) },
+        Object.freeze({ name: 'axis', type: AttrType.INT, i: 1 }),
+      ],
+      metadataProps: [{ key: 'k', value: 'v' }, { key: '', value: 'only value' }],
+      extras: [extra(20, [1]), extra(6, [2, 3]), extra(8, [4]), extra(6, [5])],
+    };
+    for (let round = 0; round < 2; round++) {
+      const bytes = encodeNode(n).toBytes();
+      const numbers = [...fields(bytes)].map((f) => f.no);
+      expect(numbers).toEqual([1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 6, 6, 7, 8, 9, 9, 20]);
+      const back = decodeNode(bytes);
+      const plain = (x: NodeProto) => ({ name: x.name, opType: x.opType, domain: x.domain, inputs: x.inputs, outputs: x.outputs, meta: x.metadataProps.map((p) => [p.key, p.value]) });
+      expect(plain(back)).toEqual(plain(n));
+      expect(back.extras.map((e) => [...e.bytes])).toEqual([[50, 2, 2, 3], [50, 1, 5], [66, 1, 4], [162, 1, 1, 1]]);
+      expect(back.attributes.map((a) => a.name)).toEqual(n.attributes.map((a) => a.name));
+      expect(encodeNode({ ...back, src: undefined }).toBytes()).toEqual(bytes);
+    }
+  });
+});
