@@ -565,12 +565,6 @@ function writeStringPair(w: WireWriter, p: StringPair): void {
   if (p.value) w.stringField(2, p.value);
 }
 
-function encodeStringPair(p: StringPair): WireWriter {
-  const w = new WireWriter();
-  writeStringPair(w, p);
-  return w;
-}
-
 function packedSize(values: readonly number[]): number {
   let n = 0;
   for (const v of values) n += varintSize(v);

@@ -19,7 +19,11 @@ export interface FreshNames {
  * may share its name with its own output (`se/stage1.block1/gate`), as exporters' nodes do.
  */
 export function freshNames(model: Model): FreshNames {
-  const existing = modelNames(model);
+  return namesAgainst(modelNames(model));
+}
+
+/** Names fresh against `existing` and against what they gave before, values and nodes apart. */
+function namesAgainst(existing: ReadonlySet<string>): FreshNames {
   const values = new Set<string>();
   const nodes = new Set<string>();
   const take = (made: Set<string>, base: string) => {
@@ -59,16 +63,10 @@ export function anyNameStartsWith(model: Model, prefix: string): boolean {
  * a block come out the same).
  */
 export function namesUnderFreshPrefix(): FreshNames {
-  const values = new Set<string>();
-  const nodes = new Set<string>();
-  const take = (made: Set<string>, base: string) => {
-    let name = base;
-    for (let i = 1; made.has(name); i++) name = `${base}_${i}`;
-    made.add(name);
-    return name;
-  };
-  return { value: (base) => take(values, base), node: (base) => take(nodes, base) };
+  return namesAgainst(NO_NAMES);
 }
+
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 function visitModelNames(model: Model, add: (s: string) => void): void {
   const g = model.graph.proto;

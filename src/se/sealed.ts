@@ -7,6 +7,7 @@
 
 import type { SealedBlock } from '../ir/graph.js';
 import { elementBytes, encodeAttribute } from '../onnx/proto.js';
+import { WireWriter, lengthDelimitedSize, utf8Length, varintSize } from '../onnx/wire.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { blockStream, buildSE, initialBytes } from './build.js';
 import type { BuiltSE, SEBlockPlan, SEOptions, WeightInit } from './build.js';
@@ -71,15 +72,9 @@ export function blockTemplate(plan: SEBlockPlan, o: SEOptions): BlockTemplate {
     };
   });
   const weights = built.initializers.map((t, i): WeightRecipe => {
-    const dims = new Writer(10 * t.dims.length + 8);
-    if (t.dims.length) {
-      let len = 0;
-      for (const d of t.dims) len += varintLength(d);
-      dims.tag(1, 2);
-      dims.varint(len);
-      for (const d of t.dims) dims.varint(d);
-    }
-    return { name: slot(t.name), dims: t.dims.slice(), dimsField: dims.bytes.subarray(0, dims.pos), dataType: t.dataType, count: t.dims.reduce((a, b) => a * b, 1), init: built.recipes[i]! };
+    const dims = new WireWriter();
+    if (t.dims.length) dims.packedInt64Field(1, t.dims);
+    return { name: slot(t.name), dims: t.dims.slice(), dimsField: dims.toBytes(), dataType: t.dataType, count: t.dims.reduce((a, b) => a * b, 1), init: built.recipes[i]! };
   });
   return { built, outputSuffix: built.output.slice(plan.prefix.length), opTypes: Object.freeze(built.nodes.map((n) => n.opType)), nodes, weights };
 }
@@ -185,24 +180,9 @@ function slotLength(s: Slot, names: Names): number {
   return s === 'tensor' ? names.tensorLength : 'fixed' in s ? s.fixed.length : names.prefixLength + s.suffix.length;
 }
 
-/** UTF-8 length of a string, without encoding it (lone surrogates as TextEncoder writes them: 3 bytes). */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 2; // a pair: 4 bytes for 2 units
-      i++;
-    } else n += 2;
-  }
-  return n;
-}
-
-/** A length-delimited field of `n` payload bytes (field numbers below 16: one tag byte). */
+/** A length-delimited field of `n` payload bytes (every field here has a number below 16: one tag byte). */
 function field(n: number): number {
-  return 1 + varintLength(n) + n;
+  return lengthDelimitedSize(1, n);
 }
 
 /** NodeProto's fields in the order encodeNode writes them: inputs, outputs, name, op_type, attributes, metadata. */
@@ -249,21 +229,12 @@ function writeNode(out: Writer, r: NodeRecipe, names: Names): void {
 
 /** TensorProto's fields in the order encodeTensor writes them: dims, data_type, name, raw_data. */
 function tensorLength(w: WeightRecipe, names: Names, dataBytes: number): number {
-  return w.dimsField.length + 1 + varintLength(w.dataType) + field(slotLength(w.name, names)) + field(dataBytes);
+  return w.dimsField.length + 1 + varintSize(w.dataType) + field(slotLength(w.name, names)) + field(dataBytes);
 }
 
 /** The bytes of a weight's data, as initialBytes makes them. */
 function dataLength(w: WeightRecipe): number {
   return w.init.kind === 'fixed' ? w.init.bytes.length : w.count * (elementBytes(w.dataType) ?? 4);
-}
-
-function varintLength(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
 }
 
 /**

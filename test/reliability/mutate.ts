@@ -96,7 +96,7 @@ function lengthDelimited(no: number, payload: Uint8Array): Uint8Array {
   return w.toBytes();
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) {
