@@ -39,6 +39,17 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('installed as a dependency', () => {
+  it('no folder above the project lends it onnxruntime-node', () => {
+    // Node resolves a package from every node_modules above the importing file; one in the temp folder's
+    // ancestors would make this project look as if it had installed the optional peer.
+    const lenders: string[] = [];
+    for (let dir = path.dirname(project); ; dir = path.dirname(dir)) {
+      if (existsSync(path.join(dir, 'node_modules/onnxruntime-node'))) lenders.push(path.join(dir, 'node_modules'));
+      if (path.dirname(dir) === dir) break;
+    }
+    expect(lenders, `remove or move ${lenders.join(', ')}: it lends onnxruntime-node to every project below it`).toEqual([]);
+  });
+
   it('installs without onnxruntime-node and without warnings', () => {
     expect(install.code, install.stderr).toBe(0);
     expect(install.stderr).not.toMatch(/warn/i);
