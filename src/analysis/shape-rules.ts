@@ -21,11 +21,11 @@ const UNARY = [
 
 function broadcast(a: number[], b: number[]): number[] | undefined {
   const r = Math.max(a.length, b.length);
-  const out: number[] = [];
+  const out = new Array<number>(r);
   for (let i = 0; i < r; i++) {
     const x = a[a.length - r + i] ?? 1, y = b[b.length - r + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1) return undefined;
-    out.push(x === 1 ? y : x);
+    out[i] = x === 1 ? y : x;
   }
   return out;
 }
@@ -39,20 +39,32 @@ const INTEGER = new Set<number>([DataType.INT64, DataType.INT32, DataType.INT16,
 
 const COMPARISONS = new Set(['Equal', 'Less', 'Greater', 'And', 'Or', 'Not']);
 
+/**
+ * The numpy broadcast of every input's dims: [] with no inputs, undefined when one is missing, unknown or
+ * does not broadcast. Always a fresh array.
+ */
+function broadcastAll(ins: In): number[] | undefined {
+  if (ins.length <= 1) return ins.length ? ins[0]?.dims?.slice() : [];
+  let dims = ins[0]?.dims;
+  for (let i = 1; i < ins.length && dims; i++) {
+    const other = ins[i]?.dims;
+    dims = other ? broadcast(dims, other) : undefined;
+  }
+  return dims;
+}
+
 const elementwise: Rule = (n, ins) => {
-  const known = ins.filter((s): s is ValueShape => !!s);
-  let dims: number[] | undefined = known.length === ins.length ? [] : undefined;
-  for (const s of known) dims = dims && s.dims ? broadcast(dims, s.dims) : undefined;
+  const dims = broadcastAll(ins);
   const compare = COMPARISONS.has(n.opType);
   const dtype = compare ? DataType.BOOL : (n.opType === 'Where' ? ins[1]?.dtype : ins[0]?.dtype) ?? 0;
   const out: ValueShape = { dtype, dims };
-  const fold = FOLD[n.opType];
-  if (fold && dims && ins.length === 2 && ins[0]?.values && ins[1]?.values) {
-    const [a, b] = [ins[0].values, ins[1].values];
+  const a = ins[0]?.values, b = ins[1]?.values;
+  const fold = a && b && ins.length === 2 ? FOLD[n.opType] : undefined;
+  if (fold && dims) {
     const count = elementCount(dims);
     const isInt = INTEGER.has(dtype);
     out.values = Array.from({ length: count }, (_, i) => {
-      const v = fold(a[a.length === 1 ? 0 : i]!, b[b.length === 1 ? 0 : i]!);
+      const v = fold(a![a!.length === 1 ? 0 : i]!, b![b!.length === 1 ? 0 : i]!);
       return isInt && n.opType === 'Div' ? Math.trunc(v) : v;
     });
   }
@@ -63,20 +75,26 @@ function norm(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-/** Output spatial dims of a conv or pool; strides and dilations default to 1, pads to 0. */
-function spatialOut(n: NodeProto, x: number[], kernel: readonly number[], isPool: boolean): number[] {
+/**
+ * The output dims of a conv or pool: [batch, `channels`, spatial...]; strides and dilations default to 1,
+ * pads to 0.
+ */
+function windowedDims(n: NodeProto, x: number[], channels: number, kernel: readonly number[], isPool: boolean): number[] {
   const k = kernel.length;
   const strides = attrInts(n, 'strides');
   const dil = attrInts(n, 'dilations');
   const pads = attrInts(n, 'pads');
   const autoPad = attr(n, 'auto_pad')?.s ?? 'NOTSET';
+  const same = autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER';
   const ceil = isPool && attrInt(n, 'ceil_mode', 0) === 1;
-  const dims = new Array<number>(k);
+  const dims = new Array<number>(2 + k);
+  dims[0] = x[0]!;
+  dims[1] = channels;
   for (let i = 0; i < k; i++) {
     const inDim = x[2 + i]!;
     const stride = strides ? strides[i]! : 1;
-    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-      dims[i] = Math.ceil(inDim / stride);
+    if (same) {
+      dims[2 + i] = Math.ceil(inDim / stride);
       continue;
     }
     const eff = (kernel[i]! - 1) * (dil ? dil[i]! : 1) + 1;
@@ -86,7 +104,7 @@ function spatialOut(n: NodeProto, x: number[], kernel: readonly number[], isPool
     let out = (ceil ? Math.ceil(span) : Math.floor(span)) + 1;
     // ONNX (like PyTorch) drops a last ceil-mode window that would start inside the end padding.
     if (ceil && (out - 1) * stride >= inDim + begin) out--;
-    dims[i] = out;
+    dims[2 + i] = out;
   }
   return dims;
 }
@@ -95,7 +113,7 @@ const conv: Rule = (n, ins) => {
   const x = ins[0]?.dims, w = ins[1]?.dims;
   if (!x || !w) return [{ dtype: ins[0]?.dtype ?? 0 }];
   const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
-  return [{ dtype: ins[0]!.dtype, dims: [x[0]!, w[0]!, ...spatialOut(n, x, kernel, false)] }];
+  return [{ dtype: ins[0]!.dtype, dims: windowedDims(n, x, w[0]!, kernel, false) }];
 };
 
 const convTranspose: Rule = (n, ins) => {
@@ -118,7 +136,7 @@ const pool: Rule = (n, ins) => {
   const x = ins[0]?.dims;
   const kernel = attrInts(n, 'kernel_shape');
   if (!x || !kernel) return [{ dtype: ins[0]?.dtype ?? 0 }];
-  const dims = [x[0]!, x[1]!, ...spatialOut(n, x, kernel, true)];
+  const dims = windowedDims(n, x, x[1]!, kernel, true);
   return [{ dtype: ins[0]!.dtype, dims }, { dtype: DataType.INT64, dims }];
 };
 

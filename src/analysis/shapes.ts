@@ -44,21 +44,29 @@ export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, lab
  * inserted nodes are all that need inferring.
  */
 export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset: number): void {
-  for (const n of nodes) {
-    let outs: ValueShape[] = [];
-    try {
-      outs = inferNode(n, inputShapes(shapes, n), opset);
-    } catch {
-      outs = [];
-    }
-    for (let i = 0; i < n.outputs.length; i++) {
-      const o = n.outputs[i]!;
+  for (let k = 0; k < nodes.length; k++) {
+    const n = nodes[k]!;
+    const outs = outputShapes(shapes, n, opset);
+    const outputs = n.outputs;
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs[i]!;
       if (!o) continue;
       const s = outs[i] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
       if (s.dims && !areDims(s.dims)) s.dims = undefined;
       if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
       shapes.set(o, s);
     }
+  }
+}
+
+const NO_SHAPES: readonly ValueShape[] = [];
+
+/** What the node's rule says, or nothing where the rule fails on inputs it does not expect. */
+function outputShapes(shapes: ShapeMap, n: NodeProto, opset: number): readonly ValueShape[] {
+  try {
+    return inferNode(n, inputShapes(shapes, n), opset);
+  } catch {
+    return NO_SHAPES;
   }
 }
 
@@ -93,9 +101,35 @@ function bindInputDims(
 }
 
 export function constantShape(t: TensorProto): ValueShape {
-  const s: ValueShape = { dtype: t.dataType, dims: t.dims.slice() };
-  if (elementCount(t.dims) <= MAX_FOLDED && t.dataLocation !== 1) s.values = tensorValues(t);
-  return s;
+  if (elementCount(t.dims) <= MAX_FOLDED && t.dataLocation !== 1) return new FoldedConstant(t);
+  return { dtype: t.dataType, dims: t.dims.slice() };
+}
+
+/**
+ * A small tensor's shape, whose values are decoded when a rule first reads them: most small initializers
+ * are biases and norm parameters that no shape arithmetic ever folds. The tensor is not edited after
+ * loading, so the values are those it held when inferred.
+ */
+class FoldedConstant implements ValueShape {
+  dtype: number;
+  dims?: number[];
+  private decoded = false;
+  private folded?: number[];
+
+  constructor(private readonly tensor: TensorProto) {
+    this.dtype = tensor.dataType;
+    this.dims = tensor.dims.slice();
+  }
+
+  get values(): number[] | undefined {
+    if (!this.decoded) this.values = tensorValues(this.tensor);
+    return this.folded;
+  }
+
+  set values(v: number[] | undefined) {
+    this.decoded = true;
+    this.folded = v;
+  }
 }
 
 export function attr(n: NodeProto, name: string): AttributeProto | undefined {

@@ -109,7 +109,8 @@ export class Graph {
   /** Names of values read by a node, its subgraph captures included. */
   reads(node: NodeProto): readonly string[] {
     if (this.holdsSealed) this.expand();
-    const cap = this.captured.get(node);
+    // Most graphs have no subgraphs: no lookup by node then.
+    const cap = this.captured.size ? this.captured.get(node) : undefined;
     return cap ? node.inputs.concat(cap) : node.inputs;
   }
 

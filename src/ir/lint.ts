@@ -21,18 +21,18 @@ export function lintGraph(g: Graph): string[] {
 export function lintProblems(g: Graph): LintProblem[] {
   const problems: LintProblem[] = [];
   const add = (kind: LintKind, message: string) => problems.push({ kind, message });
-  // What defines each value so far: a node, or DECLARED for a graph input or initializer.
-  const source = new Map<string, NodeProto | typeof DECLARED>([['', DECLARED]]);
+  // What defines each value so far: a node, INITIALIZER, or DECLARED for a graph input (or a sparse
+  // initializer). An initializer may also be a graph input (IR 3 requires it), but not twice an initializer.
+  const source = new Map<string, NodeProto | typeof DECLARED | typeof INITIALIZER>([['', DECLARED]]);
   for (const v of g.proto.inputs) {
     if (source.has(v.name)) add('producer', `graph input ${v.name} is declared twice: keep one`);
     source.set(v.name, DECLARED);
   }
-  const initializers = new Set<string>();
   const inits = g.proto.initializers;
   for (let i = 0; i < inits.length; i++) {
     const t = inits[i]!;
-    if (!addedNew(initializers, t.name)) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
-    source.set(t.name, DECLARED);
+    if (source.get(t.name) === INITIALIZER) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
+    source.set(t.name, INITIALIZER);
   }
   for (const n of g.proto.sparseInitializerNames) source.set(n, DECLARED);
   const nodeNames = new Set<string>();
@@ -59,7 +59,7 @@ export function lintProblems(g: Graph): LintProblem[] {
       const other = source.get(o);
       if (other !== undefined) {
         const label = nodeLabel(n);
-        add('producer', `tensor ${o} is written by ${other !== DECLARED ? `both ${nodeLabel(other)} and ${label}` : `${label} and is also a graph input or initializer`}: each tensor needs exactly one producer`);
+        add('producer', `tensor ${o} is written by ${other !== DECLARED && other !== INITIALIZER ? `both ${nodeLabel(other)} and ${label}` : `${label} and is also a graph input or initializer`}: each tensor needs exactly one producer`);
       }
       source.set(o, n);
     }
@@ -70,8 +70,10 @@ export function lintProblems(g: Graph): LintProblem[] {
   return problems;
 }
 
-/** Marks a value defined by the graph itself (an input, an initializer, a sparse initializer) in lintProblems. */
+/** Marks a value defined by the graph itself (an input, a sparse initializer) in lintProblems. */
 const DECLARED = Symbol('declared');
+/** Marks a value an initializer defines in lintProblems. */
+const INITIALIZER = Symbol('initializer');
 
 /** Adds `value`; false when it was there already (one hash operation, where has + add are two). */
 function addedNew(set: Set<string>, value: string): boolean {

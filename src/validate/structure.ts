@@ -171,7 +171,7 @@ function checkAttributes(n: NodeProto, opset: number, out: string[]): void {
   const attributes = n.attributes;
   if (!attributes.length) return;
   const expected = ATTR_TYPES[n.opType] ?? NO_ATTR_TYPES;
-  const seen = attributes.length > 1 ? new Set<string>() : undefined;
+  const seen = repeatsAName(attributes) ? new Set<string>() : undefined;
   for (const a of attributes) {
     if (seen) {
       if (seen.has(a.name)) out.push(`${at(n)} sets attribute ${a.name} twice; keep one`);
@@ -189,6 +189,18 @@ function checkAttributes(n: NodeProto, opset: number, out: string[]): void {
       out.push(`${at(n)}: attribute ${a.name} of ${n.opType} is ${AttrType[got]}, but ONNX defines it as ${AttrType[want]}; write it as ${AttrType[want]}`);
     }
   }
+}
+
+/**
+ * Whether two attributes may share a name: checked by comparing names for the few attributes an op
+ * has, so that only a node with a repeat, or with very many attributes, needs a set to find it.
+ */
+function repeatsAName(attributes: readonly AttributeProto[]): boolean {
+  if (attributes.length > 16) return true;
+  for (let j = 1; j < attributes.length; j++) {
+    for (let i = 0; i < j; i++) if (attributes[i]!.name === attributes[j]!.name) return true;
+  }
+  return false;
 }
 
 /** The declared type, or for attributes written before IR 2 (no type field) the field that holds the value. */
