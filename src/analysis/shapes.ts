@@ -163,7 +163,7 @@ export function checkPlausible(g: Graph, shapes: ShapeMap, label: string): void 
 }
 
 function checkConv(n: NodeProto, shapes: ShapeMap, label: string): void {
-  const [xName = '', wName = ''] = n.inputs;
+  const xName = n.inputs[0] ?? '', wName = n.inputs[1] ?? '';
   const x = shapes.get(xName)?.dims, w = shapes.get(wName)?.dims;
   if (!x || !w) return;
   if (w.length === x.length && x.length >= 3 && w[1]! * attrInt(n, 'group', 1) === x[1]) return;

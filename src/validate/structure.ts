@@ -255,7 +255,7 @@ function convTypes(model: Model, n: NodeProto, out: string[]): void {
 }
 
 const convRule: ShapeRule = (n, shapeOf, out) => {
-  const [xName = '', wName = '', bName = ''] = n.inputs;
+  const xName = n.inputs[0] ?? '', wName = n.inputs[1] ?? '', bName = n.inputs[2] ?? '';
   // Each side looked up only while the ones before it are known (the input's shape is seldom stated).
   const x = shapeOf(xName);
   const w = x && shapeOf(wName);
@@ -275,7 +275,7 @@ const convRule: ShapeRule = (n, shapeOf, out) => {
 };
 
 const gemmRule: ShapeRule = (n, shapeOf, out) => {
-  const [aName = '', bName = ''] = n.inputs;
+  const aName = n.inputs[0] ?? '', bName = n.inputs[1] ?? '';
   const a = shapeOf(aName), b = shapeOf(bName);
   if (!a || !b || a.length !== 2 || b.length !== 2) return;
   const kA = intAttr(n, 'transA', 0) ? a[0] : a[1];
@@ -285,7 +285,7 @@ const gemmRule: ShapeRule = (n, shapeOf, out) => {
 };
 
 const matMulRule: ShapeRule = (n, shapeOf, out) => {
-  const [aName = '', bName = ''] = n.inputs;
+  const aName = n.inputs[0] ?? '', bName = n.inputs[1] ?? '';
   const a = shapeOf(aName), b = shapeOf(bName);
   if (!a?.length || !b?.length) return;
   const kA = a[a.length - 1], kB = b.length === 1 ? b[0] : b[b.length - 2];
@@ -295,7 +295,7 @@ const matMulRule: ShapeRule = (n, shapeOf, out) => {
 
 /** Numpy broadcasting: aligned from the right, each dimension pair equal or one of them 1. */
 const broadcastRule: ShapeRule = (n, shapeOf, out) => {
-  const [aName = '', bName = ''] = n.inputs;
+  const aName = n.inputs[0] ?? '', bName = n.inputs[1] ?? '';
   const a = shapeOf(aName);
   const b = a && shapeOf(bName);
   // Before opset 7 a `broadcast` attribute with `axis` aligned B anywhere in A; that older rule is not checked.
