@@ -100,9 +100,10 @@ function bindInputDims(
   });
 }
 
+/** An initializer's or Constant's shape; its dims are the tensor's own array, which no rule or pass edits. */
 export function constantShape(t: TensorProto): ValueShape {
   if (elementCount(t.dims) <= MAX_FOLDED && t.dataLocation !== 1) return new FoldedConstant(t);
-  return { dtype: t.dataType, dims: t.dims.slice() };
+  return { dtype: t.dataType, dims: t.dims };
 }
 
 /**
@@ -118,7 +119,7 @@ class FoldedConstant implements ValueShape {
 
   constructor(private readonly tensor: TensorProto) {
     this.dtype = tensor.dataType;
-    this.dims = tensor.dims.slice();
+    this.dims = tensor.dims;
   }
 
   get values(): number[] | undefined {

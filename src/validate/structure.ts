@@ -41,13 +41,15 @@ export function checkStructure(model: Model, lint: readonly LintProblem[] = lint
     if (missing.length) problems.push(`IR version ${model.proto.irVersion} requires every initializer to be a graph input; ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} are not`);
   }
   const opset = model.opset;
-  const defaultNodes = model.graph.nodes.filter((n) => isDefaultDomain(n.domain));
-  if (opset === 0 && defaultNodes.length > 0) {
-    problems.push(`the model imports no version of the default ONNX domain, yet ${defaultNodes.length} nodes use it; add an opset_import entry for domain ''`);
+  const nodes = model.graph.nodes;
+  const unversioned = opset === 0 ? nodes.filter((n) => isDefaultDomain(n.domain)).length : 0;
+  if (unversioned > 0) {
+    problems.push(`the model imports no version of the default ONNX domain, yet ${unversioned} nodes use it; add an opset_import entry for domain ''`);
     return problems;
   }
   const shapeOf = statedShapes(model);
-  for (const n of defaultNodes) {
+  for (const n of nodes) {
+    if (!isDefaultDomain(n.domain)) continue;
     checkOp(n, opset, problems);
     checkArity(n, problems);
     checkAttributes(n, opset, problems);
