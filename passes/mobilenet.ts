@@ -9,7 +9,7 @@
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, dataInputs, dimsOf, findSE, isPassThrough, isSEScale, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, dataInputs, dimsOf, findSE, isPassThrough, isSEScale, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { attrInt, attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
@@ -48,7 +48,7 @@ const isDepthwise = (ctx: Ctx, n: NodeProto) => n.opType === 'Conv' && attrInt(n
 /** Walks back from `t` over single-reader pass-through steps (and x·f(x) forms) to the node that made it. */
 function producerThrough(ctx: Ctx, t: string): { node?: NodeProto; tensor: string } {
   for (let i = 0; i < 8; i++) {
-    const p = ctx.graph.producer(t);
+    const p = producerOf(ctx, t);
     if (!p || dataConsumers(ctx, t).length !== 1) return { node: p, tensor: t };
     if (!isPassThrough(ctx, p) && p.opType !== 'Mul') return { node: p, tensor: t };
     const next = dataInputs(ctx, p)[0];
@@ -56,7 +56,7 @@ function producerThrough(ctx: Ctx, t: string): { node?: NodeProto; tensor: strin
     // x·f(x): both factors come from x, which may have two readers; step to x.
     t = next;
   }
-  return { node: ctx.graph.producer(t), tensor: t };
+  return { node: producerOf(ctx, t), tensor: t };
 }
 
 /**

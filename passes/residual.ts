@@ -11,7 +11,7 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, featureMapDims, findSE, isFeatureMap, isPassThrough, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, featureMapDims, findSE, isFeatureMap, isPassThrough, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -59,7 +59,7 @@ function foreignOrigin(ctx: Ctx, t: string): NodeProto | undefined {
   const queue = [t];
   const seen = new Set(queue);
   for (let i = 0; i < queue.length && i < 64; i++) {
-    const p = ctx.graph.producer(queue[i]!);
+    const p = producerOf(ctx, queue[i]!);
     if (!p || dimsOf(ctx, queue[i]!)) continue;
     if (p.domain !== '' && p.domain !== 'ai.onnx') return p;
     for (const input of p.inputs) if (input && !seen.has(input)) seen.add(input), queue.push(input);
@@ -72,7 +72,7 @@ function isProjectionOf(ctx: Ctx, x: string, shortcut: string): boolean {
   let t = shortcut;
   for (let i = 0; i < 8; i++) {
     if (t === x) return true;
-    const p = ctx.graph.producer(t);
+    const p = producerOf(ctx, t);
     if (!p || !(PROJECTION.has(p.opType) || isPassThrough(ctx, p))) return false;
     const data = dataInputs(ctx, p);
     if (data.length !== 1) return false;

@@ -10,7 +10,7 @@
  * Writes   Concat(side, main) → Concat(side, SE(main))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -20,7 +20,7 @@ import type { Candidate, Pass } from '../src/se/site.js';
 function isPooledShortcut(ctx: Ctx, t: string, x: string): boolean {
   let pooled = false;
   for (let i = 0; i < 4 && t !== x; i++) {
-    const p = ctx.graph.producer(t);
+    const p = producerOf(ctx, t);
     if (!p || !['AveragePool', 'MaxPool', 'Pad'].includes(p.opType)) return false;
     pooled ||= p.opType !== 'Pad';
     const data = dataInputs(ctx, p);

@@ -5,7 +5,7 @@
 import type { Graph } from '../ir/graph.js';
 import { FLOAT_TYPES } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
-import type { ShapeMap } from './shapes.js';
+import type { ShapeMap, ValueShape } from './shapes.js';
 
 /**
  * The deepest block se-inject looks for: a block input more than this many ops above a block's output
@@ -20,22 +20,62 @@ export interface Ctx {
   /** Each node's index in the (topologically ordered) node list: computed once per graph. */
   position: ReadonlyMap<NodeProto, number>;
   /**
-   * Answers about single tensors and nodes, kept as the passes ask them: the graph and its shapes do
-   * not change while passes match, and the walks of neighbouring blocks ask about the same nodes.
+   * What the passes ask of each tensor, one record per tensor (valueFacts): the graph and its shapes do
+   * not change while passes match, and the walks of neighbouring blocks ask about the same tensors.
    */
-  memo: Memo;
+  facts: Map<string, ValueFacts>;
 }
 
-interface Memo {
-  constant: Map<string, boolean>;
-  dataInputs: Map<NodeProto, readonly string[]>;
+/**
+ * One tensor as the walkers see it, found with one lookup instead of one per question (a map of 10^5
+ * names answers a lookup from memory, not cache, on deep graphs).
+ */
+interface ValueFacts {
+  readonly shape: ValueShape | undefined;
+  /** The node writing it; undefined for graph inputs, initializers and names nothing defines. */
+  readonly producer: NodeProto | undefined;
+  /** The producer's index in the node list; -1 without one. */
+  readonly at: number;
+  /** A graph input that is not an initializer, or a node output: a tensor computed at run time. */
+  readonly computed: boolean;
+  readonly initializer: boolean;
+  /** isConstant's answer, once asked. */
+  constant?: boolean;
+  /** The producer's data inputs (dataInputs), once asked. */
+  producerData?: readonly string[];
 }
 
 export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
   const position = new Map<NodeProto, number>();
+  const facts = new Map<string, ValueFacts>();
   const nodes = graph.nodes;
-  for (let i = 0; i < nodes.length; i++) position.set(nodes[i]!, i);
-  return { graph, shapes, position, memo: { constant: new Map(), dataInputs: new Map() } };
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    position.set(n, i);
+    const outputs = n.outputs;
+    for (let j = 0; j < outputs.length; j++) {
+      const o = outputs[j]!;
+      // The first writer of a name is its producer (the graph holds no second one: lint refuses it).
+      if (o && !facts.has(o)) facts.set(o, { shape: shapes.get(o), producer: n, at: i, computed: true, initializer: false });
+    }
+  }
+  return { graph, shapes, position, facts };
+}
+
+/** The facts of tensor `t`; graph inputs, initializers and unknown names are looked up on first question. */
+function valueFacts(ctx: Ctx, t: string): ValueFacts {
+  let f = ctx.facts.get(t);
+  if (!f) {
+    const initializer = !!ctx.graph.initializer(t);
+    f = { shape: ctx.shapes.get(t), producer: undefined, at: -1, computed: !initializer && ctx.graph.isGraphInput(t), initializer };
+    ctx.facts.set(t, f);
+  }
+  return f;
+}
+
+/** The node writing `t` (undefined for graph inputs, initializers and unknown names). */
+export function producerOf(ctx: Ctx, t: string): NodeProto | undefined {
+  return valueFacts(ctx, t).producer;
 }
 
 /** A float tensor of rank 4 (N, C, H, W) computed by a node: what SE can scale. */
@@ -45,13 +85,12 @@ export function isFeatureMap(ctx: Ctx, t: string): boolean {
 
 /** The dims of a feature map (see isFeatureMap); undefined for any other tensor. */
 export function featureMapDims(ctx: Ctx, t: string): number[] | undefined {
-  const s = ctx.shapes.get(t);
-  const feature = !!s && FLOAT_TYPES.has(s.dtype) && s.dims?.length === 4 && !ctx.graph.initializer(t) && (!!ctx.graph.producer(t) || ctx.graph.isGraphInput(t));
-  return feature ? s.dims : undefined;
+  const f = valueFacts(ctx, t), s = f.shape;
+  return f.computed && s && s.dims?.length === 4 && FLOAT_TYPES.has(s.dtype) ? s.dims : undefined;
 }
 
 export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
-  return ctx.shapes.get(t)?.dims;
+  return valueFacts(ctx, t).shape?.dims;
 }
 
 /**
@@ -60,15 +99,13 @@ export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
  * Looked for at most 16 producers up; the answer for each tensor is kept from its first question.
  */
 export function isConstant(ctx: Ctx, t: string, depth = 0): boolean {
-  if (ctx.graph.initializer(t)) return true;
-  const memo = ctx.memo.constant;
-  const known = memo.get(t);
-  if (known !== undefined) return known;
-  let result = false;
-  const p = ctx.graph.producer(t);
+  const f = valueFacts(ctx, t);
+  if (f.constant !== undefined) return f.constant;
+  let result = f.initializer;
+  const p = f.producer;
   if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
   else if (p && depth < 16 && p.inputs.some((i) => i)) result = computedFromConstants(ctx, p, depth + 1);
-  memo.set(t, result);
+  f.constant = result;
   return result;
 }
 
@@ -106,21 +143,30 @@ export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
 
 /** Inputs of a node that carry activations: floating point, not weights, not folded constants. */
 export function dataInputs(ctx: Ctx, n: NodeProto): readonly string[] {
-  let data = ctx.memo.dataInputs.get(n);
-  if (!data) {
-    const kept = n.inputs.filter((i) => isData(ctx, i));
-    // All of them (an Add of two maps, a Relu): the node's own list, one array fewer kept per node.
-    data = kept.length === n.inputs.length ? n.inputs : kept;
-    ctx.memo.dataInputs.set(n, data);
+  // Kept with the facts of the node's first output: the record a walk from that tensor reads anyway.
+  const out = n.outputs[0];
+  const f = out ? valueFacts(ctx, out) : undefined;
+  if (f?.producer !== n) return dataInputsOfNode(ctx, n);
+  return (f.producerData ??= dataInputsOfNode(ctx, n));
+}
+
+function dataInputsOfNode(ctx: Ctx, n: NodeProto): readonly string[] {
+  const inputs = n.inputs;
+  let kept: string[] | undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    if (isData(ctx, inputs[i]!)) kept?.push(inputs[i]!);
+    else kept ??= inputs.slice(0, i);
   }
-  return data;
+  // All of them (an Add of two maps, a Relu): the node's own list, one array fewer kept per node.
+  return kept ?? inputs;
 }
 
 function isData(ctx: Ctx, i: string): boolean {
-  if (!i || isConstant(ctx, i)) return false;
-  const s = ctx.shapes.get(i);
-  if (!s || !FLOAT_TYPES.has(s.dtype)) return false;
-  return !!ctx.graph.producer(i) || ctx.graph.isGraphInput(i);
+  if (!i) return false;
+  // A weight, asked about once by its reader: no record is kept for it.
+  const f = ctx.facts.get(i) ?? (ctx.graph.initializer(i) ? undefined : valueFacts(ctx, i));
+  if (!f) return false;
+  return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstant(ctx, i);
 }
 
 export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'none' | 'budget' };
@@ -216,28 +262,24 @@ function meetingOfMany(ctx: Ctx, unique: string[]): Meeting {
 function parentsOf(ctx: Ctx, level: readonly string[], seen: (t: string) => boolean): string[] {
   const next: string[] = [];
   for (const t of level) {
-    const p = ctx.graph.producer(t);
+    const f = valueFacts(ctx, t), p = f.producer;
     if (!p) continue;
-    for (const i of dataInputs(ctx, p)) if (!seen(i)) next.push(i);
+    for (const i of (f.producerData ??= dataInputsOfNode(ctx, p))) if (!seen(i)) next.push(i);
   }
   return next;
 }
 
 /** Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body. */
 export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]): Set<NodeProto> {
-  const p0 = ctx.graph.producer(start);
-  const floor = p0 ? ctx.position.get(p0) ?? -1 : -1;
+  const floor = valueFacts(ctx, start).at;
   // Backwards from the ends, never above the start's producer in topological order ...
   const visited: { n: NodeProto; at: number }[] = [];
   const seenNodes = new Set<NodeProto>();
   const stack = ends.filter((e) => e !== start);
   const seen = new Set(stack);
   while (stack.length) {
-    const t = stack.pop()!;
-    const p = ctx.graph.producer(t);
-    if (!p || seenNodes.has(p)) continue;
-    const at = ctx.position.get(p) ?? -1;
-    if (at <= floor) continue;
+    const { producer: p, at } = valueFacts(ctx, stack.pop()!);
+    if (!p || at <= floor || seenNodes.has(p)) continue;
     seenNodes.add(p);
     visited.push({ n: p, at });
     for (const i of dataInputs(ctx, p)) {
@@ -272,7 +314,7 @@ export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end
     const t = queue[q]!;
     if (t === start || seen.has(t)) continue;
     seen.add(t);
-    const p = ctx.graph.producer(t);
+    const p = valueFacts(ctx, t).producer;
     if (!p || !region.has(p)) continue;
     if (p.opType === 'Conv' || p.opType === 'ConvTranspose') convs++;
     for (const i of dataInputs(ctx, p)) queue.push(i);
@@ -313,7 +355,7 @@ function searchUp(ctx: Ctx, starts: readonly string[], visit: (t: string, produc
     const t = queue.shift()!;
     if (seen.has(t)) continue;
     seen.add(t);
-    const p = ctx.graph.producer(t);
+    const p = valueFacts(ctx, t).producer;
     if (!p) continue;
     const next = visit(t, p);
     if (next === true) return true;
@@ -333,8 +375,8 @@ const CHANNEL_REDUCTIONS = new Set(['ReduceMean', 'ReduceMax', 'ReduceSum', 'Red
 export function isSpatialGate(ctx: Ctx, gate: string, x: string): boolean {
   const d = dimsOf(ctx, gate), dx = dimsOf(ctx, x);
   if (!d || !dx || d.length !== 4 || d[1] !== 1 || !(dx[1]! > 1) || d[2] !== dx[2] || d[3] !== dx[3]) return false;
-  let p = ctx.graph.producer(gate);
-  for (let i = 0; i < 4 && p && ARITHMETIC.has(p.opType) && isPassThrough(ctx, p); i++) p = ctx.graph.producer(dataInputs(ctx, p)[0] ?? '');
+  let p = valueFacts(ctx, gate).producer;
+  for (let i = 0; i < 4 && p && ARITHMETIC.has(p.opType) && isPassThrough(ctx, p); i++) p = valueFacts(ctx, dataInputs(ctx, p)[0] ?? '').producer;
   if (!p || (p.opType !== 'Sigmoid' && p.opType !== 'HardSigmoid')) return false;
   return searchUp(ctx, dataInputs(ctx, p), (t, q) => {
     const inputChannels = dimsOf(ctx, dataInputs(ctx, q)[0] ?? '')?.[1] ?? 0;

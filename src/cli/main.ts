@@ -39,7 +39,7 @@ type Args = ParsedArgs & ValidationArgs & {
 
 function emit(report: Report, a: Args): void {
   if (a.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write(a.markdown ? formatMarkdown(escapedStrings(report), a.explain) : formatText(escapedStrings(report), a.explain));
+  else process.stdout.write(a.markdown ? formatMarkdown(report, a.explain) : formatText(report, a.explain));
   if (!a.quiet) for (const note of report.notes ?? []) process.stderr.write(`se-inject: note: ${escapeControls(note)}\n`);
 }
 

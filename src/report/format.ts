@@ -8,6 +8,7 @@ import type { BlockKind } from '../se/build.js';
 import { opCountRows } from './op-counts.js';
 import type { OpCounts } from './op-counts.js';
 import { REASONS } from '../se/site.js';
+import { escapeControls } from '../errors.js';
 
 export interface Report extends SEReport {
   file: string;
@@ -27,6 +28,23 @@ const g = (v: number) => `${(v / 1e9).toFixed(3)} G`;
 const pct = (added: number, before: number) => (before ? `+${((100 * added) / before).toFixed(2)}%` : '');
 
 interface Table { head: string[]; rows: string[][]; right?: number[] }
+
+/**
+ * Every string a report prints passes through here: names from the model, laid out into a table, cannot
+ * move the cursor, clear the screen or start a line (errors.ts escapeControls). Only what is printed is
+ * escaped, not the report: a report of 10^5 candidates prints a few dozen lines.
+ */
+function printable(t: Table): Table {
+  return { ...t, head: t.head.map(escapeControls), rows: t.rows.map((r) => r.map(escapeControls)) };
+}
+
+/** A section as printed: each of its lines escaped on its own, then joined. */
+function printableSection(s: Section): { title: string; table?: Table; text?: string } {
+  return { title: escapeControls(s.title), table: s.table && printable(s.table), text: s.lines?.map(escapeControls).join('\n') };
+}
+
+/** A titled table, or lines of text (each one string from the report: a name in it never breaks a line). */
+interface Section { title: string; table?: Table; lines?: string[] }
 
 export function renderText(t: Table): string {
   const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
@@ -54,14 +72,14 @@ function header(r: Report): string {
   return `placement ${placement}, init ${o.init}, gate ${o.gate}, blocks ${r.families.join('+')}`;
 }
 
-function sections(r: Report, explain: boolean): { title: string; table?: Table; text?: string }[] {
+function sections(r: Report, explain: boolean): Section[] {
   const m = r.model;
   const shape = (s: { name: string; elemType: string; shape: (number | string)[] }) => `${s.name} ${s.elemType}[${s.shape.join(', ')}]`;
-  const out: { title: string; table?: Table; text?: string }[] = [];
+  const out: Section[] = [];
   const kind = (r.options.block ?? 'se') as BlockKind;
   out.push({
     title: 'Model',
-    text: [
+    lines: [
       `file       ${r.file}`,
       `producer   ${m.producer.name} ${m.producer.version}`.trimEnd(),
       `IR ${m.irVersion}, opsets ${Object.entries(m.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}`,
@@ -69,7 +87,7 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
       `outputs    ${m.outputs.map(shape).join('; ')}`,
       `bound      ${Object.entries(m.boundDims).map(([k, v]) => `${k}=${v}`).join(', ') || '(all static)'}`,
       `nodes      ${m.nodes}: ${Object.entries(m.opCounts).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    ].join('\n'),
+    ],
   });
   if (r.stages.length) {
     out.push({
@@ -84,7 +102,7 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
   if (r.stages.length && (r.options as { bias?: boolean }).bias !== false && kind === 'se') {
     out.push({
       title: 'Exact ≠ paper',
-      text: 'the paper\'s 2/r·N·C² counts the two FC weight matrices only; the exact count adds their biases (C/r + C per block) — with --no-bias they match wherever r divides C',
+      lines: ['the paper\'s 2/r·N·C² counts the two FC weight matrices only; the exact count adds their biases (C/r + C per block) — with --no-bias they match wherever r divides C'],
     });
   }
   out.push({
@@ -122,18 +140,19 @@ function sections(r: Report, explain: boolean): { title: string; table?: Table; 
       const key = `${s.pass}: ${s.code} — ${REASONS[s.code] ?? s.reason}`;
       reasons.set(key, (reasons.get(key) ?? 0) + 1);
     }
-    out.push({ title: 'Left alone (--explain lists each)', text: [...reasons].map(([k, v]) => `${String(v).padStart(4)} × ${k}`).join('\n') });
+    out.push({ title: 'Left alone (--explain lists each)', lines: [...reasons].map(([k, v]) => `${String(v).padStart(4)} × ${k}`) });
   }
-  if (r.nothingToInsert) out.push({ title: 'Result', text: r.nothingToInsert });
+  if (r.nothingToInsert) out.push({ title: 'Result', lines: [r.nothingToInsert] });
   return out;
 }
 
 export function formatText(r: Report, explain = false): string {
-  return sections(r, explain).map((s) => `${s.title}\n${s.table ? renderText(s.table) : s.text}`).join('\n\n') + '\n';
+  return sections(r, explain).map(printableSection).map((s) => `${s.title}\n${s.table ? renderText(s.table) : s.text}`).join('\n\n') + '\n';
 }
 
 export function formatMarkdown(r: Report, explain = false): string {
   return sections(r, explain)
+    .map(printableSection)
     .map((s) => `### ${s.title}\n\n${s.table ? renderMarkdown(s.table) : '```\n' + s.text + '\n```'}`)
     .join('\n\n') + '\n';
 }
