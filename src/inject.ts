@@ -177,20 +177,23 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
 
 /** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
 function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: ReadonlyMap<NodeProto, number>): PlannedBlock[] {
-  const lastOf = new Map<Site, number>();
-  for (const s of sites) {
-    let m = 0;
-    for (const n of s.region) m = Math.max(m, position.get(n) ?? 0);
-    lastOf.set(s, m);
-  }
-  const ordered = sites.slice().sort((a, b) => lastOf.get(a)! - lastOf.get(b)!);
+  // Each site with its last node, in node order: one lookup per region node, none in the sort.
+  const ordered = sites.map((site) => {
+    let at = -1, last: NodeProto | undefined;
+    for (const n of site.region) {
+      const p = position.get(n) ?? 0;
+      if (p > at) (at = p), (last = n);
+    }
+    return { site, at, last };
+  }).sort((a, b) => a.at - b.at);
   const blocks: PlannedBlock[] = [];
-  let stage = 0, block = 0, key = '';
-  for (const site of ordered) {
+  let stage = 0, block = 0;
+  let key: readonly number[] | undefined;
+  for (const { site, last } of ordered) {
     const dims = shapes.get(site.tensor)!.dims!;
     // The stage is the model's: its blocks by their own output, not by the tensor a placement scales.
-    const k = (shapes.get(site.stageTensor ?? site.tensor)?.dims ?? dims).slice(1).join('x');
-    if (k !== key) {
+    const k = shapes.get(site.stageTensor ?? site.tensor)?.dims ?? dims;
+    if (!key || !sameAfterBatch(k, key)) {
       stage++;
       block = 0;
       key = k;
@@ -198,7 +201,7 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
     block++;
     blocks.push({
       site, stage, block, channels: dims[1]!, dtype: shapes.get(site.tensor)!.dtype, name: `se/stage${stage}.block${block}`,
-      resolution: dims.slice(2).join('×'), scope: scopeOf(site, position),
+      resolution: dims.slice(2).join('×'), scope: scopeOf(last),
       reduceChannels: o.reduceFrom === 'input' ? inputChannels(model, shapes, site, position) ?? dims[1]! : undefined,
       ratio: o.ratioPerStage?.[stage - 1] ?? undefined,
     });
@@ -232,12 +235,17 @@ function inputChannels(model: Model, shapes: ShapeMap, site: Site, position: Rea
 }
 
 /** The model's own name for where a block sits: the name scope of its last node (torchvision's /layer2/layer2.0). */
-function scopeOf(site: Site, position: ReadonlyMap<NodeProto, number>): string {
-  let last: NodeProto | undefined;
-  for (const n of site.region) if (!last || (position.get(n) ?? 0) > (position.get(last) ?? 0)) last = n;
+function scopeOf(last: NodeProto | undefined): string {
   const name = last?.name ?? '';
   const cut = name.lastIndexOf('/');
   return cut > 0 ? name.slice(0, cut) : name;
+}
+
+/** Same width and resolution: every dim but the batch equal. */
+function sameAfterBatch(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 1; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -257,14 +265,16 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap, macs
   const excluded = excludedBy(o.exclude, candidates);
   const stageOut = (b: PlannedBlock) => (o.stages && !o.stages.includes(b.stage) ? '--stages' : o.ratioPerStage?.[b.stage - 1] === null ? '--ratio-per-stage' : undefined);
   const chosen = accepted.filter((b) => !stageOut(b) && !excluded(b));
-  const bySite = new Map(candidates.filter((c) => c.site).map((c) => [c.site!, c]));
-  const chosenSet = new Set(chosen);
-  for (const b of accepted) {
-    if (chosenSet.has(b)) continue;
-    const c = bySite.get(b.site)!;
-    const by = excluded(b);
-    c.code = by ? 'excluded' : 'stage-excluded';
-    c.reason = by ? `left out by --exclude ${by}` : `stage ${b.stage} excluded by ${stageOut(b)}`;
+  if (chosen.length < accepted.length) {
+    const bySite = new Map(candidates.filter((c) => c.site).map((c) => [c.site!, c]));
+    const chosenSet = new Set(chosen);
+    for (const b of accepted) {
+      if (chosenSet.has(b)) continue;
+      const c = bySite.get(b.site)!;
+      const by = excluded(b);
+      c.code = by ? 'excluded' : 'stage-excluded';
+      c.reason = by ? `left out by --exclude ${by}` : `stage ${b.stage} excluded by ${stageOut(b)}`;
+    }
   }
   for (const b of chosen) checkBlockSize(model, b, o);
   const after = chosen.length ? insertBlocks(model, chosen, o, shapesBefore, { macs: macsBefore, params: paramsBefore }, position) : { macs: macsBefore, params: paramsBefore };
@@ -289,7 +299,7 @@ export function attentionSites(model: Model, o: InjectOptions, shapes?: ShapeMap
 const MAX_SE_WEIGHTS = 2 ** 26;
 
 function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
-  const width = o.block === 'ese' ? b.channels : usesSqueeze(o.block) ? squeezeWidth(b.reduceChannels ?? b.channels, { ...o, ratio: b.ratio ?? o.ratio }) : 0;
+  const width = o.block === 'ese' ? b.channels : usesSqueeze(o.block) ? squeezeWidth(b.reduceChannels ?? b.channels, { ratio: b.ratio ?? o.ratio, divisor: o.divisor, minChannels: o.minChannels }) : 0;
   if (2 * b.channels * width <= MAX_SE_WEIGHTS) return;
   throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, the ratio and the divisor`);
 }

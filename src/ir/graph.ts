@@ -257,7 +257,7 @@ export class Graph {
     const e = editable(node);
     e.inputs = Object.freeze(inputs.slice());
     e.src = undefined;
-    const captured = this.captured.get(node) ?? NO_NAMES;
+    const captured = (this.captured.size && this.captured.get(node)) || NO_NAMES;
     for (let i = 0; i < old.length; i++) {
       const v = old[i]!;
       if (old.indexOf(v) === i && !e.inputs.includes(v) && !captured.includes(v)) this.removeUser(v, node);
@@ -322,7 +322,7 @@ export class Graph {
     }
     for (const v of new Set(this.reads(node))) this.removeUser(v, node);
     for (const o of node.outputs) if (this.producers.get(o) === node) this.producers.delete(o);
-    this.captured.delete(node);
+    if (this.captured.size) this.captured.delete(node);
   }
 
   private takenNames(): { values: Set<string>; nodes: Set<string> } {

@@ -78,7 +78,7 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
     const block = new SealedSE(plan, o, t.template);
     // The block goes right after the tensor's producer: its readers, which came after it, still do.
     const at = anchor && position.get(anchor);
-    for (const r of g.replaceUses(plan.tensor, block.writes[0]!, { only: new Set(b.site.rewire) })) {
+    for (const r of g.replaceUses(plan.tensor, block.writes[0]!, { only: readerIn(b.site.rewire) })) {
       rewired.push(r);
       if (at === undefined || !(position.get(r)! > at)) readersFollow = false;
     }
@@ -102,6 +102,11 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
   }
   macs = withTemplates(macs, sealedCounts);
   return { macs, params: constantSite ? countParams(g) : paramsAfter(before.params, blocks) };
+}
+
+/** The readers a site rewires, asked of each reader of its tensor: most sites name one or two, which need no set. */
+function readerIn(rewire: readonly NodeProto[]): ReadonlySet<NodeProto> | ((reader: NodeProto) => boolean) {
+  return rewire.length > 8 ? new Set(rewire) : (reader) => rewire.includes(reader);
 }
 
 /** The plan of one block's subgraph: what the builder needs to know of the site and the model. */
@@ -164,7 +169,7 @@ function rewriteAsNodes(model: Model, b: PlannedBlock, plan: SEBlockPlan, o: SEO
     g.addInitializer(w);
     if (model.proto.irVersion < 4) g.addInitializerInput(w);
   }
-  if (!output) for (const reader of g.replaceUses(t, built.output, { only: new Set(b.site.rewire) })) rewired.push(reader);
+  if (!output) for (const reader of g.replaceUses(t, built.output, { only: readerIn(b.site.rewire) })) rewired.push(reader);
   b.squeezeChannels = built.squeezeChannels;
   b.params = built.params;
   return { nodes: built.nodes, weights: built.initializers, renamed: output ? [output, t] : undefined };
