@@ -24,25 +24,36 @@ export interface Ctx {
    * not change while passes match, and the walks of neighbouring blocks ask about the same tensors.
    */
   facts: Map<string, ValueFacts>;
+  /** The number of the latest meetingPoint search, which marks the records it reached (ValueFacts.search). */
+  searches: number;
 }
 
 /**
  * One tensor as the walkers see it, found with one lookup instead of one per question (a map of 10^5
- * names answers a lookup from memory, not cache, on deep graphs).
+ * names answers a lookup from memory, not cache, on deep graphs). A class, so that every record has
+ * one layout.
  */
-interface ValueFacts {
-  readonly shape: ValueShape | undefined;
-  /** The node writing it; undefined for graph inputs, initializers and names nothing defines. */
-  readonly producer: NodeProto | undefined;
-  /** The producer's index in the node list; -1 without one. */
-  readonly at: number;
-  /** A graph input that is not an initializer, or a node output: a tensor computed at run time. */
-  readonly computed: boolean;
-  readonly initializer: boolean;
+class ValueFacts {
   /** isConstant's answer, once asked. */
-  constant?: boolean;
-  /** The producer's data inputs (dataInputs), once asked. */
-  producerData?: readonly string[];
+  constant: boolean | undefined = undefined;
+  /** The producer's data inputs (dataInputs), once asked, as names and as records. */
+  producerData: readonly string[] | undefined = undefined;
+  parents: readonly ValueFacts[] | undefined = undefined;
+  /** The meetingPoint search that last reached this tensor, and from which ends (a bit each). */
+  search = 0;
+  reachedBy = 0;
+
+  constructor(
+    readonly name: string,
+    readonly shape: ValueShape | undefined,
+    /** The node writing it; undefined for graph inputs, initializers and names nothing defines. */
+    readonly producer: NodeProto | undefined,
+    /** The producer's index in the node list; -1 without one. */
+    readonly at: number,
+    /** A graph input that is not an initializer, or a node output: a tensor computed at run time. */
+    readonly computed: boolean,
+    readonly initializer: boolean,
+  ) {}
 }
 
 export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
@@ -56,10 +67,10 @@ export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
     for (let j = 0; j < outputs.length; j++) {
       const o = outputs[j]!;
       // The first writer of a name is its producer (the graph holds no second one: lint refuses it).
-      if (o && !facts.has(o)) facts.set(o, { shape: shapes.get(o), producer: n, at: i, computed: true, initializer: false });
+      if (o && !facts.has(o)) facts.set(o, new ValueFacts(o, shapes.get(o), n, i, true, false));
     }
   }
-  return { graph, shapes, position, facts };
+  return { graph, shapes, position, facts, searches: 0 };
 }
 
 /** The facts of tensor `t`; graph inputs, initializers and unknown names are looked up on first question. */
@@ -67,11 +78,21 @@ function valueFacts(ctx: Ctx, t: string): ValueFacts {
   let f = ctx.facts.get(t);
   if (!f) {
     const initializer = !!ctx.graph.initializer(t);
-    f = { shape: ctx.shapes.get(t), producer: undefined, at: -1, computed: !initializer && ctx.graph.isGraphInput(t), initializer };
+    f = new ValueFacts(t, ctx.shapes.get(t), undefined, -1, !initializer && ctx.graph.isGraphInput(t), initializer);
     ctx.facts.set(t, f);
   }
   return f;
 }
+
+/** The records of the data inputs of `f`'s producer (none without one), kept from the first question. */
+function parentRecords(ctx: Ctx, f: ValueFacts): readonly ValueFacts[] {
+  if (f.parents) return f.parents;
+  const p = f.producer;
+  const data = p ? (f.producerData ??= dataInputsOfNode(ctx, p)) : NO_NAMES;
+  return (f.parents = data.map((i) => valueFacts(ctx, i)));
+}
+
+const NO_NAMES: readonly string[] = [];
 
 /** The node writing `t` (undefined for graph inputs, initializers and unknown names). */
 export function producerOf(ctx: Ctx, t: string): NodeProto | undefined {
@@ -184,35 +205,41 @@ export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
 /** Ends whose reach fits one integer's bits (a residual sum has 2, an Inception concat 4); a wider concat, as DenseNet's, takes a set per end. */
 const MAX_MASKED_ENDS = 30;
 
-/** meetingPoint with what each tensor was reached from as a bit mask: one map for all ends. */
+/**
+ * meetingPoint with what each tensor was reached from as a bit mask, kept in the tensors' own records
+ * under this search's number: no map, and no lookup by name once the records are known.
+ */
 function meetingOfFew(ctx: Ctx, unique: string[]): Meeting {
   const k = unique.length;
   const all = 2 ** k - 1;
-  const reachedBy = new Map<string, number>();
+  const search = ++ctx.searches;
+  const reached = (f: ValueFacts) => (f.search === search ? f.reachedBy : 0);
   // Per end, the tensors of the current level; each level keeps only those the end had not reached.
-  const frontiers = unique.map((e) => [e]);
-  const order0: string[] = [];
+  const frontiers = unique.map((e) => [valueFacts(ctx, e)]);
+  const order0: ValueFacts[] = [];
   for (let level = 0; level <= MAX_BLOCK_DEPTH; level++) {
     let complete = false;
     for (let e = 0; e < k; e++) {
       const bit = 1 << e, frontier = frontiers[e]!;
       let added = 0;
       for (let j = 0; j < frontier.length; j++) {
-        const t = frontier[j]!;
-        const mask = reachedBy.get(t) ?? 0;
+        const f = frontier[j]!;
+        const mask = reached(f);
         if (mask & bit) continue;
-        reachedBy.set(t, mask | bit);
-        frontier[added++] = t;
-        if (e === 0) order0.push(t);
+        f.search = search;
+        f.reachedBy = mask | bit;
+        frontier[added++] = f;
+        if (e === 0) order0.push(f);
         if ((mask | bit) === all) complete = true;
       }
       frontier.length = added;
     }
-    if (complete) return { x: order0.find((t) => reachedBy.get(t) === all)! };
+    if (complete) return { x: order0.find((f) => reached(f) === all)!.name };
     let more = false;
     for (let e = 0; e < k; e++) {
       const bit = 1 << e;
-      const next = parentsOf(ctx, frontiers[e]!, (t) => ((reachedBy.get(t) ?? 0) & bit) !== 0);
+      const next: ValueFacts[] = [];
+      for (const f of frontiers[e]!) for (const pf of parentRecords(ctx, f)) if (!(reached(pf) & bit)) next.push(pf);
       frontiers[e] = next;
       more ||= next.length > 0;
     }
