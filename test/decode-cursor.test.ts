@@ -64,10 +64,16 @@ describe('the decoder cursor', () => {
 describe('a node keeps its bytes only while they encode it', () => {
   const relu = () => decodeNode(encodeNode(node('Relu', ['x'], ['y'], {}, 'r')).toBytes());
 
-  it('a decoded node, or a copy of it, is its bytes', () => {
+  it('a decoded node, or a copy of it that takes its bytes along, is its bytes', () => {
     const n = relu();
     expect(pristineSource(n)).toBe(n.src);
-    expect(pristineSource({ ...n })).toBe(n.src);
+    expect(pristineSource({ ...n, src: n.src })).toBe(n.src);
+  });
+
+  it('a spread copy, which leaves the bytes behind, is encoded from its fields to the same bytes', () => {
+    const n = relu();
+    expect(pristineSource({ ...n })).toBeUndefined();
+    expect(Buffer.from(encodeNode({ ...n }).toBytes()).equals(Buffer.from(n.src!))).toBe(true);
   });
 
   it('a field replaced through a cast, by another value, is re-encoded', () => {

@@ -92,8 +92,9 @@ export function cloneModel(model: Model): Model {
   const g = p.graph;
   const graph = {
     ...g,
-    // Node arrays are frozen and Graph edits replace them, so a copy of each node may share them.
-    nodes: g.nodes.map((n) => ({ ...n })),
+    // Node arrays are frozen and Graph edits replace them, so a copy of each node may share them; `src`
+    // is copied by name, as a decoded node may keep it off its own properties.
+    nodes: g.nodes.map((n) => ({ ...n, src: n.src })),
     initializers: g.initializers.slice(),
   };
   return new Model({ ...p, graph, metadataProps: p.metadataProps.map((m) => ({ ...m })) }, model.source);

@@ -41,6 +41,7 @@ export interface TensorProto {
   externalData: StringPair[];
   dataLocation: number;
   extras: Extra[];
+  /** The original encoding; a decoded tensor's is read through its prototype, as a node's is. */
   src?: Uint8Array;
 }
 
@@ -85,7 +86,8 @@ export interface AttributeProto {
 /**
  * A node, read-only: outside the IR nothing writes a node's fields. Graph's methods (setInput,
  * replaceUses, ...) edit them and drop `src`; the encoder writes `src` back only while every field is
- * still the one decoded with it, so an edit made any other way is re-encoded, never lost.
+ * still the one decoded with it, so an edit made any other way is re-encoded, never lost. A decoded
+ * node's `src` is read through its prototype: a spread copy leaves it behind and is encoded from its fields.
  */
 export interface NodeProto {
   readonly name: string;

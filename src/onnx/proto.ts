@@ -5,6 +5,7 @@
 
 import { KEPT_FIELD_COST, WireError, WireType, WireWriter, budgetLeft, fields, lengthDelimitedSize, readPackedInt64, readPackedFloat, readString, spend, utf8Length, varintSize } from './wire.js';
 import { WireCursor, sameBytes } from './cursor.js';
+import { DecodedNode, DecodedTensor } from './decoded.js';
 
 import { AttrType, DataType } from '../ir/types.js';
 import { isSealed, sealedLayout } from '../ir/sealed.js';
@@ -165,12 +166,7 @@ function tensorAt(d: Decoding, base: number, end: number): TensorProto {
       default: if (extras === NONE) extras = []; extras.push(kept(c));
     }
   }
-  const src = c.slice(base, end);
-  const shape = listOf(DIMS, dims);
-  // Keys in the order they always had (rawData last); each literal is one hidden class with no spare slots.
-  return rawData
-    ? { name, dataType, dims: shape, externalData, dataLocation, extras, src, rawData }
-    : { name, dataType, dims: shape, externalData, dataLocation, extras, src };
+  return new DecodedTensor(name, dataType, listOf(DIMS, dims), externalData, dataLocation, extras, rawData, c.buf, base, end);
 }
 
 function tensorTypeAt(d: Decoding, base: number, end: number): TensorType {
@@ -318,11 +314,10 @@ function nodeAt(d: Decoding, base: number, end: number): NodeProto {
       default: if (extras === NONE) extras = []; extras.push(Object.freeze(kept(c)));
     }
   }
-  return {
-    name, opType, domain, inputs: frozenList(INPUTS, inputs), outputs: frozenList(OUTPUTS, outputs),
-    attributes: d.attributeList(ATTRIBUTES, attributes), metadataProps: frozen(metadataProps), extras: frozen(extras),
-    src: c.slice(base, end),
-  };
+  return new DecodedNode(
+    name, opType, domain, frozenList(INPUTS, inputs), frozenList(OUTPUTS, outputs),
+    d.attributeList(ATTRIBUTES, attributes), frozen(metadataProps), frozen(extras), c.buf, base, end,
+  );
 }
 
 /**

@@ -30,13 +30,14 @@ export class Malformed extends Error {
   }
 }
 
-type Kind = 'model' | 'graph' | 'tensor' | 'other';
+/** Which messages the scan descends into: the model, its graph, the graph's initializers. */
+const MODEL = 0, GRAPH = 1, TENSOR = 2, OTHER = 3;
 
 /** Which nested message each length-delimited field of a kind holds, where the scan descends. */
-function child(kind: Kind, no: number): Kind {
-  if (kind === 'model' && no === 7) return 'graph';
-  if (kind === 'graph' && no === 5) return 'tensor';
-  return 'other';
+function child(kind: number, no: number): number {
+  if (kind === MODEL && no === 7) return GRAPH;
+  if (kind === GRAPH && no === 5) return TENSOR;
+  return OTHER;
 }
 
 const MAX_FIELD_NUMBER = 536870911;
@@ -47,74 +48,123 @@ const MAX_FIELD_NUMBER = 536870911;
  * GiveUp for what only a whole read can judge (groups, a short input), Malformed at bytes no decoder accepts.
  */
 export function scan(fill: (bytes: Uint8Array, from: number, to: number) => boolean, bytes: Uint8Array, minTensorBytes: number): Deferred['holes'] {
-  const holes: Deferred['holes'] = [];
-  let loadedTo = 0;
-  // Invariant: every byte in [scan position, loadedTo) is loaded; the scan only moves forward. Every
-  // field's bytes are loaded as it passes them, holes apart: a scan that leaves none has read the file.
-  const ensure = (pos: number, n: number) => {
+  const s = new Scan(fill, bytes, minTensorBytes);
+  s.message(0, bytes.length, MODEL);
+  return s.holes;
+}
+
+/**
+ * One scan's state. Invariant: every byte in [scan position, loadedTo) is loaded; the scan only moves
+ * forward. Every field's bytes are loaded as it passes them, holes apart: a scan that leaves none has
+ * read the file. A class, not closures over shared variables: the walk visits every field of the
+ * graph and of each initializer, and its one-byte tags and lengths take the short path.
+ */
+class Scan {
+  readonly holes: Deferred['holes'] = [];
+  private loadedTo = 0;
+  /** The position after the varint read last (no pair allocated per varint). */
+  private next = 0;
+  /**
+   * The decoder decodes every field the scan visits (and more): past its budget the scan can stop, as
+   * the decoder will fail before the same byte.
+   */
+  private visits = 0;
+
+  constructor(
+    private readonly fill: (bytes: Uint8Array, from: number, to: number) => boolean,
+    private readonly bytes: Uint8Array,
+    private readonly minTensorBytes: number,
+  ) {}
+
+  private ensure(pos: number, n: number): void {
+    const bytes = this.bytes;
     const want = Math.min(bytes.length, pos + n);
-    if (want <= loadedTo) return;
-    const from = Math.max(pos, loadedTo);
+    if (want <= this.loadedTo) return;
+    const from = Math.max(pos, this.loadedTo);
     const to = Math.min(bytes.length, Math.max(want, from + WINDOW));
-    if (!fill(bytes, from, to)) throw new GiveUp();
-    loadedTo = to;
-  };
-  // A varint past its message's end, or of more than 10 bytes: malformed at the field that holds it.
-  // Returns the value; `next` is the position after it (no pair allocated per varint).
-  let next = 0;
-  const varint = (pos: number, end: number, field: number): number => {
-    ensure(pos, 10);
+    if (!this.fill(bytes, from, to)) throw new GiveUp();
+    this.loadedTo = to;
+  }
+
+  /** A varint past its message's end, or of more than 10 bytes: malformed at the field that holds it. */
+  private varint(pos: number, end: number, field: number): number {
+    if (pos + 10 > this.loadedTo) this.ensure(pos, 10);
+    const bytes = this.bytes;
     let v = 0;
     let scale = 1;
     for (let i = 0; i < 10 && pos < end; i++) {
       const b = bytes[pos++]!;
       v += (b & 0x7f) * scale;
       if (b < 0x80) {
-        next = pos;
+        this.next = pos;
         return v;
       }
       scale *= 128;
     }
     throw new Malformed(field);
-  };
-  // The decoder decodes every field the scan visits (and more): past its budget the scan can stop, as
-  // the decoder will fail before the same byte.
-  let visits = 0;
-  const message = (start: number, end: number, kind: Kind): void => {
+  }
+
+  /**
+   * The scan reads inside the graph and the initializers only. A tensor shorter than a hole cannot hold
+   * one: it is read whole, unwalked; whatever is wrong inside it the decoder finds at the same byte,
+   * every byte before it being read (the walk only stops early, it never decides an error).
+   */
+  private descends(kind: number, no: number, len: number): boolean {
+    const into = child(kind, no);
+    return into === GRAPH || (into === TENSOR && (len >= this.minTensorBytes || len > MAX_DECODED));
+  }
+
+  message(start: number, end: number, kind: number): void {
+    const bytes = this.bytes;
     let pos = start;
     while (pos < end) {
       const field = pos;
-      if (++visits > MAX_DECODED) throw new Malformed(field);
-      const tag = varint(pos, end, field);
-      const afterTag = next;
+      if (++this.visits > MAX_DECODED) throw new Malformed(field);
+      // A one-byte tag, as varint() reads it.
+      let tag: number, afterTag: number;
+      if (pos + 10 > this.loadedTo) this.ensure(pos, 10);
+      const t0 = bytes[pos]!;
+      if (t0 < 0x80) {
+        tag = t0;
+        afterTag = pos + 1;
+      } else {
+        tag = this.varint(pos, end, field);
+        afterTag = this.next;
+      }
       const no = Math.floor(tag / 8);
       const type = tag & 7;
       if (no < 1 || no > MAX_FIELD_NUMBER) throw new Malformed(field);
       if (type === WireType.Varint) {
-        varint(afterTag, end, field);
-        pos = next;
+        this.varint(afterTag, end, field);
+        pos = this.next;
       }
       else if (type === WireType.Fixed64 || type === WireType.Fixed32) {
         pos = afterTag + (type === WireType.Fixed64 ? 8 : 4);
-        ensure(afterTag, pos - afterTag);
+        this.ensure(afterTag, pos - afterTag);
       }
       else if (type === WireType.LengthDelimited) {
-        const len = varint(afterTag, end, field);
-        const payload = next;
+        let len: number, payload: number;
+        const l0 = bytes[afterTag]!;
+        // A one-byte length inside the message (and loaded: the tag's ensure covered 10 bytes).
+        if (l0 < 0x80 && afterTag < end) {
+          len = l0;
+          payload = afterTag + 1;
+        } else {
+          len = this.varint(afterTag, end, field);
+          payload = this.next;
+        }
         pos = payload + len;
         if (pos > end) throw new Malformed(field);
-        if (kind === 'tensor' && no === 9 && len >= minTensorBytes) holes.push({ start: payload, end: pos });
+        if (kind === TENSOR && no === 9 && len >= this.minTensorBytes) this.holes.push({ start: payload, end: pos });
         // Packed dims longer than the decode budget: the decoder refuses them by their length alone.
-        else if (kind === 'tensor' && no === 1 && len > MAX_DECODED) throw new Malformed(field);
-        else if (child(kind, no) !== 'other') message(payload, pos, child(kind, no));
-        else ensure(payload, len);
+        else if (kind === TENSOR && no === 1 && len > MAX_DECODED) throw new Malformed(field);
+        else if (this.descends(kind, no, len)) this.message(payload, pos, child(kind, no));
+        else if (pos > this.loadedTo) this.ensure(payload, len);
       } else if (type === WireType.StartGroup) throw new GiveUp(); // legal but unused by ONNX: the decoder judges
       else throw new Malformed(field);
       if (pos > end) throw new Malformed(field);
     }
-  };
-  message(0, bytes.length, 'model');
-  return holes;
+  }
 }
 
 /**
