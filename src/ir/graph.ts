@@ -51,7 +51,23 @@ export class Graph {
 
   constructor(readonly proto: GraphProto) {
     for (const t of proto.initializers) this.initializerMap.set(t.name, t);
-    for (const n of proto.nodes) this.register(n);
+    // Until the constructor returns nobody holds a reader list, so lists grow in place (register, for a
+    // graph in use, makes a new list per change): one array per value, not one per reader.
+    const users = this.users as Map<string, NodeProto[]>;
+    const wide: string[] = [];
+    for (const n of proto.nodes) {
+      this.registerWrites(n);
+      const reads = this.reads(n);
+      for (let j = 0; j < reads.length; j++) {
+        const v = reads[j]!;
+        if (!v) continue;
+        const u = users.get(v);
+        if (!u) users.set(v, [n]);
+        // A node reading a value twice was the last reader added.
+        else if (u[u.length - 1] !== n && u.push(n) === MANY_USERS + 1) wide.push(v);
+      }
+    }
+    for (const v of wide) this.users.set(v, { set: new Set(users.get(v)) });
   }
 
   get nodes(): readonly NodeProto[] {
@@ -343,19 +359,26 @@ export class Graph {
   }
 
   private register(n: NodeProto): void {
+    this.registerWrites(n);
+    for (const v of this.reads(n)) this.addUser(v, n);
+  }
+
+  /** Everything register does but the reader lists: freezing, names taken, producers, subgraph captures. */
+  private registerWrites(n: NodeProto): void {
     // Nodes a pass builds are frozen as decoded ones are: after insertion only Graph edits them.
     if (!Object.isFrozen(n.inputs)) editable(n).inputs = Object.freeze(n.inputs.slice());
     if (!Object.isFrozen(n.outputs)) editable(n).outputs = Object.freeze(n.outputs.slice());
     if (!Object.isFrozen(n.attributes)) editable(n).attributes = Object.freeze(n.attributes.slice());
     if (n.name) this.taken?.nodes.add(n.name);
-    for (const o of n.outputs) {
+    const outputs = n.outputs;
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs[i]!;
       if (!o) continue;
       this.taken?.values.add(o);
       if (!this.producers.has(o)) this.producers.set(o, n);
     }
     const cap = capturedNames(n);
     if (cap.length) this.captured.set(n, cap);
-    for (const v of this.reads(n)) this.addUser(v, n);
   }
 
   private addUser(value: string, node: NodeProto): void {
@@ -473,9 +496,15 @@ export function topologicalOrder(g: Graph): { nodes: NodeProto[]; cycle?: string
   return { nodes: out };
 }
 
+function hasSubgraph(n: NodeProto): boolean {
+  const attributes = n.attributes;
+  for (let i = 0; i < attributes.length; i++) if (attributes[i]!.graphs?.length) return true;
+  return false;
+}
+
 /** Outer-scope names read inside a node's subgraph attributes, as the decoder found them. */
 function capturedNames(n: NodeProto): string[] {
-  if (!n.attributes.some((a) => a.graphs?.length)) return NO_NAMES;
+  if (!hasSubgraph(n)) return NO_NAMES;
   const unread = n.attributes.find((a) => a.graphs?.length && !a.captures);
   if (unread) throw new Error(`IR: subgraph attribute ${unread.name} of ${n.name || n.opType} has no captures; build it with the codec (decodeNode), which finds what it reads`);
   return [...new Set(n.attributes.flatMap((a) => a.captures ?? []))];
