@@ -307,7 +307,8 @@ class SourceFiles {
  * is written, so the save holds one batch of encoded bytes (plus views of the input) at a time.
  */
 async function writeEncoding(fh: FileHandle, encoded: ModelEncoding, model: Model, sources: SourceFiles, progress: (n: number) => void): Promise<void> {
-  for (const batch of encoded.batches()) await writePieces(fh, resolvePieces(batch, model.source.bytes, model.source.deferred), sources, progress);
+  // Each batch is written out before the next is asked for: its buffers are written again.
+  for (const batch of encoded.batches(undefined, true)) await writePieces(fh, resolvePieces(batch, model.source.bytes, model.source.deferred), sources, progress);
 }
 
 /** Writes pieces in order: runs of memory views gathered into writev, file regions copied in chunks. */
