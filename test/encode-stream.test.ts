@@ -60,7 +60,7 @@ describe('batched encoding', () => {
     }
   });
 
-  it('written batch by batch over the buffers of the batch before, gives the same bytes in a few buffers', () => {
+  it('written batch by batch over the buffers of batches already written out, gives the same bytes in a few buffers', () => {
     const chain = loadModelBytes(residualChain(2000), { label: 'chain' });
     inject(chain, {});
     const whole = encodeModel(chain.proto).toBytes();

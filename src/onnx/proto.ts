@@ -1007,8 +1007,9 @@ export interface ModelEncoding {
    * The chunks in order, in batches of about `batchBytes` (views into the input count too); each
    * batch is built when the iteration reaches it, so a caller that writes one before asking for the
    * next holds one batch at a time. Every iteration encodes anew. With `reuse`, a batch's chunks
-   * may be written over once the next batch is asked for: for a caller that writes each batch out
-   * before it asks for the next, which then costs no new memory.
+   * may be written over once the batch after the next is asked for: for a caller that writes a batch
+   * out while the next is built, and waits for that write before it asks for another; the batches
+   * then cost no new memory.
    */
   batches(batchBytes?: number, reuse?: boolean): Generator<Uint8Array[]>;
 }

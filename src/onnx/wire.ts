@@ -254,14 +254,19 @@ export class WireWriter {
   private pos = 0;
   /** Some chunk is a view of `buf`: it must not be reused. */
   private shared = false;
-  /** With reuseTaken: segment buffers left since the last take(), whose views go out in the next one, and those free to write again. */
+  /**
+   * With reuseTaken: segment buffers left since the last take() (their views go out in the next), those
+   * left before it, and those free to write again.
+   */
   private retired: Uint8Array[] | undefined;
+  private retiredBefore: Uint8Array[] = [];
   private readonly free: Uint8Array[] = [];
 
   /**
-   * reuseTaken: the caller is done with the chunks take() hands over before it writes anything more
-   * (it writes each batch out before it builds the next), so the buffers they were in are written
-   * again rather than new ones faulted in.
+   * reuseTaken: the caller is done with the chunks one take() hands over by the time it writes on
+   * after the next take() (it writes each batch out while the next is built, and waits for that
+   * before it builds another), so the buffers they were in are written again rather than new ones
+   * faulted in.
    */
   constructor(options: { reuseTaken?: boolean } = {}) {
     if (options.reuseTaken) this.retired = [];
@@ -513,8 +518,12 @@ export class WireWriter {
     this.taken += this.doneLength;
     this.done.length = 0;
     this.doneLength = 0;
-    // Written again only once the caller asks for more, when it is done with these chunks.
-    if (this.retired) for (const b of this.retired.splice(0)) this.free.push(b);
+    if (this.retired) {
+      // Views in the chunks taken before these are done with once the caller writes on.
+      for (const b of this.retiredBefore) this.free.push(b);
+      this.retiredBefore = this.retired;
+      this.retired = [];
+    }
     return out;
   }
 
