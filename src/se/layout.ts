@@ -119,7 +119,11 @@ export interface BlockNames {
 
 /** The names of the block being written, as UTF-8: the prefix, then the tensor. */
 let nameBytes = new Uint8Array(256);
+let nameView: DataView = new DataView(nameBytes.buffer);
 const utf8 = new TextEncoder();
+/** The output buffer last written into, as a DataView: names are copied four bytes at a time. */
+let outBytes: Uint8Array | undefined;
+let outView: DataView = nameView;
 
 /**
  * Writes one block by the layout; `rng` is the block's stream, which its drawn weights continue in
@@ -127,7 +131,10 @@ const utf8 = new TextEncoder();
  */
 export function writeLayout(out: ByteSink, layout: Layout, names: BlockNames, weights: readonly LaidWeight[], rng: UniformStream | undefined, scratch: Scratch[]): void {
   const p = names.prefixLength, t = names.tensorLength;
-  if (nameBytes.length < p + t) nameBytes = new Uint8Array(2 * (p + t));
+  if (nameBytes.length < p + t + 4) {
+    nameBytes = new Uint8Array(2 * (p + t + 4));
+    nameView = new DataView(nameBytes.buffer);
+  }
   encode(names.prefix, p, 0);
   encode(names.tensor, t, p);
   const pieces = layout.pieces;
@@ -140,6 +147,10 @@ export function writeLayout(out: ByteSink, layout: Layout, names: BlockNames, we
     }
     const at = out.claim(piece.bytes.length);
     const buf = out.buffer;
+    if (buf !== outBytes) {
+      outBytes = buf;
+      outView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     buf.set(piece.bytes, at);
     putName(buf, at, piece.prefixAt, 0, p);
     putName(buf, at, piece.tensorAt, p, t);
@@ -159,21 +170,14 @@ function encode(s: string, length: number, at: number): void {
   for (let i = 0; i < length; i++) nameBytes[at + i] = s.charCodeAt(i);
 }
 
-/** Names at least this long are copied by TypedArray.set, whose call costs what copying so many bytes in a loop does. */
-const SET_FROM = 8;
-
-/** Copies nameBytes[from, from + length) to each offset in `offsets` from `at`. */
+/** Copies nameBytes[from, from + length) to each offset in `offsets` from `at`: in four-byte words, then the bytes left. */
 function putName(buf: Uint8Array, at: number, offsets: Int32Array, from: number, length: number): void {
-  if (!offsets.length) return;
-  if (length >= SET_FROM) {
-    const name = nameBytes.subarray(from, from + length);
-    for (let i = 0; i < offsets.length; i++) buf.set(name, at + offsets[i]!);
-    return;
-  }
-  const bytes = nameBytes;
+  const words = length & ~3, out = outView, names = nameView, bytes = nameBytes;
   for (let i = 0; i < offsets.length; i++) {
     const to = at + offsets[i]!;
-    for (let j = 0; j < length; j++) buf[to + j] = bytes[from + j]!;
+    let j = 0;
+    for (; j < words; j += 4) out.setUint32(to + j, names.getUint32(from + j));
+    for (; j < length; j++) buf[to + j] = bytes[from + j]!;
   }
 }
 
