@@ -52,7 +52,7 @@ export interface BlockTemplate {
   /** The encodings as parts: GraphProto `node` fields, then `initializer` fields. */
   nodeParts: Part[];
   weightParts: Part[];
-  /** Layouts by name lengths (layoutKey), made when first asked for; the last one asked for. */
+  /** Layouts by name lengths (prefix · KEYED_LENGTH + tensor), made when first asked for; and the last one asked for. */
   layouts: Map<number, Layouts>;
   last: { key: number; layouts: Layouts | undefined };
   /** Float32 weights are drawn into these, one per weight, from block to block. */
