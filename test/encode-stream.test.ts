@@ -1,7 +1,9 @@
 // The encoder sizes a model before it writes a byte, then writes it in batches (the save writes each
-// batch before the next is built). Whatever the batch size, the bytes are those of the one-piece
-// encoding; sealed groups are written in their place from their records; new nodes with unknown
-// fields and non-ASCII names come out in field-number order and decode back to themselves.
+// batch before the next is built, over the buffers of the ones before). Whatever the batch size, the
+// bytes are those of the one-piece encoding; sealed groups are written in their place from their
+// records; untouched nodes and initializers go out as views of the bytes they were read from; new
+// nodes with unknown fields and non-ASCII names come out in field-number order and decode back to
+// themselves.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -9,10 +11,11 @@ import { inject } from '../src/core.js';
 import { sealInto, unsealed } from '../src/ir/sealed.js';
 import type { SealedGroup } from '../src/ir/sealed.js';
 import { loadModelBytes } from '../src/onnx/load.js';
-import { AttrType, DataType, decodeNode, encodeGraph, encodeModel, encodeNode, encodeTensor, modelEncoding } from '../src/onnx/proto.js';
+import { AttrType, DataType, decodeModel, decodeNode, decodeTensor, encodeGraph, encodeModel, encodeNode, encodeTensor, modelEncoding } from '../src/onnx/proto.js';
 import type { GraphProto, ModelProto, NodeProto, TensorProto } from '../src/onnx/proto.js';
 import { WireWriter, fields } from '../src/onnx/wire.js';
 import { FUTURE_FIELDS, small } from './support/fixtures.js';
+import { residualChain } from './support/graphs.js';
 import { node } from './support/models.js';
 import { concat } from './reliability/mutate.js';
 
@@ -57,6 +60,22 @@ describe('batched encoding', () => {
     }
   });
 
+  it('written batch by batch over the buffers of batches already written out, gives the same bytes in a few buffers', () => {
+    const chain = loadModelBytes(residualChain(2000), { label: 'chain' });
+    inject(chain, {});
+    const whole = encodeModel(chain.proto).toBytes();
+    const written: Uint8Array[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for (const batch of modelEncoding(chain.proto).batches(256 * 1024, true)) {
+      // Copied out before the next batch is asked for, as a file write would be.
+      written.push(concat(batch));
+      for (const c of batch) if (c.buffer !== chain.source.bytes.buffer) buffers.add(c.buffer);
+    }
+    expect(same(concat(written), whole)).toBe(true);
+    expect(whole.length).toBeGreaterThan(2 * 1024 * 1024);
+    expect(buffers.size).toBeLessThan(8);
+  });
+
   it('refuses to finish an encoding whose model changed after it was sized', () => {
     const m = model(graph([node('Relu', ['x'], ['y'])], []));
     const e = modelEncoding(m);
@@ -77,8 +96,8 @@ describe('sealed groups', () => {
     const nodeBytes = field(1, encodeNode(b));
     const initBytes = field(5, encodeTensor(inner));
     const group: SealedGroup = {
-      nodeCount: 1, nodeBytesLength: nodeBytes.length, initializerBytesLength: initBytes.length,
-      encodeNodes: () => nodeBytes.slice(), encodeInitializers: () => initBytes.slice(),
+      opTypes: ['Sigmoid'], nodeBytesLength: nodeBytes.length, initializerBytesLength: initBytes.length,
+      writeNodes: (out) => out.raw(nodeBytes.slice()), writeInitializers: (out) => out.raw(initBytes.slice()),
       expand: () => ({ nodes: [b], initializers: [inner] }),
     };
     const expected = encodeModel(model(graph([a, b, c], [own, inner]))).toBytes();
@@ -89,6 +108,64 @@ describe('sealed groups', () => {
     expect(modelEncoding(m).length).toBe(expected.length);
     expect(concatBatches(modelEncoding(m).batches(1))).toEqual(expected);
     expect(encodeGraph(sealedGraph).toBytes()).toEqual(encodeGraph(graph([a, b, c], [own, inner])).toBytes());
+  });
+});
+
+describe('untouched nodes and initializers', () => {
+  /** A length-delimited field, its length written `padding` bytes longer than it need be (protobuf reads it all the same). */
+  const field = (no: number, body: Uint8Array, padding = 0): Uint8Array => {
+    const length: number[] = [];
+    for (let v = body.length; v >= 0x80; v = Math.floor(v / 128)) length.push((v % 128) | 0x80);
+    length.push(body.length >= 0x80 ? Math.floor(body.length / 128 ** length.length) : body.length);
+    for (let i = 0; i < padding; i++) length.splice(length.length - 1, 1, length[length.length - 1]! | 0x80, 0);
+    return concat([new Uint8Array([no * 8 + 2, ...length]), body]);
+  };
+  const modelWith = (padded: number) => {
+    const body = (x: { toBytes(): Uint8Array }) => x.toBytes();
+    const nodes = [node('Relu', ['x'], ['a']), node('Sigmoid', ['a'], ['b']), node('Relu', ['b'], ['y'])].map((n) => body(encodeNode(n)));
+    const inits = [weight('w', Array.from({ length: 200 }, (_, i) => i)), weight('v', [1, 2]), weight('u', [3])].map((t) => body(encodeTensor(t)));
+    const g = concat([...nodes.map((n, i) => field(1, n, i === padded ? 2 : 0)), field(2, new TextEncoder().encode('g')), ...inits.map((t, i) => field(5, t, i === padded ? 1 : 0))]);
+    const w = new WireWriter();
+    w.varintField(1, 8);
+    w.bytesField(7, g);
+    w.bytesField(8, new Uint8Array([2 * 8, 17]));
+    return w.toBytes();
+  };
+
+  it('are written as views of the bytes they were read from, several in a row as one', () => {
+    const bytes = modelWith(-1);
+    const m = decodeModel(bytes);
+    const chunks = [...modelEncoding(m).batches()].flat();
+    expect(same(concat(chunks), bytes)).toBe(true);
+    // The three initializers and the headers between them: one view of the input.
+    const inits = m.graph.initializers.map((t) => t.src!);
+    const last = inits[2]!;
+    expect(chunks.some((c) => c.buffer === bytes.buffer && c.byteOffset === inits[0]!.byteOffset && c.byteOffset + c.length === last.byteOffset + last.length)).toBe(true);
+  });
+
+  it('held as views of another message, where other fields\' headers stand between them, are written each behind its own header', () => {
+    const tensors = [weight('w', Array.from({ length: 200 }, (_, i) => i)), weight('v', [1, 2])];
+    const encoded = tensors.map((t) => encodeTensor(t).toBytes());
+    // The two tensors as fields 1 and 15 of some message: one header as long as an initializer's, one longer.
+    for (const no of [1, 15]) {
+      const [first, second] = encoded.map((t) => field(no, t));
+      const holder = concat([first!, second!]);
+      const viewed = [
+        decodeTensor(holder.subarray(first!.length - encoded[0]!.length, first!.length)),
+        decodeTensor(holder.subarray(holder.length - encoded[1]!.length)),
+      ];
+      expect(viewed[1]!.src!.buffer).toBe(holder.buffer);
+      const expected = encodeModel(model(graph([], tensors))).toBytes();
+      expect(same(encodeModel(model(graph([], viewed))).toBytes(), expected)).toBe(true);
+    }
+  });
+
+  it('read with a length longer than it need be, are written with the shortest one', () => {
+    for (const padded of [0, 1, 2]) {
+      const m = decodeModel(modelWith(padded));
+      expect(same(encodeModel(m).toBytes(), modelWith(-1))).toBe(true);
+      expect(same(concat([...modelEncoding(m).batches(1)].flat()), modelWith(-1))).toBe(true);
+    }
   });
 });
 

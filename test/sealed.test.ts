@@ -37,6 +37,9 @@ describe('a sealed SE block is the block buildSE builds', () => {
   }
   cases.push({ o: { act: 'hardswish', gate: 'hardsigmoid', seed: 7 }, plan: { dtype: DataType.DOUBLE, opset: 13, gate: 'hardsigmoid' } });
   cases.push({ o: { act: 'hardswish' }, plan: { dtype: DataType.BFLOAT16, opset: 14, reduceChannels: 64, ratio: 4 } });
+  // Weights of many bytes (written apart from the block's other bytes), drawn and zero.
+  for (const init of ['he', 'preserve'] as const) cases.push({ o: { block: 'cbam', init }, plan: { channels: 512 } });
+  cases.push({ o: { block: 'ese' }, plan: { channels: 256, dtype: DataType.FLOAT16 } });
 
   it.each(cases.map((c, i) => [i, c] as const))('case %i: same nodes, weights and bytes, under another prefix and tensor', (_, c) => {
     const o = { ...BASE, ...c.o };
@@ -44,20 +47,26 @@ describe('a sealed SE block is the block buildSE builds', () => {
       prefix, tensor, channels: 32, dtype: DataType.FLOAT, gate: o.gate, opset: 13, ...c.plan,
     });
     const template = blockTemplate(plan('se/stage1.block1', '/layer1/Relu_output_0'), o);
-    // Another block of the same shape: a longer prefix and a tensor with a name past ASCII.
-    const mine = plan('se/stage12.block345', 'feature/λ/out');
-    const sealed = new SealedSE(mine, o, template);
-    const built = buildSE(mine, o, namesUnderFreshPrefix());
-    const expanded = sealed.expand();
-    expect(expanded.nodes).toEqual(built.nodes);
-    expect(expanded.initializers).toEqual(built.initializers);
-    expect(sealed.writes).toEqual([built.output]);
-    expect(sealed.opTypes).toEqual(built.nodes.map((n) => n.opType));
-    const nodes = bytesOf((w) => built.nodes.forEach((n) => w.messageField(1, encodeNode(n))));
-    const weights = bytesOf((w) => built.initializers.forEach((t) => w.messageField(5, encodeTensor(t))));
-    expect(sealed.encodeNodes()).toEqual(nodes);
-    expect(sealed.encodeInitializers()).toEqual(weights);
-    expect([sealed.nodeBytesLength, sealed.initializerBytesLength]).toEqual([nodes.length, weights.length]);
+    // Other blocks of the same shape: the template's own names, a longer prefix and a tensor with a
+    // name past ASCII, the first again, and a prefix past ASCII.
+    const blocks = [
+      plan('se/stage1.block1', '/layer1/Relu_output_0'), plan('se/stage12.block345', 'feature/λ/out'),
+      plan('se/stage1.block1', '/layer1/Relu_output_0'), plan('se/étage2.bloc1', 't'),
+    ];
+    for (const mine of blocks) {
+      const sealed = new SealedSE(mine, o, template);
+      const built = buildSE(mine, o, namesUnderFreshPrefix());
+      const expanded = sealed.expand();
+      expect(expanded.nodes).toEqual(built.nodes);
+      expect(expanded.initializers).toEqual(built.initializers);
+      expect(sealed.writes).toEqual([built.output]);
+      expect(sealed.opTypes).toEqual(built.nodes.map((n) => n.opType));
+      const nodes = bytesOf((w) => built.nodes.forEach((n) => w.messageField(1, encodeNode(n))));
+      const weights = bytesOf((w) => built.initializers.forEach((t) => w.messageField(5, encodeTensor(t))));
+      expect(bytesOf((w) => sealed.writeNodes(w))).toEqual(nodes);
+      expect(bytesOf((w) => sealed.writeInitializers(w))).toEqual(weights);
+      expect([sealed.nodeBytesLength, sealed.initializerBytesLength]).toEqual([nodes.length, weights.length]);
+    }
   });
 });
 

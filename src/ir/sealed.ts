@@ -12,15 +12,25 @@ import type { GraphProto, NodeProto, TensorProto } from './types.js';
 export interface SealedGroup {
   /** The op type of each of its nodes, in order (what an op count reads without expanding it). */
   readonly opTypes: readonly string[];
-  /** Byte length of `encodeNodes()` and of `encodeInitializers()`, known without building them. */
+  /** How many bytes `writeNodes` and `writeInitializers` write, known without writing them. */
   readonly nodeBytesLength: number;
   readonly initializerBytesLength: number;
-  /** Its nodes as GraphProto `node` fields (tag, length, NodeProto each), in order, built anew per call. */
-  encodeNodes(): Uint8Array;
-  /** Its weights as GraphProto `initializer` fields, in order, built anew per call. */
-  encodeInitializers(): Uint8Array;
+  /** Writes its nodes as GraphProto `node` fields (tag, length, NodeProto each), in order. */
+  writeNodes(out: ByteSink): void;
+  /** Writes its weights as GraphProto `initializer` fields, in order. */
+  writeInitializers(out: ByteSink): void;
   /** Its nodes and initializers as IR objects, equal to what the encodings hold. */
   expand(): { nodes: NodeProto[]; initializers: TensorProto[] };
+}
+
+/** Where a group writes its bytes (the encoder's writer), straight into the buffer that is written out. */
+export interface ByteSink {
+  /** Claims the next `n` bytes, which the caller fills before writing anything else; returns where they start in `buffer`. */
+  claim(n: number): number;
+  /** The buffer the last claim is in. */
+  readonly buffer: Uint8Array;
+  /** Bytes written as they are: large ones are kept as views, not copied, so they must not change afterwards. */
+  raw(bytes: Uint8Array): void;
 }
 
 /** A graph's nodes and initializers with its sealed groups not expanded: what the encoder writes. */

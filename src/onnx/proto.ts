@@ -730,10 +730,8 @@ class NestedSizes {
   }
 }
 
-/** The node's length; with `nested`, also records its attributes' and metadata entries' lengths there. */
-function nodeSize(n: NodeProto, nested?: NestedSizes): number {
-  const src = pristineSource(n);
-  if (src) return src.length;
+/** The length of the node encoded from its fields; with `nested`, also records its attributes' and metadata entries' lengths there. */
+function nodeFieldsSize(n: NodeProto, nested?: NestedSizes): number {
   let size = extrasSize(n.extras) + stringFieldSize(4, n.opType);
   for (const i of n.inputs) size += stringFieldSize(1, i);
   for (const o of n.outputs) size += stringFieldSize(2, o);
@@ -752,13 +750,14 @@ function nodeSize(n: NodeProto, nested?: NestedSizes): number {
   return size;
 }
 
-/** Writes the node; `nested` holds the lengths its sizing recorded, else they are found here. */
-function writeNode(w: WireWriter, n: NodeProto, nested?: NestedSizes): void {
+function writeNode(w: WireWriter, n: NodeProto): void {
   const src = pristineSource(n);
-  if (src) {
-    w.raw(src);
-    return;
-  }
+  if (src) w.raw(src);
+  else writeNodeFields(w, n);
+}
+
+/** Writes the node from its fields; `nested` holds the lengths its sizing recorded, else they are found here. */
+function writeNodeFields(w: WireWriter, n: NodeProto, nested?: NestedSizes): void {
   const extras = byNumber(n.extras);
   let x = extrasBefore(w, extras, 0, 1);
   for (const i of n.inputs) w.stringField(1, i);
@@ -795,9 +794,12 @@ interface GraphPlan {
   readonly entries: readonly (NodeProto | SealedGroup)[];
   readonly initializers: readonly TensorProto[];
   readonly groups: readonly SealedGroup[];
-  /** Per entry, the node's length (a sealed group's entry is unused). */
+  /** Per entry, the node's length; -1 for a sealed group. */
   readonly nodeSizes: Float64Array;
+  /** Per entry, the node's original bytes when they still encode it (pristineSource, asked once per plan). */
+  readonly nodeSources: (Uint8Array | undefined)[];
   readonly initializerSizes: Float64Array;
+  readonly initializerSources: (Uint8Array | undefined)[];
   readonly nested: NestedSizes;
   readonly length: number;
 }
@@ -809,18 +811,29 @@ function planGraph(g: GraphProto): GraphPlan {
   const initializers = layout?.initializers ?? g.initializers;
   const groups = layout?.groups ?? [];
   const nodeSizes = new Float64Array(entries.length);
+  const nodeSources = new Array<Uint8Array | undefined>(entries.length);
   const initializerSizes = new Float64Array(initializers.length);
+  const initializerSources = new Array<Uint8Array | undefined>(initializers.length);
   const nested = new NestedSizes();
   let length = extrasSize(g.extras) + (g.name ? stringFieldSize(2, g.name) : 0);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    if (isSealed(e)) length += e.nodeBytesLength;
-    else length += lengthDelimitedSize(1, (nodeSizes[i] = nodeSize(e, nested)));
+    if (isSealed(e)) {
+      length += e.nodeBytesLength;
+      nodeSizes[i] = -1;
+    } else {
+      const src = (nodeSources[i] = pristineSource(e));
+      length += lengthDelimitedSize(1, (nodeSizes[i] = src ? src.length : nodeFieldsSize(e, nested)));
+    }
   }
-  for (let i = 0; i < initializers.length; i++) length += lengthDelimitedSize(5, (initializerSizes[i] = tensorSize(initializers[i]!)));
+  for (let i = 0; i < initializers.length; i++) {
+    const t = initializers[i]!;
+    initializerSources[i] = t.src;
+    length += lengthDelimitedSize(5, (initializerSizes[i] = tensorSize(t)));
+  }
   for (const s of groups) length += s.initializerBytesLength;
   for (const [no, list] of valueInfoLists(g)) for (const v of list) length += lengthDelimitedSize(no, valueInfoSize(v));
-  return { entries, initializers, groups, nodeSizes, initializerSizes, nested, length };
+  return { entries, initializers, groups, nodeSizes, nodeSources, initializerSizes, initializerSources, nested, length };
 }
 
 function valueInfoLists(g: GraphProto): [number, readonly ValueInfoProto[]][] {
@@ -831,26 +844,41 @@ function valueInfoLists(g: GraphProto): [number, readonly ValueInfoProto[]][] {
 function* writeGraph(w: WireWriter, g: GraphProto, plan: GraphPlan, batch: number): Generator<void> {
   plan.nested.at = 0;
   const extras = byNumber(g.extras);
+  const runs = new SourceRuns();
   let x = extrasBefore(w, extras, 0, 1);
-  for (let i = 0; i < plan.entries.length; i++) {
-    const e = plan.entries[i]!;
-    if (isSealed(e)) w.raw(e.encodeNodes());
+  const { entries, nodeSizes, nodeSources } = plan;
+  for (let i = 0; i < entries.length; i++) {
+    const size = nodeSizes[i]!;
+    if (size < 0) (entries[i] as SealedGroup).writeNodes(w);
     else {
-      w.lengthDelimited(1, plan.nodeSizes[i]!);
-      writeNode(w, e, plan.nested);
+      w.lengthDelimited(1, size);
+      const src = nodeSources[i];
+      if (!src) writeNodeFields(w, entries[i] as NodeProto, plan.nested);
+      else {
+        const end = runs.end(nodeSources, i, 1);
+        w.raw(runs.view(src, nodeSources[end - 1]!));
+        i = end - 1;
+      }
     }
     if (w.length >= batch) yield;
   }
   x = extrasBefore(w, extras, x, 2);
   if (g.name) w.stringField(2, g.name);
   x = extrasBefore(w, extras, x, 5);
-  for (let i = 0; i < plan.initializers.length; i++) {
+  const { initializers, initializerSources } = plan;
+  for (let i = 0; i < initializers.length; i++) {
     w.lengthDelimited(5, plan.initializerSizes[i]!);
-    writeTensor(w, plan.initializers[i]!);
+    const src = initializerSources[i];
+    if (!src) writeTensor(w, initializers[i]!);
+    else {
+      const end = runs.end(initializerSources, i, 5);
+      w.raw(runs.view(src, initializerSources[end - 1]!));
+      i = end - 1;
+    }
     if (w.length >= batch) yield;
   }
   for (const s of plan.groups) {
-    w.raw(s.encodeInitializers());
+    s.writeInitializers(w);
     if (w.length >= batch) yield;
   }
   for (const [no, list] of valueInfoLists(g)) {
@@ -861,6 +889,54 @@ function* writeGraph(w: WireWriter, g: GraphProto, plan: GraphPlan, batch: numbe
     }
   }
   extrasBefore(w, extras, x, Infinity);
+}
+
+/**
+ * Runs of original bytes: messages that follow one another in the buffer they were read from, each
+ * behind the field header this writer would write for it (tag, shortest length), as an exporter writes
+ * the untouched nodes and initializers of a graph. A run is written as one view of that buffer: one
+ * chunk, not copied, instead of a header and a message each.
+ */
+class SourceRuns {
+  private buffer: ArrayBufferLike | undefined;
+  private bytes: Uint8Array = new Uint8Array(0);
+
+  /** The index after the last of `sources` from `i` on that continue one run from sources[i] (i + 1 when none does). */
+  end(sources: readonly (Uint8Array | undefined)[], i: number, no: number): number {
+    let prev = sources[i]!;
+    let j = i + 1;
+    for (; j < sources.length; j++) {
+      const next = sources[j];
+      if (!next || !this.follows(prev, next, no)) break;
+      prev = next;
+    }
+    return j;
+  }
+
+  /** The bytes from `first` through `last`, which end() found one run. */
+  view(first: Uint8Array, last: Uint8Array): Uint8Array {
+    return first === last ? first : new Uint8Array(first.buffer, first.byteOffset, last.byteOffset + last.length - first.byteOffset);
+  }
+
+  /** `next` comes right after `prev` and the header of field `no` with its length. */
+  private follows(prev: Uint8Array, next: Uint8Array, no: number): boolean {
+    const tag = no * 8 + WireType.LengthDelimited;
+    let at = prev.byteOffset + prev.length;
+    if (next.buffer !== prev.buffer || next.byteOffset - at !== varintSize(tag) + varintSize(next.length)) return false;
+    if (this.buffer !== next.buffer) {
+      this.buffer = next.buffer;
+      this.bytes = new Uint8Array(next.buffer);
+    }
+    const b = this.bytes;
+    for (let v = tag; ; v = Math.floor(v / 128)) {
+      if (b[at++] !== (v >= 0x80 ? (v % 128) | 0x80 : v)) return false;
+      if (v < 0x80) break;
+    }
+    for (let v = next.length; ; v = Math.floor(v / 128)) {
+      if (b[at++] !== (v >= 0x80 ? (v % 128) | 0x80 : v)) return false;
+      if (v < 0x80) return true;
+    }
+  }
 }
 
 function drain(steps: Generator<void>): void {
@@ -925,9 +1001,12 @@ export interface ModelEncoding {
   /**
    * The chunks in order, in batches of about `batchBytes` (views into the input count too); each
    * batch is built when the iteration reaches it, so a caller that writes one before asking for the
-   * next holds one batch at a time. Every iteration encodes anew.
+   * next holds one batch at a time. Every iteration encodes anew. With `reuse`, a batch's chunks
+   * may be written over once the batch after the next is asked for: for a caller that writes a batch
+   * out while the next is built, and waits for that write before it asks for another; the batches
+   * then cost no new memory.
    */
-  batches(batchBytes?: number): Generator<Uint8Array[]>;
+  batches(batchBytes?: number, reuse?: boolean): Generator<Uint8Array[]>;
 }
 
 const BATCH_BYTES = 2 * 1024 * 1024;
@@ -937,8 +1016,8 @@ export function modelEncoding(m: ModelProto): ModelEncoding {
   const length = modelLength(m, graph);
   return {
     length,
-    *batches(batchBytes = BATCH_BYTES) {
-      const w = new WireWriter();
+    *batches(batchBytes = BATCH_BYTES, reuse = false) {
+      const w = new WireWriter({ reuseTaken: reuse });
       for (const _ of writeModel(w, m, graph, batchBytes)) yield w.take();
       const last = w.take();
       // Sized before the first byte, written later: a model edited in between would come out torn.

@@ -303,11 +303,19 @@ class SourceFiles {
 }
 
 /**
- * Writes the model's encoding batch by batch: each batch of chunks is built only once the one before
- * is written, so the save holds one batch of encoded bytes (plus views of the input) at a time.
+ * Writes the model's encoding batch by batch: each batch is written while the next is built, and the
+ * one after is built only once that write is done, so the save holds two batches of encoded bytes
+ * (plus views of the input) at a time, in buffers the encoder writes again.
  */
 async function writeEncoding(fh: FileHandle, encoded: ModelEncoding, model: Model, sources: SourceFiles, progress: (n: number) => void): Promise<void> {
-  for (const batch of encoded.batches()) await writePieces(fh, resolvePieces(batch, model.source.bytes, model.source.deferred), sources, progress);
+  let writing: Promise<unknown> = Promise.resolve();
+  for (const batch of encoded.batches(undefined, true)) {
+    const pieces = resolvePieces(batch, model.source.bytes, model.source.deferred);
+    await writing;
+    writing = writePieces(fh, pieces, sources, progress);
+    writing.catch(() => {}); // awaited before the next batch is built, or below; a failure must not go unhandled meanwhile
+  }
+  await writing;
 }
 
 /** Writes pieces in order: runs of memory views gathered into writev, file regions copied in chunks. */

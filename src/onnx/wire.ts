@@ -236,6 +236,8 @@ const COPY_MAX = 512;
 /** A buffer whose written part reaches this is handed on as a chunk, and writing goes on in a new one. */
 const SEGMENT = 64 * 1024;
 const FIRST_BUFFER = 256;
+/** The buffers a long message is written in, one after another. */
+const SEGMENT_BUFFER = 2 * SEGMENT;
 /** Buffers of finished nested messages whose bytes were copied out, reused by the next message. */
 const spare: Uint8Array[] = [];
 const float32Bytes = new Uint8Array(4);
@@ -252,6 +254,23 @@ export class WireWriter {
   private pos = 0;
   /** Some chunk is a view of `buf`: it must not be reused. */
   private shared = false;
+  /**
+   * With reuseTaken: segment buffers left since the last take() (their views go out in the next), those
+   * left before it, and those free to write again.
+   */
+  private retired: Uint8Array[] | undefined;
+  private retiredBefore: Uint8Array[] = [];
+  private readonly free: Uint8Array[] = [];
+
+  /**
+   * reuseTaken: the caller is done with the chunks one take() hands over by the time it writes on
+   * after the next take() (it writes each batch out while the next is built, and waits for that
+   * before it builds another), so the buffers they were in are written again rather than new ones
+   * faulted in.
+   */
+  constructor(options: { reuseTaken?: boolean } = {}) {
+    if (options.reuseTaken) this.retired = [];
+  }
 
   get length(): number {
     return this.doneLength + this.pos - this.start;
@@ -271,13 +290,13 @@ export class WireWriter {
     const pending = this.pos - this.start;
     if (pending >= SEGMENT) {
       this.cut();
-      this.replace(new Uint8Array(Math.max(SEGMENT * 2, n)), 0);
+      this.replace(n <= SEGMENT_BUFFER ? this.segment() : new Uint8Array(n), 0);
       return;
     }
     // Views still point into a shared buffer, which is never written again: a long message with many
     // views in it goes on in segments of bounded size instead of doubling the buffer each time.
-    const size = this.shared ? Math.max(SEGMENT * 2, pending + n) : Math.max(FIRST_BUFFER, 2 * this.buf.length, pending + n);
-    const next = size === FIRST_BUFFER ? spare.pop() ?? new Uint8Array(FIRST_BUFFER) : new Uint8Array(size);
+    const size = this.shared ? Math.max(SEGMENT_BUFFER, pending + n) : Math.max(FIRST_BUFFER, 2 * this.buf.length, pending + n);
+    const next = size === FIRST_BUFFER ? spare.pop() ?? new Uint8Array(FIRST_BUFFER) : size === SEGMENT_BUFFER ? this.segment() : new Uint8Array(size);
     next.set(this.buf.subarray(this.start, this.pos));
     this.replace(next, pending);
   }
@@ -290,9 +309,14 @@ export class WireWriter {
     this.shared = false;
   }
 
-  /** Gives the buffer back for reuse when nothing points into it. */
+  private segment(): Uint8Array {
+    return this.free.pop() ?? new Uint8Array(SEGMENT_BUFFER);
+  }
+
+  /** Gives the buffer back for reuse when nothing points into it, or (reuseTaken) once its chunks are written out. */
   private release(): void {
     if (!this.shared && this.buf.length === FIRST_BUFFER && spare.length < 64) spare.push(this.buf);
+    else if (this.shared && this.retired && this.buf.length === SEGMENT_BUFFER) this.retired.push(this.buf);
     this.buf = EMPTY;
   }
 
@@ -360,6 +384,19 @@ export class WireWriter {
   varintField(no: number, v: number | bigint): void {
     this.tag(no, WireType.Varint);
     this.pushVarint(v);
+  }
+
+  /** Claims the next `n` bytes for the caller to fill before it writes anything else; returns where they start in `buffer`. */
+  claim(n: number): number {
+    if (this.pos + n > this.buf.length) this.room(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** The buffer the last claim is in. */
+  get buffer(): Uint8Array {
+    return this.buf;
   }
 
   /** Raw bytes as they were read (a field with its tag): copied when short, else appended as a view. */
@@ -481,6 +518,12 @@ export class WireWriter {
     this.taken += this.doneLength;
     this.done.length = 0;
     this.doneLength = 0;
+    if (this.retired) {
+      // Views in the chunks taken before these are done with once the caller writes on.
+      for (const b of this.retiredBefore) this.free.push(b);
+      this.retiredBefore = this.retired;
+      this.retired = [];
+    }
     return out;
   }
 

@@ -124,8 +124,13 @@ export function initialBytes(init: WeightInit, count: number, dtype: number, rng
   if (init.kind === 'fixed') return init.bytes;
   if (init.kind === 'zeros') return new Uint8Array(count * (elementBytes(dtype) ?? 4));
   const out = dtype === DataType.FLOAT ? new Float32Array(count) : new Float64Array(count);
-  rng.fillSymmetric(out, Math.sqrt(6 / init.fanIn));
+  heUniform(init.fanIn, rng, out);
   return out instanceof Float32Array ? new Uint8Array(out.buffer) : encodeFloats(out, dtype);
+}
+
+/** He-uniform draws U(±√(6/fan_in)) into `out`, continuing the stream. */
+export function heUniform(fanIn: number, rng: UniformStream, out: Float32Array | Float64Array): void {
+  rng.fillSymmetric(out, Math.sqrt(6 / fanIn));
 }
 
 /** The stream a block's weights are drawn from, in the order its weights are made. */

@@ -3,41 +3,42 @@
 // (by buildSE, the one builder), checked and counted; a block differs from its template only in its
 // name prefix, the tensor it scales and its weights, which are drawn again from the block's own stream
 // by the template's recipes. The bytes are those encodeNode and encodeTensor write for the nodes
-// buildSE would build for the block (a test holds the two equal for every block kind and option).
+// buildSE would build for the block (a test holds the two equal for every block kind and option);
+// they are written from the template's layout for the block's name lengths (layout.ts).
 
 import type { SealedBlock } from '../ir/graph.js';
+import type { ByteSink } from '../ir/sealed.js';
 import { elementBytes, encodeAttribute } from '../onnx/proto.js';
-import { WireWriter, lengthDelimitedSize, utf8Length, varintSize } from '../onnx/wire.js';
+import { WireWriter, utf8Length } from '../onnx/wire.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { blockStream, buildSE, initialBytes } from './build.js';
 import type { BuiltSE, SEBlockPlan, SEOptions, WeightInit } from './build.js';
+import { layOut, writeLayout } from './layout.js';
+import type { BlockNames, LaidWeight, Layout, Part, Scratch } from './layout.js';
 import { namesUnderFreshPrefix } from './names.js';
 
 /** A name in the template: fixed, the block's prefix followed by a suffix, or the tensor it scales. */
-type Slot = { fixed: Uint8Array; text: string } | { suffix: Uint8Array; text: string } | 'tensor';
+type Slot = { fixed: string } | { suffix: string } | 'tensor';
 
 interface NodeRecipe {
   opType: string;
-  opTypeBytes: Uint8Array;
   inputs: Slot[];
   outputs: Slot[];
   name: Slot;
   attributes: readonly AttributeProto[];
-  /** The attributes' encodings (AttributeProto bytes), which no block changes. */
-  attributeBytes: Uint8Array[];
   /** Its metadata: the block tag, whose value is the prefix. */
-  tagKey: Uint8Array;
-  tagKeyText: string;
+  tagKey: string;
 }
 
-interface WeightRecipe {
+interface WeightRecipe extends LaidWeight {
   name: Slot;
   dims: readonly number[];
-  /** dims as written: field 1 (packed), empty for a scalar. */
-  dimsField: Uint8Array;
-  dataType: number;
-  count: number;
-  init: WeightInit;
+}
+
+/** The template laid out for one pair of name lengths. */
+interface Layouts {
+  nodes: Layout;
+  initializers: Layout;
 }
 
 /** What every block of one shape shares: built once, under the first block's prefix. */
@@ -48,6 +49,14 @@ export interface BlockTemplate {
   opTypes: readonly string[];
   nodes: NodeRecipe[];
   weights: WeightRecipe[];
+  /** The encodings as parts: GraphProto `node` fields, then `initializer` fields. */
+  nodeParts: Part[];
+  weightParts: Part[];
+  /** Layouts by name lengths (prefix · KEYED_LENGTH + tensor), made when first asked for; and the last one asked for. */
+  layouts: Map<number, Layouts>;
+  last: { key: number; layouts: Layouts | undefined };
+  /** Float32 weights are drawn into these, one per weight, from block to block. */
+  scratch: Scratch[];
 }
 
 const utf8 = new TextEncoder();
@@ -57,8 +66,8 @@ export function blockTemplate(plan: SEBlockPlan, o: SEOptions): BlockTemplate {
   const under = `${plan.prefix}/`;
   const slot = (s: string): Slot => {
     if (s === plan.tensor) return 'tensor';
-    if (s.startsWith(under)) return { suffix: utf8.encode(s.slice(plan.prefix.length)), text: s.slice(plan.prefix.length) };
-    return { fixed: utf8.encode(s), text: s };
+    if (s.startsWith(under)) return { suffix: s.slice(plan.prefix.length) };
+    return { fixed: s };
   };
   if (!built.output.startsWith(under)) throw new Error(`IR: the SE block's output ${built.output} is not under its prefix ${plan.prefix}`);
   const nodes = built.nodes.map((n): NodeRecipe => {
@@ -66,17 +75,47 @@ export function blockTemplate(plan: SEBlockPlan, o: SEOptions): BlockTemplate {
     if (n.domain || n.extras.length || n.metadataProps.length !== 1 || tag?.value !== plan.prefix) {
       throw new Error(`IR: the SE block's ${n.opType} is not in the form sealed blocks are written in`);
     }
-    return {
-      opType: n.opType, inputs: n.inputs.map(slot), outputs: n.outputs.map(slot), name: slot(n.name), attributes: n.attributes,
-      attributeBytes: n.attributes.map((a) => encodeAttribute(a).toBytes()), opTypeBytes: utf8.encode(n.opType), tagKey: utf8.encode(tag.key), tagKeyText: tag.key,
-    };
+    return { opType: n.opType, inputs: n.inputs.map(slot), outputs: n.outputs.map(slot), name: slot(n.name), attributes: n.attributes, tagKey: tag.key };
   });
   const weights = built.initializers.map((t, i): WeightRecipe => {
-    const dims = new WireWriter();
-    if (t.dims.length) dims.packedInt64Field(1, t.dims);
-    return { name: slot(t.name), dims: t.dims.slice(), dimsField: dims.toBytes(), dataType: t.dataType, count: t.dims.reduce((a, b) => a * b, 1), init: built.recipes[i]! };
+    const count = t.dims.reduce((a, b) => a * b, 1);
+    const init = built.recipes[i]!;
+    const length = init.kind === 'fixed' ? init.bytes.length : count * (elementBytes(t.dataType) ?? 4);
+    return { name: slot(t.name), dims: t.dims.slice(), dataType: t.dataType, count, init, length };
   });
-  return { built, outputSuffix: built.output.slice(plan.prefix.length), opTypes: Object.freeze(built.nodes.map((n) => n.opType)), nodes, weights };
+  return {
+    built, outputSuffix: built.output.slice(plan.prefix.length), opTypes: Object.freeze(built.nodes.map((n) => n.opType)), nodes, weights,
+    nodeParts: nodes.map(nodeParts), weightParts: weights.map(weightParts), layouts: new Map(), last: { key: -1, layouts: undefined }, scratch: [],
+  };
+}
+
+function slotParts(s: Slot): Part[] {
+  return s === 'tensor' ? ['tensor'] : 'fixed' in s ? [utf8.encode(s.fixed)] : ['prefix', utf8.encode(s.suffix)];
+}
+
+function field(no: number, parts: Part[], ifNotEmpty = false): Part {
+  return { no, parts, ifNotEmpty };
+}
+
+/** A node as encodeNode writes it: inputs, outputs, name, op_type, attributes, metadata. */
+function nodeParts(r: NodeRecipe): Part {
+  const tag = [...(r.tagKey ? [field(1, [utf8.encode(r.tagKey)])] : []), field(2, ['prefix'], true)];
+  return field(1, [
+    ...r.inputs.map((s) => field(1, slotParts(s))),
+    ...r.outputs.map((s) => field(2, slotParts(s))),
+    field(3, slotParts(r.name), true),
+    field(4, [utf8.encode(r.opType)]),
+    ...r.attributes.map((a) => field(5, [encodeAttribute(a).toBytes()])),
+    field(9, tag),
+  ]);
+}
+
+/** A weight as encodeTensor writes it: dims, data_type, name, raw_data. */
+function weightParts(w: WeightRecipe, index: number): Part {
+  const head = new WireWriter();
+  if (w.dims.length) head.packedInt64Field(1, w.dims);
+  if (w.dataType) head.varintField(2, w.dataType);
+  return field(5, [head.toBytes(), field(8, slotParts(w.name), true), field(9, [{ weight: index }])]);
 }
 
 /** Blocks of one shape with their own prefix and tensor: the signature the template cache is keyed by. */
@@ -84,15 +123,40 @@ export function templateKey(plan: SEBlockPlan, dims: readonly number[]): string 
   return JSON.stringify([dims, plan.channels, plan.reduceChannels, plan.ratio, plan.dtype, plan.gate, plan.opset]);
 }
 
+/** Past this many, a template's layouts are made again rather than kept (names of ever new lengths). */
+const KEPT_LAYOUTS = 256;
+/** Name lengths a layout is kept for: below this, each (a small integer key for both). */
+const KEYED_LENGTH = 2 ** 15;
+
+function layoutsFor(t: BlockTemplate, prefixLength: number, tensorLength: number): Layouts {
+  const keyed = prefixLength < KEYED_LENGTH && tensorLength < KEYED_LENGTH;
+  const key = keyed ? prefixLength * KEYED_LENGTH + tensorLength : -1;
+  // Blocks in a row mostly have names of the lengths of the one before.
+  if (keyed && t.last.key === key) return t.last.layouts!;
+  let l = keyed ? t.layouts.get(key) : undefined;
+  if (!l) {
+    l = { nodes: layOut(t.nodeParts, prefixLength, tensorLength, t.weights), initializers: layOut(t.weightParts, prefixLength, tensorLength, t.weights) };
+    if (t.layouts.size >= KEPT_LAYOUTS) t.layouts.clear();
+    if (keyed) t.layouts.set(key, l);
+  }
+  t.last.key = key;
+  t.last.layouts = l;
+  return l;
+}
+
 /** One SE block as a record: its plan (prefix, tensor), the options and its template. */
 export class SealedSE implements SealedBlock {
   readonly reads: readonly string[];
   readonly writes: readonly string[];
-  private lengths?: { nodes: number; initializers: number };
+  /** UTF-8 lengths of the prefix and the tensor: which layout the block is written by. */
+  private readonly prefixLength: number;
+  private readonly tensorLength: number;
 
   constructor(private readonly plan: SEBlockPlan, private readonly options: SEOptions, private readonly template: BlockTemplate) {
     this.reads = [plan.tensor];
     this.writes = [plan.prefix + template.outputSuffix];
+    this.prefixLength = utf8Length(plan.prefix);
+    this.tensorLength = utf8Length(plan.tensor);
   }
 
   get opTypes(): readonly string[] {
@@ -102,8 +166,8 @@ export class SealedSE implements SealedBlock {
   /** The nodes and weights buildSE would build for this block. */
   expand(): { nodes: NodeProto[]; initializers: TensorProto[] } {
     const p = this.plan.prefix;
-    const text = (s: Slot) => (s === 'tensor' ? this.plan.tensor : 'fixed' in s ? s.text : p + s.text);
-    const tag = Object.freeze([{ key: this.template.nodes[0]?.tagKeyText ?? '', value: p }]);
+    const text = (s: Slot) => (s === 'tensor' ? this.plan.tensor : 'fixed' in s ? s.fixed : p + s.suffix);
+    const tag = Object.freeze([{ key: this.template.nodes[0]?.tagKey ?? '', value: p }]);
     const nodes = this.template.nodes.map((r): NodeProto => ({
       name: text(r.name), opType: r.opType, domain: '', inputs: r.inputs.map(text), outputs: r.outputs.map(text), attributes: r.attributes,
       metadataProps: tag, extras: [], src: undefined,
@@ -116,190 +180,28 @@ export class SealedSE implements SealedBlock {
     return { nodes, initializers };
   }
 
-  encodeNodes(): Uint8Array {
-    const names = this.names();
-    const out = new Writer(this.nodeBytesLength);
-    for (const r of this.template.nodes) {
-      out.tag(1, 2);
-      out.varint(nodeLength(r, names));
-      writeNode(out, r, names);
-    }
-    return out.bytes;
-  }
-
-  encodeInitializers(): Uint8Array {
-    const names = this.names();
-    const out = new Writer(this.initializerBytesLength);
-    const rng = blockStream(this.options.seed, this.plan.prefix);
-    for (const w of this.template.weights) {
-      const data = initialBytes(w.init, w.count, w.dataType, rng);
-      out.tag(5, 2);
-      out.varint(tensorLength(w, names, data.byteLength));
-      out.raw(w.dimsField);
-      out.tag(2, 0);
-      out.varint(w.dataType);
-      out.string(8, names, w.name);
-      out.tag(9, 2);
-      out.varint(data.byteLength);
-      out.raw(data);
-    }
-    return out.bytes;
-  }
-
   get nodeBytesLength(): number {
-    return (this.lengths ??= this.measure()).nodes;
+    return this.layouts().nodes.length;
   }
 
   get initializerBytesLength(): number {
-    return (this.lengths ??= this.measure()).initializers;
+    return this.layouts().initializers.length;
   }
 
-  private names(): Names {
-    return { prefix: this.plan.prefix, prefixLength: utf8Length(this.plan.prefix), tensor: this.plan.tensor, tensorLength: utf8Length(this.plan.tensor) };
+  writeNodes(out: ByteSink): void {
+    writeLayout(out, this.layouts().nodes, this.names(), this.template.weights, undefined, this.template.scratch);
   }
 
-  private measure(): { nodes: number; initializers: number } {
-    const names = this.names();
-    let nodes = 0;
-    for (const r of this.template.nodes) nodes += field(nodeLength(r, names));
-    let initializers = 0;
-    for (const w of this.template.weights) initializers += field(tensorLength(w, names, dataLength(w)));
-    return { nodes, initializers };
-  }
-}
-
-/** The block's own names and their UTF-8 lengths. */
-interface Names {
-  prefix: string;
-  prefixLength: number;
-  tensor: string;
-  tensorLength: number;
-}
-
-function slotLength(s: Slot, names: Names): number {
-  return s === 'tensor' ? names.tensorLength : 'fixed' in s ? s.fixed.length : names.prefixLength + s.suffix.length;
-}
-
-/** A length-delimited field of `n` payload bytes (every field here has a number below 16: one tag byte). */
-function field(n: number): number {
-  return lengthDelimitedSize(1, n);
-}
-
-/** NodeProto's fields in the order encodeNode writes them: inputs, outputs, name, op_type, attributes, metadata. */
-function nodeLength(r: NodeRecipe, names: Names): number {
-  let n = 0;
-  for (const s of r.inputs) n += field(slotLength(s, names));
-  for (const s of r.outputs) n += field(slotLength(s, names));
-  const name = slotLength(r.name, names);
-  if (name) n += field(name);
-  n += field(r.opTypeBytes.length);
-  for (const a of r.attributeBytes) n += field(a.length);
-  return n + field(tagLength(r, names));
-}
-
-function tagLength(r: NodeRecipe, names: Names): number {
-  return (r.tagKey.length ? field(r.tagKey.length) : 0) + (names.prefixLength ? field(names.prefixLength) : 0);
-}
-
-function writeNode(out: Writer, r: NodeRecipe, names: Names): void {
-  for (const s of r.inputs) out.string(1, names, s);
-  for (const s of r.outputs) out.string(2, names, s);
-  if (slotLength(r.name, names)) out.string(3, names, r.name);
-  out.tag(4, 2);
-  out.varint(r.opTypeBytes.length);
-  out.raw(r.opTypeBytes);
-  for (const a of r.attributeBytes) {
-    out.tag(5, 2);
-    out.varint(a.length);
-    out.raw(a);
-  }
-  out.tag(9, 2);
-  out.varint(tagLength(r, names));
-  if (r.tagKey.length) {
-    out.tag(1, 2);
-    out.varint(r.tagKey.length);
-    out.raw(r.tagKey);
-  }
-  if (names.prefixLength) {
-    out.tag(2, 2);
-    out.varint(names.prefixLength);
-    out.text(names.prefix, names.prefixLength);
-  }
-}
-
-/** TensorProto's fields in the order encodeTensor writes them: dims, data_type, name, raw_data. */
-function tensorLength(w: WeightRecipe, names: Names, dataBytes: number): number {
-  return w.dimsField.length + 1 + varintSize(w.dataType) + field(slotLength(w.name, names)) + field(dataBytes);
-}
-
-/** The bytes of a weight's data, as initialBytes makes them. */
-function dataLength(w: WeightRecipe): number {
-  return w.init.kind === 'fixed' ? w.init.bytes.length : w.count * (elementBytes(w.dataType) ?? 4);
-}
-
-/**
- * Bytes of a known length, written in order, carved out of a shared slab: one allocation per 256 KiB
- * of blocks rather than one per block (a slab lives as long as a piece of it is held).
- */
-class Writer {
-  readonly bytes: Uint8Array;
-  pos = 0;
-  constructor(length: number) {
-    this.bytes = slabPiece(length);
+  writeInitializers(out: ByteSink): void {
+    const rng = blockStream(this.options.seed, this.plan.prefix);
+    writeLayout(out, this.layouts().initializers, this.names(), this.template.weights, rng, this.template.scratch);
   }
 
-  varint(v: number): void {
-    while (v >= 0x80) {
-      this.bytes[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.bytes[this.pos++] = v;
+  private layouts(): Layouts {
+    return layoutsFor(this.template, this.prefixLength, this.tensorLength);
   }
 
-  tag(no: number, type: number): void {
-    this.varint(no * 8 + type);
+  private names(): BlockNames {
+    return { prefix: this.plan.prefix, prefixLength: this.prefixLength, tensor: this.plan.tensor, tensorLength: this.tensorLength };
   }
-
-  raw(b: Uint8Array): void {
-    this.bytes.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  /** A string of `length` UTF-8 bytes: ASCII by hand, anything else through TextEncoder. */
-  text(s: string, length: number): void {
-    if (length === s.length) {
-      const b = this.bytes;
-      let p = this.pos;
-      for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
-      this.pos = p;
-      return;
-    }
-    this.pos += utf8.encodeInto(s, this.bytes.subarray(this.pos, this.pos + length)).written;
-  }
-
-  string(no: number, names: Names, s: Slot): void {
-    this.tag(no, 2);
-    this.varint(slotLength(s, names));
-    if (s === 'tensor') this.text(names.tensor, names.tensorLength);
-    else if ('fixed' in s) this.raw(s.fixed);
-    else {
-      this.text(names.prefix, names.prefixLength);
-      this.raw(s.suffix);
-    }
-  }
-}
-
-const SLAB = 256 * 1024;
-let slab = new Uint8Array(0);
-let slabUsed = 0;
-
-function slabPiece(length: number): Uint8Array {
-  if (length > SLAB / 4) return new Uint8Array(length);
-  if (slabUsed + length > slab.length) {
-    slab = new Uint8Array(SLAB);
-    slabUsed = 0;
-  }
-  const piece = slab.subarray(slabUsed, slabUsed + length);
-  slabUsed += length;
-  return piece;
 }
