@@ -21,7 +21,7 @@ import { buildSE } from './build.js';
 import type { SEBlockPlan, SEOptions } from './build.js';
 import { anyNameStartsWith, freshNames } from './names.js';
 import type { FreshNames } from './names.js';
-import { SealedSE, blockTemplate, templateKey } from './sealed.js';
+import { SealedSE, blockTemplate, sameTemplate, templateKey } from './sealed.js';
 import type { BlockTemplate } from './sealed.js';
 
 export interface InsertOptions extends SEOptions {
@@ -54,6 +54,7 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
   const sealable = model.proto.irVersion >= 4 && !blocks.some((b) => g.isGraphOutput(b.site.tensor)) && !anyNameStartsWith(model, BLOCK_NAMESPACE);
   let names: FreshNames | undefined;
   const templates = new Map<string, CheckedTemplate>();
+  let previous: { plan: SEBlockPlan; dims: readonly number[]; t: CheckedTemplate } | undefined;
   const groups: InsertGroup[] = [];
   const rewired: NodeProto[] = [];
   const asNodes: { block: PlannedBlock; nodes: NodeProto[]; weights: TensorProto[]; renamed?: [string, string] }[] = [];
@@ -72,9 +73,13 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
       continue;
     }
     const dims = shapes.get(plan.tensor)!.dims!;
-    const key = templateKey(plan, dims);
-    let t = templates.get(key);
-    if (!t) templates.set(key, (t = checkedTemplate(model, plan, o, shapes)));
+    let t = previous && sameTemplate(plan, dims, previous.plan, previous.dims) ? previous.t : undefined;
+    if (!t) {
+      const key = templateKey(plan, dims);
+      t = templates.get(key);
+      if (!t) templates.set(key, (t = checkedTemplate(model, plan, o, shapes)));
+    }
+    previous = { plan, dims, t };
     const block = new SealedSE(plan, o, t.template);
     // The block goes right after the tensor's producer: its readers, which came after it, still do.
     const at = anchor && position.get(anchor);

@@ -123,6 +123,14 @@ export function templateKey(plan: SEBlockPlan, dims: readonly number[]): string 
   return JSON.stringify([dims, plan.channels, plan.reduceChannels, plan.ratio, plan.dtype, plan.gate, plan.opset]);
 }
 
+/** Do two blocks share a template (the same templateKey), told without building the keys? Blocks in a row mostly do. */
+export function sameTemplate(a: SEBlockPlan, aDims: readonly number[], b: SEBlockPlan, bDims: readonly number[]): boolean {
+  if (a.channels !== b.channels || a.reduceChannels !== b.reduceChannels || a.ratio !== b.ratio || a.dtype !== b.dtype || a.gate !== b.gate || a.opset !== b.opset) return false;
+  if (aDims.length !== bDims.length) return false;
+  for (let i = 0; i < aDims.length; i++) if (aDims[i] !== bDims[i]) return false;
+  return true;
+}
+
 /** Past this many, a template's layouts are made again rather than kept (names of ever new lengths). */
 const KEPT_LAYOUTS = 256;
 /** Name lengths a layout is kept for: below this, each (a small integer key for both). */
