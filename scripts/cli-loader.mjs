@@ -12,11 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
 const bin = fileURLToPath(import.meta.url);
-const dir = bin.replace(/[\\/][^\\/]*$/, '');
-const bundle = `${dir}/se-inject.bundle.cjs`;
+const dir = fileURLToPath(new URL('.', import.meta.url)).replace(/[\\/]$/, '');
+const bundle = fileURLToPath(new URL('se-inject.bundle.cjs', import.meta.url));
 let cachedData;
 try {
-  cachedData = readFileSync(`${dir}/se-inject.bundle.cache`);
+  cachedData = readFileSync(new URL('se-inject.bundle.cache', import.meta.url));
 } catch {
   // No cache: compile.
 }
