@@ -6,7 +6,7 @@
 import { PYTHON, median, mustRun } from './lib.mjs';
 
 const CLI = new URL('../dist/src/cli/main.js', import.meta.url).href;
-/** The bin: the CLI bundled into one file (scripts/bundle-cli.mjs). */
+/** The bin: the CLI bundled into one file, run from V8's code cache (scripts/bundle-cli.mjs). */
 const BIN = new URL('../dist/src/cli/se-inject.js', import.meta.url).href;
 const API = new URL('../dist/src/api.js', import.meta.url).href;
 
