@@ -33,14 +33,15 @@ export class UniformStream {
   }
 
   fillSymmetric(out: Float32Array | Float64Array, scale: number): void {
-    let state = this.state;
+    // The state is kept as a signed 32-bit integer inside the loop (the same bits as mulberry32's
+    // unsigned one): an unsigned value past 2^31 would be held as a double, at twice the time per number.
+    let state = this.state | 0;
     for (let i = 0; i < out.length; i++) {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), state | 1);
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
       out[i] = (2 * (((t ^ (t >>> 14)) >>> 0) / 4294967296) - 1) * scale;
     }
-    this.state = state;
+    this.state = state >>> 0;
   }
 }
