@@ -84,12 +84,14 @@ function valueFacts(ctx: Ctx, t: string): ValueFacts {
   return f;
 }
 
-/** The records of the data inputs of `f`'s producer (none without one), kept from the first question. */
+/** The data inputs of `f`'s producer (none without one), kept from the first question. */
+function producerData(ctx: Ctx, f: ValueFacts): readonly string[] {
+  return f.producerData ??= f.producer ? dataInputsOfNode(ctx, f.producer) : NO_NAMES;
+}
+
+/** The same as records. */
 function parentRecords(ctx: Ctx, f: ValueFacts): readonly ValueFacts[] {
-  if (f.parents) return f.parents;
-  const p = f.producer;
-  const data = p ? (f.producerData ??= dataInputsOfNode(ctx, p)) : NO_NAMES;
-  return (f.parents = data.map((i) => valueFacts(ctx, i)));
+  return (f.parents ??= producerData(ctx, f).map((i) => valueFacts(ctx, i)));
 }
 
 const NO_NAMES: readonly string[] = [];
@@ -167,8 +169,7 @@ export function dataInputs(ctx: Ctx, n: NodeProto): readonly string[] {
   // Kept with the facts of the node's first output: the record a walk from that tensor reads anyway.
   const out = n.outputs[0];
   const f = out ? valueFacts(ctx, out) : undefined;
-  if (f?.producer !== n) return dataInputsOfNode(ctx, n);
-  return (f.producerData ??= dataInputsOfNode(ctx, n));
+  return f?.producer === n ? producerData(ctx, f) : dataInputsOfNode(ctx, n);
 }
 
 function dataInputsOfNode(ctx: Ctx, n: NodeProto): readonly string[] {
@@ -288,11 +289,7 @@ function meetingOfMany(ctx: Ctx, unique: string[]): Meeting {
 /** The data inputs of the producers of `level`, those not `seen` yet, in order (repeats kept). */
 function parentsOf(ctx: Ctx, level: readonly string[], seen: (t: string) => boolean): string[] {
   const next: string[] = [];
-  for (const t of level) {
-    const f = valueFacts(ctx, t), p = f.producer;
-    if (!p) continue;
-    for (const i of (f.producerData ??= dataInputsOfNode(ctx, p))) if (!seen(i)) next.push(i);
-  }
+  for (const t of level) for (const i of producerData(ctx, valueFacts(ctx, t))) if (!seen(i)) next.push(i);
   return next;
 }
 

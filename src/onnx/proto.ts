@@ -927,15 +927,16 @@ class SourceRuns {
       this.buffer = next.buffer;
       this.bytes = new Uint8Array(next.buffer);
     }
-    const b = this.bytes;
-    for (let v = tag; ; v = Math.floor(v / 128)) {
-      if (b[at++] !== (v >= 0x80 ? (v % 128) | 0x80 : v)) return false;
-      if (v < 0x80) break;
-    }
-    for (let v = next.length; ; v = Math.floor(v / 128)) {
-      if (b[at++] !== (v >= 0x80 ? (v % 128) | 0x80 : v)) return false;
-      if (v < 0x80) return true;
-    }
+    at = varintAt(this.bytes, at, tag);
+    return at >= 0 && varintAt(this.bytes, at, next.length) >= 0;
+  }
+}
+
+/** The position after `v` written as the shortest varint at b[at], or -1 when other bytes are there. */
+function varintAt(b: Uint8Array, at: number, v: number): number {
+  for (; ; v = Math.floor(v / 128)) {
+    if (b[at++] !== (v >= 0x80 ? (v % 128) | 0x80 : v)) return -1;
+    if (v < 0x80) return at;
   }
 }
 
