@@ -6,6 +6,10 @@
 // `src` behaves as a property: the same view on every read, writable (Graph drops it on an edit). It
 // lives on the prototype, so a spread copy (`{ ...node }`) does not carry it: such a copy is encoded
 // from its fields. Copy it along (`{ ...node, src: node.src }`) to keep the original bytes.
+//
+// A tensor's `rawData` is made the same way, from where its field is, when first read: analysis reads
+// the payloads of a few small constants, the writer none of an untouched tensor's. A spread copy of a
+// tensor leaves it behind too: copy it by name (`{ ...t, rawData: t.rawData }`).
 
 import type { AttributeProto, Extra, NodeProto, StringPair, TensorProto } from '../ir/types.js';
 
@@ -28,6 +32,16 @@ class Source {
 
   set src(v: Uint8Array | undefined) {
     this.#src = v;
+  }
+
+  /** The buffer the message was decoded from. */
+  protected bytesRead(): Uint8Array {
+    return this.#buf;
+  }
+
+  /** A view of the buffer the message was decoded from. */
+  protected viewOf(from: number, to: number): Uint8Array {
+    return view(this.#buf, from, to);
   }
 }
 
@@ -53,7 +67,11 @@ export class DecodedNode extends Source implements NodeProto {
 }
 
 export class DecodedTensor extends Source implements TensorProto {
-  declare rawData?: Uint8Array;
+  /**
+   * raw_data: where its field starts in the buffer (-1: none), or once viewed or replaced, the view.
+   * A tensor's payload is viewed only when something reads it, so a loaded initializer holds no view.
+   */
+  #raw: Uint8Array | number | undefined;
 
   constructor(
     public name: string,
@@ -62,10 +80,54 @@ export class DecodedTensor extends Source implements TensorProto {
     public externalData: StringPair[],
     public dataLocation: number,
     public extras: Extra[],
-    rawData: Uint8Array | undefined,
+    rawField: number,
     buf: Uint8Array, from: number, to: number,
   ) {
     super(buf, from, to);
-    if (rawData) this.rawData = rawData;
+    this.#raw = rawField;
   }
+
+  get rawData(): Uint8Array | undefined {
+    const r = this.#raw;
+    if (typeof r !== 'number') return r;
+    if (r < 0) return (this.#raw = undefined);
+    const buf = this.bytesRead();
+    const length = afterVarint(buf, r);
+    const from = afterVarint(buf, length);
+    return (this.#raw = this.viewOf(from, from + varintAt(buf, length)));
+  }
+
+  set rawData(v: Uint8Array | undefined) {
+    // As for a data property: a frozen tensor (an attribute's) refuses the write.
+    if (Object.isFrozen(this)) throw new TypeError(`Cannot assign to read only property 'rawData' of tensor ${this.name}`);
+    this.#raw = v;
+  }
+
+  /** The length of raw_data, without making its view; undefined when the tensor has none. */
+  rawDataLength(): number | undefined {
+    const r = this.#raw;
+    if (typeof r !== 'number') return r?.byteLength;
+    return r < 0 ? undefined : varintAt(this.bytesRead(), afterVarint(this.bytesRead(), r));
+  }
+}
+
+// The varints of a field the decoder has read (its tag, its length): well formed, inside the buffer.
+
+function afterVarint(buf: Uint8Array, at: number): number {
+  while (buf[at++]! >= 0x80);
+  return at;
+}
+
+function varintAt(buf: Uint8Array, at: number): number {
+  let v = 0;
+  for (let scale = 1; ; scale *= 128) {
+    const b = buf[at++]!;
+    v += (b & 0x7f) * scale;
+    if (b < 0x80) return v;
+  }
+}
+
+/** The byte length of a tensor's raw_data (undefined: none); a decoded tensor's payload is not viewed for it. */
+export function rawDataLength(t: TensorProto): number | undefined {
+  return t instanceof DecodedTensor ? t.rawDataLength() : t.rawData?.byteLength;
 }

@@ -21,7 +21,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 // Decoding. One cursor walks the whole buffer (cursor.ts); each decoder reads the message that spans
 // [base, end) of it and leaves the cursor at `end`. Memory per node and tensor is what the model
 // needs: lists are read into reused arrays and copied at their exact length, empty ones are one
-// shared frozen array, and identical small attributes (every 1×1 Conv's kernel_shape) are one object.
+// shared frozen array, and identical small attributes (every 1×1 Conv's kernel_shape) are one object,
+// as are the equal dims lists of tensors of one shape.
 
 /** The empty list of every message that has none: frozen, as decoded lists are (nothing adds to one). */
 const NONE = Object.freeze([]) as unknown as never[];
@@ -45,6 +46,7 @@ class Decoding {
   readonly c: WireCursor;
   readonly shared: (Shared | undefined)[] = new Array<Shared | undefined>(SHARE_SLOTS);
   private readonly lists: (readonly AttributeProto[] | undefined)[] = new Array<readonly AttributeProto[] | undefined>(LIST_SLOTS);
+  private readonly shapes: (number[] | undefined)[] = new Array<number[] | undefined>(LIST_SLOTS);
 
   constructor(buf: Uint8Array) {
     this.c = new WireCursor(buf);
@@ -63,6 +65,20 @@ class Decoding {
     const prev = this.lists[slot];
     if (prev && prev.length === n && sameItems(prev, scratch)) return prev;
     return (this.lists[slot] = frozenList(scratch, n));
+  }
+
+  /**
+   * The first n of scratch as a frozen list: the dims of an earlier tensor when they are equal (the
+   * weights of one layer kind share a shape, and so their dims list).
+   */
+  dimsList(scratch: number[], n: number): number[] {
+    if (n === 0) return NONE;
+    let h = n;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ scratch[i]!, 0x01000193);
+    const slot = (h ^ (h >>> 15)) & (LIST_SLOTS - 1);
+    const prev = this.shapes[slot];
+    if (prev && prev.length === n && sameItems(prev, scratch)) return prev;
+    return (this.shapes[slot] = frozenList(scratch, n) as number[]);
   }
 }
 
@@ -93,18 +109,6 @@ function frozenList<T>(s: T[], n: number): readonly T[] {
 /** A list pushed into while read, frozen; the shared empty one is frozen already. */
 function frozen<T>(list: T[]): readonly T[] {
   return list === NONE ? NONE : Object.freeze(list);
-}
-
-/** The first n of scratch as a new array, as frozenList (dims stay mutable, as they always were). */
-function listOf(s: number[], n: number): number[] {
-  switch (n) {
-    case 0: return [];
-    case 1: return [s[0]!];
-    case 2: return [s[0]!, s[1]!];
-    case 3: return [s[0]!, s[1]!, s[2]!];
-    case 4: return [s[0]!, s[1]!, s[2]!, s[3]!];
-    default: return s.slice(0, n);
-  }
 }
 
 /**
@@ -146,8 +150,7 @@ export function decodeTensor(buf: Uint8Array): TensorProto {
 
 function tensorAt(d: Decoding, base: number, end: number): TensorProto {
   const c = d.c;
-  let name = '', dataType = 0, dataLocation = 0, dims = 0;
-  let rawData: Uint8Array | undefined;
+  let name = '', dataType = 0, dataLocation = 0, dims = 0, rawField = -1;
   let externalData: StringPair[] = NONE, extras: Extra[] = NONE;
   for (c.pos = base; c.pos < end; ) {
     c.next(base, end);
@@ -155,7 +158,7 @@ function tensorAt(d: Decoding, base: number, end: number): TensorProto {
       case 1: dims = c.int64s(DIMS, dims); break;
       case 2: dataType = c.num; break;
       case 8: name = c.string(); break;
-      case 9: expectType(c, WireType.LengthDelimited, 'raw_data'); rawData = c.payload(); break;
+      case 9: expectType(c, WireType.LengthDelimited, 'raw_data'); rawField = c.start; break;
       case 13: {
         expectType(c, WireType.LengthDelimited, 'external_data');
         if (externalData === NONE) externalData = [];
@@ -166,7 +169,7 @@ function tensorAt(d: Decoding, base: number, end: number): TensorProto {
       default: if (extras === NONE) extras = []; extras.push(kept(c));
     }
   }
-  return new DecodedTensor(name, dataType, listOf(DIMS, dims), externalData, dataLocation, extras, rawData, c.buf, base, end);
+  return new DecodedTensor(name, dataType, d.dimsList(DIMS, dims), externalData, dataLocation, extras, rawField, c.buf, base, end);
 }
 
 function tensorTypeAt(d: Decoding, base: number, end: number): TensorType {
