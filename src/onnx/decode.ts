@@ -90,7 +90,7 @@ function checkModelShape(m: ModelProto, label: string): void {
     throw inputError(`${quote(label)} has no opset_import; the file is truncated or was not written by an ONNX exporter`);
   }
   for (const t of m.graph.initializers) {
-    if (t.dims.some((d) => d < 0 || !Number.isFinite(d))) {
+    if (!validDims(t.dims)) {
       throw inputError(`${quote(label)}: initializer ${quote(t.name)} has a negative or invalid dimension (${t.dims.join('×')})`);
     }
     const need = expectedBytes(t);
@@ -99,6 +99,14 @@ function checkModelShape(m: ModelProto, label: string): void {
       throw inputError(`${quote(label)}: initializer ${quote(t.name)} declares ${t.dims.join('×') || 'a scalar'} (${need} bytes) but holds ${held} bytes of raw_data; the file is damaged`);
     }
   }
+}
+
+function validDims(dims: readonly number[]): boolean {
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i]!;
+    if (d < 0 || !Number.isFinite(d)) return false;
+  }
+  return true;
 }
 
 /** Bytes a tensor's dims call for, for fixed-size element types; undefined for the others. */

@@ -1053,7 +1053,9 @@ const ELEMENT_BYTES: Record<number, number> = {
 };
 
 export function elementCount(dims: readonly number[]): number {
-  return dims.reduce((a, b) => a * b, 1);
+  let n = 1;
+  for (let i = 0; i < dims.length; i++) n *= dims[i]!;
+  return n;
 }
 
 /** Values of an inline numeric tensor as numbers, or undefined when they are not at hand (external, strings). */
