@@ -53,33 +53,34 @@ export class Graph {
   constructor(readonly proto: GraphProto) {
     for (const t of proto.initializers) this.initializerMap.set(t.name, t);
     const nodes = proto.nodes;
-    for (let i = 0; i < nodes.length; i++) this.registerWrites(nodes[i]!);
-    this.registerReaders(nodes);
-  }
-
-  /**
-   * Every node's reads, in node order. Until the constructor returns nobody holds a reader list, so
-   * lists grow in place (addUser, for a graph in use, makes a new list per change): one list per value
-   * read by two or more, made at its length when the second reader comes.
-   */
-  private registerReaders(nodes: readonly NodeProto[]): void {
-    const users = this.users;
     const wide: string[] = [];
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
-      const reads = this.reads(n);
-      for (let j = 0; j < reads.length; j++) {
-        const v = reads[j]!;
-        if (!v) continue;
-        const u = users.get(v);
-        if (u === undefined) users.set(v, n);
-        // A node reading a value twice was the last reader added.
-        else if (Array.isArray(u)) {
-          if (u[u.length - 1] !== n && (u as NodeProto[]).push(n) === MANY_USERS + 1) wide.push(v);
-        } else if (u !== n) users.set(v, [u as NodeProto, n]);
-      }
+      this.registerWrites(n);
+      this.registerReads(n, wide);
     }
-    for (const v of wide) this.users.set(v, new ManyUsers(new Set(users.get(v) as NodeProto[])));
+    for (const v of wide) this.users.set(v, new ManyUsers(new Set(this.users.get(v) as NodeProto[])));
+  }
+
+  /**
+   * A node's reads, while the constructor runs. Until it returns nobody holds a reader list, so lists
+   * grow in place (addUser, for a graph in use, makes a new list per change): one list per value read
+   * by two or more, made at its length when the second reader comes. Values read by more than
+   * MANY_USERS go to `wide`, to become sets at the end.
+   */
+  private registerReads(n: NodeProto, wide: string[]): void {
+    const users = this.users;
+    const reads = this.reads(n);
+    for (let j = 0; j < reads.length; j++) {
+      const v = reads[j]!;
+      if (!v) continue;
+      const u = users.get(v);
+      if (u === undefined) users.set(v, n);
+      // A node reading a value twice was the last reader added.
+      else if (Array.isArray(u)) {
+        if (u[u.length - 1] !== n && (u as NodeProto[]).push(n) === MANY_USERS + 1) wide.push(v);
+      } else if (u !== n) users.set(v, [u as NodeProto, n]);
+    }
   }
 
   get nodes(): readonly NodeProto[] {
