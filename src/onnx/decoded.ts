@@ -13,35 +13,43 @@
 
 import type { AttributeProto, Extra, NodeProto, StringPair, TensorProto } from '../ir/types.js';
 
-/** Where a message's bytes are: buf[from, to); or, once viewed or replaced, the view (or undefined). */
+/** A message that is the whole buffer it was decoded from (not a field inside it). */
+export const WHOLE = -1;
+
+/**
+ * Where a message's bytes are: the value of the length-delimited field whose tag is at buf[field] (or
+ * the whole buffer); or, once viewed or replaced, the view (or undefined). The field's tag and length,
+ * read again when the view is made, cost no memory per message until then.
+ */
 class Source {
   #buf: Uint8Array;
   #src: Uint8Array | number | undefined;
-  #end: number;
 
-  constructor(buf: Uint8Array, from: number, to: number) {
+  constructor(buf: Uint8Array, field: number) {
     this.#buf = buf;
-    this.#src = from;
-    this.#end = to;
+    this.#src = field;
   }
 
   get src(): Uint8Array | undefined {
     const s = this.#src;
-    return typeof s === 'number' ? (this.#src = view(this.#buf, s, this.#end)) : s;
+    return typeof s === 'number' ? (this.#src = s === WHOLE ? view(this.#buf, 0, this.#buf.length) : this.viewOfField(s)) : s;
   }
 
   set src(v: Uint8Array | undefined) {
     this.#src = v;
   }
 
-  /** The buffer the message was decoded from. */
-  protected bytesRead(): Uint8Array {
-    return this.#buf;
+  /** A view of the value of the length-delimited field at buf[field], which the decoder read. */
+  protected viewOfField(field: number): Uint8Array {
+    const buf = this.#buf;
+    const length = afterVarint(buf, field);
+    const from = afterVarint(buf, length);
+    return view(buf, from, from + varintAt(buf, length));
   }
 
-  /** A view of the buffer the message was decoded from. */
-  protected viewOf(from: number, to: number): Uint8Array {
-    return view(this.#buf, from, to);
+  /** The length of the value of the length-delimited field at buf[field]. */
+  protected fieldLength(field: number): number {
+    return varintAt(this.#buf, afterVarint(this.#buf, field));
   }
 }
 
@@ -60,9 +68,9 @@ export class DecodedNode extends Source implements NodeProto {
     readonly attributes: readonly AttributeProto[],
     readonly metadataProps: readonly StringPair[],
     readonly extras: readonly Extra[],
-    buf: Uint8Array, from: number, to: number,
+    buf: Uint8Array, field: number,
   ) {
-    super(buf, from, to);
+    super(buf, field);
   }
 }
 
@@ -81,20 +89,16 @@ export class DecodedTensor extends Source implements TensorProto {
     public dataLocation: number,
     public extras: Extra[],
     rawField: number,
-    buf: Uint8Array, from: number, to: number,
+    buf: Uint8Array, field: number,
   ) {
-    super(buf, from, to);
+    super(buf, field);
     this.#raw = rawField;
   }
 
   get rawData(): Uint8Array | undefined {
     const r = this.#raw;
     if (typeof r !== 'number') return r;
-    if (r < 0) return (this.#raw = undefined);
-    const buf = this.bytesRead();
-    const length = afterVarint(buf, r);
-    const from = afterVarint(buf, length);
-    return (this.#raw = this.viewOf(from, from + varintAt(buf, length)));
+    return (this.#raw = r < 0 ? undefined : this.viewOfField(r));
   }
 
   set rawData(v: Uint8Array | undefined) {
@@ -107,7 +111,7 @@ export class DecodedTensor extends Source implements TensorProto {
   rawDataLength(): number | undefined {
     const r = this.#raw;
     if (typeof r !== 'number') return r?.byteLength;
-    return r < 0 ? undefined : varintAt(this.bytesRead(), afterVarint(this.bytesRead(), r));
+    return r < 0 ? undefined : this.fieldLength(r);
   }
 }
 

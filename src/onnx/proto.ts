@@ -5,7 +5,7 @@
 
 import { KEPT_FIELD_COST, WireError, WireType, WireWriter, budgetLeft, fields, lengthDelimitedSize, readPackedInt64, readPackedFloat, readString, spend, utf8Length, varintSize } from './wire.js';
 import { WireCursor, sameBytes } from './cursor.js';
-import { DecodedNode, DecodedTensor } from './decoded.js';
+import { DecodedNode, DecodedTensor, WHOLE } from './decoded.js';
 
 import { AttrType, DataType } from '../ir/types.js';
 import { isSealed, sealedLayout } from '../ir/sealed.js';
@@ -145,10 +145,11 @@ function stringPairAt(d: Decoding, base: number, end: number): StringPair {
 }
 
 export function decodeTensor(buf: Uint8Array): TensorProto {
-  return decoding(buf, (d, end) => tensorAt(d, 0, end));
+  return decoding(buf, (d, end) => tensorAt(d, 0, end, WHOLE));
 }
 
-function tensorAt(d: Decoding, base: number, end: number): TensorProto {
+/** The tensor in [base, end), the value of the field whose tag is at `field` (WHOLE: the buffer is the tensor). */
+function tensorAt(d: Decoding, base: number, end: number, field: number): TensorProto {
   const c = d.c;
   let name = '', dataType = 0, dataLocation = 0, dims = 0, rawField = -1;
   let externalData: StringPair[] = NONE, extras: Extra[] = NONE;
@@ -169,7 +170,7 @@ function tensorAt(d: Decoding, base: number, end: number): TensorProto {
       default: if (extras === NONE) extras = []; extras.push(kept(c));
     }
   }
-  return new DecodedTensor(name, dataType, d.dimsList(DIMS, dims), externalData, dataLocation, extras, rawField, c.buf, base, end);
+  return new DecodedTensor(name, dataType, d.dimsList(DIMS, dims), externalData, dataLocation, extras, rawField, c.buf, field);
 }
 
 function tensorTypeAt(d: Decoding, base: number, end: number): TensorType {
@@ -269,7 +270,7 @@ function decodeAttributeAt(d: Decoding, base: number, end: number): AttributePro
       case 2: a.f = firstFloat(c); break;
       case 3: a.i = c.int64(); break;
       case 4: a.s = c.string(); break;
-      case 5: a.t = tensorAt(d, c.value, c.pos); break;
+      case 5: a.t = tensorAt(d, c.value, c.pos, c.start); break;
       case 6: (a.graphs ??= []).push(c.payload()); break;
       case 11: (a.graphs ??= []).push(c.payload()); break;
       case 7: c.floats((a.floats ??= [])); break;
@@ -291,10 +292,11 @@ function firstFloat(c: WireCursor): number {
 }
 
 export function decodeNode(buf: Uint8Array): NodeProto {
-  return decoding(buf, (d, end) => nodeAt(d, 0, end));
+  return decoding(buf, (d, end) => nodeAt(d, 0, end, WHOLE));
 }
 
-function nodeAt(d: Decoding, base: number, end: number): NodeProto {
+/** The node in [base, end), the value of the field whose tag is at `field` (WHOLE: the buffer is the node). */
+function nodeAt(d: Decoding, base: number, end: number, field: number): NodeProto {
   const c = d.c;
   let name = '', opType = '', domain = '';
   let inputs = 0, outputs = 0, attributes = 0;
@@ -319,7 +321,7 @@ function nodeAt(d: Decoding, base: number, end: number): NodeProto {
   }
   return new DecodedNode(
     name, opType, domain, frozenList(INPUTS, inputs), frozenList(OUTPUTS, outputs),
-    d.attributeList(ATTRIBUTES, attributes), frozen(metadataProps), frozen(extras), c.buf, base, end,
+    d.attributeList(ATTRIBUTES, attributes), frozen(metadataProps), frozen(extras), c.buf, field,
   );
 }
 
@@ -427,7 +429,7 @@ function sparseTensorName(d: Decoding, base: number, end: number): string {
   for (c.pos = base; c.pos < end; ) {
     c.next(base, end);
     if (c.no === 1) {
-      const name = tensorAt(d, c.value, c.pos).name;
+      const name = tensorAt(d, c.value, c.pos, c.start).name;
       c.pos = end;
       return name;
     }
@@ -453,9 +455,9 @@ function graphAt(d: Decoding, base: number, end: number): GraphProto {
       throw new WireError(`graph field ${c.no} has wire type ${c.type}`, 0);
     }
     switch (c.no) {
-      case 1: g.nodes.push(nodeAt(d, c.value, c.pos)); break;
+      case 1: g.nodes.push(nodeAt(d, c.value, c.pos, c.start)); break;
       case 2: g.name = c.string(); break;
-      case 5: g.initializers.push(tensorAt(d, c.value, c.pos)); break;
+      case 5: g.initializers.push(tensorAt(d, c.value, c.pos, c.start)); break;
       case 11: g.inputs.push(valueInfoAt(d, c.value, c.pos)); break;
       case 12: g.outputs.push(valueInfoAt(d, c.value, c.pos)); break;
       case 13: g.valueInfo.push(valueInfoAt(d, c.value, c.pos)); break;
