@@ -77,6 +77,13 @@ describe('a decoded tensor', () => {
     expect(t.rawData!.buffer).toBe(bytes.buffer);
     expect(Buffer.from(t.rawData!).equals(Buffer.from(raw))).toBe(true);
     expect(t.rawData).toBe(t.rawData);
+    // Found in the tensor's own bytes, it stays when they are dropped.
+    const dropped = decodeTensor(bytes);
+    dropped.src = undefined;
+    expect(Buffer.from(dropped.rawData!).equals(Buffer.from(raw))).toBe(true);
+    // Of two raw_data fields, the last is the one that decodes.
+    const twice = decodeTensor(nodeBytes((w) => { w.bytesField(9, Uint8Array.of(1)); w.stringField(8, 'w'); w.bytesField(9, Uint8Array.of(2, 3)); }));
+    expect([...twice.rawData!]).toEqual([2, 3]);
     expect(decodeTensor(nodeBytes((w) => { w.stringField(8, 'shape'); w.varintField(2, 7); })).rawData).toBeUndefined();
   });
 

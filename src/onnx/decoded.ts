@@ -7,11 +7,12 @@
 // lives on the prototype, so a spread copy (`{ ...node }`) does not carry it: such a copy is encoded
 // from its fields. Copy it along (`{ ...node, src: node.src }`) to keep the original bytes.
 //
-// A tensor's `rawData` is made the same way, from where its field is, when first read: analysis reads
-// the payloads of a few small constants, the writer none of an untouched tensor's. A spread copy of a
-// tensor leaves it behind too: copy it by name (`{ ...t, rawData: t.rawData }`).
+// A tensor's `rawData` is made the same way when first read, found in the tensor's bytes: analysis
+// reads the payloads of a few small constants, the writer none of an untouched tensor's. A spread
+// copy of a tensor leaves it behind too: copy it by name (`{ ...t, rawData: t.rawData }`).
 
 import type { AttributeProto, Extra, NodeProto, StringPair, TensorProto } from '../ir/types.js';
+import { WireCursor } from './cursor.js';
 
 /** A message that is the whole buffer it was decoded from (not a field inside it). */
 export const WHOLE = -1;
@@ -46,11 +47,6 @@ class Source {
     const from = afterVarint(buf, length);
     return view(buf, from, from + varintAt(buf, length));
   }
-
-  /** The length of the value of the length-delimited field at buf[field]. */
-  protected fieldLength(field: number): number {
-    return varintAt(this.#buf, afterVarint(this.#buf, field));
-  }
 }
 
 /** A view of buf[from, to) of buf's class (a Buffer's views are Buffers), as the decoder's cursor makes them. */
@@ -76,8 +72,9 @@ export class DecodedNode extends Source implements NodeProto {
 
 export class DecodedTensor extends Source implements TensorProto {
   /**
-   * raw_data: where its field starts in the buffer (-1: none), or once viewed or replaced, the view.
-   * A tensor's payload is viewed only when something reads it, so a loaded initializer holds no view.
+   * raw_data: its length (-1: none) until it is read, then the view (or what replaced it). A tensor's
+   * payload is viewed only when something reads it, so a loaded initializer holds no view, and its
+   * length is at hand for the load's checks without a look at the buffer.
    */
   #raw: Uint8Array | number | undefined;
 
@@ -88,17 +85,27 @@ export class DecodedTensor extends Source implements TensorProto {
     public externalData: StringPair[],
     public dataLocation: number,
     public extras: Extra[],
-    rawField: number,
+    rawLength: number,
     buf: Uint8Array, field: number,
   ) {
     super(buf, field);
-    this.#raw = rawField;
+    this.#raw = rawLength;
   }
 
   get rawData(): Uint8Array | undefined {
     const r = this.#raw;
     if (typeof r !== 'number') return r;
-    return (this.#raw = r < 0 ? undefined : this.viewOfField(r));
+    return (this.#raw = r < 0 ? undefined : lastRawData(super.src!));
+  }
+
+  override get src(): Uint8Array | undefined {
+    return super.src;
+  }
+
+  /** The payload is found in the tensor's original bytes: it is viewed before they are let go. */
+  override set src(v: Uint8Array | undefined) {
+    if (typeof this.#raw === 'number') void this.rawData;
+    super.src = v;
   }
 
   set rawData(v: Uint8Array | undefined) {
@@ -111,8 +118,22 @@ export class DecodedTensor extends Source implements TensorProto {
   rawDataLength(): number | undefined {
     const r = this.#raw;
     if (typeof r !== 'number') return r?.byteLength;
-    return r < 0 ? undefined : this.fieldLength(r);
+    return r < 0 ? undefined : r;
   }
+}
+
+/** The payload of a tensor's last raw_data field (the one that decodes), as a view of the same buffer. */
+function lastRawData(tensor: Uint8Array): Uint8Array {
+  const c = new WireCursor(tensor, false);
+  let from = 0, to = 0;
+  while (c.pos < tensor.length) {
+    c.next(0, tensor.length);
+    if (c.no === 9) {
+      from = c.value;
+      to = c.pos;
+    }
+  }
+  return c.slice(from, to);
 }
 
 // The varints of a field the decoder has read (its tag, its length): well formed, inside the buffer.
