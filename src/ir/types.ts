@@ -36,11 +36,7 @@ export interface TensorProto {
   dataType: number;
   /** A decoded tensor's list is frozen and shared by the tensors of one shape: assign a new list to change it. */
   dims: number[];
-  /**
-   * View into the loaded buffer (or a fresh array for tensors se-inject made). A decoded tensor's is
-   * read through its prototype, made when first read, as its `src` is: a spread copy leaves both
-   * behind, so copy it by name (`{ ...t, rawData: t.rawData }`).
-   */
+  /** View into the loaded buffer (or a fresh array for tensors se-inject made). */
   rawData?: Uint8Array;
   /** Set when data_location is EXTERNAL: the entries of `external_data` (location, offset, length, ...). */
   externalData: StringPair[];

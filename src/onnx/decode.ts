@@ -8,7 +8,6 @@ import type { ExternalRef, StoredBytes } from '../ir/model.js';
 import type { Deferred } from './deferred.js';
 import type { InputFile } from './stamp.js';
 import { decodeModel, elementBytes, elementCount } from './proto.js';
-import { rawDataLength } from './decoded.js';
 import type { ModelProto, TensorProto } from './proto.js';
 import { LimitError, WireError, WireType, fields, withDecodeBudget } from './wire.js';
 
@@ -94,7 +93,7 @@ function checkModelShape(m: ModelProto, label: string): void {
       throw inputError(`${quote(label)}: initializer ${quote(t.name)} has a negative or invalid dimension (${t.dims.join('×')})`);
     }
     const need = expectedBytes(t);
-    const held = rawDataLength(t);
+    const held = t.rawData?.byteLength;
     if (held !== undefined && need !== undefined && held !== need) {
       throw inputError(`${quote(label)}: initializer ${quote(t.name)} declares ${t.dims.join('×') || 'a scalar'} (${need} bytes) but holds ${held} bytes of raw_data; the file is damaged`);
     }

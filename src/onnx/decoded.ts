@@ -6,13 +6,8 @@
 // `src` behaves as a property: the same view on every read, writable (Graph drops it on an edit). It
 // lives on the prototype, so a spread copy (`{ ...node }`) does not carry it: such a copy is encoded
 // from its fields. Copy it along (`{ ...node, src: node.src }`) to keep the original bytes.
-//
-// A tensor's `rawData` is made the same way when first read, found in the tensor's bytes: analysis
-// reads the payloads of a few small constants, the writer none of an untouched tensor's. A spread
-// copy of a tensor leaves it behind too: copy it by name (`{ ...t, rawData: t.rawData }`).
 
 import type { AttributeProto, Extra, NodeProto, StringPair, TensorProto } from '../ir/types.js';
-import { WireCursor } from './cursor.js';
 
 /** A message that is the whole buffer it was decoded from (not a field inside it). */
 export const WHOLE = -1;
@@ -71,12 +66,8 @@ export class DecodedNode extends Source implements NodeProto {
 }
 
 export class DecodedTensor extends Source implements TensorProto {
-  /**
-   * raw_data: its length (-1: none) until it is read, then the view (or what replaced it). A tensor's
-   * payload is viewed only when something reads it, so a loaded initializer holds no view, and its
-   * length is at hand for the load's checks without a look at the buffer.
-   */
-  #raw: Uint8Array | number | undefined;
+  // An own property, so that a spread copy of a tensor (a rename in a user's pipeline) keeps its weights.
+  declare rawData?: Uint8Array;
 
   constructor(
     public name: string,
@@ -85,55 +76,12 @@ export class DecodedTensor extends Source implements TensorProto {
     public externalData: StringPair[],
     public dataLocation: number,
     public extras: Extra[],
-    rawLength: number,
+    rawData: Uint8Array | undefined,
     buf: Uint8Array, field: number,
   ) {
     super(buf, field);
-    this.#raw = rawLength;
+    if (rawData) this.rawData = rawData;
   }
-
-  get rawData(): Uint8Array | undefined {
-    const r = this.#raw;
-    if (typeof r !== 'number') return r;
-    return (this.#raw = r < 0 ? undefined : lastRawData(super.src!));
-  }
-
-  override get src(): Uint8Array | undefined {
-    return super.src;
-  }
-
-  /** The payload is found in the tensor's original bytes: it is viewed before they are let go. */
-  override set src(v: Uint8Array | undefined) {
-    if (typeof this.#raw === 'number') void this.rawData;
-    super.src = v;
-  }
-
-  set rawData(v: Uint8Array | undefined) {
-    // As for a data property: a frozen tensor (an attribute's) refuses the write.
-    if (Object.isFrozen(this)) throw new TypeError(`Cannot assign to read only property 'rawData' of tensor ${this.name}`);
-    this.#raw = v;
-  }
-
-  /** The length of raw_data, without making its view; undefined when the tensor has none. */
-  rawDataLength(): number | undefined {
-    const r = this.#raw;
-    if (typeof r !== 'number') return r?.byteLength;
-    return r < 0 ? undefined : r;
-  }
-}
-
-/** The payload of a tensor's last raw_data field (the one that decodes), as a view of the same buffer. */
-function lastRawData(tensor: Uint8Array): Uint8Array {
-  const c = new WireCursor(tensor, false);
-  let from = 0, to = 0;
-  while (c.pos < tensor.length) {
-    c.next(0, tensor.length);
-    if (c.no === 9) {
-      from = c.value;
-      to = c.pos;
-    }
-  }
-  return c.slice(from, to);
 }
 
 // The varints of a field the decoder has read (its tag, its length): well formed, inside the buffer.
@@ -152,7 +100,3 @@ function varintAt(buf: Uint8Array, at: number): number {
   }
 }
 
-/** The byte length of a tensor's raw_data (undefined: none); a decoded tensor's payload is not viewed for it. */
-export function rawDataLength(t: TensorProto): number | undefined {
-  return t instanceof DecodedTensor ? t.rawDataLength() : t.rawData?.byteLength;
-}

@@ -151,7 +151,8 @@ export function decodeTensor(buf: Uint8Array): TensorProto {
 /** The tensor in [base, end), the value of the field whose tag is at `field` (WHOLE: the buffer is the tensor). */
 function tensorAt(d: Decoding, base: number, end: number, field: number): TensorProto {
   const c = d.c;
-  let name = '', dataType = 0, dataLocation = 0, dims = 0, rawLength = -1;
+  let name = '', dataType = 0, dataLocation = 0, dims = 0;
+  let rawData: Uint8Array | undefined;
   let externalData: StringPair[] = NONE, extras: Extra[] = NONE;
   for (c.pos = base; c.pos < end; ) {
     c.next(base, end);
@@ -159,7 +160,7 @@ function tensorAt(d: Decoding, base: number, end: number, field: number): Tensor
       case 1: dims = c.int64s(DIMS, dims); break;
       case 2: dataType = c.num; break;
       case 8: name = c.string(); break;
-      case 9: expectType(c, WireType.LengthDelimited, 'raw_data'); rawLength = c.num; break;
+      case 9: expectType(c, WireType.LengthDelimited, 'raw_data'); rawData = c.payload(); break;
       case 13: {
         expectType(c, WireType.LengthDelimited, 'external_data');
         if (externalData === NONE) externalData = [];
@@ -170,7 +171,7 @@ function tensorAt(d: Decoding, base: number, end: number, field: number): Tensor
       default: if (extras === NONE) extras = []; extras.push(kept(c));
     }
   }
-  return new DecodedTensor(name, dataType, d.dimsList(DIMS, dims), externalData, dataLocation, extras, rawLength, c.buf, field);
+  return new DecodedTensor(name, dataType, d.dimsList(DIMS, dims), externalData, dataLocation, extras, rawData, c.buf, field);
 }
 
 function tensorTypeAt(d: Decoding, base: number, end: number): TensorType {
