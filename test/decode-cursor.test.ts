@@ -1,9 +1,9 @@
 // The decoder's cursor reads what fields() reads: the same strings (non-ASCII ones included), the same
 // limits at the same byte, and shared attributes and lists that stay frozen. A node's bytes are
-// written back only while they still decode to its fields.
+// written back only while they still decode to its fields. A tensor's payload is a view of the buffer.
 
 import { describe, expect, it } from 'vitest';
-import { decodeGraph, decodeNode, decodeTensor, encodeNode, pristineSource } from '../src/onnx/proto.js';
+import { decodeGraph, decodeNode, decodeTensor, encodeNode, encodeTensor, pristineSource } from '../src/onnx/proto.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { LimitError, WireWriter, budgetLeft, fields, readString, withDecodeBudget } from '../src/onnx/wire.js';
 import { node } from './support/models.js';
@@ -58,6 +58,48 @@ describe('the decoder cursor', () => {
     expect(t.dims).toEqual([3]);
     expect(t.externalData).toEqual([]);
     expect(t.extras).toEqual([]);
+  });
+});
+
+describe('a decoded tensor', () => {
+  const weight = (name: string, dims: number[], raw: Uint8Array) => nodeBytes((w) => {
+    w.packedInt64Field(1, dims);
+    w.varintField(2, 1);
+    w.stringField(8, name);
+    w.bytesField(9, raw);
+  });
+
+  it('views its raw_data in the buffer it was read from, and a spread copy keeps it', () => {
+    const raw = Uint8Array.from({ length: 300 }, (_, i) => i % 251);
+    const bytes = weight('w', [75], raw);
+    const t = decodeTensor(bytes);
+    expect(t.rawData!.buffer).toBe(bytes.buffer);
+    expect(Buffer.from(t.rawData!).equals(Buffer.from(raw))).toBe(true);
+    // A renamed copy, as a pipeline makes one, is written with the same weights.
+    const renamed = { ...t, name: 'w2' };
+    expect(Buffer.from(renamed.rawData!).equals(Buffer.from(raw))).toBe(true);
+    expect(decodeTensor(encodeTensor(renamed).toBytes()).rawData!.byteLength).toBe(300);
+    // Of two raw_data fields, the last is the one that decodes.
+    const twice = decodeTensor(nodeBytes((w) => { w.bytesField(9, Uint8Array.of(1)); w.stringField(8, 'w'); w.bytesField(9, Uint8Array.of(2, 3)); }));
+    expect([...twice.rawData!]).toEqual([2, 3]);
+    expect(decodeTensor(nodeBytes((w) => { w.stringField(8, 'shape'); w.varintField(2, 7); })).rawData).toBeUndefined();
+  });
+
+  it('is encoded from its fields to the same bytes by a spread copy', () => {
+    const t = decodeTensor(weight('w', [2, 2], new Uint8Array(16).fill(7)));
+    expect(Buffer.from(encodeTensor({ ...t }).toBytes()).equals(Buffer.from(t.src!))).toBe(true);
+  });
+
+  it('shares one frozen dims list with the tensors of its shape', () => {
+    const graph = nodeBytes((w) => {
+      for (const [name, dims] of [['a', [16, 16, 1, 1]], ['b', [16]], ['c', [16, 16, 1, 1]]] as const) {
+        w.bytesField(5, weight(name, [...dims], new Uint8Array(dims.reduce((x, y) => x * y, 4))));
+      }
+    });
+    const [a, b, c] = decodeGraph(graph).initializers;
+    expect(a!.dims).toBe(c!.dims);
+    expect(b!.dims).toEqual([16]);
+    expect(Object.isFrozen(a!.dims)).toBe(true);
   });
 });
 

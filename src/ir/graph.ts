@@ -33,10 +33,11 @@ export interface ReplaceUsesOptions {
 export class Graph {
   private readonly producers = new Map<string, NodeProto>();
   /**
-   * Readers per value: an array while there are few (most values have one or two), a Set past
-   * MANY_USERS for O(1) edits, with an array view built when asked for.
+   * Readers per value: the node itself while there is one (most values have one: a model of 40,000
+   * nodes would hold 60,000 one-element arrays), an array while there are few, a Set past MANY_USERS
+   * for O(1) edits, with an array view built when asked for.
    */
-  private readonly users = new Map<string, NodeProto[] | ManyUsers>();
+  private readonly users = new Map<string, Readers>();
   private outputNames?: Set<string>;
   private inputNames?: Set<string>;
   /** Names a node reads inside its subgraphs (If/Loop/Scan bodies) from this scope. */
@@ -51,23 +52,35 @@ export class Graph {
 
   constructor(readonly proto: GraphProto) {
     for (const t of proto.initializers) this.initializerMap.set(t.name, t);
-    // Until the constructor returns nobody holds a reader list, so lists grow in place (register, for a
-    // graph in use, makes a new list per change): one array per value, not one per reader.
-    const users = this.users as Map<string, NodeProto[]>;
+    const nodes = proto.nodes;
     const wide: string[] = [];
-    for (const n of proto.nodes) {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       this.registerWrites(n);
-      const reads = this.reads(n);
-      for (let j = 0; j < reads.length; j++) {
-        const v = reads[j]!;
-        if (!v) continue;
-        const u = users.get(v);
-        if (!u) users.set(v, [n]);
-        // A node reading a value twice was the last reader added.
-        else if (u[u.length - 1] !== n && u.push(n) === MANY_USERS + 1) wide.push(v);
-      }
+      this.registerReads(n, wide);
     }
-    for (const v of wide) this.users.set(v, { set: new Set(users.get(v)) });
+    for (const v of wide) this.users.set(v, new ManyUsers(new Set(this.users.get(v) as NodeProto[])));
+  }
+
+  /**
+   * A node's reads, while the constructor runs. Until it returns nobody holds a reader list, so lists
+   * grow in place (addUser, for a graph in use, makes a new list per change): one list per value read
+   * by two or more, made at its length when the second reader comes. Values read by more than
+   * MANY_USERS go to `wide`, to become sets at the end.
+   */
+  private registerReads(n: NodeProto, wide: string[]): void {
+    const users = this.users;
+    const reads = this.reads(n);
+    for (let j = 0; j < reads.length; j++) {
+      const v = reads[j]!;
+      if (!v) continue;
+      const u = users.get(v);
+      if (u === undefined) users.set(v, n);
+      // A node reading a value twice was the last reader added.
+      else if (Array.isArray(u)) {
+        if (u[u.length - 1] !== n && (u as NodeProto[]).push(n) === MANY_USERS + 1) wide.push(v);
+      } else if (u !== n) users.set(v, [u as NodeProto, n]);
+    }
   }
 
   get nodes(): readonly NodeProto[] {
@@ -96,9 +109,10 @@ export class Graph {
   consumers(value: string): readonly NodeProto[] {
     if (this.holdsSealed) this.expand();
     const u = this.users.get(value);
-    if (!u) return NO_USERS;
+    if (u === undefined) return NO_USERS;
     if (Array.isArray(u)) return u;
-    return (u.list ??= [...u.set]);
+    if (u instanceof ManyUsers) return (u.list ??= [...u.set]);
+    return [u as NodeProto];
   }
 
   initializer(name: string): TensorProto | undefined {
@@ -384,31 +398,39 @@ export class Graph {
   private addUser(value: string, node: NodeProto): void {
     if (!value) return;
     const u = this.users.get(value);
-    if (!u) this.users.set(value, [node]);
+    if (u === undefined) this.users.set(value, node);
     else if (Array.isArray(u)) {
       if (u.includes(node)) return;
       // A new array: a list handed out by consumers() stays as it was.
       if (u.length < MANY_USERS) this.users.set(value, u.concat(node));
-      else this.users.set(value, { set: new Set(u).add(node) });
-    } else if (!u.set.has(node)) {
+      else this.users.set(value, new ManyUsers(new Set(u).add(node)));
+    } else if (u instanceof ManyUsers) {
+      if (u.set.has(node)) return;
       u.set.add(node);
       u.list = undefined;
-    }
+    } else if (u !== node) this.users.set(value, [u as NodeProto, node]);
   }
 
   private removeUser(value: string, node: NodeProto): void {
     const u = this.users.get(value);
-    if (!u) return;
+    if (u === undefined) return;
     if (Array.isArray(u)) {
-      if (u.includes(node)) this.users.set(value, u.filter((x) => x !== node));
-    } else if (u.set.delete(node)) u.list = undefined;
+      if (!u.includes(node)) return;
+      const left = u.filter((x) => x !== node);
+      this.users.set(value, left.length === 1 ? left[0]! : left);
+    } else if (u instanceof ManyUsers) {
+      if (u.set.delete(node)) u.list = undefined;
+    } else if (u === node) this.users.delete(value);
   }
 }
 
+/** What the reader map holds for a value: its one reader, a few in an array, or many. */
+type Readers = NodeProto | readonly NodeProto[] | ManyUsers;
+
 /** Readers of a value read by more than MANY_USERS nodes (20,000 sums of one input are in the tests). */
-interface ManyUsers {
-  set: Set<NodeProto>;
+class ManyUsers {
   list?: NodeProto[];
+  constructor(readonly set: Set<NodeProto>) {}
 }
 
 const MANY_USERS = 16;

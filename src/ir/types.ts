@@ -34,6 +34,7 @@ export const FLOAT_TYPES: ReadonlySet<number> = new Set([
 export interface TensorProto {
   name: string;
   dataType: number;
+  /** A decoded tensor's list is frozen and shared by the tensors of one shape: assign a new list to change it. */
   dims: number[];
   /** View into the loaded buffer (or a fresh array for tensors se-inject made). */
   rawData?: Uint8Array;

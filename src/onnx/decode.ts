@@ -89,14 +89,23 @@ function checkModelShape(m: ModelProto, label: string): void {
     throw inputError(`${quote(label)} has no opset_import; the file is truncated or was not written by an ONNX exporter`);
   }
   for (const t of m.graph.initializers) {
-    if (t.dims.some((d) => d < 0 || !Number.isFinite(d))) {
+    if (!validDims(t.dims)) {
       throw inputError(`${quote(label)}: initializer ${quote(t.name)} has a negative or invalid dimension (${t.dims.join('×')})`);
     }
     const need = expectedBytes(t);
-    if (t.rawData && need !== undefined && t.rawData.byteLength !== need) {
-      throw inputError(`${quote(label)}: initializer ${quote(t.name)} declares ${t.dims.join('×') || 'a scalar'} (${need} bytes) but holds ${t.rawData.byteLength} bytes of raw_data; the file is damaged`);
+    const held = t.rawData?.byteLength;
+    if (held !== undefined && need !== undefined && held !== need) {
+      throw inputError(`${quote(label)}: initializer ${quote(t.name)} declares ${t.dims.join('×') || 'a scalar'} (${need} bytes) but holds ${held} bytes of raw_data; the file is damaged`);
     }
   }
+}
+
+function validDims(dims: readonly number[]): boolean {
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i]!;
+    if (d < 0 || !Number.isFinite(d)) return false;
+  }
+  return true;
 }
 
 /** Bytes a tensor's dims call for, for fixed-size element types; undefined for the others. */

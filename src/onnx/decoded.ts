@@ -9,25 +9,38 @@
 
 import type { AttributeProto, Extra, NodeProto, StringPair, TensorProto } from '../ir/types.js';
 
-/** Where a message's bytes are: buf[from, to); or, once viewed or replaced, the view (or undefined). */
+/** A message that is the whole buffer it was decoded from (not a field inside it). */
+export const WHOLE = -1;
+
+/**
+ * Where a message's bytes are: the value of the length-delimited field whose tag is at buf[field] (or
+ * the whole buffer); or, once viewed or replaced, the view (or undefined). The field's tag and length,
+ * read again when the view is made, cost no memory per message until then.
+ */
 class Source {
   #buf: Uint8Array;
   #src: Uint8Array | number | undefined;
-  #end: number;
 
-  constructor(buf: Uint8Array, from: number, to: number) {
+  constructor(buf: Uint8Array, field: number) {
     this.#buf = buf;
-    this.#src = from;
-    this.#end = to;
+    this.#src = field;
   }
 
   get src(): Uint8Array | undefined {
     const s = this.#src;
-    return typeof s === 'number' ? (this.#src = view(this.#buf, s, this.#end)) : s;
+    return typeof s === 'number' ? (this.#src = s === WHOLE ? view(this.#buf, 0, this.#buf.length) : this.viewOfField(s)) : s;
   }
 
   set src(v: Uint8Array | undefined) {
     this.#src = v;
+  }
+
+  /** A view of the value of the length-delimited field at buf[field], which the decoder read. */
+  protected viewOfField(field: number): Uint8Array {
+    const buf = this.#buf;
+    const length = afterVarint(buf, field);
+    const from = afterVarint(buf, length);
+    return view(buf, from, from + varintAt(buf, length));
   }
 }
 
@@ -46,13 +59,14 @@ export class DecodedNode extends Source implements NodeProto {
     readonly attributes: readonly AttributeProto[],
     readonly metadataProps: readonly StringPair[],
     readonly extras: readonly Extra[],
-    buf: Uint8Array, from: number, to: number,
+    buf: Uint8Array, field: number,
   ) {
-    super(buf, from, to);
+    super(buf, field);
   }
 }
 
 export class DecodedTensor extends Source implements TensorProto {
+  // An own property, so that a spread copy of a tensor (a rename in a user's pipeline) keeps its weights.
   declare rawData?: Uint8Array;
 
   constructor(
@@ -63,9 +77,26 @@ export class DecodedTensor extends Source implements TensorProto {
     public dataLocation: number,
     public extras: Extra[],
     rawData: Uint8Array | undefined,
-    buf: Uint8Array, from: number, to: number,
+    buf: Uint8Array, field: number,
   ) {
-    super(buf, from, to);
+    super(buf, field);
     if (rawData) this.rawData = rawData;
   }
 }
+
+// The varints of a field the decoder has read (its tag, its length): well formed, inside the buffer.
+
+function afterVarint(buf: Uint8Array, at: number): number {
+  while (buf[at++]! >= 0x80);
+  return at;
+}
+
+function varintAt(buf: Uint8Array, at: number): number {
+  let v = 0;
+  for (let scale = 1; ; scale *= 128) {
+    const b = buf[at++]!;
+    v += (b & 0x7f) * scale;
+    if (b < 0x80) return v;
+  }
+}
+

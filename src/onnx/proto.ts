@@ -5,7 +5,7 @@
 
 import { KEPT_FIELD_COST, WireError, WireType, WireWriter, budgetLeft, fields, lengthDelimitedSize, readPackedInt64, readPackedFloat, readString, spend, utf8Length, varintSize } from './wire.js';
 import { WireCursor, sameBytes } from './cursor.js';
-import { DecodedNode, DecodedTensor } from './decoded.js';
+import { DecodedNode, DecodedTensor, WHOLE } from './decoded.js';
 
 import { AttrType, DataType } from '../ir/types.js';
 import { isSealed, sealedLayout } from '../ir/sealed.js';
@@ -21,7 +21,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 // Decoding. One cursor walks the whole buffer (cursor.ts); each decoder reads the message that spans
 // [base, end) of it and leaves the cursor at `end`. Memory per node and tensor is what the model
 // needs: lists are read into reused arrays and copied at their exact length, empty ones are one
-// shared frozen array, and identical small attributes (every 1×1 Conv's kernel_shape) are one object.
+// shared frozen array, and identical small attributes (every 1×1 Conv's kernel_shape) are one object,
+// as are the equal dims lists of tensors of one shape.
 
 /** The empty list of every message that has none: frozen, as decoded lists are (nothing adds to one). */
 const NONE = Object.freeze([]) as unknown as never[];
@@ -45,6 +46,7 @@ class Decoding {
   readonly c: WireCursor;
   readonly shared: (Shared | undefined)[] = new Array<Shared | undefined>(SHARE_SLOTS);
   private readonly lists: (readonly AttributeProto[] | undefined)[] = new Array<readonly AttributeProto[] | undefined>(LIST_SLOTS);
+  private readonly shapes: (number[] | undefined)[] = new Array<number[] | undefined>(LIST_SLOTS);
 
   constructor(buf: Uint8Array) {
     this.c = new WireCursor(buf);
@@ -63,6 +65,20 @@ class Decoding {
     const prev = this.lists[slot];
     if (prev && prev.length === n && sameItems(prev, scratch)) return prev;
     return (this.lists[slot] = frozenList(scratch, n));
+  }
+
+  /**
+   * The first n of scratch as a frozen list: the dims of an earlier tensor when they are equal (the
+   * weights of one layer kind share a shape, and so their dims list).
+   */
+  dimsList(scratch: number[], n: number): number[] {
+    if (n === 0) return NONE;
+    let h = n;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ scratch[i]!, 0x01000193);
+    const slot = (h ^ (h >>> 15)) & (LIST_SLOTS - 1);
+    const prev = this.shapes[slot];
+    if (prev && prev.length === n && sameItems(prev, scratch)) return prev;
+    return (this.shapes[slot] = frozenList(scratch, n) as number[]);
   }
 }
 
@@ -93,18 +109,6 @@ function frozenList<T>(s: T[], n: number): readonly T[] {
 /** A list pushed into while read, frozen; the shared empty one is frozen already. */
 function frozen<T>(list: T[]): readonly T[] {
   return list === NONE ? NONE : Object.freeze(list);
-}
-
-/** The first n of scratch as a new array, as frozenList (dims stay mutable, as they always were). */
-function listOf(s: number[], n: number): number[] {
-  switch (n) {
-    case 0: return [];
-    case 1: return [s[0]!];
-    case 2: return [s[0]!, s[1]!];
-    case 3: return [s[0]!, s[1]!, s[2]!];
-    case 4: return [s[0]!, s[1]!, s[2]!, s[3]!];
-    default: return s.slice(0, n);
-  }
 }
 
 /**
@@ -141,10 +145,11 @@ function stringPairAt(d: Decoding, base: number, end: number): StringPair {
 }
 
 export function decodeTensor(buf: Uint8Array): TensorProto {
-  return decoding(buf, (d, end) => tensorAt(d, 0, end));
+  return decoding(buf, (d, end) => tensorAt(d, 0, end, WHOLE));
 }
 
-function tensorAt(d: Decoding, base: number, end: number): TensorProto {
+/** The tensor in [base, end), the value of the field whose tag is at `field` (WHOLE: the buffer is the tensor). */
+function tensorAt(d: Decoding, base: number, end: number, field: number): TensorProto {
   const c = d.c;
   let name = '', dataType = 0, dataLocation = 0, dims = 0;
   let rawData: Uint8Array | undefined;
@@ -166,7 +171,7 @@ function tensorAt(d: Decoding, base: number, end: number): TensorProto {
       default: if (extras === NONE) extras = []; extras.push(kept(c));
     }
   }
-  return new DecodedTensor(name, dataType, listOf(DIMS, dims), externalData, dataLocation, extras, rawData, c.buf, base, end);
+  return new DecodedTensor(name, dataType, d.dimsList(DIMS, dims), externalData, dataLocation, extras, rawData, c.buf, field);
 }
 
 function tensorTypeAt(d: Decoding, base: number, end: number): TensorType {
@@ -266,7 +271,7 @@ function decodeAttributeAt(d: Decoding, base: number, end: number): AttributePro
       case 2: a.f = firstFloat(c); break;
       case 3: a.i = c.int64(); break;
       case 4: a.s = c.string(); break;
-      case 5: a.t = tensorAt(d, c.value, c.pos); break;
+      case 5: a.t = tensorAt(d, c.value, c.pos, c.start); break;
       case 6: (a.graphs ??= []).push(c.payload()); break;
       case 11: (a.graphs ??= []).push(c.payload()); break;
       case 7: c.floats((a.floats ??= [])); break;
@@ -288,10 +293,11 @@ function firstFloat(c: WireCursor): number {
 }
 
 export function decodeNode(buf: Uint8Array): NodeProto {
-  return decoding(buf, (d, end) => nodeAt(d, 0, end));
+  return decoding(buf, (d, end) => nodeAt(d, 0, end, WHOLE));
 }
 
-function nodeAt(d: Decoding, base: number, end: number): NodeProto {
+/** The node in [base, end), the value of the field whose tag is at `field` (WHOLE: the buffer is the node). */
+function nodeAt(d: Decoding, base: number, end: number, field: number): NodeProto {
   const c = d.c;
   let name = '', opType = '', domain = '';
   let inputs = 0, outputs = 0, attributes = 0;
@@ -316,7 +322,7 @@ function nodeAt(d: Decoding, base: number, end: number): NodeProto {
   }
   return new DecodedNode(
     name, opType, domain, frozenList(INPUTS, inputs), frozenList(OUTPUTS, outputs),
-    d.attributeList(ATTRIBUTES, attributes), frozen(metadataProps), frozen(extras), c.buf, base, end,
+    d.attributeList(ATTRIBUTES, attributes), frozen(metadataProps), frozen(extras), c.buf, field,
   );
 }
 
@@ -424,7 +430,7 @@ function sparseTensorName(d: Decoding, base: number, end: number): string {
   for (c.pos = base; c.pos < end; ) {
     c.next(base, end);
     if (c.no === 1) {
-      const name = tensorAt(d, c.value, c.pos).name;
+      const name = tensorAt(d, c.value, c.pos, c.start).name;
       c.pos = end;
       return name;
     }
@@ -450,9 +456,9 @@ function graphAt(d: Decoding, base: number, end: number): GraphProto {
       throw new WireError(`graph field ${c.no} has wire type ${c.type}`, 0);
     }
     switch (c.no) {
-      case 1: g.nodes.push(nodeAt(d, c.value, c.pos)); break;
+      case 1: g.nodes.push(nodeAt(d, c.value, c.pos, c.start)); break;
       case 2: g.name = c.string(); break;
-      case 5: g.initializers.push(tensorAt(d, c.value, c.pos)); break;
+      case 5: g.initializers.push(tensorAt(d, c.value, c.pos, c.start)); break;
       case 11: g.inputs.push(valueInfoAt(d, c.value, c.pos)); break;
       case 12: g.outputs.push(valueInfoAt(d, c.value, c.pos)); break;
       case 13: g.valueInfo.push(valueInfoAt(d, c.value, c.pos)); break;
@@ -1050,7 +1056,9 @@ const ELEMENT_BYTES: Record<number, number> = {
 };
 
 export function elementCount(dims: readonly number[]): number {
-  return dims.reduce((a, b) => a * b, 1);
+  let n = 1;
+  for (let i = 0; i < dims.length; i++) n *= dims[i]!;
+  return n;
 }
 
 /** Values of an inline numeric tensor as numbers, or undefined when they are not at hand (external, strings). */
