@@ -48,6 +48,7 @@ export function checkStructure(model: Model, lint: readonly LintProblem[] = lint
     return problems;
   }
   const shapeOf = statedShapes(model);
+  let convUnfit: ReadonlyMap<string, TensorProto> | undefined;
   for (const n of nodes) {
     if (!isDefaultDomain(n.domain)) continue;
     checkOp(n, opset, problems);
@@ -55,7 +56,7 @@ export function checkStructure(model: Model, lint: readonly LintProblem[] = lint
     checkAttributes(n, opset, problems);
     checkSparseReads(model, n, problems);
     SHAPE_RULES[n.opType]?.(n, shapeOf, problems);
-    if (n.opType === 'Conv') convTypes(model, n, problems);
+    if (n.opType === 'Conv') convTypes((convUnfit ??= convUnfitInitializers(model)), n, problems);
   }
   return problems;
 }
@@ -112,7 +113,7 @@ function typeName(dataType: number): string {
 function checkArity(n: NodeProto, out: string[]): void {
   const arity = ARITY[n.opType];
   if (!arity) return;
-  const [minIn, maxIn, minOut, maxOut] = arity;
+  const minIn = arity[0], maxIn = arity[1], minOut = arity[2], maxOut = arity[3];
   const emptyRequired = requiredLeftEmpty(n.inputs, minIn);
   if (n.inputs.length < minIn || n.inputs.length > maxIn || emptyRequired) {
     out.push(`${at(n)}: ${n.opType} takes ${range(minIn, maxIn, 'input')}, but the node has ${n.inputs.length}${emptyRequired ? ' (a required one left empty)' : ''}; give it the inputs ONNX defines`);
@@ -247,11 +248,25 @@ function known(a: number | undefined, b: number | undefined): boolean {
 /** Conv's T: float16, float, double (bfloat16 from opset 22). */
 const CONV_TYPES = new Set<number>([DataType.FLOAT16, DataType.FLOAT, DataType.DOUBLE, DataType.BFLOAT16]);
 
-function convTypes(model: Model, n: NodeProto, out: string[]): void {
+/**
+ * The initializers (the graph's, the last of each name) of an element type Conv does not take, by name:
+ * few or none, so that checking each Conv's weight and bias asks a small map, not every initializer's.
+ */
+function convUnfitInitializers(model: Model): ReadonlyMap<string, TensorProto> {
+  const unfit = new Map<string, TensorProto>();
+  model.graph.initializers.forEach((t, name) => {
+    if (!CONV_TYPES.has(t.dataType) && t.dataType >= 1 && t.dataType <= MAX_DATA_TYPE) unfit.set(name, t);
+  });
+  return unfit;
+}
+
+/** `unfit`: convUnfitInitializers of the model. */
+function convTypes(unfit: ReadonlyMap<string, TensorProto>, n: NodeProto, out: string[]): void {
+  if (!unfit.size) return;
   for (let i = 1; i < 3 && i < n.inputs.length; i++) {
     const name = n.inputs[i]!;
-    const t: TensorProto | undefined = name ? model.graph.initializer(name) : undefined;
-    if (!t || CONV_TYPES.has(t.dataType) || t.dataType < 1 || t.dataType > MAX_DATA_TYPE) continue;
+    const t = name ? unfit.get(name) : undefined;
+    if (!t) continue;
     out.push(`${at(n)}: Conv ${i === 1 ? 'weight' : 'bias'} ${quote(name)} is ${typeName(t.dataType)}; Conv takes float16, float, bfloat16 or double tensors — store it as the model's float type`);
   }
 }
