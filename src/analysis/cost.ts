@@ -134,25 +134,40 @@ export interface MacCount {
 }
 
 export function countMacs(g: Graph, shapes: ShapeMap): MacCount {
-  const byOp: Record<string, number> = {};
-  const unknown: string[] = [];
-  const counted: NodeProto[] = [], macs: number[] = [];
-  let total = 0;
+  const tally = new MacTally();
   const nodes = g.nodes;
-  for (let i = 0; i < nodes.length; i++) {
-    const n = nodes[i]!;
+  for (let i = 0; i < nodes.length; i++) tally.node(nodes[i]!, shapes);
+  return tally.result();
+}
+
+/**
+ * countMacs node by node: it counts each node it is shown, from the shapes it reads and writes. Shown
+ * each node as inference sets its outputs (a ShapeWatch), it counts what countMacs would count after
+ * it in a graph whose every read follows its one producer, looking up shapes while they are at hand.
+ */
+export class MacTally {
+  private readonly byOp: Record<string, number> = {};
+  private readonly unknown: string[] = [];
+  private readonly counted: NodeProto[] = [];
+  private readonly macs: number[] = [];
+  private total = 0;
+
+  node(n: NodeProto, shapes: ShapeMap): void {
     const m = nodeMacs(n, shapes);
     if (m === undefined) {
-      unknown.push(n.name || `${n.opType}→${n.outputs[0]}`);
-      continue;
+      this.unknown.push(n.name || `${n.opType}→${n.outputs[0]}`);
+      return;
     }
-    counted.push(n);
-    macs.push(m);
-    if (m === 0) continue;
-    byOp[n.opType] = (byOp[n.opType] ?? 0) + m;
-    total += m;
+    this.counted.push(n);
+    this.macs.push(m);
+    if (m === 0) return;
+    this.byOp[n.opType] = (this.byOp[n.opType] ?? 0) + m;
+    this.total += m;
   }
-  return { total, byOp: sortKeys(byOp), unknown, perNode: new NodeMacs(counted, macs) };
+
+  result(): MacCount {
+    return { total: this.total, byOp: sortKeys(this.byOp), unknown: this.unknown, perNode: new NodeMacs(this.counted, this.macs) };
+  }
 }
 
 /**

@@ -27,15 +27,32 @@ export interface DimBindings {
 
 const MAX_FOLDED = 64;
 
-export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, label = 'model'): ShapeMap {
+/**
+ * What a walk that needs every value's shape can do during inference, where each shape is at hand:
+ * `value` sees each shape as it is set (an initializer's, an input's, a node output's), `node` each
+ * node once its outputs have theirs (shapes.get of what it reads and writes then finds entries still in
+ * the CPU's cache, where a walk of its own would look each one up again in a map of every value).
+ */
+export interface ShapeWatch {
+  value(name: string, s: ValueShape, replaced: boolean): void;
+  node(n: NodeProto, shapes: ShapeMap): void;
+}
+
+export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, label = 'model', watch?: ShapeWatch): ShapeMap {
   const shapes: ShapeMap = new Map();
-  for (const t of g.initializers.values()) shapes.set(t.name, constantShape(t));
+  for (const t of g.initializers.values()) setShape(shapes, t.name, constantShape(t), watch);
   for (const input of g.proto.inputs) {
     if (shapes.has(input.name) || !input.type) continue;
-    shapes.set(input.name, { dtype: input.type.elemType, dims: bindInputDims(input.name, input.type.shape, bind, label) });
+    setShape(shapes, input.name, { dtype: input.type.elemType, dims: bindInputDims(input.name, input.type.shape, bind, label) }, watch);
   }
-  inferNodes(shapes, g.nodes, opset);
+  inferNodes(shapes, g.nodes, opset, watch);
   return shapes;
+}
+
+function setShape(shapes: ShapeMap, name: string, s: ValueShape, watch: ShapeWatch | undefined): void {
+  const size = shapes.size;
+  shapes.set(name, s);
+  watch?.value(name, s, shapes.size === size);
 }
 
 /**
@@ -43,7 +60,7 @@ export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, lab
  * After an insertion that keeps every rewired value's shape (SE's Mul writes the shape it scales), the
  * inserted nodes are all that need inferring.
  */
-export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset: number): void {
+export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset: number, watch?: ShapeWatch): void {
   for (let k = 0; k < nodes.length; k++) {
     const n = nodes[k]!;
     const outs = outputShapes(shapes, n, opset);
@@ -54,8 +71,10 @@ export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset:
       const s = outs[i] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
       if (s.dims && !areDims(s.dims)) s.dims = undefined;
       if (s.values && (s.values.length > MAX_FOLDED || (s.dims && product(s.dims) !== s.values.length))) s.values = undefined;
-      shapes.set(o, s);
+      if (watch) setShape(shapes, o, s, watch);
+      else shapes.set(o, s);
     }
+    watch?.node(n, shapes);
   }
 }
 
@@ -161,28 +180,75 @@ export function attrInts(n: NodeProto, name: string): readonly number[] | undefi
   return attr(n, name)?.ints;
 }
 
+/** More elements than any tensor a model could hold. */
+const MAX_ELEMENTS = 2 ** 40;
+
 /**
  * Limits users hit with absurd or contradictory declared shapes, checked before any pass sizes an SE block
  * from them: 10^12 elements is refused, and so is a Conv whose weight disagrees with its input.
  */
 export function checkPlausible(g: Graph, shapes: ShapeMap, label: string): void {
   shapes.forEach((s, name) => {
-    if (s.dims && product(s.dims) > 2 ** 40) {
-      throw new SeInjectError('input', `${label}: tensor ${name} would have ${elementCount(s.dims).toExponential(2)} elements (${s.dims.join('×')}); the declared shapes are not plausible`);
-    }
+    if (s.dims && product(s.dims) > MAX_ELEMENTS) throw tooLarge(name, s.dims, label);
   });
   const nodes = g.nodes;
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
-    if (n.opType === 'Conv' && (!n.domain || n.domain === 'ai.onnx')) checkConv(n, shapes, label);
+    if (isConv(n)) checkConv(n, shapes, label);
   }
 }
 
+/**
+ * checkPlausible, watching inference: it notes the first value too large (in the map's order, which is
+ * the order values are set) and the first Conv to check (in node order), and `check` throws what
+ * checkPlausible would. A Conv is checked when inferred, with the shapes it reads then, which are the
+ * final ones in a graph whose every read follows its one producer: the only graphs injectSE checks.
+ * Where a set replaced a value, or a value was set after inference, the map's order is not the order
+ * seen, and `check` walks the map again.
+ */
+export class PlausibilityWatch implements ShapeWatch {
+  private large?: string;
+  private conv?: NodeProto;
+  private replaced = false;
+  /** Values set: the map's size, unless something else set one since. */
+  private values = 0;
+
+  value(name: string, s: ValueShape, replaced: boolean): void {
+    if (replaced) this.replaced = true;
+    else if (this.large === undefined && s.dims && product(s.dims) > MAX_ELEMENTS) this.large = name;
+    this.values++;
+  }
+
+  node(n: NodeProto, shapes: ShapeMap): void {
+    if (this.conv === undefined && isConv(n) && !plausibleConv(n, shapes)) this.conv = n;
+  }
+
+  /** Throws as checkPlausible(g, shapes, label) would, for the shapes inference set with this watching. */
+  check(g: Graph, shapes: ShapeMap, label: string): void {
+    if (this.replaced || shapes.size !== this.values) return checkPlausible(g, shapes, label);
+    if (this.large !== undefined) throw tooLarge(this.large, shapes.get(this.large)!.dims!, label);
+    if (this.conv) checkConv(this.conv, shapes, label);
+  }
+}
+
+function tooLarge(name: string, dims: number[], label: string): SeInjectError {
+  return new SeInjectError('input', `${label}: tensor ${name} would have ${elementCount(dims).toExponential(2)} elements (${dims.join('×')}); the declared shapes are not plausible`);
+}
+
+function isConv(n: NodeProto): boolean {
+  return n.opType === 'Conv' && (!n.domain || n.domain === 'ai.onnx');
+}
+
+/** The Conv's weight fits its input, or one of their shapes is unknown. */
+function plausibleConv(n: NodeProto, shapes: ShapeMap): boolean {
+  const x = shapes.get(n.inputs[0] ?? '')?.dims, w = shapes.get(n.inputs[1] ?? '')?.dims;
+  return !x || !w || (w.length === x.length && x.length >= 3 && w[1]! * attrInt(n, 'group', 1) === x[1]);
+}
+
 function checkConv(n: NodeProto, shapes: ShapeMap, label: string): void {
+  if (plausibleConv(n, shapes)) return;
   const xName = n.inputs[0] ?? '', wName = n.inputs[1] ?? '';
-  const x = shapes.get(xName)?.dims, w = shapes.get(wName)?.dims;
-  if (!x || !w) return;
-  if (w.length === x.length && x.length >= 3 && w[1]! * attrInt(n, 'group', 1) === x[1]) return;
+  const x = shapes.get(xName)!.dims!, w = shapes.get(wName)!.dims!;
   const at = `${label}: Conv ${n.name || n.outputs[0]}`;
   const fmt = (d: number[]) => `[${d.join(',')}]`;
   if (w.length !== x.length || x.length < 3) {
