@@ -8,7 +8,7 @@ import { OptionError } from '../options.js';
 import type { Graph } from '../ir/graph.js';
 import { DataType, elementCount, tensorValues } from '../onnx/proto.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
-import { inferNode } from './shape-rules.js';
+import { inferNode, inputsRead } from './shape-rules.js';
 
 export interface ValueShape {
   dtype: number;
@@ -83,16 +83,17 @@ const NO_SHAPES: readonly ValueShape[] = [];
 /** What the node's rule says, or nothing where the rule fails on inputs it does not expect. */
 function outputShapes(shapes: ShapeMap, n: NodeProto, opset: number): readonly ValueShape[] {
   try {
-    return inferNode(n, inputShapes(shapes, n), opset);
+    return inferNode(n, inputShapes(shapes, n, inputsRead(n)), opset);
   } catch {
     return NO_SHAPES;
   }
 }
 
-function inputShapes(shapes: ShapeMap, n: NodeProto): (ValueShape | undefined)[] {
+/** The shapes of n's inputs, looked up for the first `reads` (the rest are left undefined). */
+function inputShapes(shapes: ShapeMap, n: NodeProto, reads: number): (ValueShape | undefined)[] {
   const inputs = n.inputs;
   const ins = new Array<ValueShape | undefined>(inputs.length);
-  for (let i = 0; i < inputs.length; i++) ins[i] = inputs[i] ? shapes.get(inputs[i]!) : undefined;
+  for (let i = 0; i < inputs.length; i++) ins[i] = i < reads && inputs[i] ? shapes.get(inputs[i]!) : undefined;
   return ins;
 }
 
