@@ -21,7 +21,7 @@ export function analyseModel(model: Model, bind: DimBindings): ModelAnalysis {
   const tally = new MacTally();
   const plausibility = new PlausibilityWatch();
   const watch: ShapeWatch = {
-    value: (name, s, replaced) => plausibility.value(name, s, replaced),
+    value: plausibility.value.bind(plausibility),
     node: (n, shapes) => {
       plausibility.node(n, shapes);
       tally.node(n, shapes);

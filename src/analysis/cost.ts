@@ -146,7 +146,8 @@ export function countMacs(g: Graph, shapes: ShapeMap): MacCount {
  * it in a graph whose every read follows its one producer, looking up shapes while they are at hand.
  */
 export class MacTally {
-  private readonly byOp: Record<string, number> = {};
+  /** A map, not a record: the decoder's op type strings are not V8-internalized, and a record's key would be looked up in V8's string table on every update. */
+  private readonly byOp = new Map<string, number>();
   private readonly unknown: string[] = [];
   private readonly counted: NodeProto[] = [];
   private readonly macs: number[] = [];
@@ -161,12 +162,12 @@ export class MacTally {
     this.counted.push(n);
     this.macs.push(m);
     if (m === 0) return;
-    this.byOp[n.opType] = (this.byOp[n.opType] ?? 0) + m;
+    this.byOp.set(n.opType, (this.byOp.get(n.opType) ?? 0) + m);
     this.total += m;
   }
 
   result(): MacCount {
-    return { total: this.total, byOp: sortKeys(this.byOp), unknown: this.unknown, perNode: new NodeMacs(this.counted, this.macs) };
+    return { total: this.total, byOp: sortKeys(Object.fromEntries(this.byOp)), unknown: this.unknown, perNode: new NodeMacs(this.counted, this.macs) };
   }
 }
 
