@@ -61,9 +61,10 @@ function setShape(shapes: ShapeMap, name: string, s: ValueShape, watch: ShapeWat
  * inserted nodes are all that need inferring.
  */
 export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset: number, watch?: ShapeWatch): void {
+  const ins = new InputShapes();
   for (let k = 0; k < nodes.length; k++) {
     const n = nodes[k]!;
-    const outs = outputShapes(shapes, n, opset);
+    const outs = outputShapes(n, ins.of(shapes, n), opset);
     const outputs = n.outputs;
     for (let i = 0; i < outputs.length; i++) {
       const o = outputs[i]!;
@@ -81,20 +82,29 @@ export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset:
 const NO_SHAPES: readonly ValueShape[] = [];
 
 /** What the node's rule says, or nothing where the rule fails on inputs it does not expect. */
-function outputShapes(shapes: ShapeMap, n: NodeProto, opset: number): readonly ValueShape[] {
+function outputShapes(n: NodeProto, ins: (ValueShape | undefined)[], opset: number): readonly ValueShape[] {
   try {
-    return inferNode(n, inputShapes(shapes, n, inputsRead(n)), opset);
+    return inferNode(n, ins, opset);
   } catch {
     return NO_SHAPES;
   }
 }
 
-/** The shapes of n's inputs, looked up for the first `reads` (the rest are left undefined). */
-function inputShapes(shapes: ShapeMap, n: NodeProto, reads: number): (ValueShape | undefined)[] {
-  const inputs = n.inputs;
-  const ins = new Array<ValueShape | undefined>(inputs.length);
-  for (let i = 0; i < inputs.length; i++) ins[i] = i < reads && inputs[i] ? shapes.get(inputs[i]!) : undefined;
-  return ins;
+/**
+ * The shapes of a node's inputs, in one list per input count that each node of that count refills: no
+ * rule keeps the list it is given, and most nodes have one to three inputs.
+ */
+class InputShapes {
+  private readonly lists: (ValueShape | undefined)[][] = [];
+
+  /** The shapes of n's inputs; those past inputsRead(n), which its rule never reads, are left undefined. */
+  of(shapes: ShapeMap, n: NodeProto): (ValueShape | undefined)[] {
+    const inputs = n.inputs;
+    const reads = inputsRead(n);
+    const ins = (this.lists[inputs.length] ??= new Array<ValueShape | undefined>(inputs.length));
+    for (let i = 0; i < inputs.length; i++) ins[i] = i < reads && inputs[i] ? shapes.get(inputs[i]!) : undefined;
+    return ins;
+  }
 }
 
 /** Every entry a dimension: a safe non-negative integer. */
