@@ -29,9 +29,10 @@ const MAX_FOLDED = 64;
 
 /**
  * What a walk that needs every value's shape can do during inference, where each shape is at hand:
- * `value` sees each shape as it is set (an initializer's, an input's, a node output's), `node` each
- * node once its outputs have theirs (shapes.get of what it reads and writes then finds entries still in
- * the CPU's cache, where a walk of its own would look each one up again in a map of every value).
+ * `value` sees each shape as it is set (an initializer's, an input's, a node output's; `replaced` when
+ * the name had one already), `node` each node once its outputs have theirs (shapes.get of what it reads
+ * and writes then finds entries still in the CPU's cache, where a walk of its own would look each one
+ * up again in a map of every value).
  */
 export interface ShapeWatch {
   value(name: string, s: ValueShape, replaced: boolean): void;
@@ -121,7 +122,7 @@ function areDims(dims: readonly number[]): boolean {
  * every value of every graph, mostly before V8 has optimized anything, where reduce's callback is a
  * call per dimension.
  */
-export function product(dims: readonly number[]): number {
+function product(dims: readonly number[]): number {
   let p = 1;
   for (let i = 0; i < dims.length; i++) p *= dims[i]!;
   return p;
