@@ -2,9 +2,8 @@
 // touches a file system; src/api.ts (Node) adds files, src/browser.ts re-exports this for bundles.
 // Options are checked once, here at the boundary (resolveOptions), before any model is read.
 
+import { analyseModel } from './analysis/analyse.js';
 import { functionCalls } from './analysis/functions.js';
-import { countMacs } from './analysis/cost.js';
-import { inferShapes } from './analysis/shapes.js';
 import { attentionSites, injectSE } from './inject.js';
 import type { SitesReport } from './report/sites.js';
 import type { InjectOptions } from './inject.js';
@@ -24,11 +23,10 @@ const LOAD_KEYS = ['baseDir', 'label'] as const;
 
 export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   checkDimsFor(model, o);
-  const shapes = inferShapes(model.graph, model.opset, o, model.label);
-  const macs = countMacs(model.graph, shapes);
-  const summary = summarize(model, shapes, macs);
+  const analysis = analyseModel(model, o);
+  const summary = summarize(model, analysis.shapes, analysis.macs);
   const target = dryRun ? cloneModel(model) : model;
-  const { report } = injectSE(target, o, shapes, macs);
+  const { report } = injectSE(target, o, analysis);
   const notes = [clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
   const opCounts = { before: summary.opCounts, after: countOps(target.graph) };
   return { file: model.label, dryRun, model: summary, ...report, opCounts, ...(notes.length ? { notes } : {}) };

@@ -4,8 +4,8 @@
 
 import { blockContext } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
+import type { ModelAnalysis } from './analysis/analyse.js';
 import { countMacs, countParams } from './analysis/cost.js';
-import type { MacCount } from './analysis/cost.js';
 import { checkPlausible, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
@@ -73,8 +73,12 @@ function checkGraph(model: Model, lint: readonly LintProblem[]): void {
   if (defect) throw new SeInjectError('input', `${model.label}: ${defect}`);
 }
 
-function analyseShapes(model: Model, o: DimBindings, known?: ShapeMap): ShapeMap {
-  const shapes = known ?? inferShapes(model.graph, model.opset, o, model.label);
+function analyseShapes(model: Model, o: DimBindings, known?: ModelAnalysis): ShapeMap {
+  if (known) {
+    known.plausibility.check(model.graph, known.shapes, model.label);
+    return known.shapes;
+  }
+  const shapes = inferShapes(model.graph, model.opset, o, model.label);
   checkPlausible(model.graph, shapes, model.label);
   return shapes;
 }
@@ -250,17 +254,16 @@ function sameAfterBatch(a: readonly number[], b: readonly number[]): boolean {
 
 /**
  * Inserts SE blocks into `model` (mutating it) and returns the report. A dry run is a copy's inject.
- * `shapes` and `macs`: the model's inferred shapes with these bindings and its MAC count with them, when
- * the caller has them.
+ * `known`: the model's analysis with these bindings (analyseModel), when the caller has it.
  */
-export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap, macs?: MacCount): InjectResult {
+export function injectSE(model: Model, o: InjectOptions, known?: ModelAnalysis): InjectResult {
   const lint = lintProblems(model.graph);
   checkGraph(model, lint);
   checkOpset(model);
   checkInputModel(model, lint);
-  const shapesBefore = analyseShapes(model, o, shapes);
+  const shapesBefore = analyseShapes(model, o, known);
   const paramsBefore = countParams(model.graph);
-  const macsBefore = (shapes && macs) || countMacs(model.graph, shapesBefore);
+  const macsBefore = known?.macs ?? countMacs(model.graph, shapesBefore);
   const { candidates, accepted, position } = plan(model, shapesBefore, o);
   const excluded = excludedBy(o.exclude, candidates);
   const stageOut = (b: PlannedBlock) => (o.stages && !o.stages.includes(b.stage) ? '--stages' : o.ratioPerStage?.[b.stage - 1] === null ? '--ratio-per-stage' : undefined);
@@ -287,12 +290,12 @@ export function injectSE(model: Model, o: InjectOptions, shapes?: ShapeMap, macs
  * Every tensor that could take attention, with the block and stage of the passes' plan holding it (the
  * plan of these options, whatever --at says). Pure: the model is not touched.
  */
-export function attentionSites(model: Model, o: InjectOptions, shapes?: ShapeMap): SiteEntry[] {
+export function attentionSites(model: Model, o: InjectOptions, known?: ModelAnalysis): SiteEntry[] {
   const lint = lintProblems(model.graph);
   checkGraph(model, lint);
   checkOpset(model);
-  const known = analyseShapes(model, o, shapes);
-  return listSites(model, known, plan(model, known, { ...o, at: undefined }).accepted);
+  const shapes = analyseShapes(model, o, known);
+  return listSites(model, shapes, plan(model, shapes, { ...o, at: undefined }).accepted);
 }
 
 /** SE weights are built in memory: past 2^26 per block the channel count or --ratio/--divisor is a mistake. */

@@ -32,7 +32,7 @@ export interface ParamCount {
 /** The model's float parameters, wherever they are stored. */
 export function countParams(g: Graph): ParamCount {
   let initializers = 0;
-  for (const t of g.initializers.values()) if (FLOAT_TYPES.has(t.dataType)) initializers += elementCount(t.dims);
+  for (const t of g.initializers.values()) if (FLOAT_TYPES.has(t.dataType)) initializers += productFrom(t.dims, 0);
   let constantNodes = 0;
   for (const n of g.nodes) {
     if (n.opType !== 'Constant' && n.opType !== 'ConstantOfShape') continue;
@@ -71,36 +71,36 @@ export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
     case 'Conv': {
       const w = dimsIn(shapes, n.inputs[1]);
       if (!out || !w) return undefined;
-      return elementCount(out) * productFrom(w, 1);
+      return productFrom(out, 0) * productFrom(w, 1);
     }
     case 'ConvTranspose': {
       const x = dimsIn(shapes, n.inputs[0]), w = dimsIn(shapes, n.inputs[1]);
       if (!x || !w) return undefined;
-      return elementCount(x) * productFrom(w, 1);
+      return productFrom(x, 0) * productFrom(w, 1);
     }
     case 'Gemm': {
       const a = dimsIn(shapes, n.inputs[0]);
       if (!out || !a) return undefined;
       const k = attrInt(n, 'transA', 0) ? a[0]! : a[1]!;
-      return elementCount(out) * k;
+      return productFrom(out, 0) * k;
     }
     case 'MatMul': {
       const a = dimsIn(shapes, n.inputs[0]);
       if (!out || !a) return undefined;
-      return elementCount(out) * a[a.length - 1]!;
+      return productFrom(out, 0) * a[a.length - 1]!;
     }
     case 'BatchNormalization': case 'InstanceNormalization':
     case 'Mul': case 'Div': case 'Add': case 'Sub': case 'Sum':
       if (!isFloat) return 0;
-      return out ? elementCount(out) : undefined;
+      return out ? productFrom(out, 0) : undefined;
     case 'GlobalAveragePool': case 'ReduceMean': {
       if (!isFloat) return 0;
       const x = dimsIn(shapes, n.inputs[0]);
-      return x ? elementCount(x) : undefined;
+      return x ? productFrom(x, 0) : undefined;
     }
     case 'AveragePool': {
       const k = attrInts(n, 'kernel_shape');
-      return out && k ? elementCount(out) * elementCount(k) : undefined;
+      return out && k ? productFrom(out, 0) * productFrom(k, 0) : undefined;
     }
     default:
       return 0;
@@ -117,7 +117,7 @@ function dimsIn(shapes: ShapeMap, v: string | undefined): number[] | undefined {
   return v ? shapes.get(v)?.dims : undefined;
 }
 
-/** The product of dims[from..]: a weight's elements per output channel. */
+/** The product of dims[from..]: a weight's elements per output channel; from 0, elementCount's value by a loop. */
 function productFrom(dims: readonly number[], from: number): number {
   let p = 1;
   for (let i = from; i < dims.length; i++) p *= dims[i]!;
@@ -129,26 +129,77 @@ export interface MacCount {
   byOp: Record<string, number>;
   /** Nodes whose MACs could not be counted because a shape stayed unknown. */
   unknown: string[];
-  perNode: Map<NodeProto, number>;
+  /** Each counted node's MACs, in node order. */
+  perNode: ReadonlyMap<NodeProto, number>;
 }
 
 export function countMacs(g: Graph, shapes: ShapeMap): MacCount {
-  const byOp: Record<string, number> = {};
-  const unknown: string[] = [];
-  const perNode = new Map<NodeProto, number>();
-  let total = 0;
-  for (const n of g.nodes) {
+  const tally = new MacTally();
+  const nodes = g.nodes;
+  for (let i = 0; i < nodes.length; i++) tally.node(nodes[i]!, shapes);
+  return tally.result();
+}
+
+/**
+ * countMacs node by node: it counts each node it is shown, from the shapes it reads and writes. Shown
+ * each node as inference sets its outputs (a ShapeWatch), it counts what countMacs would count after
+ * it in a graph whose every read follows its one producer, looking up shapes while they are at hand.
+ */
+export class MacTally {
+  /** A map, not a record: the decoder's op type strings are not V8-internalized, and a record's key would be looked up in V8's string table on every update. */
+  private readonly byOp = new Map<string, number>();
+  private readonly unknown: string[] = [];
+  private readonly counted: NodeProto[] = [];
+  private readonly macs: number[] = [];
+  private total = 0;
+
+  node(n: NodeProto, shapes: ShapeMap): void {
     const m = nodeMacs(n, shapes);
     if (m === undefined) {
-      unknown.push(n.name || `${n.opType}→${n.outputs[0]}`);
-      continue;
+      this.unknown.push(n.name || `${n.opType}→${n.outputs[0]}`);
+      return;
     }
-    perNode.set(n, m);
-    if (m === 0) continue;
-    byOp[n.opType] = (byOp[n.opType] ?? 0) + m;
-    total += m;
+    this.counted.push(n);
+    this.macs.push(m);
+    if (m === 0) return;
+    this.byOp.set(n.opType, (this.byOp.get(n.opType) ?? 0) + m);
+    this.total += m;
   }
-  return { total, byOp: sortKeys(byOp), unknown, perNode };
+
+  result(): MacCount {
+    return { total: this.total, byOp: sortKeys(Object.fromEntries(this.byOp)), unknown: this.unknown, perNode: new NodeMacs(this.counted, this.macs) };
+  }
+}
+
+/**
+ * countMacs's per-node counts: two lists in node order, walked as they are (the largest layers); the map
+ * is built only when a node's count is asked for, which a run that writes sealed blocks never does.
+ */
+class NodeMacs implements ReadonlyMap<NodeProto, number> {
+  private map?: Map<NodeProto, number>;
+
+  constructor(private readonly nodes: readonly NodeProto[], private readonly macs: readonly number[]) {}
+
+  /** In node order, from the lists (a node listed twice, which lint refuses, is met twice). */
+  forEach(f: (macs: number, node: NodeProto, map: ReadonlyMap<NodeProto, number>) => void, thisArg?: unknown): void {
+    const { nodes, macs } = this;
+    for (let i = 0; i < nodes.length; i++) f.call(thisArg, macs[i]!, nodes[i]!, this);
+  }
+
+  get(n: NodeProto): number | undefined { return this.built().get(n); }
+  has(n: NodeProto): boolean { return this.built().has(n); }
+  get size(): number { return this.built().size; }
+  entries(): MapIterator<[NodeProto, number]> { return this.built().entries(); }
+  keys(): MapIterator<NodeProto> { return this.built().keys(); }
+  values(): MapIterator<number> { return this.built().values(); }
+  [Symbol.iterator](): MapIterator<[NodeProto, number]> { return this.built()[Symbol.iterator](); }
+
+  private built(): Map<NodeProto, number> {
+    if (this.map) return this.map;
+    const map = new Map<NodeProto, number>();
+    for (let i = 0; i < this.nodes.length; i++) map.set(this.nodes[i]!, this.macs[i]!);
+    return (this.map = map);
+  }
 }
 
 /**

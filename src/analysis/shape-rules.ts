@@ -360,6 +360,22 @@ const RULES: Record<string, Rule> = {
 for (const op of UNARY) RULES[op] = same;
 for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Equal', 'Less', 'Greater', 'And', 'Or', 'Where', 'Mod']) RULES[op] = elementwise;
 
+/**
+ * Rules that read fewer inputs than their op may have: a Conv's bias, a norm's scale and statistics, a
+ * Clip's bounds, a Dropout's ratio. The inputs past these never change what the rule says.
+ */
+const READS: Record<string, number> = {
+  Conv: 2, ConvTranspose: 2, Gemm: 2, MaxPool: 1, AveragePool: 1, LpPool: 1, GlobalAveragePool: 1, GlobalMaxPool: 1, GlobalLpPool: 1,
+};
+for (const op of UNARY) READS[op] = 1;
+
+/** How many of `n`'s inputs inferNode reads (from the first): the shapes of the others need not be looked up. */
+export function inputsRead(n: NodeProto): number {
+  if ((n.domain && n.domain !== 'ai.onnx') || !RULES[n.opType]) return 0;
+  return READS[n.opType] ?? n.inputs.length;
+}
+
+/** `ins`: the shapes of n's inputs, those past inputsRead(n) left undefined. */
 export function inferNode(n: NodeProto, ins: In, opset: number): ValueShape[] {
   if (n.domain && n.domain !== 'ai.onnx') return [];
   const rule = RULES[n.opType];

@@ -8,7 +8,7 @@ import { OptionError } from '../options.js';
 import type { Graph } from '../ir/graph.js';
 import { DataType, elementCount, tensorValues } from '../onnx/proto.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
-import { inferNode } from './shape-rules.js';
+import { inferNode, inputsRead } from './shape-rules.js';
 
 export interface ValueShape {
   dtype: number;
@@ -27,15 +27,33 @@ export interface DimBindings {
 
 const MAX_FOLDED = 64;
 
-export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, label = 'model'): ShapeMap {
+/**
+ * What a walk that needs every value's shape can do during inference, where each shape is at hand:
+ * `value` sees each shape as it is set (an initializer's, an input's, a node output's; `replaced` when
+ * the name had one already), `node` each node once its outputs have theirs (shapes.get of what it reads
+ * and writes then finds entries still in the CPU's cache, where a walk of its own would look each one
+ * up again in a map of every value).
+ */
+export interface ShapeWatch {
+  value(name: string, s: ValueShape, replaced: boolean): void;
+  node(n: NodeProto, shapes: ShapeMap): void;
+}
+
+export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, label = 'model', watch?: ShapeWatch): ShapeMap {
   const shapes: ShapeMap = new Map();
-  for (const t of g.initializers.values()) shapes.set(t.name, constantShape(t));
+  for (const t of g.initializers.values()) setShape(shapes, t.name, constantShape(t), watch);
   for (const input of g.proto.inputs) {
     if (shapes.has(input.name) || !input.type) continue;
-    shapes.set(input.name, { dtype: input.type.elemType, dims: bindInputDims(input.name, input.type.shape, bind, label) });
+    setShape(shapes, input.name, { dtype: input.type.elemType, dims: bindInputDims(input.name, input.type.shape, bind, label) }, watch);
   }
-  inferNodes(shapes, g.nodes, opset);
+  inferNodes(shapes, g.nodes, opset, watch);
   return shapes;
+}
+
+function setShape(shapes: ShapeMap, name: string, s: ValueShape, watch: ShapeWatch | undefined): void {
+  const size = shapes.size;
+  shapes.set(name, s);
+  watch?.value(name, s, shapes.size === size);
 }
 
 /**
@@ -43,44 +61,71 @@ export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, lab
  * After an insertion that keeps every rewired value's shape (SE's Mul writes the shape it scales), the
  * inserted nodes are all that need inferring.
  */
-export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset: number): void {
+export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset: number, watch?: ShapeWatch): void {
+  const ins = new InputShapes();
   for (let k = 0; k < nodes.length; k++) {
     const n = nodes[k]!;
-    const outs = outputShapes(shapes, n, opset);
+    const outs = outputShapes(n, ins.of(shapes, n), opset);
     const outputs = n.outputs;
     for (let i = 0; i < outputs.length; i++) {
       const o = outputs[i]!;
       if (!o) continue;
       const s = outs[i] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
       if (s.dims && !areDims(s.dims)) s.dims = undefined;
-      if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
-      shapes.set(o, s);
+      if (s.values && (s.values.length > MAX_FOLDED || (s.dims && product(s.dims) !== s.values.length))) s.values = undefined;
+      if (watch) setShape(shapes, o, s, watch);
+      else shapes.set(o, s);
     }
+    watch?.node(n, shapes);
   }
 }
 
 const NO_SHAPES: readonly ValueShape[] = [];
 
 /** What the node's rule says, or nothing where the rule fails on inputs it does not expect. */
-function outputShapes(shapes: ShapeMap, n: NodeProto, opset: number): readonly ValueShape[] {
+function outputShapes(n: NodeProto, ins: (ValueShape | undefined)[], opset: number): readonly ValueShape[] {
   try {
-    return inferNode(n, inputShapes(shapes, n), opset);
+    return inferNode(n, ins, opset);
   } catch {
     return NO_SHAPES;
   }
 }
 
-function inputShapes(shapes: ShapeMap, n: NodeProto): (ValueShape | undefined)[] {
-  const inputs = n.inputs;
-  const ins = new Array<ValueShape | undefined>(inputs.length);
-  for (let i = 0; i < inputs.length; i++) ins[i] = inputs[i] ? shapes.get(inputs[i]!) : undefined;
-  return ins;
+/**
+ * The shapes of a node's inputs, in one list per input count that each node of that count refills: no
+ * rule keeps the list it is given, and most nodes have one to three inputs.
+ */
+class InputShapes {
+  private readonly lists: (ValueShape | undefined)[][] = [];
+
+  /** The shapes of n's inputs; those past inputsRead(n), which its rule never reads, are left undefined. */
+  of(shapes: ShapeMap, n: NodeProto): (ValueShape | undefined)[] {
+    const inputs = n.inputs;
+    const reads = inputsRead(n);
+    const ins = (this.lists[inputs.length] ??= new Array<ValueShape | undefined>(inputs.length));
+    for (let i = 0; i < inputs.length; i++) ins[i] = i < reads && inputs[i] ? shapes.get(inputs[i]!) : undefined;
+    return ins;
+  }
 }
 
 /** Every entry a dimension: a safe non-negative integer. */
 function areDims(dims: readonly number[]): boolean {
-  for (const d of dims) if (!Number.isSafeInteger(d) || d < 0) return false;
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i]!;
+    if (!Number.isSafeInteger(d) || d < 0) return false;
+  }
   return true;
+}
+
+/**
+ * The number of elements of `dims`, as elementCount gives it, multiplied in a loop: it is asked of
+ * every value of every graph, mostly before V8 has optimized anything, where reduce's callback is a
+ * call per dimension.
+ */
+function product(dims: readonly number[]): number {
+  let p = 1;
+  for (let i = 0; i < dims.length; i++) p *= dims[i]!;
+  return p;
 }
 
 function bindInputDims(
@@ -102,7 +147,7 @@ function bindInputDims(
 
 /** An initializer's or Constant's shape; its dims are the tensor's own array, which no rule or pass edits. */
 export function constantShape(t: TensorProto): ValueShape {
-  if (elementCount(t.dims) <= MAX_FOLDED && t.dataLocation !== 1) return new FoldedConstant(t);
+  if (product(t.dims) <= MAX_FOLDED && t.dataLocation !== 1) return new FoldedConstant(t);
   return { dtype: t.dataType, dims: t.dims };
 }
 
@@ -134,7 +179,8 @@ class FoldedConstant implements ValueShape {
 }
 
 export function attr(n: NodeProto, name: string): AttributeProto | undefined {
-  for (const a of n.attributes) if (a.name === name) return a;
+  const attributes = n.attributes;
+  for (let i = 0; i < attributes.length; i++) if (attributes[i]!.name === name) return attributes[i];
   return undefined;
 }
 
@@ -146,28 +192,75 @@ export function attrInts(n: NodeProto, name: string): readonly number[] | undefi
   return attr(n, name)?.ints;
 }
 
+/** More elements than any tensor a model could hold. */
+const MAX_ELEMENTS = 2 ** 40;
+
 /**
  * Limits users hit with absurd or contradictory declared shapes, checked before any pass sizes an SE block
  * from them: 10^12 elements is refused, and so is a Conv whose weight disagrees with its input.
  */
 export function checkPlausible(g: Graph, shapes: ShapeMap, label: string): void {
   shapes.forEach((s, name) => {
-    if (s.dims && elementCount(s.dims) > 2 ** 40) {
-      throw new SeInjectError('input', `${label}: tensor ${name} would have ${elementCount(s.dims).toExponential(2)} elements (${s.dims.join('×')}); the declared shapes are not plausible`);
-    }
+    if (s.dims && product(s.dims) > MAX_ELEMENTS) throw tooLarge(name, s.dims, label);
   });
   const nodes = g.nodes;
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
-    if (n.opType === 'Conv' && (!n.domain || n.domain === 'ai.onnx')) checkConv(n, shapes, label);
+    if (isConv(n)) checkConv(n, shapes, label);
   }
 }
 
+/**
+ * checkPlausible, watching inference: it notes the first value too large (in the map's order, which is
+ * the order values are set) and the first Conv to check (in node order), and `check` throws what
+ * checkPlausible would. A Conv is checked when inferred, with the shapes it reads then, which are the
+ * final ones in a graph whose every read follows its one producer: the only graphs injectSE checks.
+ * Where a set replaced a value, or a value was set after inference, the map's order is not the order
+ * seen, and `check` walks the map again.
+ */
+export class PlausibilityWatch implements ShapeWatch {
+  private large?: string;
+  private conv?: NodeProto;
+  private replaced = false;
+  /** Values set: the map's size, unless something else set one since. */
+  private values = 0;
+
+  value(name: string, s: ValueShape, replaced: boolean): void {
+    if (replaced) this.replaced = true;
+    else if (this.large === undefined && s.dims && product(s.dims) > MAX_ELEMENTS) this.large = name;
+    this.values++;
+  }
+
+  node(n: NodeProto, shapes: ShapeMap): void {
+    if (this.conv === undefined && isConv(n) && !plausibleConv(n, shapes)) this.conv = n;
+  }
+
+  /** Throws as checkPlausible(g, shapes, label) would, for the shapes inference set with this watching. */
+  check(g: Graph, shapes: ShapeMap, label: string): void {
+    if (this.replaced || shapes.size !== this.values) return checkPlausible(g, shapes, label);
+    if (this.large !== undefined) throw tooLarge(this.large, shapes.get(this.large)!.dims!, label);
+    if (this.conv) checkConv(this.conv, shapes, label);
+  }
+}
+
+function tooLarge(name: string, dims: number[], label: string): SeInjectError {
+  return new SeInjectError('input', `${label}: tensor ${name} would have ${elementCount(dims).toExponential(2)} elements (${dims.join('×')}); the declared shapes are not plausible`);
+}
+
+function isConv(n: NodeProto): boolean {
+  return n.opType === 'Conv' && (!n.domain || n.domain === 'ai.onnx');
+}
+
+/** The Conv's weight fits its input, or one of their shapes is unknown. */
+function plausibleConv(n: NodeProto, shapes: ShapeMap): boolean {
+  const x = shapes.get(n.inputs[0] ?? '')?.dims, w = shapes.get(n.inputs[1] ?? '')?.dims;
+  return !x || !w || (w.length === x.length && x.length >= 3 && w[1]! * attrInt(n, 'group', 1) === x[1]);
+}
+
 function checkConv(n: NodeProto, shapes: ShapeMap, label: string): void {
+  if (plausibleConv(n, shapes)) return;
   const xName = n.inputs[0] ?? '', wName = n.inputs[1] ?? '';
-  const x = shapes.get(xName)?.dims, w = shapes.get(wName)?.dims;
-  if (!x || !w) return;
-  if (w.length === x.length && x.length >= 3 && w[1]! * attrInt(n, 'group', 1) === x[1]) return;
+  const x = shapes.get(xName)!.dims!, w = shapes.get(wName)!.dims!;
   const at = `${label}: Conv ${n.name || n.outputs[0]}`;
   const fmt = (d: number[]) => `[${d.join(',')}]`;
   if (w.length !== x.length || x.length < 3) {

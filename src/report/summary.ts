@@ -6,7 +6,7 @@ import type { MacCount } from '../analysis/cost.js';
 import type { ShapeMap } from '../analysis/shapes.js';
 import type { Model } from '../ir/model.js';
 import { DataType, elementCount } from '../onnx/proto.js';
-import type { ValueInfoProto } from '../onnx/proto.js';
+import type { NodeProto, ValueInfoProto } from '../onnx/proto.js';
 
 export interface TensorSummary {
   name: string;
@@ -41,6 +41,22 @@ function tensorSummary(v: ValueInfoProto): TensorSummary {
   };
 }
 
+/**
+ * The `k` nodes with the most MACs, most first, ties in node order (a stable sort's order): kept in one
+ * short list while walking the counts, where sorting every node would order 10^5 of them for five.
+ */
+function largestNodes(macs: MacCount, k: number): { n: NodeProto; m: number }[] {
+  const top: { n: NodeProto; m: number }[] = [];
+  macs.perNode.forEach((m, n) => {
+    if (!(m > 0) || (top.length === k && !(m > top[k - 1]!.m))) return;
+    let at = top.length;
+    while (at > 0 && top[at - 1]!.m < m) at--;
+    top.splice(at, 0, { n, m });
+    if (top.length > k) top.pop();
+  });
+  return top;
+}
+
 /** `macs`: the model's MAC count with these shapes, when the caller has it. */
 export function summarize(model: Model, shapes: ShapeMap, macs: MacCount = countMacs(model.graph, shapes)): ModelSummary {
   const g = model.graph;
@@ -51,12 +67,8 @@ export function summarize(model: Model, shapes: ShapeMap, macs: MacCount = count
     const t = g.initializer(i);
     return s + (t ? elementCount(t.dims) : 0);
   }, 0);
-  const largest = [...macs.perNode.entries()]
-    .filter(([, m]) => m > 0)
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 5)
-    .map(([n, m]) => ({ node: n.name || n.outputs[0]!, opType: n.opType, macs: m, params: layerParams(n.inputs) }));
-  const inits = new Set(g.initializers.keys());
+  const largest = largestNodes(macs, 5)
+    .map(({ n, m }) => ({ node: n.name || n.outputs[0]!, opType: n.opType, macs: m, params: layerParams(n.inputs) }));
   const boundDims: Record<string, number> = {};
   for (const i of g.proto.inputs) {
     i.type?.shape?.forEach((d, axis) => {
@@ -69,7 +81,7 @@ export function summarize(model: Model, shapes: ShapeMap, macs: MacCount = count
     producer: { name: model.proto.producerName, version: model.proto.producerVersion },
     irVersion: model.proto.irVersion,
     opsets: Object.fromEntries(model.proto.opsetImport.map((o) => [o.domain || 'ai.onnx', o.version])),
-    inputs: g.proto.inputs.filter((i) => !inits.has(i.name)).map(tensorSummary),
+    inputs: g.proto.inputs.filter((i) => !g.initializer(i.name)).map(tensorSummary),
     outputs: g.proto.outputs.map(tensorSummary),
     nodes: g.nodes.length,
     opCounts: Object.fromEntries(Object.entries(opCounts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),

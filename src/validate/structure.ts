@@ -48,16 +48,36 @@ export function checkStructure(model: Model, lint: readonly LintProblem[] = lint
     return problems;
   }
   const shapeOf = statedShapes(model);
-  for (const n of nodes) {
+  const byOp = new Map<string, OpRules>();
+  let convUnfit: ReadonlyMap<string, TensorProto> | undefined;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
     if (!isDefaultDomain(n.domain)) continue;
-    checkOp(n, opset, problems);
-    checkArity(n, problems);
-    checkAttributes(n, opset, problems);
+    let rules = byOp.get(n.opType);
+    if (!rules) byOp.set(n.opType, (rules = opRules(n.opType)));
+    checkOp(n, rules, opset, problems);
+    checkArity(n, rules.arity, problems);
+    checkAttributes(n, rules, opset, problems);
     checkSparseReads(model, n, problems);
-    SHAPE_RULES[n.opType]?.(n, shapeOf, problems);
-    if (n.opType === 'Conv') convTypes(model, n, problems);
+    rules.shape?.(n, shapeOf, problems);
+    if (n.opType === 'Conv') convTypes((convUnfit ??= convUnfitInitializers(model)), n, problems);
   }
   return problems;
+}
+
+/** What the tables say of one op type: read once per op type, where a graph has 10^5 nodes of a few. */
+interface OpRules {
+  since?: number;
+  deprecated?: { since: number; use: string };
+  arity?: readonly [number, number, number, number];
+  attrTypes: Readonly<Record<string, AttrType>>;
+  /** Some attribute of the op is an input from a later opset on (MOVED_TO_INPUT). */
+  moved: boolean;
+  shape?: ShapeRule;
+}
+
+function opRules(op: string): OpRules {
+  return { since: OP_SINCE.get(op), deprecated: DEPRECATED[op], arity: ARITY[op], attrTypes: ATTR_TYPES[op] ?? NO_ATTR_TYPES, moved: MOVED_OPS.has(op), shape: SHAPE_RULES[op] };
 }
 
 /** Where a node's problem is: built only for a problem found. */
@@ -109,10 +129,9 @@ function typeName(dataType: number): string {
   return name ? `${name} (${dataType})` : String(dataType);
 }
 
-function checkArity(n: NodeProto, out: string[]): void {
-  const arity = ARITY[n.opType];
+function checkArity(n: NodeProto, arity: OpRules['arity'], out: string[]): void {
   if (!arity) return;
-  const [minIn, maxIn, minOut, maxOut] = arity;
+  const minIn = arity[0], maxIn = arity[1], minOut = arity[2], maxOut = arity[3];
   const emptyRequired = requiredLeftEmpty(n.inputs, minIn);
   if (n.inputs.length < minIn || n.inputs.length > maxIn || emptyRequired) {
     out.push(`${at(n)}: ${n.opType} takes ${range(minIn, maxIn, 'input')}, but the node has ${n.inputs.length}${emptyRequired ? ' (a required one left empty)' : ''}; give it the inputs ONNX defines`);
@@ -148,8 +167,8 @@ function nodeLabel(n: NodeProto): string {
   return n.name || `${n.opType} writing ${n.outputs[0] ?? '?'}`;
 }
 
-function checkOp(n: NodeProto, opset: number, out: string[]): void {
-  const since = OP_SINCE.get(n.opType);
+function checkOp(n: NodeProto, rules: OpRules, opset: number, out: string[]): void {
+  const since = rules.since;
   if (since === undefined) {
     out.push(`${at(n)} uses ${n.opType}, which is not an ONNX operator; fix the op type or put the node in a custom domain`);
     return;
@@ -158,7 +177,7 @@ function checkOp(n: NodeProto, opset: number, out: string[]): void {
     out.push(`${at(n)} uses ${n.opType}, which ONNX added in opset ${since}, but the model imports opset ${opset}; raise the default-domain opset import to ${since} or replace the op`);
     return;
   }
-  const deprecated = DEPRECATED[n.opType];
+  const deprecated = rules.deprecated;
   if (deprecated && opset >= deprecated.since) {
     out.push(`${at(n)} uses ${n.opType}, deprecated since opset ${deprecated.since} (the model imports ${opset}); replace it with ${deprecated.use}`);
   }
@@ -169,17 +188,17 @@ const NO_ATTR_TYPES: Readonly<Record<string, AttrType>> = {};
 /** Ops with an attribute that later opsets take as an input: the only ones MOVED_TO_INPUT is searched for. */
 const MOVED_OPS: ReadonlySet<string> = new Set(MOVED_TO_INPUT.flatMap((m) => m.ops));
 
-function checkAttributes(n: NodeProto, opset: number, out: string[]): void {
+function checkAttributes(n: NodeProto, rules: OpRules, opset: number, out: string[]): void {
   const attributes = n.attributes;
   if (!attributes.length) return;
-  const expected = ATTR_TYPES[n.opType] ?? NO_ATTR_TYPES;
+  const expected = rules.attrTypes;
   const seen = repeatsAName(attributes) ? new Set<string>() : undefined;
   for (const a of attributes) {
     if (seen) {
       if (seen.has(a.name)) out.push(`${at(n)} sets attribute ${a.name} twice; keep one`);
       seen.add(a.name);
     }
-    const moved = MOVED_OPS.has(n.opType) ? MOVED_TO_INPUT.find((m) => m.since <= opset && m.ops.includes(n.opType) && m.attrs.includes(a.name)) : undefined;
+    const moved = rules.moved ? MOVED_TO_INPUT.find((m) => m.since <= opset && m.ops.includes(n.opType) && m.attrs.includes(a.name)) : undefined;
     if (moved) {
       out.push(`${at(n)} has attribute ${a.name}, which ${n.opType} takes as an input from opset ${moved.since} on (the model imports ${opset}); pass it as an input instead`);
       continue;
@@ -247,11 +266,25 @@ function known(a: number | undefined, b: number | undefined): boolean {
 /** Conv's T: float16, float, double (bfloat16 from opset 22). */
 const CONV_TYPES = new Set<number>([DataType.FLOAT16, DataType.FLOAT, DataType.DOUBLE, DataType.BFLOAT16]);
 
-function convTypes(model: Model, n: NodeProto, out: string[]): void {
+/**
+ * The initializers (the graph's, the last of each name) of an element type Conv does not take, by name:
+ * few or none, so that checking each Conv's weight and bias asks a small map, not every initializer's.
+ */
+function convUnfitInitializers(model: Model): ReadonlyMap<string, TensorProto> {
+  const unfit = new Map<string, TensorProto>();
+  model.graph.initializers.forEach((t, name) => {
+    if (!CONV_TYPES.has(t.dataType) && t.dataType >= 1 && t.dataType <= MAX_DATA_TYPE) unfit.set(name, t);
+  });
+  return unfit;
+}
+
+/** `unfit`: convUnfitInitializers of the model. */
+function convTypes(unfit: ReadonlyMap<string, TensorProto>, n: NodeProto, out: string[]): void {
+  if (!unfit.size) return;
   for (let i = 1; i < 3 && i < n.inputs.length; i++) {
     const name = n.inputs[i]!;
-    const t: TensorProto | undefined = name ? model.graph.initializer(name) : undefined;
-    if (!t || CONV_TYPES.has(t.dataType) || t.dataType < 1 || t.dataType > MAX_DATA_TYPE) continue;
+    const t = name ? unfit.get(name) : undefined;
+    if (!t) continue;
     out.push(`${at(n)}: Conv ${i === 1 ? 'weight' : 'bias'} ${quote(name)} is ${typeName(t.dataType)}; Conv takes float16, float, bfloat16 or double tensors — store it as the model's float type`);
   }
 }
