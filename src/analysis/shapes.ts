@@ -72,7 +72,7 @@ export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset:
       if (!o) continue;
       const s = outs[i] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
       if (s.dims && !areDims(s.dims)) s.dims = undefined;
-      if (s.values && (s.values.length > MAX_FOLDED || (s.dims && product(s.dims) !== s.values.length))) s.values = undefined;
+      if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
       if (watch) setShape(shapes, o, s, watch);
       else shapes.set(o, s);
     }
@@ -117,17 +117,6 @@ function areDims(dims: readonly number[]): boolean {
   return true;
 }
 
-/**
- * The number of elements of `dims`, as elementCount gives it, multiplied in a loop: it is asked of
- * every value of every graph, mostly before V8 has optimized anything, where reduce's callback is a
- * call per dimension.
- */
-function product(dims: readonly number[]): number {
-  let p = 1;
-  for (let i = 0; i < dims.length; i++) p *= dims[i]!;
-  return p;
-}
-
 function bindInputDims(
   name: string, shape: { value?: number; param?: string }[] | undefined, bind: DimBindings, label: string,
 ): number[] | undefined {
@@ -147,7 +136,7 @@ function bindInputDims(
 
 /** An initializer's or Constant's shape; its dims are the tensor's own array, which no rule or pass edits. */
 export function constantShape(t: TensorProto): ValueShape {
-  if (product(t.dims) <= MAX_FOLDED && t.dataLocation !== 1) return new FoldedConstant(t);
+  if (elementCount(t.dims) <= MAX_FOLDED && t.dataLocation !== 1) return new FoldedConstant(t);
   return { dtype: t.dataType, dims: t.dims };
 }
 
@@ -201,7 +190,7 @@ const MAX_ELEMENTS = 2 ** 40;
  */
 export function checkPlausible(g: Graph, shapes: ShapeMap, label: string): void {
   shapes.forEach((s, name) => {
-    if (s.dims && product(s.dims) > MAX_ELEMENTS) throw tooLarge(name, s.dims, label);
+    if (s.dims && elementCount(s.dims) > MAX_ELEMENTS) throw tooLarge(name, s.dims, label);
   });
   const nodes = g.nodes;
   for (let i = 0; i < nodes.length; i++) {
@@ -227,7 +216,7 @@ export class PlausibilityWatch implements ShapeWatch {
 
   value(name: string, s: ValueShape, replaced: boolean): void {
     if (replaced) this.replaced = true;
-    else if (this.large === undefined && s.dims && product(s.dims) > MAX_ELEMENTS) this.large = name;
+    else if (this.large === undefined && s.dims && elementCount(s.dims) > MAX_ELEMENTS) this.large = name;
     this.values++;
   }
 
