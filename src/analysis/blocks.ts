@@ -26,6 +26,10 @@ export interface Ctx {
   facts: Map<string, ValueFacts>;
   /** The number of the latest meetingPoint search, which marks the records it reached (ValueFacts.search). */
   searches: number;
+  /** The number of the latest walk of regionBetween or convsOnPath, which marks the records it saw (ValueFacts.walk). */
+  walks: number;
+  /** The work lists of those walks, emptied rather than made again for every block. */
+  lists: { stack: ValueFacts[]; visited: ValueFacts[]; queue: ValueFacts[] };
 }
 
 /**
@@ -42,6 +46,8 @@ class ValueFacts {
   /** The meetingPoint search that last reached this tensor, and from which ends (a bit each). */
   search = 0;
   reachedBy = 0;
+  /** The walk that last saw this tensor: a mark in place of a set of names per walk. */
+  walk = 0;
 
   constructor(
     readonly name: string,
@@ -70,7 +76,7 @@ export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
       if (o && !facts.has(o)) facts.set(o, new ValueFacts(o, shapes.get(o), n, i, true, false));
     }
   }
-  return { graph, shapes, position, facts, searches: 0 };
+  return { graph, shapes, position, facts, searches: 0, walks: 0, lists: { stack: [], visited: [], queue: [] } };
 }
 
 /** The facts of tensor `t`; graph inputs, initializers and unknown names are looked up on first question. */
@@ -122,7 +128,11 @@ export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
  * Looked for at most 16 producers up; the answer for each tensor is kept from its first question.
  */
 export function isConstant(ctx: Ctx, t: string, depth = 0): boolean {
-  const f = valueFacts(ctx, t);
+  return isConstantValue(ctx, valueFacts(ctx, t), depth);
+}
+
+/** isConstant of a tensor whose record is at hand. */
+function isConstantValue(ctx: Ctx, f: ValueFacts, depth: number): boolean {
   if (f.constant !== undefined) return f.constant;
   let result = f.initializer;
   const p = f.producer;
@@ -188,7 +198,7 @@ function isData(ctx: Ctx, i: string): boolean {
   // A weight, asked about once by its reader: no record is kept for it.
   const f = ctx.facts.get(i) ?? (ctx.graph.initializer(i) ? undefined : valueFacts(ctx, i));
   if (!f) return false;
-  return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstant(ctx, i);
+  return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstantValue(ctx, f, 0);
 }
 
 export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'none' | 'budget' };
@@ -199,8 +209,28 @@ export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'no
  * level from all ends at once, so the work is proportional to the block, not to the graph above it.
  */
 export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
+  if (ends.length === 2 && ends[0] !== ends[1]) {
+    const near = meetingOfParent(ctx, ends[0]!, ends[1]!);
+    if (near) return near;
+  }
   const unique = ends.length === 2 ? (ends[0] === ends[1] ? [ends[0]!] : ends.slice()) : [...new Set(ends)];
   return unique.length <= MAX_MASKED_ENDS ? meetingOfFew(ctx, unique) : meetingOfMany(ctx, unique);
+}
+
+/**
+ * The meeting of two ends one of which a producer of the other reads (an identity block's sum: the
+ * shortcut is the block input, which the branch's first op reads): the answer of the level search's
+ * first level, found without its frontiers. Undefined when neither end is such a parent.
+ */
+function meetingOfParent(ctx: Ctx, a: string, b: string): Meeting | undefined {
+  const fa = valueFacts(ctx, a), fb = valueFacts(ctx, b);
+  const parentsA = parentRecords(ctx, fa), parentsB = parentRecords(ctx, fb);
+  // b's producer reads a: a is reached from b at the first level, and comes first in a's own order.
+  if (parentsB.includes(fa)) return { x: a };
+  if (!parentsA.includes(fb)) return undefined;
+  // a's producer reads b: the first of a's parents that is b or that b's producer reads.
+  for (const p of parentsA) if (p === fb || parentsB.includes(p)) return { x: p.name };
+  return undefined;
 }
 
 /** Ends whose reach fits one integer's bits (a residual sum has 2, an Inception concat 4); a wider concat, as DenseNet's, takes a set per end. */
@@ -295,53 +325,71 @@ function parentsOf(ctx: Ctx, level: readonly string[], seen: (t: string) => bool
 
 /** Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body. */
 export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]): Set<NodeProto> {
-  const floor = valueFacts(ctx, start).at;
+  const from = valueFacts(ctx, start);
+  const floor = from.at;
   // Backwards from the ends, never above the start's producer in topological order ...
-  const visited: { n: NodeProto; at: number }[] = [];
-  const seenNodes = new Set<NodeProto>();
-  const stack = ends.filter((e) => e !== start);
-  const seen = new Set(stack);
+  const seen = ++ctx.walks;
+  const { visited, stack } = ctx.lists;
+  visited.length = 0;
+  stack.length = 0;
+  for (const e of ends) {
+    if (e === start) continue;
+    const f = valueFacts(ctx, e);
+    f.walk = seen;
+    stack.push(f);
+  }
   while (stack.length) {
-    const { producer: p, at } = valueFacts(ctx, stack.pop()!);
-    if (!p || at <= floor || seenNodes.has(p)) continue;
-    seenNodes.add(p);
-    visited.push({ n: p, at });
-    for (const i of dataInputs(ctx, p)) {
-      if (i === start || seen.has(i)) continue;
-      seen.add(i);
+    const f = stack.pop()!;
+    if (!f.producer || f.at <= floor) continue;
+    // A node reached through a second output is kept twice here and once below.
+    visited.push(f);
+    for (const i of parentRecords(ctx, f)) {
+      if (i === from || i.walk === seen) continue;
+      i.walk = seen;
       stack.push(i);
     }
   }
   // ... then forwards: a node is in the block when it reads the start or a node already in it.
-  visited.sort((a, b) => a.at - b.at);
+  visited.sort(byPosition);
   const region = new Set<NodeProto>();
-  const below = new Set<string>([start]);
-  for (const { n } of visited) {
-    if (!readsAny(dataInputs(ctx, n), below)) continue;
+  const below = ++ctx.walks;
+  from.walk = below;
+  let last = -1;
+  for (const f of visited) {
+    if (f.at === last) continue;
+    last = f.at;
+    if (!readsMarked(parentRecords(ctx, f), below)) continue;
+    const n = f.producer!;
     region.add(n);
-    for (const o of n.outputs) if (o) below.add(o);
+    for (const o of n.outputs) if (o) valueFacts(ctx, o).walk = below;
   }
   return region;
 }
 
-function readsAny(inputs: readonly string[], values: ReadonlySet<string>): boolean {
-  for (const i of inputs) if (values.has(i)) return true;
+function byPosition(a: ValueFacts, b: ValueFacts): number {
+  return a.at - b.at;
+}
+
+function readsMarked(inputs: readonly ValueFacts[], walk: number): boolean {
+  for (const i of inputs) if (i.walk === walk) return true;
   return false;
 }
 
 /** Convs in `region` on the way back from `end` (stopping at `start`). */
 export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end: string): number {
   let convs = 0;
-  const seen = new Set<string>();
-  const queue = [end];
+  const seen = ++ctx.walks;
+  const queue = ctx.lists.queue;
+  queue.length = 0;
+  queue.push(valueFacts(ctx, end));
   for (let q = 0; q < queue.length; q++) {
-    const t = queue[q]!;
-    if (t === start || seen.has(t)) continue;
-    seen.add(t);
-    const p = valueFacts(ctx, t).producer;
+    const f = queue[q]!;
+    if (f.name === start || f.walk === seen) continue;
+    f.walk = seen;
+    const p = f.producer;
     if (!p || !region.has(p)) continue;
     if (p.opType === 'Conv' || p.opType === 'ConvTranspose') convs++;
-    for (const i of dataInputs(ctx, p)) queue.push(i);
+    for (const i of parentRecords(ctx, f)) queue.push(i);
   }
   return convs;
 }
