@@ -168,32 +168,40 @@ export class Graph {
    */
   insertNodeGroups(groups: readonly InsertGroup[]): void {
     if (this.holdsSealed) this.expand();
-    const seen = new Set<string>();
-    const claim = (o: string) => {
-      if (o && (this.producers.has(o) || seen.has(o))) throw new Error(`IR: ${o} already has a producer`);
-      if (o) seen.add(o);
-    };
+    const claimed = new Set<string>();
     for (const g of groups) {
-      if ('sealed' in g) g.sealed.writes.forEach(claim);
-      else for (const n of g.nodes) n.outputs.forEach(claim);
+      if ('sealed' in g) this.claim(g.sealed.writes, claimed);
+      else for (const n of g.nodes) this.claim(n.outputs, claimed);
     }
-    const after = new Map<NodeProto | undefined, (NodeProto | SealedBlock)[]>();
+    // Each anchor's entries in order: a sealed block alone as itself (most anchors take one block), else a list.
+    const after = new Map<NodeProto | undefined, NodeProto | SealedBlock | (NodeProto | SealedBlock)[]>();
     for (const g of groups) {
-      const list = after.get(g.anchor) ?? [];
-      if ('sealed' in g) list.push(g.sealed);
-      else for (const n of g.nodes) list.push(n);
-      after.set(g.anchor, list);
+      const had = after.get(g.anchor);
+      if ('sealed' in g) {
+        if (had === undefined) after.set(g.anchor, g.sealed);
+        else if (Array.isArray(had)) had.push(g.sealed);
+        else after.set(g.anchor, [had, g.sealed]);
+        continue;
+      }
+      const list = Array.isArray(had) ? had : had === undefined ? [] : [had];
+      for (const n of g.nodes) list.push(n);
+      if (list !== had) after.set(g.anchor, list);
     }
     const old = this.proto.nodes;
     const merged: (NodeProto | SealedBlock)[] = [];
     for (const n of old) {
       merged.push(n);
       const extra = after.get(n);
-      if (extra) for (const e of extra) merged.push(e);
+      if (extra === undefined) continue;
+      if (Array.isArray(extra)) for (const e of extra) merged.push(e);
+      else merged.push(extra);
       after.delete(n);
     }
     // Nodes without an anchor, or whose anchor is not in the graph, go at the end.
-    for (const extra of after.values()) for (const e of extra) merged.push(e);
+    for (const extra of after.values()) {
+      if (Array.isArray(extra)) for (const e of extra) merged.push(e);
+      else merged.push(extra);
+    }
     const sealed: SealedBlock[] = [];
     for (const g of groups) {
       if ('sealed' in g) sealed.push(g.sealed);
@@ -206,6 +214,16 @@ export class Graph {
     replaceContents(old, merged.filter((e): e is NodeProto => !isSealed(e)));
     sealInto(this.proto, { entries: merged, initializers: this.proto.initializers, groups: sealed }, () => this.expand());
     this.sealedNow = true;
+  }
+
+  /** Takes the names an insertion writes, refusing one that has a producer or that the insertion wrote already. */
+  private claim(outputs: readonly string[], claimed: Set<string>): void {
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs[i]!;
+      if (!o) continue;
+      const size = claimed.size;
+      if (this.producers.has(o) || claimed.add(o).size === size) throw new Error(`IR: ${o} already has a producer`);
+    }
   }
 
   /** Turns every sealed block back into nodes and initializers, registered as inserted ones are. */
@@ -236,19 +254,20 @@ export class Graph {
    * replace_all_uses_with: all of them, or those `only` accepts. Graph outputs are not renamed.
    * Returns the readers rewired.
    */
-  replaceUses(from: string, to: string, options: ReplaceUsesOptions = {}): NodeProto[] {
-    const only = options.only;
-    const accept = only === undefined ? () => true : typeof only === 'function' ? only : (u: NodeProto) => only.has(u);
+  replaceUses(from: string, to: string, options?: ReplaceUsesOptions): NodeProto[] {
+    const only = options?.only;
     const done: NodeProto[] = [];
     // consumers() hands out a list that the edits below replace, never change: it can be walked as is.
     const users = this.consumers(from);
     for (let i = 0; i < users.length; i++) {
       const user = users[i]!;
-      if (!accept(user)) continue;
-      if (!user.inputs.includes(from)) {
-        throw new Error(`IR: ${user.name || user.opType} reads ${from} inside a subgraph; cannot rewire it`);
-      }
-      this.setInputs(user, user.inputs.map((v) => (v === from ? to : v)));
+      if (only !== undefined && !(typeof only === 'function' ? only(user) : only.has(user))) continue;
+      const inputs = user.inputs;
+      const first = inputs.indexOf(from);
+      if (first < 0) throw new Error(`IR: ${user.name || user.opType} reads ${from} inside a subgraph; cannot rewire it`);
+      const next = inputs.slice();
+      for (let j = first; j < next.length; j++) if (next[j] === from) next[j] = to;
+      this.rewireInput(user, next, from, to);
       done.push(user);
     }
     return done;
@@ -268,17 +287,36 @@ export class Graph {
 
   /** Replaces a node's whole input list, keeping the consumer maps right; the node loses its original bytes. */
   setInputs(node: NodeProto, inputs: readonly string[]): void {
+    this.installInputs(node, inputs.slice());
+  }
+
+  /**
+   * installInputs where only `from` became `to`: the other inputs' reader lists already hold the node,
+   * so only the two values' lists change.
+   */
+  private rewireInput(node: NodeProto, inputs: string[], from: string, to: string): void {
+    if (from === to || this.holdsSealed) return this.installInputs(node, inputs);
+    const e = editable(node);
+    e.inputs = Object.freeze(inputs);
+    e.src = undefined;
+    const captured = (this.captured.size && this.captured.get(node)) || NO_NAMES;
+    if (!captured.includes(from)) this.removeUser(from, node);
+    this.addUser(to, node);
+  }
+
+  /** setInputs with a list nobody else holds, which becomes the node's own. */
+  private installInputs(node: NodeProto, inputs: string[]): void {
     if (this.holdsSealed) this.expand();
     const old = node.inputs;
     const e = editable(node);
-    e.inputs = Object.freeze(inputs.slice());
+    e.inputs = Object.freeze(inputs);
     e.src = undefined;
     const captured = (this.captured.size && this.captured.get(node)) || NO_NAMES;
     for (let i = 0; i < old.length; i++) {
       const v = old[i]!;
-      if (old.indexOf(v) === i && !e.inputs.includes(v) && !captured.includes(v)) this.removeUser(v, node);
+      if (old.indexOf(v) === i && !inputs.includes(v) && !captured.includes(v)) this.removeUser(v, node);
     }
-    for (let i = 0; i < e.inputs.length; i++) this.addUser(e.inputs[i]!, node);
+    for (let i = 0; i < inputs.length; i++) this.addUser(inputs[i]!, node);
   }
 
   /** Renames what a node writes; readers of the old name then read whichever node writes it next. */
@@ -400,7 +438,9 @@ export class Graph {
     const u = this.users.get(value);
     if (!u) return;
     if (Array.isArray(u)) {
-      if (u.includes(node)) this.users.set(value, u.filter((x) => x !== node));
+      // A value's last reader gone leaves the one empty list (never grown in place: addUser makes a new one).
+      if (u.length === 1 && u[0] === node) this.users.set(value, NO_USERS as NodeProto[]);
+      else if (u.includes(node)) this.users.set(value, u.filter((x) => x !== node));
     } else if (u.set.delete(node)) u.list = undefined;
   }
 }
@@ -419,9 +459,8 @@ const NO_NAMES: string[] = [];
 /** Replaces an array's contents in place without spreading it into arguments (10^6 nodes overflow the stack). */
 function replaceContents<T>(target: T[], source: readonly T[]): void {
   if (target === source) return;
-  const copy = source.slice();
-  target.length = copy.length;
-  for (let i = 0; i < copy.length; i++) target[i] = copy[i]!;
+  target.length = source.length;
+  for (let i = 0; i < source.length; i++) target[i] = source[i]!;
 }
 
 function uniqueIn(taken: Set<string>, base: string): string {
