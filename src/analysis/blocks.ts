@@ -30,6 +30,9 @@ export interface Ctx {
   walks: number;
   /** The work lists of those walks, emptied rather than made again for every block. */
   lists: { stack: ValueFacts[]; visited: ValueFacts[]; queue: ValueFacts[] };
+  /** The records valueFacts found last (RECENT of them, the oldest replaced next), and where the next goes. */
+  recent: (ValueFacts | undefined)[];
+  recentNext: number;
 }
 
 /**
@@ -76,19 +79,33 @@ export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
       if (o && !facts.has(o)) facts.set(o, new ValueFacts(o, shapes.get(o), n, i, true, false));
     }
   }
-  return { graph, shapes, position, facts, searches: 0, walks: 0, lists: { stack: [], visited: [], queue: [] } };
+  return {
+    graph, shapes, position, facts, searches: 0, walks: 0, lists: { stack: [], visited: [], queue: [] },
+    recent: new Array<ValueFacts | undefined>(RECENT).fill(undefined), recentNext: 0,
+  };
 }
 
 /** The facts of tensor `t`; graph inputs, initializers and unknown names are looked up on first question. */
 function valueFacts(ctx: Ctx, t: string): ValueFacts {
+  // A block's walks ask about its two or three ends again and again: the latest records answer them.
+  const recent = ctx.recent;
+  for (let i = 0; i < RECENT; i++) {
+    const r = recent[i];
+    if (r !== undefined && r.name === t) return r;
+  }
   let f = ctx.facts.get(t);
   if (!f) {
     const initializer = !!ctx.graph.initializer(t);
     f = new ValueFacts(t, ctx.shapes.get(t), undefined, -1, !initializer && ctx.graph.isGraphInput(t), initializer);
     ctx.facts.set(t, f);
   }
+  recent[ctx.recentNext] = f;
+  ctx.recentNext = (ctx.recentNext + 1) % RECENT;
   return f;
 }
+
+/** How many of the latest records valueFacts keeps at hand. */
+const RECENT = 4;
 
 /** The data inputs of `f`'s producer (none without one), kept from the first question. */
 function producerData(ctx: Ctx, f: ValueFacts): readonly string[] {
@@ -229,7 +246,10 @@ function meetingOfParent(ctx: Ctx, a: string, b: string): Meeting | undefined {
   if (parentsB.includes(fa)) return { x: a };
   if (!parentsA.includes(fb)) return undefined;
   // a's producer reads b: the first of a's parents that is b or that b's producer reads.
-  for (const p of parentsA) if (p === fb || parentsB.includes(p)) return { x: p.name };
+  for (let i = 0; i < parentsA.length; i++) {
+    const p = parentsA[i]!;
+    if (p === fb || parentsB.includes(p)) return { x: p.name };
+  }
   return undefined;
 }
 
@@ -332,9 +352,9 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
   const { visited, stack } = ctx.lists;
   visited.length = 0;
   stack.length = 0;
-  for (const e of ends) {
-    if (e === start) continue;
-    const f = valueFacts(ctx, e);
+  for (let e = 0; e < ends.length; e++) {
+    if (ends[e] === start) continue;
+    const f = valueFacts(ctx, ends[e]!);
     f.walk = seen;
     stack.push(f);
   }
@@ -343,7 +363,9 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
     if (!f.producer || f.at <= floor) continue;
     // A node reached through a second output is kept twice here and once below.
     visited.push(f);
-    for (const i of parentRecords(ctx, f)) {
+    const parents = parentRecords(ctx, f);
+    for (let j = 0; j < parents.length; j++) {
+      const i = parents[j]!;
       if (i === from || i.walk === seen) continue;
       i.walk = seen;
       stack.push(i);
@@ -352,16 +374,12 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
   // ... then forwards: a node is in the block when it reads the start or a node already in it.
   visited.sort(byPosition);
   const region = new Set<NodeProto>();
-  const below = ++ctx.walks;
-  from.walk = below;
   let last = -1;
-  for (const f of visited) {
+  for (let v = 0; v < visited.length; v++) {
+    const f = visited[v]!;
     if (f.at === last) continue;
     last = f.at;
-    if (!readsMarked(parentRecords(ctx, f), below)) continue;
-    const n = f.producer!;
-    region.add(n);
-    for (const o of n.outputs) if (o) valueFacts(ctx, o).walk = below;
+    if (readsFromOrInto(parentRecords(ctx, f), from, region)) region.add(f.producer!);
   }
   return region;
 }
@@ -370,8 +388,12 @@ function byPosition(a: ValueFacts, b: ValueFacts): number {
   return a.at - b.at;
 }
 
-function readsMarked(inputs: readonly ValueFacts[], walk: number): boolean {
-  for (const i of inputs) if (i.walk === walk) return true;
+/** Does one of `inputs` come from `from` or from a node of `region`? (A tensor's record holds its one producer.) */
+function readsFromOrInto(inputs: readonly ValueFacts[], from: ValueFacts, region: ReadonlySet<NodeProto>): boolean {
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    if (input === from || (input.producer !== undefined && region.has(input.producer))) return true;
+  }
   return false;
 }
 
@@ -389,7 +411,8 @@ export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end
     const p = f.producer;
     if (!p || !region.has(p)) continue;
     if (p.opType === 'Conv' || p.opType === 'ConvTranspose') convs++;
-    for (const i of parentRecords(ctx, f)) queue.push(i);
+    const parents = parentRecords(ctx, f);
+    for (let j = 0; j < parents.length; j++) queue.push(parents[j]!);
   }
   return convs;
 }
