@@ -173,35 +173,8 @@ export class Graph {
       if ('sealed' in g) this.claim(g.sealed.writes, claimed);
       else for (const n of g.nodes) this.claim(n.outputs, claimed);
     }
-    // Each anchor's entries in order: a sealed block alone as itself (most anchors take one block), else a list.
-    const after = new Map<NodeProto | undefined, NodeProto | SealedBlock | (NodeProto | SealedBlock)[]>();
-    for (const g of groups) {
-      const had = after.get(g.anchor);
-      if ('sealed' in g) {
-        if (had === undefined) after.set(g.anchor, g.sealed);
-        else if (Array.isArray(had)) had.push(g.sealed);
-        else after.set(g.anchor, [had, g.sealed]);
-        continue;
-      }
-      const list = Array.isArray(had) ? had : had === undefined ? [] : [had];
-      for (const n of g.nodes) list.push(n);
-      if (list !== had) after.set(g.anchor, list);
-    }
     const old = this.proto.nodes;
-    const merged: (NodeProto | SealedBlock)[] = [];
-    for (const n of old) {
-      merged.push(n);
-      const extra = after.get(n);
-      if (extra === undefined) continue;
-      if (Array.isArray(extra)) for (const e of extra) merged.push(e);
-      else merged.push(extra);
-      after.delete(n);
-    }
-    // Nodes without an anchor, or whose anchor is not in the graph, go at the end.
-    for (const extra of after.values()) {
-      if (Array.isArray(extra)) for (const e of extra) merged.push(e);
-      else merged.push(extra);
-    }
+    const merged = mergedInOrder(old, groups) ?? mergedByAnchor(old, groups);
     const sealed: SealedBlock[] = [];
     for (const g of groups) {
       if ('sealed' in g) sealed.push(g.sealed);
@@ -443,6 +416,48 @@ export class Graph {
       else if (u.includes(node)) this.users.set(value, u.filter((x) => x !== node));
     } else if (u.set.delete(node)) u.list = undefined;
   }
+}
+
+type Entry = NodeProto | SealedBlock;
+
+/**
+ * The node list with each group right after its anchor, walked beside the groups: when the anchors come
+ * in node order (blocks planned in node order do), no table of anchors is needed. Undefined otherwise.
+ */
+function mergedInOrder(nodes: readonly NodeProto[], groups: readonly InsertGroup[]): Entry[] | undefined {
+  const merged: Entry[] = [];
+  let next = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    merged.push(n);
+    for (; next < groups.length && groups[next]!.anchor === n; next++) pushGroup(merged, groups[next]!);
+  }
+  return next === groups.length ? merged : undefined;
+}
+
+/** The same for anchors in any order, or not in the graph (those groups go at the end). */
+function mergedByAnchor(nodes: readonly NodeProto[], groups: readonly InsertGroup[]): Entry[] {
+  const after = new Map<NodeProto | undefined, InsertGroup[]>();
+  for (const g of groups) {
+    const list = after.get(g.anchor);
+    if (list) list.push(g);
+    else after.set(g.anchor, [g]);
+  }
+  const merged: Entry[] = [];
+  for (const n of nodes) {
+    merged.push(n);
+    const extra = after.get(n);
+    if (!extra) continue;
+    for (const g of extra) pushGroup(merged, g);
+    after.delete(n);
+  }
+  for (const extra of after.values()) for (const g of extra) pushGroup(merged, g);
+  return merged;
+}
+
+function pushGroup(merged: Entry[], g: InsertGroup): void {
+  if ('sealed' in g) merged.push(g.sealed);
+  else for (const n of g.nodes) merged.push(n);
 }
 
 /** Readers of a value read by more than MANY_USERS nodes (20,000 sums of one input are in the tests). */
