@@ -349,34 +349,34 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
   const floor = from.at;
   // Backwards from the ends, never above the start's producer in topological order ...
   const seen = ++ctx.walks;
+  // The lists are filled from index 0 and never shortened: an emptied array would drop its storage.
   const { visited, stack } = ctx.lists;
-  visited.length = 0;
-  stack.length = 0;
+  let top = 0, count = 0;
   for (let e = 0; e < ends.length; e++) {
     if (ends[e] === start) continue;
     const f = valueFacts(ctx, ends[e]!);
     f.walk = seen;
-    stack.push(f);
+    stack[top++] = f;
   }
-  while (stack.length) {
-    const f = stack.pop()!;
+  while (top > 0) {
+    const f = stack[--top]!;
     if (!f.producer || f.at <= floor) continue;
     // A node reached through a second output is kept twice here and once below.
-    visited.push(f);
+    visited[count++] = f;
     const parents = parentRecords(ctx, f);
     for (let j = 0; j < parents.length; j++) {
       const i = parents[j]!;
       if (i === from || i.walk === seen) continue;
       i.walk = seen;
-      stack.push(i);
+      stack[top++] = i;
     }
   }
   // ... then forwards: a node is in the block when it reads the start or a node already in it.
-  visited.sort(byPosition);
+  const order = count > 1 ? visited.slice(0, count).sort(byPosition) : visited;
   const region = new Set<NodeProto>();
   let last = -1;
-  for (let v = 0; v < visited.length; v++) {
-    const f = visited[v]!;
+  for (let v = 0; v < count; v++) {
+    const f = order[v]!;
     if (f.at === last) continue;
     last = f.at;
     if (readsFromOrInto(parentRecords(ctx, f), from, region)) region.add(f.producer!);
@@ -401,10 +401,11 @@ function readsFromOrInto(inputs: readonly ValueFacts[], from: ValueFacts, region
 export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end: string): number {
   let convs = 0;
   const seen = ++ctx.walks;
+  // Filled from index 0 and never shortened, as regionBetween's lists.
   const queue = ctx.lists.queue;
-  queue.length = 0;
-  queue.push(valueFacts(ctx, end));
-  for (let q = 0; q < queue.length; q++) {
+  let length = 0;
+  queue[length++] = valueFacts(ctx, end);
+  for (let q = 0; q < length; q++) {
     const f = queue[q]!;
     if (f.name === start || f.walk === seen) continue;
     f.walk = seen;
@@ -412,7 +413,7 @@ export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end
     if (!p || !region.has(p)) continue;
     if (p.opType === 'Conv' || p.opType === 'ConvTranspose') convs++;
     const parents = parentRecords(ctx, f);
-    for (let j = 0; j < parents.length; j++) queue.push(parents[j]!);
+    for (let j = 0; j < parents.length; j++) queue[length++] = parents[j]!;
   }
   return convs;
 }
