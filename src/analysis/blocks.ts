@@ -154,9 +154,16 @@ function isConstantValue(ctx: Ctx, f: ValueFacts, depth: number): boolean {
   let result = f.initializer;
   const p = f.producer;
   if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
-  else if (p && depth < 16 && p.inputs.some((i) => i)) result = computedFromConstants(ctx, p, depth + 1);
+  else if (p && depth < 16 && readsAnything(p)) result = computedFromConstants(ctx, p, depth + 1);
   f.constant = result;
   return result;
+}
+
+/** A node with a named input (a loop: some() walks a node's frozen list the slow way). */
+function readsAnything(p: NodeProto): boolean {
+  const inputs = p.inputs;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i]) return true;
+  return false;
 }
 
 function computedFromConstants(ctx: Ctx, p: NodeProto, depth: number): boolean {
@@ -204,7 +211,11 @@ function dataInputsOfNode(ctx: Ctx, n: NodeProto): readonly string[] {
   let kept: string[] | undefined;
   for (let i = 0; i < inputs.length; i++) {
     if (isData(ctx, inputs[i]!)) kept?.push(inputs[i]!);
-    else kept ??= inputs.slice(0, i);
+    else if (!kept) {
+      // Copied by hand: a node's list is frozen, and slice() copies a frozen array the slow way.
+      kept = [];
+      for (let j = 0; j < i; j++) kept.push(inputs[j]!);
+    }
   }
   // All of them (an Add of two maps, a Relu): the node's own list, one array fewer kept per node.
   return kept ?? inputs;
@@ -230,7 +241,7 @@ export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
     const near = meetingOfParent(ctx, ends[0]!, ends[1]!);
     if (near) return near;
   }
-  const unique = ends.length === 2 ? (ends[0] === ends[1] ? [ends[0]!] : ends.slice()) : [...new Set(ends)];
+  const unique = ends.length === 2 ? (ends[0] === ends[1] ? [ends[0]!] : [ends[0]!, ends[1]!]) : [...new Set(ends)];
   return unique.length <= MAX_MASKED_ENDS ? meetingOfFew(ctx, unique) : meetingOfMany(ctx, unique);
 }
 

@@ -229,7 +229,8 @@ export class Graph {
    */
   replaceUses(from: string, to: string, options?: ReplaceUsesOptions): NodeProto[] {
     const only = options?.only;
-    const done: NodeProto[] = [];
+    // Most values have one reader to rewire: a list of one, not one grown from empty.
+    let done: NodeProto[] | undefined;
     // consumers() hands out a list that the edits below replace, never change: it can be walked as is.
     const users = this.consumers(from);
     for (let i = 0; i < users.length; i++) {
@@ -238,12 +239,14 @@ export class Graph {
       const inputs = user.inputs;
       const first = inputs.indexOf(from);
       if (first < 0) throw new Error(`IR: ${user.name || user.opType} reads ${from} inside a subgraph; cannot rewire it`);
-      const next = inputs.slice();
+      // A spread, not slice(): node lists are frozen, and slice() copies a frozen array the slow way.
+      const next = [...inputs];
       for (let j = first; j < next.length; j++) if (next[j] === from) next[j] = to;
       this.rewireInput(user, next, from, to);
-      done.push(user);
+      if (done) done.push(user);
+      else done = [user];
     }
-    return done;
+    return done ?? [];
   }
 
   /** Points every reader of `from` except `except` at `to`. */
@@ -253,7 +256,7 @@ export class Graph {
 
   setInput(node: NodeProto, index: number, value: string): void {
     if (index < 0 || index >= node.inputs.length) throw new Error(`IR: ${node.name || node.opType} has no input ${index}`);
-    const inputs = node.inputs.slice();
+    const inputs = [...node.inputs];
     inputs[index] = value;
     this.setInputs(node, inputs);
   }
@@ -297,7 +300,7 @@ export class Graph {
     if (this.holdsSealed) this.expand();
     const old = node.outputs[index]!;
     if (this.producers.get(old) === node) this.producers.delete(old);
-    const outputs = node.outputs.slice();
+    const outputs = [...node.outputs];
     outputs[index] = value;
     editable(node).outputs = Object.freeze(outputs);
     editable(node).src = undefined;
@@ -398,8 +401,8 @@ export class Graph {
     if (!u) this.users.set(value, [node]);
     else if (Array.isArray(u)) {
       if (u.includes(node)) return;
-      // A new array: a list handed out by consumers() stays as it was.
-      if (u.length < MANY_USERS) this.users.set(value, u.concat(node));
+      // A new array: a list handed out by consumers() stays as it was (a spread: concat() copies slowly).
+      if (u.length < MANY_USERS) this.users.set(value, [...u, node]);
       else this.users.set(value, { set: new Set(u).add(node) });
     } else if (!u.set.has(node)) {
       u.set.add(node);
