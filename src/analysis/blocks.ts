@@ -69,14 +69,15 @@ export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
   const position = new Map<NodeProto, number>();
   const facts = new Map<string, ValueFacts>();
   const nodes = graph.nodes;
-  for (let i = 0; i < nodes.length; i++) {
+  // From the last node back, each record replacing a later writer's: the first writer of a name is its
+  // producer (the graph holds no second one: lint refuses it), with one table operation per name.
+  for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
     position.set(n, i);
     const outputs = n.outputs;
-    for (let j = 0; j < outputs.length; j++) {
+    for (let j = outputs.length - 1; j >= 0; j--) {
       const o = outputs[j]!;
-      // The first writer of a name is its producer (the graph holds no second one: lint refuses it).
-      if (o && !facts.has(o)) facts.set(o, new ValueFacts(o, shapes.get(o), n, i, true, false));
+      if (o) facts.set(o, new ValueFacts(o, shapes.get(o), n, i, true, false));
     }
   }
   return {
