@@ -29,10 +29,11 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
     return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
   if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
-  const meet = meetingPoint(ctx, [a, b]);
+  const ends = [a, b];
+  const meet = meetingPoint(ctx, ends);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
   const x = meet.x;
-  const region = regionBetween(ctx, x, [a, b]);
+  const region = regionBetween(ctx, x, ends);
   const [convA, convB] = [convsOnPath(ctx, region, x, a), convsOnPath(ctx, region, x, b)];
   if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
   const [branch, shortcut] = convA > convB ? [a, b] : [b, a];

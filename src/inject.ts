@@ -193,19 +193,26 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
   const blocks: PlannedBlock[] = [];
   let stage = 0, block = 0;
   let key: readonly number[] | undefined;
+  // Blocks in a row mostly scale maps of one resolution: its text is made once for them.
+  let resolution = '';
+  let resolutionOf: readonly number[] | undefined;
   for (const { site, last } of ordered) {
-    const dims = shapes.get(site.tensor)!.dims!;
+    const scaled = shapes.get(site.tensor)!;
+    const dims = scaled.dims!;
     // The stage is the model's: its blocks by their own output, not by the tensor a placement scales.
-    const k = shapes.get(site.stageTensor ?? site.tensor)?.dims ?? dims;
+    const k = site.stageTensor === undefined || site.stageTensor === site.tensor ? dims : shapes.get(site.stageTensor)?.dims ?? dims;
     if (!key || !sameAfterBatch(k, key)) {
       stage++;
       block = 0;
       key = k;
     }
     block++;
+    if (!resolutionOf || !sameAfter(dims, resolutionOf, 2)) (resolution = dims.slice(2).join('×')), (resolutionOf = dims);
     blocks.push({
-      site, stage, block, channels: dims[1]!, dtype: shapes.get(site.tensor)!.dtype, name: `se/stage${stage}.block${block}`,
-      resolution: dims.slice(2).join('×'), scope: scopeOf(last),
+      site, stage, block, channels: dims[1]!, dtype: scaled.dtype, name: `se/stage${stage}.block${block}`,
+      resolution, scope: scopeOf(last),
+      // Set when the block is inserted; here, so that every block has one layout from the start.
+      squeezeChannels: undefined, params: undefined, macs: undefined,
       reduceChannels: o.reduceFrom === 'input' ? inputChannels(model, shapes, site, position) ?? dims[1]! : undefined,
       ratio: o.ratioPerStage?.[stage - 1] ?? undefined,
     });
@@ -247,8 +254,13 @@ function scopeOf(last: NodeProto | undefined): string {
 
 /** Same width and resolution: every dim but the batch equal. */
 function sameAfterBatch(a: readonly number[], b: readonly number[]): boolean {
+  return sameAfter(a, b, 1);
+}
+
+/** Same rank, and the same dims from `from` on. */
+function sameAfter(a: readonly number[], b: readonly number[], from: number): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 1; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = from; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 

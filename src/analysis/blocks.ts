@@ -26,6 +26,13 @@ export interface Ctx {
   facts: Map<string, ValueFacts>;
   /** The number of the latest meetingPoint search, which marks the records it reached (ValueFacts.search). */
   searches: number;
+  /** The number of the latest walk of regionBetween or convsOnPath, which marks the records it saw (ValueFacts.walk). */
+  walks: number;
+  /** The work lists of those walks, emptied rather than made again for every block. */
+  lists: { stack: ValueFacts[]; visited: ValueFacts[]; queue: ValueFacts[] };
+  /** The records valueFacts found last (RECENT of them, the oldest replaced next), and where the next goes. */
+  recent: (ValueFacts | undefined)[];
+  recentNext: number;
 }
 
 /**
@@ -42,6 +49,8 @@ class ValueFacts {
   /** The meetingPoint search that last reached this tensor, and from which ends (a bit each). */
   search = 0;
   reachedBy = 0;
+  /** The walk that last saw this tensor: a mark in place of a set of names per walk. */
+  walk = 0;
 
   constructor(
     readonly name: string,
@@ -60,29 +69,44 @@ export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
   const position = new Map<NodeProto, number>();
   const facts = new Map<string, ValueFacts>();
   const nodes = graph.nodes;
-  for (let i = 0; i < nodes.length; i++) {
+  // From the last node back, each record replacing a later writer's: the first writer of a name is its
+  // producer (the graph holds no second one: lint refuses it), with one table operation per name.
+  for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
     position.set(n, i);
     const outputs = n.outputs;
-    for (let j = 0; j < outputs.length; j++) {
+    for (let j = outputs.length - 1; j >= 0; j--) {
       const o = outputs[j]!;
-      // The first writer of a name is its producer (the graph holds no second one: lint refuses it).
-      if (o && !facts.has(o)) facts.set(o, new ValueFacts(o, shapes.get(o), n, i, true, false));
+      if (o) facts.set(o, new ValueFacts(o, shapes.get(o), n, i, true, false));
     }
   }
-  return { graph, shapes, position, facts, searches: 0 };
+  return {
+    graph, shapes, position, facts, searches: 0, walks: 0, lists: { stack: [], visited: [], queue: [] },
+    recent: new Array<ValueFacts | undefined>(RECENT).fill(undefined), recentNext: 0,
+  };
 }
 
 /** The facts of tensor `t`; graph inputs, initializers and unknown names are looked up on first question. */
 function valueFacts(ctx: Ctx, t: string): ValueFacts {
+  // A block's walks ask about its two or three ends again and again: the latest records answer them.
+  const recent = ctx.recent;
+  for (let i = 0; i < RECENT; i++) {
+    const r = recent[i];
+    if (r !== undefined && r.name === t) return r;
+  }
   let f = ctx.facts.get(t);
   if (!f) {
     const initializer = !!ctx.graph.initializer(t);
     f = new ValueFacts(t, ctx.shapes.get(t), undefined, -1, !initializer && ctx.graph.isGraphInput(t), initializer);
     ctx.facts.set(t, f);
   }
+  recent[ctx.recentNext] = f;
+  ctx.recentNext = (ctx.recentNext + 1) % RECENT;
   return f;
 }
+
+/** How many of the latest records valueFacts keeps at hand. */
+const RECENT = 4;
 
 /** The data inputs of `f`'s producer (none without one), kept from the first question. */
 function producerData(ctx: Ctx, f: ValueFacts): readonly string[] {
@@ -122,14 +146,25 @@ export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
  * Looked for at most 16 producers up; the answer for each tensor is kept from its first question.
  */
 export function isConstant(ctx: Ctx, t: string, depth = 0): boolean {
-  const f = valueFacts(ctx, t);
+  return isConstantValue(ctx, valueFacts(ctx, t), depth);
+}
+
+/** isConstant of a tensor whose record is at hand. */
+function isConstantValue(ctx: Ctx, f: ValueFacts, depth: number): boolean {
   if (f.constant !== undefined) return f.constant;
   let result = f.initializer;
   const p = f.producer;
   if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
-  else if (p && depth < 16 && p.inputs.some((i) => i)) result = computedFromConstants(ctx, p, depth + 1);
+  else if (p && depth < 16 && readsAnything(p)) result = computedFromConstants(ctx, p, depth + 1);
   f.constant = result;
   return result;
+}
+
+/** A node with a named input (a loop: some() walks a node's frozen list the slow way). */
+function readsAnything(p: NodeProto): boolean {
+  const inputs = p.inputs;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i]) return true;
+  return false;
 }
 
 function computedFromConstants(ctx: Ctx, p: NodeProto, depth: number): boolean {
@@ -177,7 +212,11 @@ function dataInputsOfNode(ctx: Ctx, n: NodeProto): readonly string[] {
   let kept: string[] | undefined;
   for (let i = 0; i < inputs.length; i++) {
     if (isData(ctx, inputs[i]!)) kept?.push(inputs[i]!);
-    else kept ??= inputs.slice(0, i);
+    else if (!kept) {
+      // Copied by hand: a node's list is frozen, and slice() copies a frozen array the slow way.
+      kept = [];
+      for (let j = 0; j < i; j++) kept.push(inputs[j]!);
+    }
   }
   // All of them (an Add of two maps, a Relu): the node's own list, one array fewer kept per node.
   return kept ?? inputs;
@@ -188,7 +227,7 @@ function isData(ctx: Ctx, i: string): boolean {
   // A weight, asked about once by its reader: no record is kept for it.
   const f = ctx.facts.get(i) ?? (ctx.graph.initializer(i) ? undefined : valueFacts(ctx, i));
   if (!f) return false;
-  return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstant(ctx, i);
+  return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstantValue(ctx, f, 0);
 }
 
 export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'none' | 'budget' };
@@ -199,8 +238,31 @@ export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'no
  * level from all ends at once, so the work is proportional to the block, not to the graph above it.
  */
 export function meetingPoint(ctx: Ctx, ends: readonly string[]): Meeting {
-  const unique = ends.length === 2 ? (ends[0] === ends[1] ? [ends[0]!] : ends.slice()) : [...new Set(ends)];
+  if (ends.length === 2 && ends[0] !== ends[1]) {
+    const near = meetingOfParent(ctx, ends[0]!, ends[1]!);
+    if (near) return near;
+  }
+  const unique = ends.length === 2 ? (ends[0] === ends[1] ? [ends[0]!] : [ends[0]!, ends[1]!]) : [...new Set(ends)];
   return unique.length <= MAX_MASKED_ENDS ? meetingOfFew(ctx, unique) : meetingOfMany(ctx, unique);
+}
+
+/**
+ * The meeting of two ends one of which a producer of the other reads (an identity block's sum: the
+ * shortcut is the block input, which the branch's first op reads): the answer of the level search's
+ * first level, found without its frontiers. Undefined when neither end is such a parent.
+ */
+function meetingOfParent(ctx: Ctx, a: string, b: string): Meeting | undefined {
+  const fa = valueFacts(ctx, a), fb = valueFacts(ctx, b);
+  const parentsA = parentRecords(ctx, fa), parentsB = parentRecords(ctx, fb);
+  // b's producer reads a: a is reached from b at the first level, and comes first in a's own order.
+  if (parentsB.includes(fa)) return { x: a };
+  if (!parentsA.includes(fb)) return undefined;
+  // a's producer reads b: the first of a's parents that is b or that b's producer reads.
+  for (let i = 0; i < parentsA.length; i++) {
+    const p = parentsA[i]!;
+    if (p === fb || parentsB.includes(p)) return { x: p.name };
+  }
+  return undefined;
 }
 
 /** Ends whose reach fits one integer's bits (a residual sum has 2, an Inception concat 4); a wider concat, as DenseNet's, takes a set per end. */
@@ -295,53 +357,75 @@ function parentsOf(ctx: Ctx, level: readonly string[], seen: (t: string) => bool
 
 /** Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body. */
 export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]): Set<NodeProto> {
-  const floor = valueFacts(ctx, start).at;
+  const from = valueFacts(ctx, start);
+  const floor = from.at;
   // Backwards from the ends, never above the start's producer in topological order ...
-  const visited: { n: NodeProto; at: number }[] = [];
-  const seenNodes = new Set<NodeProto>();
-  const stack = ends.filter((e) => e !== start);
-  const seen = new Set(stack);
-  while (stack.length) {
-    const { producer: p, at } = valueFacts(ctx, stack.pop()!);
-    if (!p || at <= floor || seenNodes.has(p)) continue;
-    seenNodes.add(p);
-    visited.push({ n: p, at });
-    for (const i of dataInputs(ctx, p)) {
-      if (i === start || seen.has(i)) continue;
-      seen.add(i);
-      stack.push(i);
+  const seen = ++ctx.walks;
+  // The lists are filled from index 0 and never shortened: an emptied array would drop its storage.
+  const { visited, stack } = ctx.lists;
+  let top = 0, count = 0;
+  for (let e = 0; e < ends.length; e++) {
+    if (ends[e] === start) continue;
+    const f = valueFacts(ctx, ends[e]!);
+    f.walk = seen;
+    stack[top++] = f;
+  }
+  while (top > 0) {
+    const f = stack[--top]!;
+    if (!f.producer || f.at <= floor) continue;
+    // A node reached through a second output is kept twice here and once below.
+    visited[count++] = f;
+    const parents = parentRecords(ctx, f);
+    for (let j = 0; j < parents.length; j++) {
+      const i = parents[j]!;
+      if (i === from || i.walk === seen) continue;
+      i.walk = seen;
+      stack[top++] = i;
     }
   }
   // ... then forwards: a node is in the block when it reads the start or a node already in it.
-  visited.sort((a, b) => a.at - b.at);
+  const order = count > 1 ? visited.slice(0, count).sort(byPosition) : visited;
   const region = new Set<NodeProto>();
-  const below = new Set<string>([start]);
-  for (const { n } of visited) {
-    if (!readsAny(dataInputs(ctx, n), below)) continue;
-    region.add(n);
-    for (const o of n.outputs) if (o) below.add(o);
+  let last = -1;
+  for (let v = 0; v < count; v++) {
+    const f = order[v]!;
+    if (f.at === last) continue;
+    last = f.at;
+    if (readsFromOrInto(parentRecords(ctx, f), from, region)) region.add(f.producer!);
   }
   return region;
 }
 
-function readsAny(inputs: readonly string[], values: ReadonlySet<string>): boolean {
-  for (const i of inputs) if (values.has(i)) return true;
+function byPosition(a: ValueFacts, b: ValueFacts): number {
+  return a.at - b.at;
+}
+
+/** Does one of `inputs` come from `from` or from a node of `region`? (A tensor's record holds its one producer.) */
+function readsFromOrInto(inputs: readonly ValueFacts[], from: ValueFacts, region: ReadonlySet<NodeProto>): boolean {
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    if (input === from || (input.producer !== undefined && region.has(input.producer))) return true;
+  }
   return false;
 }
 
 /** Convs in `region` on the way back from `end` (stopping at `start`). */
 export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end: string): number {
   let convs = 0;
-  const seen = new Set<string>();
-  const queue = [end];
-  for (let q = 0; q < queue.length; q++) {
-    const t = queue[q]!;
-    if (t === start || seen.has(t)) continue;
-    seen.add(t);
-    const p = valueFacts(ctx, t).producer;
+  const seen = ++ctx.walks;
+  // Filled from index 0 and never shortened, as regionBetween's lists.
+  const queue = ctx.lists.queue;
+  let length = 0;
+  queue[length++] = valueFacts(ctx, end);
+  for (let q = 0; q < length; q++) {
+    const f = queue[q]!;
+    if (f.name === start || f.walk === seen) continue;
+    f.walk = seen;
+    const p = f.producer;
     if (!p || !region.has(p)) continue;
     if (p.opType === 'Conv' || p.opType === 'ConvTranspose') convs++;
-    for (const i of dataInputs(ctx, p)) queue.push(i);
+    const parents = parentRecords(ctx, f);
+    for (let j = 0; j < parents.length; j++) queue[length++] = parents[j]!;
   }
   return convs;
 }

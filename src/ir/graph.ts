@@ -182,32 +182,13 @@ export class Graph {
    */
   insertNodeGroups(groups: readonly InsertGroup[]): void {
     if (this.holdsSealed) this.expand();
-    const seen = new Set<string>();
-    const claim = (o: string) => {
-      if (o && (this.producers.has(o) || seen.has(o))) throw new Error(`IR: ${o} already has a producer`);
-      if (o) seen.add(o);
-    };
+    const claimed = new Set<string>();
     for (const g of groups) {
-      if ('sealed' in g) g.sealed.writes.forEach(claim);
-      else for (const n of g.nodes) n.outputs.forEach(claim);
-    }
-    const after = new Map<NodeProto | undefined, (NodeProto | SealedBlock)[]>();
-    for (const g of groups) {
-      const list = after.get(g.anchor) ?? [];
-      if ('sealed' in g) list.push(g.sealed);
-      else for (const n of g.nodes) list.push(n);
-      after.set(g.anchor, list);
+      if ('sealed' in g) this.claim(g.sealed.writes, claimed);
+      else for (const n of g.nodes) this.claim(n.outputs, claimed);
     }
     const old = this.proto.nodes;
-    const merged: (NodeProto | SealedBlock)[] = [];
-    for (const n of old) {
-      merged.push(n);
-      const extra = after.get(n);
-      if (extra) for (const e of extra) merged.push(e);
-      after.delete(n);
-    }
-    // Nodes without an anchor, or whose anchor is not in the graph, go at the end.
-    for (const extra of after.values()) for (const e of extra) merged.push(e);
+    const merged = mergedInOrder(old, groups) ?? mergedByAnchor(old, groups);
     const sealed: SealedBlock[] = [];
     for (const g of groups) {
       if ('sealed' in g) sealed.push(g.sealed);
@@ -220,6 +201,16 @@ export class Graph {
     replaceContents(old, merged.filter((e): e is NodeProto => !isSealed(e)));
     sealInto(this.proto, { entries: merged, initializers: this.proto.initializers, groups: sealed }, () => this.expand());
     this.sealedNow = true;
+  }
+
+  /** Takes the names an insertion writes, refusing one that has a producer or that the insertion wrote already. */
+  private claim(outputs: readonly string[], claimed: Set<string>): void {
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs[i]!;
+      if (!o) continue;
+      const size = claimed.size;
+      if (this.producers.has(o) || claimed.add(o).size === size) throw new Error(`IR: ${o} already has a producer`);
+    }
   }
 
   /** Turns every sealed block back into nodes and initializers, registered as inserted ones are. */
@@ -250,22 +241,26 @@ export class Graph {
    * replace_all_uses_with: all of them, or those `only` accepts. Graph outputs are not renamed.
    * Returns the readers rewired.
    */
-  replaceUses(from: string, to: string, options: ReplaceUsesOptions = {}): NodeProto[] {
-    const only = options.only;
-    const accept = only === undefined ? () => true : typeof only === 'function' ? only : (u: NodeProto) => only.has(u);
-    const done: NodeProto[] = [];
+  replaceUses(from: string, to: string, options?: ReplaceUsesOptions): NodeProto[] {
+    const only = options?.only;
+    // Most values have one reader to rewire: a list of one, not one grown from empty.
+    let done: NodeProto[] | undefined;
     // consumers() hands out a list that the edits below replace, never change: it can be walked as is.
     const users = this.consumers(from);
     for (let i = 0; i < users.length; i++) {
       const user = users[i]!;
-      if (!accept(user)) continue;
-      if (!user.inputs.includes(from)) {
-        throw new Error(`IR: ${user.name || user.opType} reads ${from} inside a subgraph; cannot rewire it`);
-      }
-      this.setInputs(user, user.inputs.map((v) => (v === from ? to : v)));
-      done.push(user);
+      if (only !== undefined && !(typeof only === 'function' ? only(user) : only.has(user))) continue;
+      const inputs = user.inputs;
+      const first = inputs.indexOf(from);
+      if (first < 0) throw new Error(`IR: ${user.name || user.opType} reads ${from} inside a subgraph; cannot rewire it`);
+      // A spread, not slice(): node lists are frozen, and slice() copies a frozen array the slow way.
+      const next = [...inputs];
+      for (let j = first; j < next.length; j++) if (next[j] === from) next[j] = to;
+      this.rewireInput(user, next, from, to);
+      if (done) done.push(user);
+      else done = [user];
     }
-    return done;
+    return done ?? [];
   }
 
   /** Points every reader of `from` except `except` at `to`. */
@@ -275,24 +270,43 @@ export class Graph {
 
   setInput(node: NodeProto, index: number, value: string): void {
     if (index < 0 || index >= node.inputs.length) throw new Error(`IR: ${node.name || node.opType} has no input ${index}`);
-    const inputs = node.inputs.slice();
+    const inputs = [...node.inputs];
     inputs[index] = value;
     this.setInputs(node, inputs);
   }
 
   /** Replaces a node's whole input list, keeping the consumer maps right; the node loses its original bytes. */
   setInputs(node: NodeProto, inputs: readonly string[]): void {
+    this.installInputs(node, inputs.slice());
+  }
+
+  /**
+   * installInputs where only `from` became `to`: the other inputs' reader lists already hold the node,
+   * so only the two values' lists change.
+   */
+  private rewireInput(node: NodeProto, inputs: string[], from: string, to: string): void {
+    if (from === to || this.holdsSealed) return this.installInputs(node, inputs);
+    const e = editable(node);
+    e.inputs = Object.freeze(inputs);
+    e.src = undefined;
+    const captured = (this.captured.size && this.captured.get(node)) || NO_NAMES;
+    if (!captured.includes(from)) this.removeUser(from, node);
+    this.addUser(to, node);
+  }
+
+  /** setInputs with a list nobody else holds, which becomes the node's own. */
+  private installInputs(node: NodeProto, inputs: string[]): void {
     if (this.holdsSealed) this.expand();
     const old = node.inputs;
     const e = editable(node);
-    e.inputs = Object.freeze(inputs.slice());
+    e.inputs = Object.freeze(inputs);
     e.src = undefined;
     const captured = (this.captured.size && this.captured.get(node)) || NO_NAMES;
     for (let i = 0; i < old.length; i++) {
       const v = old[i]!;
-      if (old.indexOf(v) === i && !e.inputs.includes(v) && !captured.includes(v)) this.removeUser(v, node);
+      if (old.indexOf(v) === i && !inputs.includes(v) && !captured.includes(v)) this.removeUser(v, node);
     }
-    for (let i = 0; i < e.inputs.length; i++) this.addUser(e.inputs[i]!, node);
+    for (let i = 0; i < inputs.length; i++) this.addUser(inputs[i]!, node);
   }
 
   /** Renames what a node writes; readers of the old name then read whichever node writes it next. */
@@ -300,7 +314,7 @@ export class Graph {
     if (this.holdsSealed) this.expand();
     const old = node.outputs[index]!;
     if (this.producers.get(old) === node) this.producers.delete(old);
-    const outputs = node.outputs.slice();
+    const outputs = [...node.outputs];
     outputs[index] = value;
     editable(node).outputs = Object.freeze(outputs);
     editable(node).src = undefined;
@@ -401,8 +415,8 @@ export class Graph {
     if (u === undefined) this.users.set(value, node);
     else if (Array.isArray(u)) {
       if (u.includes(node)) return;
-      // A new array: a list handed out by consumers() stays as it was.
-      if (u.length < MANY_USERS) this.users.set(value, u.concat(node));
+      // A new array: a list handed out by consumers() stays as it was (a spread: concat() copies slowly).
+      if (u.length < MANY_USERS) this.users.set(value, [...u, node]);
       else this.users.set(value, new ManyUsers(new Set(u).add(node)));
     } else if (u instanceof ManyUsers) {
       if (u.set.has(node)) return;
@@ -427,6 +441,48 @@ export class Graph {
 /** What the reader map holds for a value: its one reader, a few in an array, or many. */
 type Readers = NodeProto | readonly NodeProto[] | ManyUsers;
 
+type Entry = NodeProto | SealedBlock;
+
+/**
+ * The node list with each group right after its anchor, walked beside the groups: when the anchors come
+ * in node order (blocks planned in node order do), no table of anchors is needed. Undefined otherwise.
+ */
+function mergedInOrder(nodes: readonly NodeProto[], groups: readonly InsertGroup[]): Entry[] | undefined {
+  const merged: Entry[] = [];
+  let next = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    merged.push(n);
+    for (; next < groups.length && groups[next]!.anchor === n; next++) pushGroup(merged, groups[next]!);
+  }
+  return next === groups.length ? merged : undefined;
+}
+
+/** The same for anchors in any order, or not in the graph (those groups go at the end). */
+function mergedByAnchor(nodes: readonly NodeProto[], groups: readonly InsertGroup[]): Entry[] {
+  const after = new Map<NodeProto | undefined, InsertGroup[]>();
+  for (const g of groups) {
+    const list = after.get(g.anchor);
+    if (list) list.push(g);
+    else after.set(g.anchor, [g]);
+  }
+  const merged: Entry[] = [];
+  for (const n of nodes) {
+    merged.push(n);
+    const extra = after.get(n);
+    if (!extra) continue;
+    for (const g of extra) pushGroup(merged, g);
+    after.delete(n);
+  }
+  for (const extra of after.values()) for (const g of extra) pushGroup(merged, g);
+  return merged;
+}
+
+function pushGroup(merged: Entry[], g: InsertGroup): void {
+  if ('sealed' in g) merged.push(g.sealed);
+  else for (const n of g.nodes) merged.push(n);
+}
+
 /** Readers of a value read by more than MANY_USERS nodes (20,000 sums of one input are in the tests). */
 class ManyUsers {
   list?: NodeProto[];
@@ -441,9 +497,8 @@ const NO_NAMES: string[] = [];
 /** Replaces an array's contents in place without spreading it into arguments (10^6 nodes overflow the stack). */
 function replaceContents<T>(target: T[], source: readonly T[]): void {
   if (target === source) return;
-  const copy = source.slice();
-  target.length = copy.length;
-  for (let i = 0; i < copy.length; i++) target[i] = copy[i]!;
+  target.length = source.length;
+  for (let i = 0; i < source.length; i++) target[i] = source[i]!;
 }
 
 function uniqueIn(taken: Set<string>, base: string): string {

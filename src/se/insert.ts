@@ -38,6 +38,8 @@ export interface Inserted {
 interface CheckedTemplate {
   template: BlockTemplate;
   macs: { total: number; byOp: Record<string, number> };
+  /** How many blocks were inserted sealed from it. */
+  inserted: number;
 }
 
 /** The prefix every block's names start with (`se/stage2.block3`), which sealing needs free. */
@@ -54,16 +56,17 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
   const sealable = model.proto.irVersion >= 4 && !blocks.some((b) => g.isGraphOutput(b.site.tensor)) && !anyNameStartsWith(model, BLOCK_NAMESPACE);
   let names: FreshNames | undefined;
   const templates = new Map<string, CheckedTemplate>();
-  let previous: { plan: SEBlockPlan; dims: readonly number[]; t: CheckedTemplate } | undefined;
+  // The template of the block before, and what it was made for: blocks in a row mostly share one.
+  let previous: CheckedTemplate | undefined, previousPlan: SEBlockPlan | undefined, previousDims: readonly number[] = [];
   const groups: InsertGroup[] = [];
   const rewired: NodeProto[] = [];
   const asNodes: { block: PlannedBlock; nodes: NodeProto[]; weights: TensorProto[]; renamed?: [string, string] }[] = [];
-  const sealedCounts = new Map<CheckedTemplate, number>();
+  const opset = model.opset!;
   let readersFollow = true;
   // A site computed by a Constant changes which readers its elements have, and so the parameter count.
   let constantSite = false;
   for (const b of blocks) {
-    const plan = blockPlan(model, b, o);
+    const plan = blockPlan(b, o, opset);
     const anchor = g.producer(plan.tensor);
     if (anchor?.opType === 'Constant' || anchor?.opType === 'ConstantOfShape') constantSite = true;
     if (!sealable) {
@@ -73,24 +76,28 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
       continue;
     }
     const dims = shapes.get(plan.tensor)!.dims!;
-    let t = previous && sameTemplate(plan, dims, previous.plan, previous.dims) ? previous.t : undefined;
+    let t = previous && sameTemplate(plan, dims, previousPlan!, previousDims) ? previous : undefined;
     if (!t) {
       const key = templateKey(plan, dims);
       t = templates.get(key);
       if (!t) templates.set(key, (t = checkedTemplate(model, plan, o, shapes)));
     }
-    previous = { plan, dims, t };
+    previous = t;
+    previousPlan = plan;
+    previousDims = dims;
     const block = new SealedSE(plan, o, t.template);
     // The block goes right after the tensor's producer: its readers, which came after it, still do.
     const at = anchor && position.get(anchor);
-    for (const r of g.replaceUses(plan.tensor, block.writes[0]!, { only: readerIn(b.site.rewire) })) {
+    const readers = g.replaceUses(plan.tensor, block.writes[0]!, { only: readerIn(b.site.rewire) });
+    for (let i = 0; i < readers.length; i++) {
+      const r = readers[i]!;
       rewired.push(r);
       if (at === undefined || !(position.get(r)! > at)) readersFollow = false;
     }
     b.squeezeChannels = t.template.built.squeezeChannels;
     b.params = t.template.built.params;
     b.macs = t.macs.total;
-    sealedCounts.set(t, (sealedCounts.get(t) ?? 0) + 1);
+    t.inserted++;
     groups.push({ sealed: block, anchor });
   }
   g.insertNodeGroups(groups);
@@ -105,7 +112,7 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
     macs = addMacs(before.macs, added, shapes) ?? countMacs(g, shapes);
     for (const r of asNodes) r.block.macs = r.nodes.reduce((sum, n) => sum + (macs.perNode.get(n) ?? 0), 0);
   }
-  macs = withTemplates(macs, sealedCounts);
+  macs = withTemplates(macs, templates.values());
   return { macs, params: constantSite ? countParams(g) : paramsAfter(before.params, blocks) };
 }
 
@@ -115,10 +122,10 @@ function readerIn(rewire: readonly NodeProto[]): ReadonlySet<NodeProto> | ((read
 }
 
 /** The plan of one block's subgraph: what the builder needs to know of the site and the model. */
-function blockPlan(model: Model, b: PlannedBlock, o: InsertOptions): SEBlockPlan {
+function blockPlan(b: PlannedBlock, o: InsertOptions, opset: number): SEBlockPlan {
   return {
     prefix: b.name, tensor: b.site.tensor, channels: b.channels, reduceChannels: b.reduceChannels, ratio: b.ratio, dtype: b.dtype,
-    gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset: model.opset!,
+    gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset,
   };
 }
 
@@ -149,7 +156,7 @@ function checkedTemplate(model: Model, plan: SEBlockPlan, o: SEOptions, shapes: 
     if (m) byOp[n.opType] = (byOp[n.opType] ?? 0) + m;
     total += m;
   }
-  return { template, macs: { total, byOp } };
+  return { template, macs: { total, byOp }, inserted: 0 };
 }
 
 /** Builds one block as nodes and rewires its readers (a graph output keeps its name: the block takes it). */
@@ -200,14 +207,17 @@ function invalid(message: string): SeInjectError {
 }
 
 /** MACs with each sealed template's counted as many times as it was inserted. */
-function withTemplates(macs: MacCount, counts: ReadonlyMap<CheckedTemplate, number>): MacCount {
-  if (!counts.size) return macs;
-  const byOp: Record<string, number> = { ...macs.byOp };
+function withTemplates(macs: MacCount, templates: Iterable<CheckedTemplate>): MacCount {
+  let byOp: Record<string, number> | undefined;
   let total = macs.total;
-  for (const [t, times] of counts) {
+  for (const t of templates) {
+    const times = t.inserted;
+    if (!times) continue;
+    byOp ??= { ...macs.byOp };
     for (const [op, m] of Object.entries(t.macs.byOp)) byOp[op] = (byOp[op] ?? 0) + m * times;
     total += t.macs.total * times;
   }
+  if (!byOp) return macs;
   const sorted = Object.fromEntries(Object.entries(byOp).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return { ...macs, total, byOp: sorted };
 }
