@@ -12,6 +12,7 @@ import { SeInjectError } from './errors.js';
 import { OptionError, editDistance } from './options.js';
 import { inputDefect, lintProblems } from './ir/lint.js';
 import type { LintProblem } from './ir/lint.js';
+import type { NodeIndex } from './ir/graph.js';
 import { checkInputModel } from './validate/structure.js';
 import type { Model } from './ir/model.js';
 import type { NodeProto } from './onnx/proto.js';
@@ -87,7 +88,7 @@ interface Plan {
   candidates: Candidate[];
   accepted: PlannedBlock[];
   /** Each node's index in the graph's list, as the plan saw it. */
-  position: ReadonlyMap<NodeProto, number>;
+  position: NodeIndex;
 }
 
 /** The --exclude pattern a block matches (by its name, the tensor it scales or its node), if any. */
@@ -180,7 +181,7 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
 }
 
 /** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
-function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: ReadonlyMap<NodeProto, number>): PlannedBlock[] {
+function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: NodeIndex): PlannedBlock[] {
   // Each site with its last node, in node order: one lookup per region node, none in the sort.
   const ordered = sites.map((site) => {
     let at = -1, last: NodeProto | undefined;
@@ -235,7 +236,7 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
  * The channels of the feature map a block starts from: what its first node reads from outside the block.
  * RegNetY and EfficientNet size their SE from it (--reduce-from input); a user's site has its producer's input.
  */
-function inputChannels(model: Model, shapes: ShapeMap, site: Site, position: ReadonlyMap<NodeProto, number>): number | undefined {
+function inputChannels(model: Model, shapes: ShapeMap, site: Site, position: NodeIndex): number | undefined {
   let first: NodeProto | undefined;
   for (const n of site.region) if (!first || (position.get(n) ?? 0) < (position.get(first) ?? 0)) first = n;
   for (const i of first?.inputs ?? []) {

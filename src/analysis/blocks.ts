@@ -2,7 +2,7 @@
 // which tensors are feature maps, where parallel branches meet, which nodes form a block, and whether
 // a block already holds a Squeeze-and-Excitation gate.
 
-import type { Graph } from '../ir/graph.js';
+import type { Graph, NodeIndex } from '../ir/graph.js';
 import { FLOAT_TYPES } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
 import type { ShapeMap, ValueShape } from './shapes.js';
@@ -18,12 +18,15 @@ export interface Ctx {
   graph: Graph;
   shapes: ShapeMap;
   /** Each node's index in the (topologically ordered) node list: computed once per graph. */
-  position: ReadonlyMap<NodeProto, number>;
+  position: NodeIndex;
   /**
-   * What the passes ask of each tensor, one record per tensor (valueFacts): the graph and its shapes do
-   * not change while passes match, and the walks of neighbouring blocks ask about the same tensors.
+   * What the passes ask of each tensor, one record per tensor (valueFacts) by the graph's value id,
+   * made when first asked: the graph and its shapes do not change while passes match, and the walks
+   * of neighbouring blocks ask about the same tensors.
    */
-  facts: Map<string, ValueFacts>;
+  facts: (ValueFacts | undefined)[];
+  /** Records of names the graph does not hold, which a pass may still ask about. */
+  unknown: Map<string, ValueFacts>;
   /** The number of the latest meetingPoint search, which marks the records it reached (ValueFacts.search). */
   searches: number;
   /** The number of the latest walk of regionBetween or convsOnPath, which marks the records it saw (ValueFacts.walk). */
@@ -66,27 +69,14 @@ class ValueFacts {
 }
 
 export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
-  const position = new Map<NodeProto, number>();
-  const facts = new Map<string, ValueFacts>();
-  const nodes = graph.nodes;
-  // From the last node back, each record replacing a later writer's: the first writer of a name is its
-  // producer (the graph holds no second one: lint refuses it), with one table operation per name.
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const n = nodes[i]!;
-    position.set(n, i);
-    const outputs = n.outputs;
-    for (let j = outputs.length - 1; j >= 0; j--) {
-      const o = outputs[j]!;
-      if (o) facts.set(o, new ValueFacts(o, shapes.get(o), n, i, true, false));
-    }
-  }
   return {
-    graph, shapes, position, facts, searches: 0, walks: 0, lists: { stack: [], visited: [], queue: [] },
+    graph, shapes, position: graph.nodeIndex(), facts: new Array<ValueFacts | undefined>(graph.valueCount),
+    unknown: new Map(), searches: 0, walks: 0, lists: { stack: [], visited: [], queue: [] },
     recent: new Array<ValueFacts | undefined>(RECENT).fill(undefined), recentNext: 0,
   };
 }
 
-/** The facts of tensor `t`; graph inputs, initializers and unknown names are looked up on first question. */
+/** The facts of tensor `t`, made on its first question. */
 function valueFacts(ctx: Ctx, t: string): ValueFacts {
   // A block's walks ask about its two or three ends again and again: the latest records answer them.
   const recent = ctx.recent;
@@ -94,14 +84,23 @@ function valueFacts(ctx: Ctx, t: string): ValueFacts {
     const r = recent[i];
     if (r !== undefined && r.name === t) return r;
   }
-  let f = ctx.facts.get(t);
-  if (!f) {
-    const initializer = !!ctx.graph.initializer(t);
-    f = new ValueFacts(t, ctx.shapes.get(t), undefined, -1, !initializer && ctx.graph.isGraphInput(t), initializer);
-    ctx.facts.set(t, f);
-  }
+  const id = ctx.graph.valueId(t);
+  const f = id >= 0 ? (ctx.facts[id] ??= newFacts(ctx, t, id)) : unknownFacts(ctx, t);
   recent[ctx.recentNext] = f;
   ctx.recentNext = (ctx.recentNext + 1) % RECENT;
+  return f;
+}
+
+function newFacts(ctx: Ctx, t: string, id: number): ValueFacts {
+  const producer = ctx.graph.producerOfId(id);
+  if (producer) return new ValueFacts(t, ctx.shapes.get(t), producer, ctx.position.producerAt(id), true, false);
+  const initializer = !!ctx.graph.initializer(t);
+  return new ValueFacts(t, ctx.shapes.get(t), undefined, -1, !initializer && ctx.graph.isGraphInput(t), initializer);
+}
+
+function unknownFacts(ctx: Ctx, t: string): ValueFacts {
+  let f = ctx.unknown.get(t);
+  if (!f) ctx.unknown.set(t, (f = new ValueFacts(t, ctx.shapes.get(t), undefined, -1, false, false)));
   return f;
 }
 
@@ -225,7 +224,9 @@ function dataInputsOfNode(ctx: Ctx, n: NodeProto): readonly string[] {
 function isData(ctx: Ctx, i: string): boolean {
   if (!i) return false;
   // A weight, asked about once by its reader: no record is kept for it.
-  const f = ctx.facts.get(i) ?? (ctx.graph.initializer(i) ? undefined : valueFacts(ctx, i));
+  const id = ctx.graph.valueId(i);
+  const known = id >= 0 ? ctx.facts[id] : undefined;
+  const f = known ?? (id >= 0 && !ctx.graph.producerOfId(id) && ctx.graph.initializer(i) ? undefined : valueFacts(ctx, i));
   if (!f) return false;
   return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstantValue(ctx, f, 0);
 }

@@ -9,7 +9,7 @@
 import type { Graph } from '../ir/graph.js';
 import { FLOAT_TYPES, elementCount } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
-import type { ShapeMap } from './shapes.js';
+import type { ShapeLookup, ShapeMap } from './shapes.js';
 import { attrInt, attrInts } from './shapes.js';
 
 /** Ops whose inputs after the first are learned weights (a kernel, a bias, a norm's scale and shift, a slope). */
@@ -61,7 +61,7 @@ function filledElements(g: Graph, shape: string | undefined): number {
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }
 
-export function nodeMacs(n: NodeProto, shapes: ShapeMap): number | undefined {
+export function nodeMacs(n: NodeProto, shapes: ShapeLookup): number | undefined {
   // Most ops count 0: shapes are looked up only for the ops that count something.
   if (!COUNTED_OPS.has(n.opType)) return 0;
   const outShape = shapes.get(n.outputs[0] ?? '');
@@ -113,7 +113,7 @@ const COUNTED_OPS = new Set([
   'GlobalAveragePool', 'ReduceMean', 'AveragePool',
 ]);
 
-function dimsIn(shapes: ShapeMap, v: string | undefined): number[] | undefined {
+function dimsIn(shapes: ShapeLookup, v: string | undefined): number[] | undefined {
   return v ? shapes.get(v)?.dims : undefined;
 }
 
@@ -153,7 +153,7 @@ export class MacTally {
   private readonly macs: number[] = [];
   private total = 0;
 
-  node(n: NodeProto, shapes: ShapeMap): void {
+  node(n: NodeProto, shapes: ShapeLookup): void {
     const m = nodeMacs(n, shapes);
     if (m === undefined) {
       this.unknown.push(n.name || `${n.opType}→${n.outputs[0]}`);

@@ -6,6 +6,7 @@
 import { SeInjectError } from '../errors.js';
 import { OptionError } from '../options.js';
 import type { Graph } from '../ir/graph.js';
+import type { NodeValueIds } from '../ir/value-ids.js';
 import { DataType, elementCount, tensorValues } from '../onnx/proto.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { inferNode, inputsRead } from './shape-rules.js';
@@ -18,7 +19,22 @@ export interface ValueShape {
   values?: number[];
 }
 
-export type ShapeMap = Map<string, ValueShape>;
+/**
+ * Shapes by value name: a Map, or the table inferShapes fills (ValueShapes), which keeps a graph's
+ * values by their ids. Iteration is in the order names were first set, as a Map's.
+ */
+/** What a question about a few values' shapes needs: a ShapeMap, or the shapes of one node at hand. */
+export interface ShapeLookup {
+  get(name: string): ValueShape | undefined;
+}
+
+export interface ShapeMap extends ShapeLookup {
+  set(name: string, s: ValueShape): unknown;
+  has(name: string): boolean;
+  readonly size: number;
+  forEach(f: (s: ValueShape, name: string) => void): void;
+  keys(): IterableIterator<string>;
+}
 
 export interface DimBindings {
   batch?: number;
@@ -36,17 +52,17 @@ const MAX_FOLDED = 64;
  */
 export interface ShapeWatch {
   value(name: string, s: ValueShape, replaced: boolean): void;
-  node(n: NodeProto, shapes: ShapeMap): void;
+  node(n: NodeProto, shapes: ShapeLookup): void;
 }
 
 export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, label = 'model', watch?: ShapeWatch): ShapeMap {
-  const shapes: ShapeMap = new Map();
+  const shapes = new ValueShapes(g);
   for (const t of g.initializers.values()) setShape(shapes, t.name, constantShape(t), watch);
   for (const input of g.proto.inputs) {
     if (shapes.has(input.name) || !input.type) continue;
     setShape(shapes, input.name, { dtype: input.type.elemType, dims: bindInputDims(input.name, input.type.shape, bind, label) }, watch);
   }
-  inferNodes(shapes, g.nodes, opset, watch);
+  inferGraphNodes(shapes, g, opset, watch);
   return shapes;
 }
 
@@ -54,6 +70,144 @@ function setShape(shapes: ShapeMap, name: string, s: ValueShape, watch: ShapeWat
   const size = shapes.size;
   shapes.set(name, s);
   watch?.value(name, s, shapes.size === size);
+}
+
+/**
+ * inferNodes over the graph's own list, reading and writing shapes by the value ids each node's
+ * inputs and outputs have (Graph.valueIds): no name is looked up, where a node edited since keeps
+ * its names.
+ */
+function inferGraphNodes(shapes: ValueShapes, g: Graph, opset: number, watch?: ShapeWatch): void {
+  const nodes = g.nodes;
+  const ids = g.valueIds();
+  const ins = new InputShapes();
+  const at = new NodeShapes(shapes);
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    if (!ids.matches(i, n)) {
+      inferNodes(shapes, [n], opset, watch);
+      continue;
+    }
+    const inShapes = ins.ofIds(shapes, n, ids, i);
+    const outs = outputShapes(n, inShapes, opset);
+    const outputs = n.outputs;
+    const set = at.outs;
+    set.length = outputs.length;
+    for (let j = 0; j < outputs.length; j++) {
+      const o = outputs[j]!;
+      set[j] = undefined;
+      if (!o) continue;
+      const s = checkedShape(outs, j);
+      const replaced = shapes.setId(ids.output(i, j), o, s);
+      set[j] = s;
+      watch?.value(o, s, replaced);
+    }
+    if (watch) {
+      at.show(n, inShapes);
+      watch.node(n, at);
+    }
+  }
+}
+
+/**
+ * The shapes of the node inference just did, for the watch: its inputs' and outputs' shapes are at
+ * hand, found by comparing the asked name with the node's own (the watch asks with those very
+ * strings); any other name is looked up in the table.
+ */
+class NodeShapes implements ShapeLookup {
+  private node?: NodeProto;
+  private ins: readonly (ValueShape | undefined)[] = [];
+  readonly outs: (ValueShape | undefined)[] = [];
+
+  constructor(private readonly shapes: ShapeMap) {}
+
+  show(n: NodeProto, ins: readonly (ValueShape | undefined)[]): void {
+    this.node = n;
+    this.ins = ins;
+  }
+
+  get(name: string): ValueShape | undefined {
+    const n = this.node!;
+    const outputs = n.outputs;
+    // Outputs first, the last first: the table holds what was set last for a name.
+    for (let j = outputs.length - 1; j >= 0; j--) if (outputs[j] === name && this.outs[j] !== undefined) return this.outs[j];
+    const inputs = n.inputs;
+    for (let j = 0; j < inputs.length; j++) if (inputs[j] === name && this.ins[j] !== undefined) return this.ins[j];
+    return this.shapes.get(name);
+  }
+}
+
+/** Output j's shape as a rule gave it, with what it could not tell dropped. */
+function checkedShape(outs: readonly ValueShape[], j: number): ValueShape {
+  const s = outs[j] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
+  if (s.dims && !areDims(s.dims)) s.dims = undefined;
+  if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
+  return s;
+}
+
+/**
+ * The shapes of a graph's values, kept by value id (an array, not a table of names); a name the graph
+ * did not hold when the table was made (a value added since) is kept by name.
+ */
+export class ValueShapes implements ShapeMap {
+  private readonly byId: (ValueShape | undefined)[];
+  private readonly others = new Map<string, ValueShape>();
+  /** Names in the order they were first set: a Map's order, for forEach and keys. */
+  private readonly order: string[] = [];
+
+  constructor(private readonly graph: Graph) {
+    this.byId = new Array<ValueShape | undefined>(graph.valueCount);
+  }
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  get(name: string): ValueShape | undefined {
+    const id = this.idOf(name);
+    return id < 0 ? this.others.get(name) : this.byId[id];
+  }
+
+  /** The shape of the value with this id (Graph.valueId), named `name`. */
+  getId(id: number, name: string): ValueShape | undefined {
+    return id >= 0 && id < this.byId.length ? this.byId[id] : this.others.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  set(name: string, s: ValueShape): this {
+    this.setId(this.idOf(name), name, s);
+    return this;
+  }
+
+  /** set where the id of `name` is known; true when the name had a shape already. */
+  setId(id: number, name: string, s: ValueShape): boolean {
+    if (id < 0 || id >= this.byId.length) {
+      const size = this.others.size;
+      if (this.others.set(name, s).size === size) return true;
+    } else {
+      const had = this.byId[id] !== undefined;
+      this.byId[id] = s;
+      if (had) return true;
+    }
+    this.order.push(name);
+    return false;
+  }
+
+  forEach(f: (s: ValueShape, name: string) => void): void {
+    for (const name of this.order) f(this.get(name)!, name);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.order.values();
+  }
+
+  private idOf(name: string): number {
+    const id = name ? this.graph.valueId(name) : -1;
+    return id < this.byId.length ? id : -1;
+  }
 }
 
 /**
@@ -70,9 +224,7 @@ export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset:
     for (let i = 0; i < outputs.length; i++) {
       const o = outputs[i]!;
       if (!o) continue;
-      const s = outs[i] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
-      if (s.dims && !areDims(s.dims)) s.dims = undefined;
-      if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
+      const s = checkedShape(outs, i);
       if (watch) setShape(shapes, o, s, watch);
       else shapes.set(o, s);
     }
@@ -104,6 +256,15 @@ class InputShapes {
     const reads = inputsRead(n);
     const ins = (this.lists[inputs.length] ??= new Array<ValueShape | undefined>(inputs.length));
     for (let i = 0; i < inputs.length; i++) ins[i] = i < reads && inputs[i] ? shapes.get(inputs[i]!) : undefined;
+    return ins;
+  }
+
+  /** of(shapes, n) for node i of the graph, by the ids of its inputs. */
+  ofIds(shapes: ValueShapes, n: NodeProto, ids: NodeValueIds, at: number): (ValueShape | undefined)[] {
+    const inputs = n.inputs;
+    const reads = inputsRead(n);
+    const ins = (this.lists[inputs.length] ??= new Array<ValueShape | undefined>(inputs.length));
+    for (let i = 0; i < inputs.length; i++) ins[i] = i < reads && inputs[i] ? shapes.getId(ids.input(at, i), inputs[i]!) : undefined;
     return ins;
   }
 }
@@ -220,7 +381,7 @@ export class PlausibilityWatch implements ShapeWatch {
     this.values++;
   }
 
-  node(n: NodeProto, shapes: ShapeMap): void {
+  node(n: NodeProto, shapes: ShapeLookup): void {
     if (this.conv === undefined && isConv(n) && !plausibleConv(n, shapes)) this.conv = n;
   }
 
@@ -241,7 +402,7 @@ function isConv(n: NodeProto): boolean {
 }
 
 /** The Conv's weight fits its input, or one of their shapes is unknown. */
-function plausibleConv(n: NodeProto, shapes: ShapeMap): boolean {
+function plausibleConv(n: NodeProto, shapes: ShapeLookup): boolean {
   const x = shapes.get(n.inputs[0] ?? '')?.dims, w = shapes.get(n.inputs[1] ?? '')?.dims;
   return !x || !w || (w.length === x.length && x.length >= 3 && w[1]! * attrInt(n, 'group', 1) === x[1]);
 }

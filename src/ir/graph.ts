@@ -1,4 +1,5 @@
-// The graph IR: the decoded GraphProto plus producer and consumer maps that every mutation keeps right.
+// The graph IR: the decoded GraphProto plus one table of its values (producer, readers) that every
+// mutation keeps right.
 //
 // Invariants (checked by lint()):
 //   - every value has at most one producer (node output, graph input or initializer);
@@ -11,6 +12,7 @@
 import type { GraphProto, NodeProto, TensorProto } from './types.js';
 import { isSealed, sealInto, sealedLayout, unsealed } from './sealed.js';
 import type { SealedGroup } from './sealed.js';
+import { NodeValueIds } from './value-ids.js';
 
 /** The one place a node's fields are written: every edit goes through Graph, which keeps the maps right. */
 type EditableNode = { -readonly [K in keyof NodeProto]: NodeProto[K] };
@@ -30,14 +32,31 @@ export interface ReplaceUsesOptions {
   only?: ReadonlySet<NodeProto> | ((user: NodeProto) => boolean);
 }
 
+/** Each node's index in the node list at the time it was made, for the analyses that order by it. */
+export interface NodeIndex {
+  /** The node's index; undefined for a node not in the list. */
+  get(node: NodeProto): number | undefined;
+  /** The index of the producer of the value with this id; -1 for a value without one. */
+  producerAt(id: number): number;
+}
+
 export class Graph {
-  private readonly producers = new Map<string, NodeProto>();
+  /**
+   * Every name the graph holds (inputs, initializers, what nodes read and write) and its dense id: 0, 1,
+   * ... in the order names became known, never reused. What the graph keeps per value, and what an
+   * analysis learns of each, sits in arrays by id: one lookup of a name answers every question about it.
+   */
+  private readonly ids = new Map<string, number>();
+  /** The node writing each value (the first listed, should the graph be invalid). */
+  private readonly producers: (NodeProto | undefined)[] = [];
   /**
    * Readers per value: the node itself while there is one (most values have one: a model of 40,000
    * nodes would hold 60,000 one-element arrays), an array while there are few, a Set past MANY_USERS
    * for O(1) edits, with an array view built when asked for.
    */
-  private readonly users = new Map<string, Readers>();
+  private readonly users: (Readers | undefined)[] = [];
+  /** The ids of what each node reads and writes, in node order; made again after the list changes. */
+  private slots?: NodeValueIds;
   private outputNames?: Set<string>;
   private inputNames?: Set<string>;
   /** Names a node reads inside its subgraphs (If/Loop/Scan bodies) from this scope. */
@@ -51,15 +70,30 @@ export class Graph {
   private readonly retired = { values: [] as string[], nodes: [] as string[] };
 
   constructor(readonly proto: GraphProto) {
+    // An initializer gets its id when a node reads it: most are read, and one table operation fewer each.
     for (const t of proto.initializers) this.initializerMap.set(t.name, t);
+    for (const v of proto.inputs) if (v.name) this.idFor(v.name);
     const nodes = proto.nodes;
-    const wide: string[] = [];
+    const wide: number[] = [];
+    const slots = new NodeValueIds(nodes);
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
-      this.registerWrites(n);
-      this.registerReads(n, wide);
+      this.registerWrites(n, slots);
+      this.registerReads(n, wide, slots);
     }
-    for (const v of wide) this.users.set(v, new ManyUsers(new Set(this.users.get(v) as NodeProto[])));
+    this.slots = slots;
+    for (const id of wide) this.users[id] = new ManyUsers(new Set(this.users[id] as NodeProto[]));
+  }
+
+  /** The id of a name, the next one when the name is new. */
+  private idFor(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      this.ids.set(name, (id = this.producers.length));
+      this.producers.push(undefined);
+      this.users.push(undefined);
+    }
+    return id;
   }
 
   /**
@@ -68,19 +102,23 @@ export class Graph {
    * by two or more, made at its length when the second reader comes. Values read by more than
    * MANY_USERS go to `wide`, to become sets at the end.
    */
-  private registerReads(n: NodeProto, wide: string[]): void {
+  private registerReads(n: NodeProto, wide: number[], slots: NodeValueIds): void {
     const users = this.users;
+    const inputs = n.inputs;
     const reads = this.reads(n);
     for (let j = 0; j < reads.length; j++) {
-      const v = reads[j]!;
-      if (!v) continue;
-      const u = users.get(v);
-      if (u === undefined) users.set(v, n);
+      const name = reads[j]!;
+      if (!name) continue;
+      const id = this.idFor(name);
+      if (j < inputs.length) slots.setInput(j, id);
+      const u = users[id];
+      if (u === undefined) users[id] = n;
       // A node reading a value twice was the last reader added.
       else if (Array.isArray(u)) {
-        if (u[u.length - 1] !== n && (u as NodeProto[]).push(n) === MANY_USERS + 1) wide.push(v);
-      } else if (u !== n) users.set(v, [u as NodeProto, n]);
+        if (u[u.length - 1] !== n && (u as NodeProto[]).push(n) === MANY_USERS + 1) wide.push(id);
+      } else if (u !== n) users[id] = [u as NodeProto, n];
     }
+    slots.next(n);
   }
 
   get nodes(): readonly NodeProto[] {
@@ -103,12 +141,96 @@ export class Graph {
 
   producer(value: string): NodeProto | undefined {
     if (this.holdsSealed) this.expand();
-    return this.producers.get(value);
+    const id = this.ids.get(value);
+    return id === undefined ? undefined : this.producers[id];
+  }
+
+  /**
+   * The id of a name, or -1 for a name the graph does not hold. Ids are dense (below valueCount) and
+   * never change, so an analysis may keep what it learns of each value in an array. Asking does not
+   * expand sealed blocks: the names inside one get their ids when something expands it.
+   */
+  valueId(name: string): number {
+    return this.ids.get(name) ?? -1;
+  }
+
+  /** The producer of the value with this id (valueId). */
+  producerOfId(id: number): NodeProto | undefined {
+    return this.producers[id];
+  }
+
+  /** How many ids valueId has handed out or may: every name the graph has held. */
+  get valueCount(): number {
+    return this.producers.length;
+  }
+
+  /**
+   * The ids of what each node of the list reads and writes, as the list is now: a walk in node order
+   * reads them where it would look each name up in a table of every name.
+   */
+  valueIds(): NodeValueIds {
+    if (this.holdsSealed) this.expand();
+    if (this.slots && this.slots.length === this.proto.nodes.length) return this.slots;
+    const nodes = this.proto.nodes;
+    const slots = new NodeValueIds(nodes);
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      const inputs = n.inputs, outputs = n.outputs;
+      for (let j = 0; j < inputs.length; j++) if (inputs[j]) slots.setInput(j, this.idFor(inputs[j]!));
+      for (let j = 0; j < outputs.length; j++) if (outputs[j]) slots.setOutput(j, this.idFor(outputs[j]!), inputs.length);
+      slots.next(n);
+    }
+    return (this.slots = slots);
+  }
+
+  /**
+   * The index of every node in the list as it is now (the first, should a node be listed twice):
+   * kept by the id of a value the node writes, without a table keyed by node.
+   */
+  nodeIndex(): NodeIndex {
+    const slots = this.valueIds();
+    const at = new Int32Array(this.producers.length).fill(-1);
+    let others: Map<NodeProto, number> | undefined;
+    const nodes = this.proto.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      const outputs = n.outputs.length;
+      let own = false;
+      for (let j = 0; j < outputs; j++) {
+        const id = slots.output(i, j);
+        if (id < 0 || this.producers[id] !== n) continue;
+        own = true;
+        if (at[id]! < 0) at[id] = i;
+      }
+      if (own) continue;
+      // A node that writes nothing as its producer (no outputs): rare, kept by node.
+      others ??= new Map();
+      if (!others.has(n)) others.set(n, i);
+    }
+    const producerAt = (id: number) => (id >= 0 && id < at.length ? at[id]! : -1);
+    return {
+      get: (n) => {
+        const i = producerAt(this.ownOutput(n));
+        return i >= 0 ? i : others?.get(n);
+      },
+      producerAt,
+    };
+  }
+
+  /** The id of the first value `n` writes as its producer; -1 without one. */
+  private ownOutput(n: NodeProto): number {
+    const outputs = n.outputs;
+    for (let j = 0; j < outputs.length; j++) {
+      const id = outputs[j] ? this.ids.get(outputs[j]!) : undefined;
+      if (id !== undefined && this.producers[id] === n) return id;
+    }
+    return -1;
   }
 
   consumers(value: string): readonly NodeProto[] {
     if (this.holdsSealed) this.expand();
-    const u = this.users.get(value);
+    const id = this.ids.get(value);
+    const u = id === undefined ? undefined : this.users[id];
     if (u === undefined) return NO_USERS;
     if (Array.isArray(u)) return u;
     if (u instanceof ManyUsers) return (u.list ??= [...u.set]);
@@ -157,7 +279,7 @@ export class Graph {
 
   addInitializer(t: TensorProto): void {
     if (this.holdsSealed) this.expand();
-    if (this.initializerMap.has(t.name) || this.producers.has(t.name)) throw new Error(`IR: initializer name ${t.name} already in use`);
+    if (this.initializerMap.has(t.name) || this.producer(t.name)) throw new Error(`IR: initializer name ${t.name} already in use`);
     this.proto.initializers.push(t);
     this.initializerMap.set(t.name, t);
     this.taken?.values.add(t.name);
@@ -167,6 +289,7 @@ export class Graph {
   addInitializerInput(t: TensorProto): void {
     if (!this.initializerMap.has(t.name)) throw new Error(`IR: ${t.name} is not an initializer`);
     this.proto.inputs.push({ name: t.name, type: { elemType: t.dataType, shape: t.dims.map((value) => ({ value })) } });
+    this.idFor(t.name);
     this.inputNames?.add(t.name);
   }
 
@@ -195,9 +318,11 @@ export class Graph {
       else for (const n of g.nodes) this.register(n);
     }
     if (!sealed.length) {
+      this.slots = undefined;
       replaceContents(old, merged as NodeProto[]);
       return;
     }
+    this.slots = undefined;
     replaceContents(old, merged.filter((e): e is NodeProto => !isSealed(e)));
     sealInto(this.proto, { entries: merged, initializers: this.proto.initializers, groups: sealed }, () => this.expand());
     this.sealedNow = true;
@@ -209,7 +334,7 @@ export class Graph {
       const o = outputs[i]!;
       if (!o) continue;
       const size = claimed.size;
-      if (this.producers.has(o) || claimed.add(o).size === size) throw new Error(`IR: ${o} already has a producer`);
+      if (this.producer(o) || claimed.add(o).size === size) throw new Error(`IR: ${o} already has a producer`);
     }
   }
 
@@ -218,6 +343,7 @@ export class Graph {
     const layout = sealedLayout(this.proto);
     if (!layout) return;
     this.sealedNow = false;
+    this.slots = undefined;
     const nodes: NodeProto[] = [];
     unsealed(this.proto, nodes, layout.initializers as TensorProto[]);
     const expanded = new Map(layout.groups.map((g) => [g, g.expand()]));
@@ -312,14 +438,15 @@ export class Graph {
   /** Renames what a node writes; readers of the old name then read whichever node writes it next. */
   setOutput(node: NodeProto, index: number, value: string): void {
     if (this.holdsSealed) this.expand();
-    const old = node.outputs[index]!;
-    if (this.producers.get(old) === node) this.producers.delete(old);
+    const old = this.ids.get(node.outputs[index]!);
+    if (old !== undefined && this.producers[old] === node) this.producers[old] = undefined;
     const outputs = [...node.outputs];
     outputs[index] = value;
     editable(node).outputs = Object.freeze(outputs);
+    this.slots = undefined;
     editable(node).src = undefined;
     this.taken?.values.add(value);
-    this.producers.set(value, node);
+    this.producers[this.idFor(value)] = node;
   }
 
   removeNode(node: NodeProto): void {
@@ -332,6 +459,7 @@ export class Graph {
     const kept = this.proto.nodes.filter((n) => !dead.has(n));
     if (kept.length === this.proto.nodes.length) return;
     for (const n of dead) this.detach(n);
+    this.slots = undefined;
     replaceContents(this.proto.nodes, kept);
   }
 
@@ -347,7 +475,10 @@ export class Graph {
         dead.add(n);
       }
     }
-    if (dead.size) replaceContents(this.proto.nodes, this.proto.nodes.filter((n) => !dead.has(n)));
+    if (dead.size) {
+      this.slots = undefined;
+      replaceContents(this.proto.nodes, this.proto.nodes.filter((n) => !dead.has(n)));
+    }
     return dead.size;
   }
 
@@ -355,6 +486,7 @@ export class Graph {
   sortTopologically(): void {
     const order = topologicalOrder(this);
     if (order.cycle) throw new Error(`IR: cycle through node ${order.cycle}`);
+    this.slots = undefined;
     replaceContents(this.proto.nodes, order.nodes);
   }
 
@@ -365,7 +497,10 @@ export class Graph {
       for (const o of node.outputs) if (o) this.retired.values.push(o);
     }
     for (const v of new Set(this.reads(node))) this.removeUser(v, node);
-    for (const o of node.outputs) if (this.producers.get(o) === node) this.producers.delete(o);
+    for (const o of node.outputs) {
+      const id = this.ids.get(o);
+      if (id !== undefined && this.producers[id] === node) this.producers[id] = undefined;
+    }
     if (this.captured.size) this.captured.delete(node);
   }
 
@@ -392,7 +527,7 @@ export class Graph {
   }
 
   /** Everything register does but the reader lists: freezing, names taken, producers, subgraph captures. */
-  private registerWrites(n: NodeProto): void {
+  private registerWrites(n: NodeProto, slots?: NodeValueIds): void {
     // Nodes a pass builds are frozen as decoded ones are: after insertion only Graph edits them.
     if (!Object.isFrozen(n.inputs)) editable(n).inputs = Object.freeze(n.inputs.slice());
     if (!Object.isFrozen(n.outputs)) editable(n).outputs = Object.freeze(n.outputs.slice());
@@ -403,7 +538,9 @@ export class Graph {
       const o = outputs[i]!;
       if (!o) continue;
       this.taken?.values.add(o);
-      if (!this.producers.has(o)) this.producers.set(o, n);
+      const id = this.idFor(o);
+      slots?.setOutput(i, id, n.inputs.length);
+      if (this.producers[id] === undefined) this.producers[id] = n;
     }
     const cap = capturedNames(n);
     if (cap.length) this.captured.set(n, cap);
@@ -411,30 +548,33 @@ export class Graph {
 
   private addUser(value: string, node: NodeProto): void {
     if (!value) return;
-    const u = this.users.get(value);
-    if (u === undefined) this.users.set(value, node);
+    const id = this.idFor(value);
+    const users = this.users;
+    const u = users[id];
+    if (u === undefined) users[id] = node;
     else if (Array.isArray(u)) {
       if (u.includes(node)) return;
       // A new array: a list handed out by consumers() stays as it was (a spread: concat() copies slowly).
-      if (u.length < MANY_USERS) this.users.set(value, [...u, node]);
-      else this.users.set(value, new ManyUsers(new Set(u).add(node)));
+      if (u.length < MANY_USERS) users[id] = [...u, node];
+      else users[id] = new ManyUsers(new Set(u).add(node));
     } else if (u instanceof ManyUsers) {
       if (u.set.has(node)) return;
       u.set.add(node);
       u.list = undefined;
-    } else if (u !== node) this.users.set(value, [u as NodeProto, node]);
+    } else if (u !== node) users[id] = [u as NodeProto, node];
   }
 
   private removeUser(value: string, node: NodeProto): void {
-    const u = this.users.get(value);
+    const id = this.ids.get(value);
+    const u = id === undefined ? undefined : this.users[id];
     if (u === undefined) return;
     if (Array.isArray(u)) {
       if (!u.includes(node)) return;
       const left = u.filter((x) => x !== node);
-      this.users.set(value, left.length === 1 ? left[0]! : left);
+      this.users[id!] = left.length === 1 ? left[0]! : left;
     } else if (u instanceof ManyUsers) {
       if (u.set.delete(node)) u.list = undefined;
-    } else if (u === node) this.users.delete(value);
+    } else if (u === node) this.users[id!] = undefined;
   }
 }
 

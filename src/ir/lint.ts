@@ -23,16 +23,15 @@ export function lintProblems(g: Graph): LintProblem[] {
   const add = (kind: LintKind, message: string) => problems.push({ kind, message });
   // What defines each value so far: a node, INITIALIZER, or DECLARED for a graph input (or a sparse
   // initializer). An initializer may also be a graph input (IR 3 requires it), but not twice an initializer.
-  const source = new Map<string, NodeProto | typeof DECLARED | typeof INITIALIZER>([['', DECLARED]]);
+  const slots = g.valueIds();
+  const source = new Sources(g);
   for (const v of g.proto.inputs) {
-    if (source.has(v.name)) add('producer', `graph input ${v.name} is declared twice: keep one`);
-    source.set(v.name, DECLARED);
+    if (source.swap(v.name, DECLARED) !== undefined) add('producer', `graph input ${v.name} is declared twice: keep one`);
   }
   const inits = g.proto.initializers;
   for (let i = 0; i < inits.length; i++) {
     const t = inits[i]!;
-    if (source.get(t.name) === INITIALIZER) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
-    source.set(t.name, INITIALIZER);
+    if (source.swap(t.name, INITIALIZER) === INITIALIZER) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
   }
   for (const n of g.proto.sparseInitializerNames) source.set(n, DECLARED);
   const nodeNames = new Set<string>();
@@ -46,9 +45,11 @@ export function lintProblems(g: Graph): LintProblem[] {
     const n = nodes[i]!;
     if (n.name && !addedNew(nodeNames, n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
     const reads = g.reads(n);
+    // The node's ids, read when the graph was, name the values its lists name while they are the same lists.
+    const known = reads === n.inputs && slots.matches(i, n);
     for (let j = 0; j < reads.length; j++) {
       const v = reads[j]!;
-      if (source.has(v)) continue;
+      if (known ? source.hasId(slots.input(i, j), v) : source.has(v)) continue;
       written ??= writtenValues(g);
       if (written.has(v)) add('order', `node ${nodeLabel(n)} reads ${v} before it is computed: the graph is not in topological order (or has a cycle)`);
       else add('undefined', `node ${nodeLabel(n)} reads ${v}, which no node, graph input or initializer defines; fix the name or add ${v} as an input or initializer`);
@@ -56,12 +57,11 @@ export function lintProblems(g: Graph): LintProblem[] {
     for (let j = 0; j < n.outputs.length; j++) {
       const o = n.outputs[j]!;
       if (!o) continue;
-      const other = source.get(o);
+      const other = known ? source.swapId(slots.output(i, j), o, n) : source.swap(o, n);
       if (other !== undefined) {
         const label = nodeLabel(n);
         add('producer', `tensor ${o} is written by ${other !== DECLARED && other !== INITIALIZER ? `both ${nodeLabel(other)} and ${label}` : `${label} and is also a graph input or initializer`}: each tensor needs exactly one producer`);
       }
-      source.set(o, n);
     }
   }
   for (const o of g.proto.outputs) {
@@ -74,6 +74,73 @@ export function lintProblems(g: Graph): LintProblem[] {
 const DECLARED = Symbol('declared');
 /** Marks a value an initializer defines in lintProblems. */
 const INITIALIZER = Symbol('initializer');
+
+type Source = NodeProto | typeof DECLARED | typeof INITIALIZER;
+
+/**
+ * What lintProblems has seen define each name, kept by the graph's value id: the graph's table turns a
+ * name into its id with one lookup, where a map of its own would insert every name again. Nothing else
+ * of the graph's tables is trusted (producers and readers are what lint checks); a name the table does
+ * not hold (a list edited behind the graph's back) is kept in a map.
+ */
+class Sources {
+  private readonly kind: Uint8Array;
+  private readonly writers: (NodeProto | undefined)[];
+  private readonly others = new Map<string, Source>([['', DECLARED]]);
+
+  constructor(private readonly g: Graph) {
+    this.kind = new Uint8Array(g.valueCount);
+    this.writers = new Array<NodeProto | undefined>(g.valueCount);
+  }
+
+  has(name: string): boolean {
+    return this.hasId(this.idOf(name), name);
+  }
+
+  /** has(name) where the graph's id of `name` is known (-1 for none). */
+  hasId(id: number, name: string): boolean {
+    return id < 0 || id >= this.kind.length ? this.others.has(name) : this.kind[id] !== NONE;
+  }
+
+  set(name: string, s: Source): void {
+    this.setAt(this.idOf(name), name, s);
+  }
+
+  /** set, returning what defined the name before: one lookup of the name for both. */
+  swap(name: string, s: Source): Source | undefined {
+    return this.swapId(this.idOf(name), name, s);
+  }
+
+  swapId(id: number, name: string, s: Source): Source | undefined {
+    if (id >= this.kind.length) id = -1;
+    const old = id < 0 ? this.others.get(name) : this.at(id);
+    this.setAt(id, name, s);
+    return old;
+  }
+
+  private at(id: number): Source | undefined {
+    const k = this.kind[id];
+    return k === NONE ? undefined : k === BY_NODE ? this.writers[id] : k === BY_INPUT ? DECLARED : INITIALIZER;
+  }
+
+  private setAt(id: number, name: string, s: Source): void {
+    if (id < 0) this.others.set(name, s);
+    else if (s === DECLARED) this.kind[id] = BY_INPUT;
+    else if (s === INITIALIZER) this.kind[id] = BY_INITIALIZER;
+    else {
+      this.kind[id] = BY_NODE;
+      this.writers[id] = s;
+    }
+  }
+
+  private idOf(name: string): number {
+    if (!name) return -1;
+    const id = this.g.valueId(name);
+    return id < this.kind.length ? id : -1;
+  }
+}
+
+const NONE = 0, BY_INPUT = 1, BY_INITIALIZER = 2, BY_NODE = 3;
 
 /** Adds `value`; false when it was there already (one hash operation, where has + add are two). */
 function addedNew(set: Set<string>, value: string): boolean {

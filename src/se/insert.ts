@@ -12,7 +12,7 @@ import { constantShape, inferNodes } from '../analysis/shapes.js';
 import type { ShapeMap } from '../analysis/shapes.js';
 import { SeInjectError } from '../errors.js';
 import { Graph } from '../ir/graph.js';
-import type { InsertGroup } from '../ir/graph.js';
+import type { InsertGroup, NodeIndex } from '../ir/graph.js';
 import { lintNodes, lintProblems } from '../ir/lint.js';
 import type { Model } from '../ir/model.js';
 import type { NodeProto, TensorProto } from '../onnx/proto.js';
@@ -50,7 +50,7 @@ const BLOCK_NAMESPACE = 'se/';
  * after. Sets each block's squeezeChannels, params and macs. `shapes` are the model's, `position` each
  * node's index in its list.
  */
-export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOptions, shapes: ShapeMap, before: { macs: MacCount; params: ParamCount }, position: ReadonlyMap<NodeProto, number>): Inserted {
+export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOptions, shapes: ShapeMap, before: { macs: MacCount; params: ParamCount }, position: NodeIndex): Inserted {
   const g = model.graph;
   // Mixed with blocks inserted as nodes, sealed weights would come after theirs rather than in block order.
   const sealable = model.proto.irVersion >= 4 && !blocks.some((b) => g.isGraphOutput(b.site.tensor)) && !anyNameStartsWith(model, BLOCK_NAMESPACE);
