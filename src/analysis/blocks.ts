@@ -5,6 +5,8 @@
 import type { Graph, NodeIndex } from '../ir/graph.js';
 import { FLOAT_TYPES } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
+import type { NodeValueIds } from '../ir/value-ids.js';
+import { ValueShapes } from './shapes.js';
 import type { ShapeMap, ValueShape } from './shapes.js';
 
 /**
@@ -19,6 +21,10 @@ export interface Ctx {
   shapes: ShapeMap;
   /** Each node's index in the (topologically ordered) node list: computed once per graph. */
   position: NodeIndex;
+  /** The value ids of each node's inputs, by that index: a producer's inputs are found without their names. */
+  ids: NodeValueIds;
+  /** `shapes` when it keeps this graph's values by id, which a record's shape is then read by. */
+  shapesById: ValueShapes | undefined;
   /**
    * What the passes ask of each tensor, one record per tensor (valueFacts) by the graph's value id,
    * made when first asked: the graph and its shapes do not change while passes match, and the walks
@@ -70,7 +76,9 @@ class ValueFacts {
 
 export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
   return {
-    graph, shapes, position: graph.nodeIndex(), facts: new Array<ValueFacts | undefined>(graph.valueCount),
+    graph, shapes, position: graph.nodeIndex(), ids: graph.valueIds(),
+    shapesById: shapes instanceof ValueShapes && shapes.graph === graph ? shapes : undefined,
+    facts: new Array<ValueFacts | undefined>(graph.valueCount),
     unknown: new Map(), searches: 0, walks: 0, lists: { stack: [], visited: [], queue: [] },
     recent: new Array<ValueFacts | undefined>(RECENT).fill(undefined), recentNext: 0,
   };
@@ -84,18 +92,23 @@ function valueFacts(ctx: Ctx, t: string): ValueFacts {
     const r = recent[i];
     if (r !== undefined && r.name === t) return r;
   }
-  const id = ctx.graph.valueId(t);
-  const f = id >= 0 ? (ctx.facts[id] ??= newFacts(ctx, t, id)) : unknownFacts(ctx, t);
+  const f = factsOf(ctx, t, ctx.graph.valueId(t));
   recent[ctx.recentNext] = f;
   ctx.recentNext = (ctx.recentNext + 1) % RECENT;
   return f;
 }
 
+/** The facts of `t`, whose value id is `id` (-1 for a name the graph does not hold). */
+function factsOf(ctx: Ctx, t: string, id: number): ValueFacts {
+  return id >= 0 ? (ctx.facts[id] ??= newFacts(ctx, t, id)) : unknownFacts(ctx, t);
+}
+
 function newFacts(ctx: Ctx, t: string, id: number): ValueFacts {
   const producer = ctx.graph.producerOfId(id);
-  if (producer) return new ValueFacts(t, ctx.shapes.get(t), producer, ctx.position.producerAt(id), true, false);
+  const shape = ctx.shapesById ? ctx.shapesById.getId(id, t) : ctx.shapes.get(t);
+  if (producer) return new ValueFacts(t, shape, producer, ctx.position.producerAt(id), true, false);
   const initializer = !!ctx.graph.initializer(t);
-  return new ValueFacts(t, ctx.shapes.get(t), undefined, -1, !initializer && ctx.graph.isGraphInput(t), initializer);
+  return new ValueFacts(t, shape, undefined, -1, !initializer && ctx.graph.isGraphInput(t), initializer);
 }
 
 function unknownFacts(ctx: Ctx, t: string): ValueFacts {
@@ -109,15 +122,42 @@ const RECENT = 4;
 
 /** The data inputs of `f`'s producer (none without one), kept from the first question. */
 function producerData(ctx: Ctx, f: ValueFacts): readonly string[] {
-  return f.producerData ??= f.producer ? dataInputsOfNode(ctx, f.producer) : NO_NAMES;
+  if (f.producerData === undefined) findParents(ctx, f);
+  return f.producerData!;
 }
 
 /** The same as records. */
 function parentRecords(ctx: Ctx, f: ValueFacts): readonly ValueFacts[] {
-  return (f.parents ??= producerData(ctx, f).map((i) => valueFacts(ctx, i)));
+  if (f.parents === undefined) findParents(ctx, f);
+  return f.parents!;
+}
+
+/** Sets f's producerData and parents, reading the producer's inputs by their ids where the node is as indexed. */
+function findParents(ctx: Ctx, f: ValueFacts): void {
+  const p = f.producer;
+  if (!p) {
+    f.producerData = NO_NAMES;
+    f.parents = NO_FACTS;
+    return;
+  }
+  const byId = f.at >= 0 && ctx.ids.matches(f.at, p);
+  const inputs = p.inputs;
+  const parents: ValueFacts[] = [];
+  let kept: string[] | undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const name = inputs[i]!;
+    const d = dataRecord(ctx, name, !name ? -1 : byId ? ctx.ids.input(f.at, i) : ctx.graph.valueId(name));
+    if (d) {
+      parents.push(d);
+      kept?.push(name);
+    } else if (!kept) kept = copyOf(inputs, i);
+  }
+  f.producerData = kept ?? inputs;
+  f.parents = parents;
 }
 
 const NO_NAMES: readonly string[] = [];
+const NO_FACTS: readonly ValueFacts[] = [];
 
 /** The node writing `t` (undefined for graph inputs, initializers and unknown names). */
 export function producerOf(ctx: Ctx, t: string): NodeProto | undefined {
@@ -154,7 +194,7 @@ function isConstantValue(ctx: Ctx, f: ValueFacts, depth: number): boolean {
   let result = f.initializer;
   const p = f.producer;
   if (p?.opType === 'Constant' || p?.opType === 'ConstantOfShape') result = true;
-  else if (p && depth < 16 && readsAnything(p)) result = computedFromConstants(ctx, p, depth + 1);
+  else if (p && depth < 16 && readsAnything(p)) result = computedFromConstants(ctx, f, depth + 1);
   f.constant = result;
   return result;
 }
@@ -166,8 +206,17 @@ function readsAnything(p: NodeProto): boolean {
   return false;
 }
 
-function computedFromConstants(ctx: Ctx, p: NodeProto, depth: number): boolean {
-  for (const i of p.inputs) if (i && !isConstant(ctx, i, depth)) return false;
+/** Are all inputs of f's producer constant? Read by their ids where the node is as indexed. */
+function computedFromConstants(ctx: Ctx, f: ValueFacts, depth: number): boolean {
+  const p = f.producer!;
+  const byId = f.at >= 0 && ctx.ids.matches(f.at, p);
+  const inputs = p.inputs;
+  for (let j = 0; j < inputs.length; j++) {
+    const i = inputs[j]!;
+    if (!i) continue;
+    const input = byId ? factsOf(ctx, i, ctx.ids.input(f.at, j)) : valueFacts(ctx, i);
+    if (!isConstantValue(ctx, input, depth)) return false;
+  }
   return true;
 }
 
@@ -210,25 +259,31 @@ function dataInputsOfNode(ctx: Ctx, n: NodeProto): readonly string[] {
   const inputs = n.inputs;
   let kept: string[] | undefined;
   for (let i = 0; i < inputs.length; i++) {
-    if (isData(ctx, inputs[i]!)) kept?.push(inputs[i]!);
-    else if (!kept) {
-      // Copied by hand: a node's list is frozen, and slice() copies a frozen array the slow way.
-      kept = [];
-      for (let j = 0; j < i; j++) kept.push(inputs[j]!);
-    }
+    const name = inputs[i]!;
+    if (name && dataRecord(ctx, name, ctx.graph.valueId(name))) kept?.push(name);
+    else if (!kept) kept = copyOf(inputs, i);
   }
   // All of them (an Add of two maps, a Relu): the node's own list, one array fewer kept per node.
   return kept ?? inputs;
 }
 
-function isData(ctx: Ctx, i: string): boolean {
-  if (!i) return false;
+/** The first `count` entries of a node's list, copied by hand: the list is frozen, and slice() copies a frozen array the slow way. */
+function copyOf(list: readonly string[], count: number): string[] {
+  const copy: string[] = [];
+  for (let j = 0; j < count; j++) copy.push(list[j]!);
+  return copy;
+}
+
+/** The record of input `i` (value id `id`) when it carries activations; undefined otherwise. */
+function dataRecord(ctx: Ctx, i: string, id: number): ValueFacts | undefined {
+  if (!i) return undefined;
   // A weight, asked about once by its reader: no record is kept for it.
-  const id = ctx.graph.valueId(i);
-  const known = id >= 0 ? ctx.facts[id] : undefined;
-  const f = known ?? (id >= 0 && !ctx.graph.producerOfId(id) && ctx.graph.initializer(i) ? undefined : valueFacts(ctx, i));
-  if (!f) return false;
-  return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstantValue(ctx, f, 0);
+  let f = id >= 0 ? ctx.facts[id] : undefined;
+  if (!f) {
+    if (id >= 0 && !ctx.graph.producerOfId(id) && ctx.graph.initializer(i)) return undefined;
+    f = factsOf(ctx, i, id);
+  }
+  return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstantValue(ctx, f, 0) ? f : undefined;
 }
 
 export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'none' | 'budget' };

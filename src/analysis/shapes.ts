@@ -155,7 +155,7 @@ export class ValueShapes implements ShapeMap {
   /** Names in the order they were first set: a Map's order, for forEach and keys. */
   private readonly order: string[] = [];
 
-  constructor(private readonly graph: Graph) {
+  constructor(readonly graph: Graph) {
     this.byId = new Array<ValueShape | undefined>(graph.valueCount);
   }
 
