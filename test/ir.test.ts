@@ -86,6 +86,20 @@ describe('lint', () => {
     expect(lintGraph(graphOf([node('Relu', ['x'], ['y'], {}, 'n1'), node('Relu', ['x'], ['y'], {}, 'n2')]))[0]).toMatch(/tensor y is written by both n1 and n2/);
   });
 
+  it('checks the lists as they are, not the value ids the graph read from them', () => {
+    const g = graphOf([node('Relu', ['x'], ['a']), node('Relu', ['a'], ['y'])]);
+    expect(lintGraph(g)).toEqual([]);
+    const [r1, r2] = g.nodes as [NodeProto, NodeProto];
+    // A list replaced behind the IR, and the node list reordered behind it.
+    (r2 as unknown as { inputs: string[] }).inputs = ['nope'];
+    expect(lintGraph(g)[0]).toMatch(/reads nope, which no node/);
+    (r2 as unknown as { inputs: string[] }).inputs = ['a'];
+    g.proto.nodes.reverse();
+    expect(lintGraph(g)[0]).toMatch(/reads a before it is computed/);
+    expect(g.nodeIndex().get(r1)).toBe(1);
+    expect(g.nodeIndex().get(r2)).toBe(0);
+  });
+
   it('a rewritten model saves in topological order and reloads clean', () => {
     const bytes = buildModelBytes(residualBlock(32));
     const m = loadModelBytes(bytes);

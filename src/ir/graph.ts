@@ -194,10 +194,12 @@ export class Graph {
     const nodes = this.proto.nodes;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
-      const outputs = n.outputs.length;
+      const outputs = n.outputs;
+      // A node edited since the ids were read (a list changed behind the graph) is looked up by name.
+      const known = slots.matches(i, n);
       let own = false;
-      for (let j = 0; j < outputs; j++) {
-        const id = slots.output(i, j);
+      for (let j = 0; j < outputs.length; j++) {
+        const id = known ? slots.output(i, j) : outputs[j] ? this.ids.get(outputs[j]!) ?? -1 : -1;
         if (id < 0 || this.producers[id] !== n) continue;
         own = true;
         if (at[id]! < 0) at[id] = i;
