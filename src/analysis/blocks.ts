@@ -107,7 +107,7 @@ function newFacts(ctx: Ctx, t: string, id: number): ValueFacts {
   const producer = ctx.graph.producerOfId(id);
   const shape = ctx.shapesById ? ctx.shapesById.getId(id, t) : ctx.shapes.get(t);
   if (producer) return new ValueFacts(t, shape, producer, ctx.position.producerAt(id), true, false);
-  const initializer = !!ctx.graph.initializer(t);
+  const initializer = !!ctx.graph.initializerOfId(id);
   return new ValueFacts(t, shape, undefined, -1, !initializer && ctx.graph.isGraphInput(t), initializer);
 }
 
@@ -280,7 +280,7 @@ function dataRecord(ctx: Ctx, i: string, id: number): ValueFacts | undefined {
   // A weight, asked about once by its reader: no record is kept for it.
   let f = id >= 0 ? ctx.facts[id] : undefined;
   if (!f) {
-    if (id >= 0 && !ctx.graph.producerOfId(id) && ctx.graph.initializer(i)) return undefined;
+    if (id >= 0 && !ctx.graph.producerOfId(id) && ctx.graph.initializerOfId(id)) return undefined;
     f = factsOf(ctx, i, id);
   }
   return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstantValue(ctx, f, 0) ? f : undefined;

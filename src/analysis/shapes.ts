@@ -57,7 +57,7 @@ export interface ShapeWatch {
 
 export function inferShapes(g: Graph, opset: number, bind: DimBindings = {}, label = 'model', watch?: ShapeWatch): ShapeMap {
   const shapes = new ValueShapes(g);
-  for (const t of g.initializers.values()) setShape(shapes, t.name, constantShape(t), watch);
+  initializerShapes(shapes, g, watch);
   for (const input of g.proto.inputs) {
     if (shapes.has(input.name) || !input.type) continue;
     setShape(shapes, input.name, { dtype: input.type.elemType, dims: bindInputDims(input.name, input.type.shape, bind, label) }, watch);
@@ -70,6 +70,29 @@ function setShape(shapes: ShapeMap, name: string, s: ValueShape, watch: ShapeWat
   const size = shapes.size;
   shapes.set(name, s);
   watch?.value(name, s, shapes.size === size);
+}
+
+/** Every initializer's shape, set in the order of g.initializers (a Map's: the first of a name, holding the last). */
+function initializerShapes(shapes: ValueShapes, g: Graph, watch: ShapeWatch | undefined): void {
+  const byName = g.initializers;
+  const inits = g.proto.initializers;
+  if (byName.size !== inits.length) {
+    for (const t of byName.values()) setShape(shapes, t.name, constantShape(t), watch);
+    return;
+  }
+  // No two share a name: the list is the map's order, and each has its id.
+  const ids = g.initializerIds();
+  for (let k = 0; k < inits.length; k++) {
+    const t = inits[k]!;
+    const id = ids.id(k, t);
+    if (id < 0) {
+      setShape(shapes, t.name, constantShape(t), watch);
+      continue;
+    }
+    const s = constantShape(t);
+    const replaced = shapes.setId(id, t.name, s);
+    watch?.value(t.name, s, replaced);
+  }
 }
 
 /**

@@ -12,7 +12,7 @@
 import type { GraphProto, NodeProto, TensorProto } from './types.js';
 import { isSealed, sealInto, sealedLayout, unsealed } from './sealed.js';
 import type { SealedGroup } from './sealed.js';
-import { NodeValueIds } from './value-ids.js';
+import { NodeValueIds, TensorIds } from './value-ids.js';
 
 /** The one place a node's fields are written: every edit goes through Graph, which keeps the maps right. */
 type EditableNode = { -readonly [K in keyof NodeProto]: NodeProto[K] };
@@ -62,6 +62,10 @@ export class Graph {
   /** Names a node reads inside its subgraphs (If/Loop/Scan bodies) from this scope. */
   private readonly captured = new Map<NodeProto, string[]>();
   private readonly initializerMap = new Map<string, TensorProto>();
+  /** The initializer of each value id (the last listed, as in initializerMap). */
+  private initializerById: (TensorProto | undefined)[] = [];
+  /** The ids of the initializers, in their list's order; made again after the list changes. */
+  private tensorIds?: TensorIds;
   /**
    * Every value and node name the graph has ever held (a removed node's names stay taken), made on the
    * first request for a fresh name: until then, only the names of removed nodes are kept.
@@ -70,7 +74,7 @@ export class Graph {
   private readonly retired = { values: [] as string[], nodes: [] as string[] };
 
   constructor(readonly proto: GraphProto) {
-    // An initializer gets its id when a node reads it: most are read, and one table operation fewer each.
+    // An initializer gets its id when a node reads it (most are read), or when initializerIds is asked.
     for (const t of proto.initializers) this.initializerMap.set(t.name, t);
     for (const v of proto.inputs) if (v.name) this.idFor(v.name);
     const nodes = proto.nodes;
@@ -184,49 +188,30 @@ export class Graph {
   }
 
   /**
-   * The index of every node in the list as it is now (the first, should a node be listed twice):
-   * kept by the id of a value the node writes, without a table keyed by node.
+   * The index of every node in the list as it is now (the first, should a node be listed twice); by
+   * the ids of the values each node writes, and by node once a node's index is asked for.
    */
   nodeIndex(): NodeIndex {
     const slots = this.valueIds();
     const at = new Int32Array(this.producers.length).fill(-1);
-    let others: Map<NodeProto, number> | undefined;
     const nodes = this.proto.nodes;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       const outputs = n.outputs;
       // A node edited since the ids were read (a list changed behind the graph) is looked up by name.
       const known = slots.matches(i, n);
-      let own = false;
       for (let j = 0; j < outputs.length; j++) {
         const id = known ? slots.output(i, j) : outputs[j] ? this.ids.get(outputs[j]!) ?? -1 : -1;
-        if (id < 0 || this.producers[id] !== n) continue;
-        own = true;
-        if (at[id]! < 0) at[id] = i;
+        if (id >= 0 && this.producers[id] === n && at[id]! < 0) at[id] = i;
       }
-      if (own) continue;
-      // A node that writes nothing as its producer (no outputs): rare, kept by node.
-      others ??= new Map();
-      if (!others.has(n)) others.set(n, i);
     }
-    const producerAt = (id: number) => (id >= 0 && id < at.length ? at[id]! : -1);
+    // The list as it was, for the table by node made on the first question.
+    const listed = nodes.slice();
+    let byNode: Map<NodeProto, number> | undefined;
     return {
-      get: (n) => {
-        const i = producerAt(this.ownOutput(n));
-        return i >= 0 ? i : others?.get(n);
-      },
-      producerAt,
+      get: (n) => (byNode ??= indexByNode(listed)).get(n),
+      producerAt: (id) => (id >= 0 && id < at.length ? at[id]! : -1),
     };
-  }
-
-  /** The id of the first value `n` writes as its producer; -1 without one. */
-  private ownOutput(n: NodeProto): number {
-    const outputs = n.outputs;
-    for (let j = 0; j < outputs.length; j++) {
-      const id = outputs[j] ? this.ids.get(outputs[j]!) : undefined;
-      if (id !== undefined && this.producers[id] === n) return id;
-    }
-    return -1;
   }
 
   consumers(value: string): readonly NodeProto[] {
@@ -242,6 +227,26 @@ export class Graph {
   initializer(name: string): TensorProto | undefined {
     if (this.holdsSealed) this.expand();
     return this.initializerMap.get(name);
+  }
+
+  /** The initializer of the value with this id (valueId). */
+  initializerOfId(id: number): TensorProto | undefined {
+    this.initializerIds();
+    return this.initializerById[id];
+  }
+
+  /** The value ids of the initializers, in their list's order: a walk of every initializer reads them instead of looking up names. */
+  initializerIds(): TensorIds {
+    if (this.holdsSealed) this.expand();
+    const inits = this.proto.initializers;
+    if (this.tensorIds?.length === inits.length) return this.tensorIds;
+    const ids = new TensorIds(inits);
+    for (let k = 0; k < inits.length; k++) ids.set(k, this.idFor(inits[k]!.name));
+    // Made at its length (ids are dense), then filled: the last of a name wins, as in initializerMap.
+    const byId = new Array<TensorProto | undefined>(this.producers.length);
+    for (let k = 0; k < inits.length; k++) byId[ids.id(k, inits[k]!)] = inits[k];
+    this.initializerById = byId;
+    return (this.tensorIds = ids);
   }
 
   get initializers(): ReadonlyMap<string, TensorProto> {
@@ -284,6 +289,7 @@ export class Graph {
     if (this.initializerMap.has(t.name) || this.producer(t.name)) throw new Error(`IR: initializer name ${t.name} already in use`);
     this.proto.initializers.push(t);
     this.initializerMap.set(t.name, t);
+    this.tensorIds = undefined;
     this.taken?.values.add(t.name);
   }
 
@@ -635,6 +641,13 @@ const MANY_USERS = 16;
 
 const NO_USERS: readonly NodeProto[] = Object.freeze([]);
 const NO_NAMES: string[] = [];
+
+/** Each node's first index in `nodes`: set from the last back, one table operation per node. */
+function indexByNode(nodes: readonly NodeProto[]): Map<NodeProto, number> {
+  const byNode = new Map<NodeProto, number>();
+  for (let i = nodes.length - 1; i >= 0; i--) byNode.set(nodes[i]!, i);
+  return byNode;
+}
 
 /** Replaces an array's contents in place without spreading it into arguments (10^6 nodes overflow the stack). */
 function replaceContents<T>(target: T[], source: readonly T[]): void {

@@ -24,6 +24,7 @@ export function lintProblems(g: Graph): LintProblem[] {
   // What defines each value so far: a node, INITIALIZER, or DECLARED for a graph input (or a sparse
   // initializer). An initializer may also be a graph input (IR 3 requires it), but not twice an initializer.
   const slots = g.valueIds();
+  const tensorIds = g.initializerIds();
   const source = new Sources(g);
   for (const v of g.proto.inputs) {
     if (source.swap(v.name, DECLARED) !== undefined) add('producer', `graph input ${v.name} is declared twice: keep one`);
@@ -31,7 +32,8 @@ export function lintProblems(g: Graph): LintProblem[] {
   const inits = g.proto.initializers;
   for (let i = 0; i < inits.length; i++) {
     const t = inits[i]!;
-    if (source.swap(t.name, INITIALIZER) === INITIALIZER) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
+    const id = tensorIds.id(i, t);
+    if ((id >= 0 ? source.swapId(id, t.name, INITIALIZER) : source.swap(t.name, INITIALIZER)) === INITIALIZER) add('producer', `two initializers are named ${t.name}: each tensor needs exactly one producer`);
   }
   for (const n of g.proto.sparseInitializerNames) source.set(n, DECLARED);
   const nodeNames = new Set<string>();

@@ -2,7 +2,7 @@
 // every node (lint, shape inference, the node index) read a node's ids here instead of looking each
 // name up in a table of every name, which on a graph of 10^5 values costs a few cache misses a name.
 
-import type { NodeProto } from './types.js';
+import type { NodeProto, TensorProto } from './types.js';
 
 export class NodeValueIds {
   /** Node i's input ids start at start[i], its output ids follow them; -1 for an omitted one. */
@@ -63,5 +63,32 @@ export class NodeValueIds {
 
   output(i: number, j: number): number {
     return this.ids[this.start[i]! + this.inputLists[i]!.length + j]!;
+  }
+}
+
+/** The value ids of a graph's initializers, in the list's order (Graph.initializerIds). */
+export class TensorIds {
+  private readonly ids: Int32Array;
+  /** Each tensor and its name when its id was read: a tensor renamed since has id() -1. */
+  private readonly tensors: TensorProto[];
+  private readonly names: string[];
+
+  constructor(tensors: readonly TensorProto[]) {
+    this.ids = new Int32Array(tensors.length).fill(-1);
+    this.tensors = tensors.slice();
+    this.names = tensors.map((t) => t.name);
+  }
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  set(k: number, id: number): void {
+    this.ids[k] = id;
+  }
+
+  /** The id of initializer k when it is `t`, under the name it had; -1 otherwise (look it up by name). */
+  id(k: number, t: TensorProto): number {
+    return this.tensors[k] === t && this.names[k] === t.name ? this.ids[k]! : -1;
   }
 }
