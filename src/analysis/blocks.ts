@@ -6,7 +6,7 @@ import type { Graph, NodeIndex } from '../ir/graph.js';
 import { FLOAT_TYPES } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
 import type { NodeValueIds } from '../ir/value-ids.js';
-import { ValueShapes } from './shapes.js';
+import { ValueShapes } from './value-shapes.js';
 import type { ShapeMap, ValueShape } from './shapes.js';
 
 /**

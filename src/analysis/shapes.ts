@@ -10,6 +10,7 @@ import type { NodeValueIds } from '../ir/value-ids.js';
 import { DataType, elementCount, tensorValues } from '../onnx/proto.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { inferNode, inputsRead } from './shape-rules.js';
+import { NodeShapes, ValueShapes } from './value-shapes.js';
 
 export interface ValueShape {
   dtype: number;
@@ -19,15 +20,15 @@ export interface ValueShape {
   values?: number[];
 }
 
-/**
- * Shapes by value name: a Map, or the table inferShapes fills (ValueShapes), which keeps a graph's
- * values by their ids. Iteration is in the order names were first set, as a Map's.
- */
 /** What a question about a few values' shapes needs: a ShapeMap, or the shapes of one node at hand. */
 export interface ShapeLookup {
   get(name: string): ValueShape | undefined;
 }
 
+/**
+ * Shapes by value name: a Map, or the table inferShapes fills (ValueShapes), which keeps a graph's
+ * values by their ids. Iteration is in the order names were first set, as a Map's.
+ */
 export interface ShapeMap extends ShapeLookup {
   set(name: string, s: ValueShape): unknown;
   has(name: string): boolean;
@@ -95,6 +96,14 @@ function initializerShapes(shapes: ValueShapes, g: Graph, watch: ShapeWatch | un
   }
 }
 
+/** Output j's shape as a rule gave it, with what it could not tell dropped. */
+function checkedShape(outs: readonly ValueShape[], j: number): ValueShape {
+  const s = outs[j] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
+  if (s.dims && !areDims(s.dims)) s.dims = undefined;
+  if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
+  return s;
+}
+
 /**
  * inferNodes over the graph's own list, reading and writing shapes by the value ids each node's
  * inputs and outputs have (Graph.valueIds): no name is looked up, where a node edited since keeps
@@ -132,106 +141,6 @@ function inferGraphNodes(shapes: ValueShapes, g: Graph, opset: number, watch?: S
   }
 }
 
-/**
- * The shapes of the node inference just did, for the watch: its inputs' and outputs' shapes are at
- * hand, found by comparing the asked name with the node's own (the watch asks with those very
- * strings); any other name is looked up in the table.
- */
-class NodeShapes implements ShapeLookup {
-  private node?: NodeProto;
-  private ins: readonly (ValueShape | undefined)[] = [];
-  readonly outs: (ValueShape | undefined)[] = [];
-
-  constructor(private readonly shapes: ShapeMap) {}
-
-  show(n: NodeProto, ins: readonly (ValueShape | undefined)[]): void {
-    this.node = n;
-    this.ins = ins;
-  }
-
-  get(name: string): ValueShape | undefined {
-    const n = this.node!;
-    const outputs = n.outputs;
-    // Outputs first, the last first: the table holds what was set last for a name.
-    for (let j = outputs.length - 1; j >= 0; j--) if (outputs[j] === name && this.outs[j] !== undefined) return this.outs[j];
-    const inputs = n.inputs;
-    for (let j = 0; j < inputs.length; j++) if (inputs[j] === name && this.ins[j] !== undefined) return this.ins[j];
-    return this.shapes.get(name);
-  }
-}
-
-/** Output j's shape as a rule gave it, with what it could not tell dropped. */
-function checkedShape(outs: readonly ValueShape[], j: number): ValueShape {
-  const s = outs[j] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
-  if (s.dims && !areDims(s.dims)) s.dims = undefined;
-  if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
-  return s;
-}
-
-/**
- * The shapes of a graph's values, kept by value id (an array, not a table of names); a name the graph
- * did not hold when the table was made (a value added since) is kept by name.
- */
-export class ValueShapes implements ShapeMap {
-  private readonly byId: (ValueShape | undefined)[];
-  private readonly others = new Map<string, ValueShape>();
-  /** Names in the order they were first set: a Map's order, for forEach and keys. */
-  private readonly order: string[] = [];
-
-  constructor(readonly graph: Graph) {
-    this.byId = new Array<ValueShape | undefined>(graph.valueCount);
-  }
-
-  get size(): number {
-    return this.order.length;
-  }
-
-  get(name: string): ValueShape | undefined {
-    const id = this.idOf(name);
-    return id < 0 ? this.others.get(name) : this.byId[id];
-  }
-
-  /** The shape of the value with this id (Graph.valueId), named `name`. */
-  getId(id: number, name: string): ValueShape | undefined {
-    return id >= 0 && id < this.byId.length ? this.byId[id] : this.others.get(name);
-  }
-
-  has(name: string): boolean {
-    return this.get(name) !== undefined;
-  }
-
-  set(name: string, s: ValueShape): this {
-    this.setId(this.idOf(name), name, s);
-    return this;
-  }
-
-  /** set where the id of `name` is known; true when the name had a shape already. */
-  setId(id: number, name: string, s: ValueShape): boolean {
-    if (id < 0 || id >= this.byId.length) {
-      const size = this.others.size;
-      if (this.others.set(name, s).size === size) return true;
-    } else {
-      const had = this.byId[id] !== undefined;
-      this.byId[id] = s;
-      if (had) return true;
-    }
-    this.order.push(name);
-    return false;
-  }
-
-  forEach(f: (s: ValueShape, name: string) => void): void {
-    for (const name of this.order) f(this.get(name)!, name);
-  }
-
-  keys(): IterableIterator<string> {
-    return this.order.values();
-  }
-
-  private idOf(name: string): number {
-    const id = name ? this.graph.valueId(name) : -1;
-    return id < this.byId.length ? id : -1;
-  }
-}
 
 /**
  * Adds the shapes of `nodes` (in dependency order) to `shapes`, whose entries cover every value they read.
