@@ -188,30 +188,50 @@ export class Graph {
   }
 
   /**
-   * The index of every node in the list as it is now (the first, should a node be listed twice); by
-   * the ids of the values each node writes, and by node once a node's index is asked for.
+   * The index of every node in the list as it is now (the first, should a node be listed twice), kept
+   * by the ids of the values each node writes.
    */
   nodeIndex(): NodeIndex {
     const slots = this.valueIds();
     const at = new Int32Array(this.producers.length).fill(-1);
+    let others: Map<NodeProto, number> | undefined;
     const nodes = this.proto.nodes;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       const outputs = n.outputs;
       // A node edited since the ids were read (a list changed behind the graph) is looked up by name.
       const known = slots.matches(i, n);
+      let own = false;
       for (let j = 0; j < outputs.length; j++) {
         const id = known ? slots.output(i, j) : outputs[j] ? this.ids.get(outputs[j]!) ?? -1 : -1;
-        if (id >= 0 && this.producers[id] === n && at[id]! < 0) at[id] = i;
+        if (id < 0 || this.producers[id] !== n) continue;
+        own = true;
+        if (at[id]! < 0) at[id] = i;
       }
+      if (own) continue;
+      // A node that writes nothing as its producer (no outputs): rare, kept by node.
+      others ??= new Map();
+      if (!others.has(n)) others.set(n, i);
     }
-    // The list as it was, for the table by node made on the first question.
-    const listed = nodes.slice();
-    let byNode: Map<NodeProto, number> | undefined;
+    const producerAt = (id: number) => (id >= 0 && id < at.length ? at[id]! : -1);
     return {
-      get: (n) => (byNode ??= indexByNode(listed)).get(n),
-      producerAt: (id) => (id >= 0 && id < at.length ? at[id]! : -1),
+      // By the id of a value the node writes: no table keyed by node, which would hold every node again.
+      get: (n) => {
+        const i = producerAt(this.ownOutput(n));
+        return i >= 0 ? i : others?.get(n);
+      },
+      producerAt,
     };
+  }
+
+  /** The id of the first value `n` writes as its producer; -1 without one. */
+  private ownOutput(n: NodeProto): number {
+    const outputs = n.outputs;
+    for (let j = 0; j < outputs.length; j++) {
+      const id = outputs[j] ? this.ids.get(outputs[j]!) : undefined;
+      if (id !== undefined && this.producers[id] === n) return id;
+    }
+    return -1;
   }
 
   consumers(value: string): readonly NodeProto[] {
@@ -641,13 +661,6 @@ const MANY_USERS = 16;
 
 const NO_USERS: readonly NodeProto[] = Object.freeze([]);
 const NO_NAMES: string[] = [];
-
-/** Each node's first index in `nodes`: set from the last back, one table operation per node. */
-function indexByNode(nodes: readonly NodeProto[]): Map<NodeProto, number> {
-  const byNode = new Map<NodeProto, number>();
-  for (let i = nodes.length - 1; i >= 0; i--) byNode.set(nodes[i]!, i);
-  return byNode;
-}
 
 /** Replaces an array's contents in place without spreading it into arguments (10^6 nodes overflow the stack). */
 function replaceContents<T>(target: T[], source: readonly T[]): void {

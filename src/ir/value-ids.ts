@@ -8,8 +8,10 @@ export class NodeValueIds {
   /** Node i's input ids start at start[i], its output ids follow them; -1 for an omitted one. */
   private readonly start: Int32Array;
   private readonly ids: Int32Array;
-  /** The node, inputs and outputs each node's ids were read from: an edit since makes matches() false. */
-  private readonly nodes: NodeProto[];
+  /**
+   * The input and output lists each node's ids were read from: Graph replaces a node's list on every
+   * edit (they are frozen), so another list means other names, and matches() is false.
+   */
   private readonly inputLists: (readonly string[])[];
   private readonly outputLists: (readonly string[])[];
   /** The node being filled (Graph fills them in order). */
@@ -25,13 +27,12 @@ export class NodeValueIds {
     start[nodes.length] = total;
     this.start = start;
     this.ids = new Int32Array(total).fill(-1);
-    this.nodes = new Array<NodeProto>(nodes.length);
     this.inputLists = new Array<readonly string[]>(nodes.length);
     this.outputLists = new Array<readonly string[]>(nodes.length);
   }
 
   get length(): number {
-    return this.nodes.length;
+    return this.inputLists.length;
   }
 
   setInput(j: number, id: number): void {
@@ -46,14 +47,13 @@ export class NodeValueIds {
   /** Ends the node being filled: `n`, as it is now. */
   next(n: NodeProto): void {
     const i = this.filling++;
-    this.nodes[i] = n;
     this.inputLists[i] = n.inputs;
     this.outputLists[i] = n.outputs;
   }
 
-  /** True when node i is `n` with the very input and output lists its ids were read from. */
+  /** True when node i's ids are those of `n`'s names: `n` has the very input and output lists they were read from. */
   matches(i: number, n: NodeProto): boolean {
-    return this.nodes[i] === n && this.inputLists[i] === n.inputs && this.outputLists[i] === n.outputs;
+    return this.inputLists[i] === n.inputs && this.outputLists[i] === n.outputs;
   }
 
   /** The id of node i's input j (as it was read); -1 when omitted. */
@@ -69,13 +69,11 @@ export class NodeValueIds {
 /** The value ids of a graph's initializers, in the list's order (Graph.initializerIds). */
 export class TensorIds {
   private readonly ids: Int32Array;
-  /** Each tensor and its name when its id was read: a tensor renamed since has id() -1. */
-  private readonly tensors: TensorProto[];
+  /** Each tensor's name when its id was read: a tensor of another name has id() -1. */
   private readonly names: string[];
 
   constructor(tensors: readonly TensorProto[]) {
     this.ids = new Int32Array(tensors.length).fill(-1);
-    this.tensors = tensors.slice();
     this.names = tensors.map((t) => t.name);
   }
 
@@ -87,8 +85,8 @@ export class TensorIds {
     this.ids[k] = id;
   }
 
-  /** The id of initializer k when it is `t`, under the name it had; -1 otherwise (look it up by name). */
+  /** The id of initializer k, `t`, when it has the name read; -1 otherwise (look it up by name). */
   id(k: number, t: TensorProto): number {
-    return this.tensors[k] === t && this.names[k] === t.name ? this.ids[k]! : -1;
+    return this.names[k] === t.name ? this.ids[k]! : -1;
   }
 }
