@@ -142,17 +142,28 @@ function findParents(ctx: Ctx, f: ValueFacts): void {
   }
   const byId = f.at >= 0 && ctx.ids.matches(f.at, p);
   const inputs = p.inputs;
-  const parents: ValueFacts[] = [];
-  let kept: string[] | undefined;
+  // Lists made at their length: one is kept per tensor, and a list grown by push holds room for 16.
+  const found = new Array<ValueFacts | undefined>(inputs.length);
+  let count = 0;
   for (let i = 0; i < inputs.length; i++) {
     const name = inputs[i]!;
     const d = dataRecord(ctx, name, !name ? -1 : byId ? ctx.ids.input(f.at, i) : ctx.graph.valueId(name));
-    if (d) {
-      parents.push(d);
-      kept?.push(name);
-    } else if (!kept) kept = copyOf(inputs, i);
+    found[i] = d;
+    if (d) count++;
   }
-  f.producerData = kept ?? inputs;
+  if (count === inputs.length) {
+    // All of them (an Add of two maps, a Relu): the node's own list of names.
+    f.producerData = inputs;
+    f.parents = found as ValueFacts[];
+    return;
+  }
+  const names = new Array<string>(count), parents = new Array<ValueFacts>(count);
+  for (let i = 0, k = 0; i < inputs.length; i++) {
+    if (!found[i]) continue;
+    names[k] = inputs[i]!;
+    parents[k++] = found[i]!;
+  }
+  f.producerData = names;
   f.parents = parents;
 }
 
