@@ -384,6 +384,8 @@ const COPY_LANES = 2;
 class RegionCopies {
   private readonly queue: Array<{ file: string; offset: number; length: number; at: number }> = [];
   private readonly lanes = new Set<Promise<void>>();
+  /** Lanes still taking pieces: counted down in the same step as a lane finds the queue empty, so a piece added later always gets a lane. */
+  private running = 0;
   private failure?: { error: unknown };
 
   constructor(private readonly fh: FileHandle, private readonly sources: SourceFiles, private readonly progress: (n: number) => void) {}
@@ -392,17 +394,18 @@ class RegionCopies {
     for (let done = 0; done < region.length; done += COPY_CHUNK) {
       this.queue.push({ file: region.file, offset: region.offset + done, length: Math.min(COPY_CHUNK, region.length - done), at: at + done });
     }
-    while (this.lanes.size < COPY_LANES && this.lanes.size < this.queue.length && !this.failure) {
-      const lane: Promise<void> = this.lane()
-        .catch((error) => {
-          this.failure ??= { error };
-          this.queue.length = 0;
-        })
-        .finally(() => this.lanes.delete(lane));
+    this.startLanes();
+  }
+
+  private startLanes(): void {
+    while (this.running < COPY_LANES && this.running < this.queue.length && !this.failure) {
+      this.running++;
+      const lane: Promise<void> = this.lane().finally(() => this.lanes.delete(lane));
       this.lanes.add(lane);
     }
   }
 
+  /** Copies pieces until none is left or a copy failed; never rejects (the failure is kept for `check`). */
   private async lane(): Promise<void> {
     const buffer = this.sources.takeBuffer();
     try {
@@ -415,7 +418,11 @@ class RegionCopies {
         }
         await writeAt(this.fh, [buffer.subarray(0, piece.length)], piece.at, this.progress);
       }
+    } catch (error) {
+      this.failure ??= { error };
+      this.queue.length = 0;
     } finally {
+      this.running--;
       this.sources.giveBuffer(buffer);
     }
   }
@@ -425,16 +432,19 @@ class RegionCopies {
     if (this.failure) throw this.failure.error;
   }
 
-  /** Waits for every copy; throws the first failure. */
+  /** Waits for every piece to be copied; throws the first failure. */
   async finish(): Promise<void> {
-    while (this.lanes.size) await Promise.all(this.lanes);
+    while (this.lanes.size || (this.queue.length && !this.failure)) {
+      this.startLanes();
+      await Promise.all(this.lanes);
+    }
     this.check();
   }
 
   /** Waits until no copy is running, whatever happened. */
   async settle(): Promise<void> {
     this.queue.length = 0;
-    while (this.lanes.size) await Promise.allSettled(this.lanes);
+    while (this.lanes.size) await Promise.all(this.lanes);
   }
 }
 
