@@ -10,7 +10,7 @@
 //      holds against a second writer too; a replacement is one rename(2). The data file is committed
 //      before the model that points at it, under a name no existing model points at (see `saveModel`).
 
-import { accessSync, constants, lstatSync, promises as fsp, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, lstatSync, promises as fsp, readdirSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -243,7 +243,7 @@ export class Transaction {
       this.forget(temp);
       return;
     }
-    this.remember(final, (await fsp.stat(final, { bigint: true })).ino);
+    this.remember(final, statSync(final, { bigint: true }).ino);
     await fsp.unlink(temp);
     this.forget(temp);
   }
@@ -271,7 +271,7 @@ export class Transaction {
     const owner = `${HOST} ${process.pid}\n`;
     for (const started = Date.now(); ; ) {
       try {
-        await fsp.writeFile(file, owner, { flag: 'wx' });
+        writeFileSync(file, owner, { flag: 'wx' }); // a few bytes: synchronous, as the metadata calls are
         this.lockFile = file;
         track(file);
         return;

@@ -6,7 +6,8 @@
 // `<output>.data` next to the output (never pointing back at the input's file), and new SE weights join
 // them. A model whose protobuf would pass 2 GiB moves its large initializers there too.
 
-import { promises as fsp } from 'node:fs';
+import { fstatSync, promises as fsp, statSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SeInjectError, describeCause } from '../errors.js';
@@ -238,6 +239,15 @@ function dropWritten(buffers: Uint8Array[], written: number): Uint8Array[] {
   return rest;
 }
 
+/** The file at this path now (metadata, read synchronously), or undefined when there is none. */
+function statNow(file: string): BigIntStats | undefined {
+  try {
+    return statSync(file, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Copy buffers kept from one save to the next (COPY_LANES of them at most, however many saves run at
  * once): a fresh buffer costs a page fault per 4 KiB the first time it is filled, which a program saving
@@ -283,9 +293,10 @@ class SourceFiles {
       // The load's stamp (device, inode, size, mtime, ctime) subsumes the deferred scan's own record.
       const stamp = this.stampOf(file);
       const deferred = this.model.source.deferred;
+      // fstat through the descriptor, synchronously: metadata, microseconds.
       if (stamp) {
-        if (!unchanged(stamp, await fh.stat({ bigint: true }))) throw changedError(file);
-      } else if (deferred?.file === file) checkUnchanged(deferred, await fh.stat());
+        if (!unchanged(stamp, fstatSync(fh.fd, { bigint: true }))) throw changedError(file);
+      } else if (deferred?.file === file) checkUnchanged(deferred, fstatSync(fh.fd));
     } catch (e) {
       await fh.close();
       throw e;
@@ -303,8 +314,8 @@ class SourceFiles {
       const fh = await pending;
       const stamp = this.stampOf(file);
       if (!stamp) continue;
-      const now = await fsp.stat(file, { bigint: true }).catch(() => undefined);
-      if (!now || !unchanged(stamp, now) || !unchanged(stamp, await fh.stat({ bigint: true }))) throw changedError(file);
+      const now = statNow(file);
+      if (!now || !unchanged(stamp, now) || !unchanged(stamp, fstatSync(fh.fd, { bigint: true }))) throw changedError(file);
     }
   }
 
