@@ -6,7 +6,6 @@ import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { analyze, inject, listSites } from '../api.js';
 import { EXIT_CODES, SeInjectError, describeCause, escapeControls, escapedStrings, quote } from '../errors.js';
 import { loadModelFile } from '../onnx/load.js';
@@ -25,12 +24,14 @@ import type { ValidationArgs } from './validate.js';
 import { checkNumbers, unknownArguments } from './usage.js';
 import { bindInputShapes, parseInputShapes } from './input-shapes.js';
 import { batchExitCode, convertMany, formatBatch } from './batch.js';
+import { plainInjectArgs } from './plain-args.js';
 import type { DeclaredOptions } from './usage.js';
 import { toolVersion } from '../version.js';
 
 // yargs' ESM build lays out --help with a wrapper that cuts words at the column edge; its CommonJS build
-// wraps between words (wrap-ansi). Same parser, same options.
-const yargs = createRequire(import.meta.url)('yargs/yargs') as (argv: string[]) => Argv;
+// wraps between words (wrap-ansi). Same parser, same options. Loaded only for a command line that
+// plainInjectArgs leaves to it.
+const loadYargs = () => createRequire(import.meta.url)('yargs/yargs') as (argv: string[]) => Argv;
 
 type Args = ParsedArgs & ValidationArgs & {
   model: string; output?: string; force: boolean; inPlace: boolean; fsync?: boolean; externalData: boolean; json: boolean;
@@ -158,9 +159,32 @@ function declaredOptions(y: Argv): DeclaredOptions {
   return { names: Object.keys(o.key), numbers: o.number, aliases: o.alias };
 }
 
+/** The inject command's positionals and options (also what plain-args.ts must read the same way). */
+export function injectOptions<T>(y: Argv<T>) {
+  return validationOptions(seOptions(analysisOptions(y)))
+    .positional('model', { type: 'string', describe: 'Input .onnx file (external data next to it is read)', demandOption: true })
+    .positional('more', { type: 'string', array: true, describe: 'More input models, converted in parallel into --out-dir' })
+    .option('out-dir', { type: 'string', describe: 'With several models: write each as DIR/<its file name>; one summary table (or JSON document) for all', group: 'Output:' })
+    .option('output', { alias: 'o', type: 'string', describe: 'Output .onnx file (external data goes to OUT.onnx.data)', group: 'Output:' })
+    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output', group: 'Output:' })
+    .option('in-place', { type: 'boolean', default: false, describe: 'Allow -o to be the input file (replaced atomically; --validate then checks before the write)', group: 'Output:' })
+    .option('fsync', { type: 'boolean', describe: 'Make a new output durable (fsync) before exiting; a replaced file is always synced first', group: 'Output:' })
+    .option('external-data', { type: 'boolean', default: false, describe: 'Store weights in OUT.onnx.data (automatic past 2 GiB)', group: 'Output:' })
+    .option('validate', { type: 'boolean', default: false, describe: 'Run original and output on ONNX Runtime and compare', group: 'Validation:' })
+    .option('strict', { type: 'boolean', default: false, describe: 'With --validate: write nothing if validation fails', group: 'Validation:' });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const json = argv.includes('--json');
+  const plain = plainInjectArgs(argv);
+  if (plain) {
+    try {
+      return await injectOrBatch(argv)(plain as never);
+    } catch (e) {
+      return fail(e, debug, json);
+    }
+  }
   let code: number = EXIT_CODES.ok;
   const handle = (fn: (a: never) => Promise<number>) => async (a: unknown) => {
     try {
@@ -170,21 +194,10 @@ export async function main(argv: string[]): Promise<number> {
       code = fail(e, debug, json);
     }
   };
-  const parser = yargs(argv)
+  const parser = loadYargs()(argv)
     .scriptName('se-inject')
     .usage('se-inject MODEL.onnx -o OUT.onnx [options]')
-    .command('$0 <model> [more..]', 'Insert SE blocks and write the result (several models: --out-dir)', (y) => validationOptions(seOptions(analysisOptions(y)))
-      .positional('model', { type: 'string', describe: 'Input .onnx file (external data next to it is read)', demandOption: true })
-      .positional('more', { type: 'string', array: true, describe: 'More input models, converted in parallel into --out-dir' })
-      .option('out-dir', { type: 'string', describe: 'With several models: write each as DIR/<its file name>; one summary table (or JSON document) for all', group: 'Output:' })
-      .option('output', { alias: 'o', type: 'string', describe: 'Output .onnx file (external data goes to OUT.onnx.data)', group: 'Output:' })
-      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Overwrite an existing output', group: 'Output:' })
-      .option('in-place', { type: 'boolean', default: false, describe: 'Allow -o to be the input file (replaced atomically; --validate then checks before the write)', group: 'Output:' })
-      .option('fsync', { type: 'boolean', describe: 'Make a new output durable (fsync) before exiting; a replaced file is always synced first', group: 'Output:' })
-      .option('external-data', { type: 'boolean', default: false, describe: 'Store weights in OUT.onnx.data (automatic past 2 GiB)', group: 'Output:' })
-      .option('validate', { type: 'boolean', default: false, describe: 'Run original and output on ONNX Runtime and compare', group: 'Validation:' })
-      .option('strict', { type: 'boolean', default: false, describe: 'With --validate: write nothing if validation fails', group: 'Validation:' }),
-    handle(injectOrBatch(argv)))
+    .command('$0 <model> [more..]', 'Insert SE blocks and write the result (several models: --out-dir)', injectOptions, handle(injectOrBatch(argv)))
     .command('report <model>', 'Dry run: analyse a model, show what would be added', (y) => seOptions(analysisOptions(y))
       .positional('model', { type: 'string', demandOption: true })
       .option('sites', { type: 'boolean', default: false, describe: 'List every tensor that could take attention (--at): shape, op, the stage and block holding it, and which ones the passes scale', group: 'Output:' }), handle(reportCommand))
@@ -244,7 +257,7 @@ if (isEntryPoint()) {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  main(hideBin(process.argv)).then((code) => {
+  main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -10,7 +10,8 @@
 //      holds against a second writer too; a replacement is one rename(2). The data file is committed
 //      before the model that points at it, under a name no existing model points at (see `saveModel`).
 
-import { promises as fsp, readdirSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, lstatSync, promises as fsp, readdirSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -51,7 +52,20 @@ export interface TargetOptions {
 
 const err = (kind: 'usage' | 'output', message: string) => new SeInjectError(kind, message);
 
-/** Decides where the output goes, or refuses with what to do. Reads nothing but metadata. */
+/** Metadata of a path, or undefined where there is none (a missing file, a dangling link). */
+function statOrNone(file: string): BigIntStats | undefined {
+  try {
+    return statSync(file, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decides where the output goes, or refuses with what to do. Reads nothing but metadata, with the
+ * synchronous calls: each is microseconds, where a trip through libuv's threads and back costs more,
+ * and on a busy machine a wait for each thread to be scheduled.
+ */
 export async function planOutput(file: string, inputs: readonly InputFile[], o: TargetOptions): Promise<OutputPlan> {
   if (!file || file.endsWith('/') || file.endsWith(path.sep)) {
     throw err('usage', `output ${file || '""'} names a folder; give the output file's path, e.g. ${path.join(file || '.', 'model_se.onnx')}`);
@@ -59,20 +73,27 @@ export async function planOutput(file: string, inputs: readonly InputFile[], o: 
   const asked = path.resolve(file);
   let dir: string;
   try {
-    dir = await fsp.realpath(path.dirname(asked));
+    dir = realpathSync.native(path.dirname(asked));
   } catch {
     throw err('output', `output folder ${path.dirname(asked)} does not exist; create it first`);
   }
-  if (!(await fsp.stat(dir)).isDirectory()) throw err('output', `${path.dirname(asked)} is not a folder; the output path must be inside a folder`);
+  if (!statSync(dir).isDirectory()) throw err('output', `${path.dirname(asked)} is not a folder; the output path must be inside a folder`);
   let target = path.join(dir, path.basename(asked));
-  const link = await fsp.lstat(target).catch(() => undefined);
+  let link;
+  try {
+    link = lstatSync(target);
+  } catch {
+    // Nothing there yet.
+  }
   if (link?.isSymbolicLink()) {
-    target = await fsp.realpath(target).catch(() => {
+    try {
+      target = realpathSync.native(target);
+    } catch {
       throw err('output', `${file} is a symbolic link to a missing file; give the path the output should have`);
-    });
+    }
     dir = path.dirname(target);
   }
-  const there = await fsp.stat(target, { bigint: true }).catch(() => undefined);
+  const there = statOrNone(target);
   if (there?.isDirectory()) throw err('usage', `${file} is a folder; give the output file's path, e.g. ${path.join(file, 'model_se.onnx')}`);
   if (there && !there.isFile()) {
     throw err('output', `${file} is not a regular file (a device, FIFO or socket); se-inject only replaces regular files — choose another output path`);
@@ -85,7 +106,7 @@ export async function planOutput(file: string, inputs: readonly InputFile[], o: 
   }
   if (there && !replacesInput && !o.overwrite) throw err('output', `${file} already exists; pass --force to overwrite it`);
   try {
-    await fsp.access(dir, 2 /* W_OK */);
+    accessSync(dir, constants.W_OK);
   } catch {
     throw err('output', `output folder ${dir} is not writable; choose another output path`);
   }
@@ -94,7 +115,7 @@ export async function planOutput(file: string, inputs: readonly InputFile[], o: 
 
 /** Whether the data file next to the output exists, and may be replaced; refuses where it must not be. */
 export async function planDataFile(plan: OutputPlan, data: string, inputs: readonly InputFile[], o: TargetOptions): Promise<boolean> {
-  const there = await fsp.stat(data, { bigint: true }).catch(() => undefined);
+  const there = statOrNone(data);
   if (!there) return false;
   if (!there.isFile()) throw err('output', `${data} is not a regular file; se-inject only replaces regular files — choose another output path`);
   const input = inputs.find((i) => sameFile(i, there));
@@ -222,7 +243,7 @@ export class Transaction {
       this.forget(temp);
       return;
     }
-    this.remember(final, (await fsp.stat(final, { bigint: true })).ino);
+    this.remember(final, statSync(final, { bigint: true }).ino);
     await fsp.unlink(temp);
     this.forget(temp);
   }
@@ -250,7 +271,7 @@ export class Transaction {
     const owner = `${HOST} ${process.pid}\n`;
     for (const started = Date.now(); ; ) {
       try {
-        await fsp.writeFile(file, owner, { flag: 'wx' });
+        writeFileSync(file, owner, { flag: 'wx' }); // a few bytes: synchronous, as the metadata calls are
         this.lockFile = file;
         track(file);
         return;
@@ -338,8 +359,8 @@ function appeared(file: string): SeInjectError {
 /** The stamp of a path now, for inputs given by path before anything is loaded. */
 export async function inputStampOf(file: string): Promise<InputFile | undefined> {
   try {
-    const real = await fsp.realpath(file);
-    return { ...stampOf(real, await fsp.stat(real, { bigint: true })), role: 'model' };
+    const real = realpathSync.native(file);
+    return { ...stampOf(real, statSync(real, { bigint: true })), role: 'model' };
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@
 // least DEFER_MIN_BYTES is skipped — a hole. The buffer the decoder sees is the size of the file with
 // every byte at its file offset; the holes are untouched (zero) pages the kernel never maps in, so
 // memory does not grow with the weights. Saving copies each hole from the file straight into the
-// output through one reused buffer: tensor bytes cross user space once, in fixed-size pieces.
+// output through two reused buffers (save.ts): tensor bytes cross user space once, in fixed-size pieces.
 //
 // Anything unusual (groups, lengths past the end, a file shorter than it says) makes the scan give up
 // and read the whole file, so the decoder reports damage exactly as it does for bytes in memory.

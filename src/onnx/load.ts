@@ -3,7 +3,7 @@
 // External data is located and checked (inside the model's folder, long enough) but never read here:
 // the writer streams it file to file.
 
-import { promises as fsp, statSync, realpathSync } from 'node:fs';
+import { statSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { SeInjectError, describeCause, inputError, quote } from '../errors.js';
 import type { ExternalRef, Model, StoredBytes } from '../ir/model.js';
@@ -36,7 +36,7 @@ export async function loadModelFile(file: string, options: LoadFileOptions = {})
   const shown = quote(file);
   let stat;
   try {
-    stat = await fsp.stat(file);
+    stat = statSync(file); // metadata only: microseconds, where a trip through libuv's threads costs more
   } catch (e) {
     throw statError(file, e);
   }

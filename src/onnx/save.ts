@@ -6,7 +6,8 @@
 // `<output>.data` next to the output (never pointing back at the input's file), and new SE weights join
 // them. A model whose protobuf would pass 2 GiB moves its large initializers there too.
 
-import { promises as fsp } from 'node:fs';
+import { fstatSync, promises as fsp, statSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SeInjectError, describeCause } from '../errors.js';
@@ -25,7 +26,7 @@ const EXTERNALIZE_MIN_BYTES = 1024;
 const ALIGN = 64;
 
 export { PROTOBUF_LIMIT, serializeModel };
-const COPY_CHUNK = 8 * 1024 * 1024;
+const COPY_CHUNK = 4 * 1024 * 1024;
 
 export interface SaveOptions {
   /** Replace an existing file at the output path (the CLI's --force). Never a file the model was read from. */
@@ -206,14 +207,16 @@ function writeFailure(file: string, e: unknown): SeInjectError {
   return new SeInjectError('output', `cannot write ${file}: ${why}; nothing was written — ${fix}`, { cause: e });
 }
 
-async function writeChunks(fh: FileHandle, chunks: Uint8Array[], progress: (n: number) => void): Promise<void> {
+/** Writes `chunks` at `position` (positional writev), however the kernel splits the writes. */
+async function writeAt(fh: FileHandle, chunks: readonly Uint8Array[], position: number, progress: (n: number) => void): Promise<void> {
   // writev takes at most IOV_MAX (1024) buffers per call; batch by count and by ~64 MiB for progress.
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
   const flush = async () => {
     let pending = batch;
     while (pending.length) {
-      const { bytesWritten } = await fh.writev(pending);
+      const { bytesWritten } = await fh.writev(pending, position);
+      position += bytesWritten;
       progress(bytesWritten);
       pending = dropWritten(pending, bytesWritten);
     }
@@ -236,15 +239,34 @@ function dropWritten(buffers: Uint8Array[], written: number): Uint8Array[] {
   return rest;
 }
 
+/** The file at this path now (metadata, read synchronously), or undefined when there is none. */
+function statNow(file: string): BigIntStats | undefined {
+  try {
+    return statSync(file, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Copy buffers kept from one save to the next (COPY_LANES of them at most, however many saves run at
+ * once): a fresh buffer costs a page fault per 4 KiB the first time it is filled, which a program saving
+ * many models would otherwise pay for each one.
+ */
+const spareBuffers: Uint8Array[] = [];
+
 /** Input files that output regions are copied from, opened once each; the model's own file is checked unchanged. */
 class SourceFiles {
   private open = new Map<string, Promise<FileHandle>>();
-  private copyBuffers?: [Uint8Array, Uint8Array];
   constructor(private readonly model: Model) {}
 
-  /** The two copy buffers of this save: one is read into while the other is written. */
-  get buffers(): [Uint8Array, Uint8Array] {
-    return (this.copyBuffers ??= [new Uint8Array(COPY_CHUNK), new Uint8Array(COPY_CHUNK)]);
+  /** A copy buffer for a running copy lane, handed back when the lane ends. */
+  takeBuffer(): Uint8Array {
+    return spareBuffers.pop() ?? new Uint8Array(COPY_CHUNK);
+  }
+
+  giveBuffer(b: Uint8Array): void {
+    if (spareBuffers.length < COPY_LANES) spareBuffers.push(b);
   }
 
   get(file: string): Promise<FileHandle> {
@@ -271,9 +293,10 @@ class SourceFiles {
       // The load's stamp (device, inode, size, mtime, ctime) subsumes the deferred scan's own record.
       const stamp = this.stampOf(file);
       const deferred = this.model.source.deferred;
+      // fstat through the descriptor, synchronously: metadata, microseconds.
       if (stamp) {
-        if (!unchanged(stamp, await fh.stat({ bigint: true }))) throw changedError(file);
-      } else if (deferred?.file === file) checkUnchanged(deferred, await fh.stat());
+        if (!unchanged(stamp, fstatSync(fh.fd, { bigint: true }))) throw changedError(file);
+      } else if (deferred?.file === file) checkUnchanged(deferred, fstatSync(fh.fd));
     } catch (e) {
       await fh.close();
       throw e;
@@ -291,8 +314,8 @@ class SourceFiles {
       const fh = await pending;
       const stamp = this.stampOf(file);
       if (!stamp) continue;
-      const now = await fsp.stat(file, { bigint: true }).catch(() => undefined);
-      if (!now || !unchanged(stamp, now) || !unchanged(stamp, await fh.stat({ bigint: true }))) throw changedError(file);
+      const now = statNow(file);
+      if (!now || !unchanged(stamp, now) || !unchanged(stamp, fstatSync(fh.fd, { bigint: true }))) throw changedError(file);
     }
   }
 
@@ -303,70 +326,157 @@ class SourceFiles {
 }
 
 /**
- * Writes the model's encoding batch by batch: each batch is written while the next is built, and the
- * one after is built only once that write is done, so the save holds two batches of encoded bytes
- * (plus views of the input) at a time, in buffers the encoder writes again.
+ * Writes the model's encoding batch by batch, each at its place in the file: bytes in memory go out as
+ * their batch is built, while regions of input files (the weights left in the file) are handed to the
+ * copies, which run on their own. So the batches after the weights (new SE weights, drawn as they are
+ * encoded) are built while the weights are still being copied. Each batch's write is done before the
+ * batch after the next is built, so the save holds two batches of encoded bytes (plus views of the
+ * input) at a time, in buffers the encoder writes again.
  */
 async function writeEncoding(fh: FileHandle, encoded: ModelEncoding, model: Model, sources: SourceFiles, progress: (n: number) => void): Promise<void> {
+  const copies = new RegionCopies(fh, sources, progress);
   let writing: Promise<unknown> = Promise.resolve();
-  for (const batch of encoded.batches(undefined, true)) {
-    const pieces = resolvePieces(batch, model.source.bytes, model.source.deferred);
+  let position = 0;
+  try {
+    for (const batch of encoded.batches(undefined, true)) {
+      const pieces = resolvePieces(batch, model.source.bytes, model.source.deferred);
+      await writing;
+      copies.check();
+      writing = writePieces(fh, pieces, position, copies, progress);
+      writing.catch(() => {}); // awaited before the next batch is built, or below; a failure must not go unhandled meanwhile
+      position += piecesLength(pieces);
+    }
     await writing;
-    writing = writePieces(fh, pieces, sources, progress);
-    writing.catch(() => {}); // awaited before the next batch is built, or below; a failure must not go unhandled meanwhile
+    await copies.finish();
+  } catch (e) {
+    await copies.settle();
+    throw e;
   }
-  await writing;
 }
 
-/** Writes pieces in order: runs of memory views gathered into writev, file regions copied in chunks. */
-async function writePieces(fh: FileHandle, pieces: readonly Piece[], sources: SourceFiles, progress: (n: number) => void): Promise<number> {
+function piecesLength(pieces: readonly Piece[]): number {
+  let n = 0;
+  for (const p of pieces) n += p instanceof Uint8Array ? p.byteLength : p.length;
+  return n;
+}
+
+/** Writes pieces from `position` on: runs of memory views gathered into writev, file regions handed to the copies. */
+async function writePieces(fh: FileHandle, pieces: readonly Piece[], position: number, copies: RegionCopies, progress: (n: number) => void): Promise<void> {
   let views: Uint8Array[] = [];
-  let written = 0;
+  let viewsAt = position;
   for (const p of pieces) {
     if (p instanceof Uint8Array) {
       views.push(p);
-      written += p.byteLength;
+      position += p.byteLength;
       continue;
     }
-    await writeChunks(fh, views, progress);
+    await writeAt(fh, views, viewsAt, progress);
     views = [];
-    await copyRegion(fh, p, sources, progress);
-    written += p.length;
+    copies.add(p, position);
+    position += p.length;
+    viewsAt = position;
   }
-  await writeChunks(fh, views, progress);
-  return written;
+  await writeAt(fh, views, viewsAt, progress);
 }
 
-/** Copies a file region in chunks, reading the next chunk while the last one is written. */
-async function copyRegion(fh: FileHandle, region: FileRegion, sources: SourceFiles, progress: (n: number) => void): Promise<void> {
-  const src = await sources.get(region.file);
-  const [a, b] = sources.buffers;
-  const readAt = (buffer: Uint8Array, copied: number) => {
-    const read = src.read(buffer, 0, Math.min(buffer.byteLength, region.length - copied), region.offset + copied);
-    read.catch(() => {}); // awaited below; a write failing first must not leave it unhandled
-    return read;
-  };
-  let current = a;
-  let pending = readAt(current, 0);
-  for (let copied = 0; copied < region.length; ) {
-    const { bytesRead } = await pending;
-    if (bytesRead === 0) throw changedError(region.file);
-    const filled = current.subarray(0, bytesRead);
-    copied += bytesRead;
-    current = current === a ? b : a;
-    if (copied < region.length) pending = readAt(current, copied);
-    await writeChunks(fh, [filled], progress);
+/**
+ * Pieces copied at once. Two keep a read of the input and a write of the output going side by side
+ * across regions, whatever their sizes, and leave the rest of libuv's four threads to the encoded
+ * bytes' writes, so that the main thread never waits behind the copies.
+ */
+const COPY_LANES = 2;
+
+/**
+ * Regions of input files copied into the output at given positions, in pieces of at most COPY_CHUNK:
+ * up to COPY_LANES lanes each read a piece into its buffer and write it, then take the next. The first
+ * failure stops them all; `finish` reports it once every lane has stopped, so nothing writes to the
+ * file after its save gave up.
+ */
+class RegionCopies {
+  private readonly queue: Array<{ file: string; offset: number; length: number; at: number }> = [];
+  private readonly lanes = new Set<Promise<void>>();
+  /** Lanes still taking pieces: counted down in the same step as a lane finds the queue empty, so a piece added later always gets a lane. */
+  private running = 0;
+  private failure?: { error: unknown };
+
+  constructor(private readonly fh: FileHandle, private readonly sources: SourceFiles, private readonly progress: (n: number) => void) {}
+
+  add(region: FileRegion, at: number): void {
+    for (let done = 0; done < region.length; done += COPY_CHUNK) {
+      this.queue.push({ file: region.file, offset: region.offset + done, length: Math.min(COPY_CHUNK, region.length - done), at: at + done });
+    }
+    this.startLanes();
+  }
+
+  private startLanes(): void {
+    while (this.running < COPY_LANES && this.running < this.queue.length && !this.failure) {
+      this.running++;
+      const lane: Promise<void> = this.lane().finally(() => this.lanes.delete(lane));
+      this.lanes.add(lane);
+    }
+  }
+
+  /** Copies pieces until none is left or a copy failed; never rejects (the failure is kept for `check`). */
+  private async lane(): Promise<void> {
+    const buffer = this.sources.takeBuffer();
+    try {
+      for (let piece = this.queue.shift(); piece && !this.failure; piece = this.queue.shift()) {
+        const src = await this.sources.get(piece.file);
+        for (let read = 0; read < piece.length; ) {
+          const { bytesRead } = await src.read(buffer, read, piece.length - read, piece.offset + read);
+          if (bytesRead === 0) throw changedError(piece.file);
+          read += bytesRead;
+        }
+        await writeAt(this.fh, [buffer.subarray(0, piece.length)], piece.at, this.progress);
+      }
+    } catch (error) {
+      this.failure ??= { error };
+      this.queue.length = 0;
+    } finally {
+      this.running--;
+      this.sources.giveBuffer(buffer);
+    }
+  }
+
+  /** Throws the first failure of a copy, if one failed. */
+  check(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Waits for every piece to be copied; throws the first failure. */
+  async finish(): Promise<void> {
+    while (this.lanes.size || (this.queue.length && !this.failure)) {
+      this.startLanes();
+      await Promise.all(this.lanes);
+    }
+    this.check();
+  }
+
+  /** Waits until no copy is running, whatever happened. */
+  async settle(): Promise<void> {
+    this.queue.length = 0;
+    while (this.lanes.size) await Promise.all(this.lanes);
   }
 }
 
 async function writeDataFile(fh: FileHandle, tensors: Plan['tensors'], sources: SourceFiles, progress: (n: number) => void): Promise<void> {
+  const copies = new RegionCopies(fh, sources, progress);
   let position = 0;
-  for (const pieces of tensors) {
-    const aligned = Math.ceil(position / ALIGN) * ALIGN;
-    if (aligned > position) {
-      await fh.write(new Uint8Array(aligned - position));
-      position = aligned;
+  try {
+    for (const pieces of tensors) {
+      const aligned = Math.ceil(position / ALIGN) * ALIGN;
+      if (aligned > position) {
+        const padding = new Uint8Array(aligned - position);
+        for (let done = 0; done < padding.byteLength; ) done += (await fh.write(padding, done, padding.byteLength - done, position + done)).bytesWritten;
+        position = aligned;
+      }
+      copies.check();
+      await writePieces(fh, pieces, position, copies, progress);
+      position += piecesLength(pieces);
     }
-    position += await writePieces(fh, pieces, sources, progress);
+    await copies.finish();
+  } catch (e) {
+    await copies.settle();
+    throw e;
   }
 }
