@@ -4,6 +4,8 @@
 // command, a switch given twice) returns undefined and goes to yargs, so every message and every
 // parse other than this one stays yargs'.
 
+import { VALIDATION_DEFAULTS } from './defaults.js';
+
 /** The switches read here, as yargs names them in its result (each defaults to false, --fsync to unset). */
 const SWITCHES: Readonly<Record<string, string>> = {
   '--force': 'force', '-f': 'force', '--in-place': 'inPlace', '--external-data': 'externalData', '--fsync': 'fsync',
@@ -15,7 +17,7 @@ const COMMANDS = new Set(['report', 'validate', 'serve']);
 function defaults(): Record<string, unknown> {
   return {
     force: false, inPlace: false, externalData: false, validate: false, strict: false,
-    json: false, markdown: false, explain: false, quiet: false, debug: false, ep: 'auto', runs: 20, threads: 1,
+    json: false, markdown: false, explain: false, quiet: false, debug: false, ...VALIDATION_DEFAULTS,
   };
 }
 

@@ -1,5 +1,6 @@
 // --validate and `se-inject validate`: options, running, printing. The work is in src/validate/.
 
+import { VALIDATION_DEFAULTS } from './defaults.js';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -32,13 +33,13 @@ export interface ValidationArgs {
 export function validationOptions<T>(y: Argv<T>) {
   const g = 'Validation:';
   return y
-    .option('ep', { choices: ['auto', 'cpu', 'webgpu', 'cuda'] as const, default: 'auto' as const, describe: 'ONNX Runtime execution provider; auto tries cuda, webgpu, then cpu and says why each was passed over', group: g })
+    .option('ep', { choices: ['auto', 'cpu', 'webgpu', 'cuda'] as const, default: VALIDATION_DEFAULTS.ep, describe: 'ONNX Runtime execution provider; auto tries cuda, webgpu, then cpu and says why each was passed over', group: g })
     .option('rtol', { type: 'string', array: true, describe: 'Relative tolerance for equal outputs (default 1e-4 float32, 1e-2 float16); NAME:VALUE for one output, e.g. --rtol 1e-3 logits:1e-2', group: g })
     .option('atol', { type: 'string', array: true, describe: 'Absolute tolerance for equal outputs (default 1e-5 float32, 1e-3 float16); NAME:VALUE for one output', group: g })
     .option('inputs', { type: 'string', describe: 'Real inputs instead of seeded random ones: a .npy file (a one-input model), or a JSON file mapping input names to .npy files', group: g })
     .option('save-outputs', { type: 'string', describe: "Write both models' outputs into this folder as NAME.original.npy and NAME.injected.npy", group: g })
-    .option('runs', { type: 'number', default: 20, describe: 'Interleaved timed runs of each model for the latency ratio (0 skips timing)', group: g })
-    .option('threads', { type: 'number', default: 1, describe: 'Intra-op threads for ONNX Runtime (1 makes latency comparable to the paper)', group: g });
+    .option('runs', { type: 'number', default: VALIDATION_DEFAULTS.runs, describe: 'Interleaved timed runs of each model for the latency ratio (0 skips timing)', group: g })
+    .option('threads', { type: 'number', default: VALIDATION_DEFAULTS.threads, describe: 'Intra-op threads for ONNX Runtime (1 makes latency comparable to the paper)', group: g });
 }
 
 /** `--atol 1e-4 logits:1e-3`: a value for every output, and NAME:VALUE for one (the last colon splits). */
