@@ -124,6 +124,20 @@ describe('se-inject CLI', () => {
     }
   });
 
+  it('an option that takes one value, given twice, is refused in one line and nothing is written', () => {
+    const a = path.join(tmp.dir, 'twice-a.onnx'), b = path.join(tmp.dir, 'twice-b.onnx');
+    const twice = cli(small('tiny_resnet.onnx'), '-o', a, '-o', b);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr.trim()).toBe(`se-inject: error: --output is given 2 times (${JSON.stringify(a)}, ${JSON.stringify(b)}); give it once (see se-inject --help)`);
+    expect(existsSync(a) || existsSync(b)).toBe(false);
+    const stages = cli('report', small('tiny_resnet.onnx'), '--stages', '1', '--stages', '2');
+    expect(stages.code).toBe(2);
+    expect(stages.stderr).toMatch(/--stages is given 2 times \("1", "2"\); give it once/);
+    // Options that take lists keep every value.
+    const lists = cli('report', small('tiny_resnet.onnx'), '--exclude', 'nothing-a', '--exclude', 'nothing-b', '-q');
+    expect(lists.code).toBe(0);
+  });
+
   it('--json with an error prints {"error": {kind, exitCode, message}} on stdout', () => {
     const missing = cli(path.join(tmp.dir, 'missing.onnx'), '-o', path.join(tmp.dir, 'm.onnx'), '--json');
     expect(missing.code).toBe(3);

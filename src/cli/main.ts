@@ -21,7 +21,7 @@ import type { ParsedArgs } from './options.js';
 import { Progress } from './progress.js';
 import { runValidation, validationOptions, printValidation } from './validate.js';
 import type { ValidationArgs } from './validate.js';
-import { checkNumbers, unknownArguments } from './usage.js';
+import { checkNumbers, checkRepeated, unknownArguments } from './usage.js';
 import { bindInputShapes, parseInputShapes } from './input-shapes.js';
 import { batchExitCode, convertMany, formatBatch } from './batch.js';
 import { plainInjectArgs } from './plain-args.js';
@@ -155,8 +155,9 @@ function fail(e: unknown, debug: boolean, json: boolean): number {
 }
 
 function declaredOptions(y: Argv): DeclaredOptions {
-  const o = (y as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; number: string[]; alias: Record<string, string[]> };
-  return { names: Object.keys(o.key), numbers: o.number, aliases: o.alias };
+  const o = (y as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; number: string[]; array: string[]; alias: Record<string, string[]> };
+  // `more` is the inject command's list of further models: a positional yargs does not count as an array.
+  return { names: Object.keys(o.key), numbers: o.number, arrays: [...o.array, 'more'], aliases: o.alias };
 }
 
 /** The inject command's positionals and options (also what plain-args.ts must read the same way). */
@@ -188,7 +189,9 @@ export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT_CODES.ok;
   const handle = (fn: (a: never) => Promise<number>) => async (a: unknown) => {
     try {
-      checkNumbers(a as Record<string, unknown>, argv, declaredOptions(parser));
+      const declared = declaredOptions(parser);
+      checkRepeated(a as Record<string, unknown>, declared);
+      checkNumbers(a as Record<string, unknown>, argv, declared);
       code = await fn(a as never);
     } catch (e) {
       code = fail(e, debug, json);

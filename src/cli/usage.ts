@@ -8,6 +8,8 @@ import { closest } from '../options.js';
 export interface DeclaredOptions {
   names: string[];
   numbers: string[];
+  /** Options that take a list: given twice, they hold both values. */
+  arrays: string[];
   aliases: Record<string, string[]>;
 }
 
@@ -48,5 +50,18 @@ export function checkNumbers(args: Record<string, unknown>, argv: readonly strin
     const flags = [name, ...(declared.aliases[name] ?? [])];
     const typed = typedValue(argv, flags);
     throw new SeInjectError('usage', `--${name} takes a number, got ${typed === undefined ? 'none' : JSON.stringify(typed)}`);
+  }
+}
+
+/**
+ * An option that takes one value, typed twice (`-o a.onnx -o b.onnx`, `--bias --no-bias`): yargs keeps
+ * both in a list, which would reach the run as an output path or a switch that is neither. Say so instead.
+ */
+export function checkRepeated(args: Record<string, unknown>, declared: DeclaredOptions): void {
+  for (const name of declared.names) {
+    const v = args[name];
+    if (name.length < 2 || /[A-Z]/.test(name) || declared.arrays.includes(name) || !Array.isArray(v)) continue;
+    const given = v.map((x) => (typeof x === 'string' ? JSON.stringify(x) : String(x))).join(', ');
+    throw new SeInjectError('usage', `--${name} is given ${v.length} times (${given}); give it once (see se-inject --help)`);
   }
 }
