@@ -138,8 +138,11 @@ export function blockStream(seed: number, prefix: string): UniformStream {
   return new UniformStream(seed, prefix);
 }
 
+/** An undrawn He weight: zero bytes of its size. */
+const UNDRAWN: WeightInit = { kind: 'zeros' };
+
 /** A small writer of one block's nodes and weights, all named under the block's prefix and tagged with it. */
-function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }) {
+function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }, drawn: boolean) {
   const p = plan.prefix;
   const tag = [{ key: 'se-inject.block', value: p }];
   const nodes: NodeProto[] = [];
@@ -150,7 +153,8 @@ function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: strin
     name: names.value(`${p}/${suffix}`), dataType, dims, rawData, externalData: [], dataLocation: 0, extras: [],
   });
   const weight = (suffix: string, dims: number[], init: WeightInit): TensorProto => {
-    const t = tensor(suffix, dims, plan.dtype, initialBytes(init, dims.reduce((a, b) => a * b, 1), plan.dtype, rng));
+    const made = drawn || init.kind !== 'he' ? init : UNDRAWN;
+    const t = tensor(suffix, dims, plan.dtype, initialBytes(made, dims.reduce((a, b) => a * b, 1), plan.dtype, rng));
     inits.push(t);
     recipes.push(init);
     return t;
@@ -229,9 +233,13 @@ function reduceChannels(w: Writer, op: 'ReduceMean' | 'ReduceMax', x: string, op
   return w.node(suffix, op, [x], [{ name: 'axes', type: AttrType.INTS, ints: [1] }]);
 }
 
-export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }): BuiltSE {
+/**
+ * One block's nodes and weights. `weights: 'undrawn'` leaves He weights zero, of their size: for a
+ * template that is checked and counted, whose blocks each draw their own (sealed.ts).
+ */
+export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: string): string; node(base: string): string }, weights: 'drawn' | 'undrawn' = 'drawn'): BuiltSE {
   const c = plan.channels;
-  const w = blockWriter(plan, o, names);
+  const w = blockWriter(plan, o, names, weights === 'drawn');
   const cr = usesSqueeze(o.block) ? squeezeWidth(plan.reduceChannels ?? c, { ...o, ratio: plan.ratio ?? o.ratio }) : 0;
   let out: string;
   if (o.block === 'se') {

@@ -43,6 +43,7 @@ interface Layouts {
 
 /** What every block of one shape shares: built once, under the first block's prefix. */
 export interface BlockTemplate {
+  /** The block built under the first block's prefix, its He weights zero (undrawn): for checks and counts. */
   built: BuiltSE;
   /** The block's output is its prefix followed by this. */
   outputSuffix: string;
@@ -62,7 +63,8 @@ export interface BlockTemplate {
 const utf8 = new TextEncoder();
 
 export function blockTemplate(plan: SEBlockPlan, o: SEOptions): BlockTemplate {
-  const built = buildSE(plan, o, namesUnderFreshPrefix());
+  // Its He weights are left undrawn: every block draws its own from its stream by the recipes.
+  const built = buildSE(plan, o, namesUnderFreshPrefix(), 'undrawn');
   const under = `${plan.prefix}/`;
   const slot = (s: string): Slot => {
     if (s === plan.tensor) return 'tensor';
