@@ -2,12 +2,12 @@
 // Passes run in priority order; a block matched by several (a MobileNetV2 residual block is both a
 // residual branch and a depthwise-separable block) takes the first match and the rest are reported.
 
-import { blockContext } from './analysis/blocks.js';
+import { blockContext, shapeOf } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
 import type { ModelAnalysis } from './analysis/analyse.js';
 import { countMacs, countParams } from './analysis/cost.js';
 import { checkPlausible, inferShapes } from './analysis/shapes.js';
-import type { DimBindings, ShapeMap } from './analysis/shapes.js';
+import type { DimBindings, ShapeMap, ValueShape } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
 import { OptionError, editDistance } from './options.js';
 import { inputDefect, lintProblems } from './ir/lint.js';
@@ -142,13 +142,15 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   const candidates: Candidate[] = [];
   const taken = new Map<NodeProto, Candidate>();
   const sites: Site[] = [];
+  // The shape of each site's tensor, as checked here: the stages read it rather than look it up again.
+  const scaled: ValueShape[] = [];
   for (const pass of passes) {
     const roots = new Set(pass.roots);
     const nodes = model.graph.nodes;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       if (!roots.has(n.opType)) continue;
-      const c = pass.match(ctx, n, o);
+      const c = pass.match(ctx, n, o, i);
       if (!c) continue;
       candidates.push(c);
       if (c.held) for (const r of c.held) if (!taken.has(r)) taken.set(r, c);
@@ -163,7 +165,9 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
         leaveAlone(c, 'same-block', `same block as the ${clash.family} SE at ${clash.tensor}`);
         continue;
       }
-      const { dtype = 0, dims } = shapes.get(c.site.tensor) ?? {};
+      // Asked of the walkers' records: the pass has just asked about this tensor, whose record is at hand.
+      const shape = shapeOf(ctx, c.site.tensor);
+      const { dtype = 0, dims } = shape ?? {};
       if (!dims || dims.length < 3 || !(dims[1]! >= 1)) {
         // Passes match on structure; the SE block is sized from N×C×spatial, which must be known.
         leaveAlone(c, 'shape-unknown', `the shape of ${c.site.tensor} is unknown (${dims ? dims.join('×') : 'not inferred'}); SE needs N×C×H×W`);
@@ -175,21 +179,24 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       }
       for (const r of c.site.region) taken.set(r, c);
       sites.push(c.site);
+      scaled.push(shape!);
     }
   }
-  return { candidates, accepted: assignStages(model, shapes, sites, o, ctx.position), position: ctx.position };
+  return { candidates, accepted: assignStages(model, shapes, sites, o, ctx.position, scaled), position: ctx.position };
 }
 
 /** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
-function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: NodeIndex): PlannedBlock[] {
+function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: NodeIndex, scaledShapes?: readonly ValueShape[]): PlannedBlock[] {
   // Each site with its last node, in node order: one lookup per region node, none in the sort.
-  const ordered = sites.map((site) => {
+  const ordered = sites.map((site, i) => {
+    const scaled = scaledShapes?.[i] ?? shapes.get(site.tensor)!;
+    if (site.last) return { site, at: site.lastAt!, last: site.last, scaled };
     let at = -1, last: NodeProto | undefined;
     for (const n of site.region) {
       const p = position.get(n) ?? 0;
       if (p > at) (at = p), (last = n);
     }
-    return { site, at, last };
+    return { site, at, last, scaled };
   }).sort((a, b) => a.at - b.at);
   const blocks: PlannedBlock[] = [];
   let stage = 0, block = 0;
@@ -197,8 +204,7 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
   // Blocks in a row mostly scale maps of one resolution: its text is made once for them.
   let resolution = '';
   let resolutionOf: readonly number[] | undefined;
-  for (const { site, last } of ordered) {
-    const scaled = shapes.get(site.tensor)!;
+  for (const { site, last, scaled } of ordered) {
     const dims = scaled.dims!;
     // The stage is the model's: its blocks by their own output, not by the tensor a placement scales.
     const k = site.stageTensor === undefined || site.stageTensor === site.tensor ? dims : shapes.get(site.stageTensor)?.dims ?? dims;
