@@ -35,7 +35,8 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const meet = meetingPoint(ctx, ends);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
   const x = meet.x;
-  const region = regionBetween(ctx, x, ends);
+  const regionAt: number[] | undefined = at === undefined ? undefined : [];
+  const region = regionBetween(ctx, x, ends, regionAt);
   const convA = convsOnPath(ctx, region, x, a), convB = convsOnPath(ctx, region, x, b);
   if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
   const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
@@ -44,9 +45,10 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
     return skip('residual', add, 'not-a-shortcut', 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)', branch);
   }
   region.add(add);
+  regionAt?.push(at!);
   const existing = findSE(ctx, region);
   if (existing) return holdsAttention('residual', add, existing, region, branch);
-  const site = place(ctx, add, options, { x, branch, shortcut, region, at });
+  const site = place(ctx, add, options, { x, branch, shortcut, region, regionAt, at });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
 }
@@ -86,7 +88,7 @@ function isProjectionOf(ctx: Ctx, x: string, shortcut: string): boolean {
 
 const PROJECTION = new Set(['Conv', 'AveragePool', 'MaxPool', 'Pad']);
 
-interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto>; at: number | undefined }
+interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto>; regionAt: number[] | undefined; at: number | undefined }
 
 function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | [ReasonCode, string] {
   switch (options.placement) {
@@ -116,7 +118,7 @@ function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site
  */
 function residualSite(add: NodeProto, blk: Block, rule: string, tensor: string, rewire: NodeProto[]): Site {
   const site: Site = { family: 'residual', region: blk.region, stageTensor: add.outputs[0]!, rule, tensor, rewire };
-  if (blk.at !== undefined) (site.last = add), (site.lastAt = blk.at);
+  if (blk.at !== undefined) (site.last = add), (site.lastAt = blk.at), (site.regionAt = blk.regionAt);
   return site;
 }
 

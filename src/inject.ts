@@ -2,7 +2,7 @@
 // Passes run in priority order; a block matched by several (a MobileNetV2 residual block is both a
 // residual branch and a depthwise-separable block) takes the first match and the rest are reported.
 
-import { blockContext, shapeOf } from './analysis/blocks.js';
+import { blockContext, outputShape, shapeOf } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
 import type { ModelAnalysis } from './analysis/analyse.js';
 import { countMacs, countParams } from './analysis/cost.js';
@@ -140,10 +140,12 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   }
   const passes = passOrder(o, o.families as PassFamily[] | undefined);
   const candidates: Candidate[] = [];
-  const taken = new Map<NodeProto, Candidate>();
+  const taken = new TakenNodes(model.graph.nodes.length, ctx.position);
   const sites: Site[] = [];
   // The shape of each site's tensor, as checked here: the stages read it rather than look it up again.
   const scaled: ValueShape[] = [];
+  // And the dims that place it in its stage, where its stage tensor is the root's output (a sum's).
+  const stageDims: (readonly number[] | undefined)[] = [];
   for (const pass of passes) {
     const roots = new Set(pass.roots);
     const nodes = model.graph.nodes;
@@ -153,10 +155,9 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       const c = pass.match(ctx, n, o, i);
       if (!c) continue;
       candidates.push(c);
-      if (c.held) for (const r of c.held) if (!taken.has(r)) taken.set(r, c);
+      if (c.held) for (const r of c.held) taken.holdIfFree(r, c);
       if (!c.site) continue;
-      let clash: Candidate | undefined;
-      for (const r of c.site.region) if ((clash = taken.get(r))) break;
+      const clash = taken.firstOf(c.site);
       if (clash?.held) {
         leaveAlone(c, 'has-se', `inside the ${clash.family} block at ${clash.node}, which already holds attention (${clash.reason})`);
         continue;
@@ -177,26 +178,79 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
         leaveAlone(c, 'dtype', `element type ${dtype} has no SE weights (float, float16, bfloat16, double)`);
         continue;
       }
-      for (const r of c.site.region) taken.set(r, c);
+      taken.take(c.site, c);
       sites.push(c.site);
       scaled.push(shape!);
+      const stage = c.site.stageTensor;
+      stageDims.push(stage !== undefined && stage !== c.site.tensor && stage === n.outputs[0] ? outputShape(ctx, n, 0, i)?.dims ?? dims : undefined);
     }
   }
-  return { candidates, accepted: assignStages(model, shapes, sites, o, ctx.position, scaled), position: ctx.position };
+  return { candidates, accepted: assignStages(model, shapes, sites, o, ctx.position, scaled, stageDims), position: ctx.position };
+}
+
+/**
+ * Which candidate's block holds each node, kept by the node's index in the list: a block's nodes are
+ * looked up by the indexes its pass found them at where it gives them, with no table keyed by node.
+ */
+class TakenNodes {
+  private readonly byAt: (Candidate | undefined)[];
+  /** Nodes the index does not know (not in the list). */
+  private readonly others = new Map<NodeProto, Candidate>();
+
+  constructor(count: number, private readonly position: NodeIndex) {
+    this.byAt = new Array<Candidate | undefined>(count).fill(undefined);
+  }
+
+  /** The candidate holding the first node of the site's region that is held, if any. */
+  firstOf(site: Site): Candidate | undefined {
+    const at = site.regionAt;
+    if (at) {
+      for (let i = 0; i < at.length; i++) if (this.byAt[at[i]!]) return this.byAt[at[i]!];
+      return undefined;
+    }
+    for (const n of site.region) {
+      const c = this.get(n);
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  /** Marks every node of the site's region as held by `c`. */
+  take(site: Site, c: Candidate): void {
+    const at = site.regionAt;
+    if (at) for (let i = 0; i < at.length; i++) this.byAt[at[i]!] = c;
+    else for (const n of site.region) this.set(n, c);
+  }
+
+  holdIfFree(n: NodeProto, c: Candidate): void {
+    if (!this.get(n)) this.set(n, c);
+  }
+
+  private get(n: NodeProto): Candidate | undefined {
+    const i = this.position.get(n);
+    return i === undefined ? this.others.get(n) : this.byAt[i];
+  }
+
+  private set(n: NodeProto, c: Candidate): void {
+    const i = this.position.get(n);
+    if (i === undefined) this.others.set(n, c);
+    else this.byAt[i] = c;
+  }
 }
 
 /** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
-function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: NodeIndex, scaledShapes?: readonly ValueShape[]): PlannedBlock[] {
+function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: NodeIndex, scaledShapes?: readonly ValueShape[], stageDims?: readonly (readonly number[] | undefined)[]): PlannedBlock[] {
   // Each site with its last node, in node order: one lookup per region node, none in the sort.
   const ordered = sites.map((site, i) => {
     const scaled = scaledShapes?.[i] ?? shapes.get(site.tensor)!;
-    if (site.last) return { site, at: site.lastAt!, last: site.last, scaled };
+    const stage = stageDims?.[i];
+    if (site.last) return { site, at: site.lastAt!, last: site.last, scaled, stage };
     let at = -1, last: NodeProto | undefined;
     for (const n of site.region) {
       const p = position.get(n) ?? 0;
       if (p > at) (at = p), (last = n);
     }
-    return { site, at, last, scaled };
+    return { site, at, last, scaled, stage };
   }).sort((a, b) => a.at - b.at);
   const blocks: PlannedBlock[] = [];
   let stage = 0, block = 0;
@@ -204,10 +258,10 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
   // Blocks in a row mostly scale maps of one resolution: its text is made once for them.
   let resolution = '';
   let resolutionOf: readonly number[] | undefined;
-  for (const { site, last, scaled } of ordered) {
+  for (const { site, last, scaled, stage: stageKey } of ordered) {
     const dims = scaled.dims!;
     // The stage is the model's: its blocks by their own output, not by the tensor a placement scales.
-    const k = site.stageTensor === undefined || site.stageTensor === site.tensor ? dims : shapes.get(site.stageTensor)?.dims ?? dims;
+    const k = stageKey ?? (site.stageTensor === undefined || site.stageTensor === site.tensor ? dims : shapes.get(site.stageTensor)?.dims ?? dims);
     if (!key || !sameAfterBatch(k, key)) {
       stage++;
       block = 0;

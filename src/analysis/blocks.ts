@@ -209,6 +209,13 @@ function mapDims(f: ValueFacts): number[] | undefined {
   return f.computed && s && s.dims?.length === 4 && FLOAT_TYPES.has(s.dtype) ? s.dims : undefined;
 }
 
+/** The shape of output `j` of node `n`, which sits at `at` in the node list: read by the value id the index holds. */
+export function outputShape(ctx: Ctx, n: NodeProto, j: number, at: number): ValueShape | undefined {
+  const t = n.outputs[j]!;
+  if (!ctx.ids.matches(at, n)) return valueFacts(ctx, t).shape;
+  return factsOf(ctx, t, ctx.ids.output(at, j)).shape;
+}
+
 /** The shape of `t`, as the model's shapes hold it. */
 export function shapeOf(ctx: Ctx, t: string): ValueShape | undefined {
   return valueFacts(ctx, t).shape;
@@ -450,8 +457,11 @@ function parentsOf(ctx: Ctx, level: readonly string[], seen: (t: string) => bool
   return next;
 }
 
-/** Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body. */
-export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]): Set<NodeProto> {
+/**
+ * Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body, in node order.
+ * `positions`, when given, gets each one's index in the node list.
+ */
+export function regionBetween(ctx: Ctx, start: string, ends: readonly string[], positions?: number[]): Set<NodeProto> {
   const from = valueFacts(ctx, start);
   const floor = from.at;
   // Backwards from the ends, never above the start's producer in topological order ...
@@ -486,7 +496,9 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
     const f = order[v]!;
     if (f.at === last) continue;
     last = f.at;
-    if (readsFromOrInto(parentRecords(ctx, f), from, region)) region.add(f.producer!);
+    if (!readsFromOrInto(parentRecords(ctx, f), from, region)) continue;
+    region.add(f.producer!);
+    positions?.push(f.at);
   }
   return region;
 }

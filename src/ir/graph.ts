@@ -333,7 +333,7 @@ export class Graph {
    */
   insertNodeGroups(groups: readonly InsertGroup[]): void {
     if (this.holdsSealed) this.expand();
-    const claimed = new Set<string>();
+    const claimed = new Claimed(this.producers.length);
     for (const g of groups) {
       if ('sealed' in g) this.claim(g.sealed.writes, claimed);
       else for (const n of g.nodes) this.claim(n.outputs, claimed);
@@ -357,12 +357,12 @@ export class Graph {
   }
 
   /** Takes the names an insertion writes, refusing one that has a producer or that the insertion wrote already. */
-  private claim(outputs: readonly string[], claimed: Set<string>): void {
+  private claim(outputs: readonly string[], claimed: Claimed): void {
     for (let i = 0; i < outputs.length; i++) {
       const o = outputs[i]!;
       if (!o) continue;
-      const size = claimed.size;
-      if (this.producer(o) || claimed.add(o).size === size) throw new Error(`IR: ${o} already has a producer`);
+      const id = this.ids.get(o);
+      if ((id !== undefined && this.producers[id]) || !claimed.add(o, id)) throw new Error(`IR: ${o} already has a producer`);
     }
   }
 
@@ -603,6 +603,30 @@ export class Graph {
     } else if (u instanceof ManyUsers) {
       if (u.set.delete(node)) u.list = undefined;
     } else if (u === node) this.users[id!] = undefined;
+  }
+}
+
+/**
+ * The names one insertion writes: a mark per value id for names the graph holds (a block's output has
+ * its readers already), a set for the others.
+ */
+class Claimed {
+  private readonly marks: Uint8Array;
+  private readonly names = new Set<string>();
+
+  constructor(ids: number) {
+    this.marks = new Uint8Array(ids);
+  }
+
+  /** False when `name` (of value id `id`, if it has one) was claimed already. */
+  add(name: string, id: number | undefined): boolean {
+    if (id !== undefined && id < this.marks.length) {
+      if (this.marks[id]) return false;
+      this.marks[id] = 1;
+      return true;
+    }
+    const size = this.names.size;
+    return this.names.add(name).size !== size;
   }
 }
 

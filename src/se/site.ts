@@ -33,6 +33,8 @@ export interface Site {
    */
   last?: NodeProto;
   lastAt?: number;
+  /** The index in the node list of each node of `region`, when the pass knows them. */
+  regionAt?: readonly number[];
 }
 
 export interface Candidate {
