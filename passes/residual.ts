@@ -11,16 +11,18 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, featureMapDims, findSE, isFeatureMap, isPassThrough, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isFeatureMap, isPassThrough, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
 
-function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
-  const [a, b] = add.inputs;
-  if (add.inputs.length !== 2 || !a || !b) return skip('residual', add, 'not-a-sum', 'not a two-input Add');
-  const dimsA = featureMapDims(ctx, a), dimsB = featureMapDims(ctx, b);
+function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Candidate {
+  // By index: a node's lists are frozen, which destructuring walks the slow way.
+  const inputs = add.inputs;
+  const a = inputs[0], b = inputs[1];
+  if (inputs.length !== 2 || !a || !b) return skip('residual', add, 'not-a-sum', 'not a two-input Add');
+  const dimsA = inputFeatureMapDims(ctx, add, 0, at), dimsB = inputFeatureMapDims(ctx, add, 1, at);
   if (!dimsA || !dimsB) {
     // A runtime-fused op upstream (com.microsoft FusedConv, NCHWc ops) leaves the shapes below it unknown.
     const foreign = foreignOrigin(ctx, a) ?? foreignOrigin(ctx, b);
@@ -33,18 +35,20 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions): Candidate {
   const meet = meetingPoint(ctx, ends);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
   const x = meet.x;
-  const region = regionBetween(ctx, x, ends);
-  const [convA, convB] = [convsOnPath(ctx, region, x, a), convsOnPath(ctx, region, x, b)];
+  const regionAt: number[] | undefined = at === undefined ? undefined : [];
+  const region = regionBetween(ctx, x, ends, regionAt);
+  const convA = convsOnPath(ctx, region, x, a), convB = convsOnPath(ctx, region, x, b);
   if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
-  const [branch, shortcut] = convA > convB ? [a, b] : [b, a];
+  const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
   if (Math.min(convA, convB) > 1) return skip('residual', add, 'not-a-shortcut', 'the shortcut holds more than a projection conv');
   if (!isProjectionOf(ctx, x, shortcut)) {
     return skip('residual', add, 'not-a-shortcut', 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)', branch);
   }
   region.add(add);
+  regionAt?.push(at!);
   const existing = findSE(ctx, region);
   if (existing) return holdsAttention('residual', add, existing, region, branch);
-  const site = place(ctx, add, options, { x, branch, shortcut, region });
+  const site = place(ctx, add, options, { x, branch, shortcut, region, regionAt, at });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
 }
@@ -84,7 +88,7 @@ function isProjectionOf(ctx: Ctx, x: string, shortcut: string): boolean {
 
 const PROJECTION = new Set(['Conv', 'AveragePool', 'MaxPool', 'Pad']);
 
-interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto> }
+interface Block { x: string; branch: string; shortcut: string; region: Set<NodeProto>; regionAt: number[] | undefined; at: number | undefined }
 
 function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | [ReasonCode, string] {
   switch (options.placement) {
@@ -108,9 +112,14 @@ function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site
   }
 }
 
-/** A site of this pass; the block's stage is that of the sum, whichever tensor the placement scales. */
+/**
+ * A site of this pass; the block's stage is that of the sum, whichever tensor the placement scales. The
+ * sum is the region's last node: every other node of it computes one of the sum's inputs.
+ */
 function residualSite(add: NodeProto, blk: Block, rule: string, tensor: string, rewire: NodeProto[]): Site {
-  return { family: 'residual', region: blk.region, stageTensor: add.outputs[0]!, rule, tensor, rewire };
+  const site: Site = { family: 'residual', region: blk.region, stageTensor: add.outputs[0]!, rule, tensor, rewire };
+  if (blk.at !== undefined) (site.last = add), (site.lastAt = blk.at), (site.regionAt = blk.regionAt);
+  return site;
 }
 
 export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum'], match };

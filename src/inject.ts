@@ -2,12 +2,12 @@
 // Passes run in priority order; a block matched by several (a MobileNetV2 residual block is both a
 // residual branch and a depthwise-separable block) takes the first match and the rest are reported.
 
-import { blockContext } from './analysis/blocks.js';
+import { blockContext, outputShape, shapeOf } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
 import type { ModelAnalysis } from './analysis/analyse.js';
 import { countMacs, countParams } from './analysis/cost.js';
 import { checkPlausible, inferShapes } from './analysis/shapes.js';
-import type { DimBindings, ShapeMap } from './analysis/shapes.js';
+import type { DimBindings, ShapeMap, ValueShape } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
 import { OptionError, editDistance } from './options.js';
 import { inputDefect, lintProblems } from './ir/lint.js';
@@ -140,21 +140,24 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   }
   const passes = passOrder(o, o.families as PassFamily[] | undefined);
   const candidates: Candidate[] = [];
-  const taken = new Map<NodeProto, Candidate>();
+  const taken = new TakenNodes(model.graph.nodes.length, ctx.position);
   const sites: Site[] = [];
+  // The shape of each site's tensor, as checked here: the stages read it rather than look it up again.
+  const scaled: ValueShape[] = [];
+  // And the dims that place it in its stage, where its stage tensor is the root's output (a sum's).
+  const stageDims: (readonly number[] | undefined)[] = [];
   for (const pass of passes) {
     const roots = new Set(pass.roots);
     const nodes = model.graph.nodes;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       if (!roots.has(n.opType)) continue;
-      const c = pass.match(ctx, n, o);
+      const c = pass.match(ctx, n, o, i);
       if (!c) continue;
       candidates.push(c);
-      if (c.held) for (const r of c.held) if (!taken.has(r)) taken.set(r, c);
+      if (c.held) for (const r of c.held) taken.holdIfFree(r, c);
       if (!c.site) continue;
-      let clash: Candidate | undefined;
-      for (const r of c.site.region) if ((clash = taken.get(r))) break;
+      const clash = taken.firstOf(c.site);
       if (clash?.held) {
         leaveAlone(c, 'has-se', `inside the ${clash.family} block at ${clash.node}, which already holds attention (${clash.reason})`);
         continue;
@@ -163,7 +166,9 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
         leaveAlone(c, 'same-block', `same block as the ${clash.family} SE at ${clash.tensor}`);
         continue;
       }
-      const { dtype = 0, dims } = shapes.get(c.site.tensor) ?? {};
+      // Asked of the walkers' records: the pass has just asked about this tensor, whose record is at hand.
+      const shape = shapeOf(ctx, c.site.tensor);
+      const { dtype = 0, dims } = shape ?? {};
       if (!dims || dims.length < 3 || !(dims[1]! >= 1)) {
         // Passes match on structure; the SE block is sized from N×C×spatial, which must be known.
         leaveAlone(c, 'shape-unknown', `the shape of ${c.site.tensor} is unknown (${dims ? dims.join('×') : 'not inferred'}); SE needs N×C×H×W`);
@@ -173,23 +178,79 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
         leaveAlone(c, 'dtype', `element type ${dtype} has no SE weights (float, float16, bfloat16, double)`);
         continue;
       }
-      for (const r of c.site.region) taken.set(r, c);
+      taken.take(c.site, c);
       sites.push(c.site);
+      scaled.push(shape!);
+      const stage = c.site.stageTensor;
+      stageDims.push(stage !== undefined && stage !== c.site.tensor && stage === n.outputs[0] ? outputShape(ctx, n, 0, i)?.dims ?? dims : undefined);
     }
   }
-  return { candidates, accepted: assignStages(model, shapes, sites, o, ctx.position), position: ctx.position };
+  return { candidates, accepted: assignStages(model, shapes, sites, o, ctx.position, scaled, stageDims), position: ctx.position };
+}
+
+/**
+ * Which candidate's block holds each node, kept by the node's index in the list: a block's nodes are
+ * looked up by the indexes its pass found them at where it gives them, with no table keyed by node.
+ */
+class TakenNodes {
+  private readonly byAt: (Candidate | undefined)[];
+  /** Nodes the index does not know (not in the list). */
+  private readonly others = new Map<NodeProto, Candidate>();
+
+  constructor(count: number, private readonly position: NodeIndex) {
+    this.byAt = new Array<Candidate | undefined>(count).fill(undefined);
+  }
+
+  /** The candidate holding the first node of the site's region that is held, if any. */
+  firstOf(site: Site): Candidate | undefined {
+    const at = site.regionAt;
+    if (at) {
+      for (let i = 0; i < at.length; i++) if (this.byAt[at[i]!]) return this.byAt[at[i]!];
+      return undefined;
+    }
+    for (const n of site.region) {
+      const c = this.get(n);
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  /** Marks every node of the site's region as held by `c`. */
+  take(site: Site, c: Candidate): void {
+    const at = site.regionAt;
+    if (at) for (let i = 0; i < at.length; i++) this.byAt[at[i]!] = c;
+    else for (const n of site.region) this.set(n, c);
+  }
+
+  holdIfFree(n: NodeProto, c: Candidate): void {
+    if (!this.get(n)) this.set(n, c);
+  }
+
+  private get(n: NodeProto): Candidate | undefined {
+    const i = this.position.get(n);
+    return i === undefined ? this.others.get(n) : this.byAt[i];
+  }
+
+  private set(n: NodeProto, c: Candidate): void {
+    const i = this.position.get(n);
+    if (i === undefined) this.others.set(n, c);
+    else this.byAt[i] = c;
+  }
 }
 
 /** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
-function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: NodeIndex): PlannedBlock[] {
+function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: NodeIndex, scaledShapes?: readonly ValueShape[], stageDims?: readonly (readonly number[] | undefined)[]): PlannedBlock[] {
   // Each site with its last node, in node order: one lookup per region node, none in the sort.
-  const ordered = sites.map((site) => {
+  const ordered = sites.map((site, i) => {
+    const scaled = scaledShapes?.[i] ?? shapes.get(site.tensor)!;
+    const stage = stageDims?.[i];
+    if (site.last) return { site, at: site.lastAt!, last: site.last, scaled, stage };
     let at = -1, last: NodeProto | undefined;
     for (const n of site.region) {
       const p = position.get(n) ?? 0;
       if (p > at) (at = p), (last = n);
     }
-    return { site, at, last };
+    return { site, at, last, scaled, stage };
   }).sort((a, b) => a.at - b.at);
   const blocks: PlannedBlock[] = [];
   let stage = 0, block = 0;
@@ -197,11 +258,10 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
   // Blocks in a row mostly scale maps of one resolution: its text is made once for them.
   let resolution = '';
   let resolutionOf: readonly number[] | undefined;
-  for (const { site, last } of ordered) {
-    const scaled = shapes.get(site.tensor)!;
+  for (const { site, last, scaled, stage: stageKey } of ordered) {
     const dims = scaled.dims!;
     // The stage is the model's: its blocks by their own output, not by the tensor a placement scales.
-    const k = site.stageTensor === undefined || site.stageTensor === site.tensor ? dims : shapes.get(site.stageTensor)?.dims ?? dims;
+    const k = stageKey ?? (site.stageTensor === undefined || site.stageTensor === site.tensor ? dims : shapes.get(site.stageTensor)?.dims ?? dims);
     if (!key || !sameAfterBatch(k, key)) {
       stage++;
       block = 0;

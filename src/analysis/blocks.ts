@@ -92,10 +92,24 @@ function valueFacts(ctx: Ctx, t: string): ValueFacts {
     const r = recent[i];
     if (r !== undefined && r.name === t) return r;
   }
-  const f = factsOf(ctx, t, ctx.graph.valueId(t));
-  recent[ctx.recentNext] = f;
+  return remember(ctx, factsOf(ctx, t, ctx.graph.valueId(t)));
+}
+
+/** Keeps `f` among the latest records, replacing the oldest. */
+function remember(ctx: Ctx, f: ValueFacts): ValueFacts {
+  ctx.recent[ctx.recentNext] = f;
   ctx.recentNext = (ctx.recentNext + 1) % RECENT;
   return f;
+}
+
+/**
+ * The facts of input `j` of node `n`, which sits at `at` in the node list: read by the value id the
+ * index holds for it, not looked up by name (a pass's first question about its root's inputs).
+ */
+function inputFacts(ctx: Ctx, n: NodeProto, j: number, at: number | undefined): ValueFacts {
+  const t = n.inputs[j]!;
+  if (at === undefined || !ctx.ids.matches(at, n)) return valueFacts(ctx, t);
+  return remember(ctx, factsOf(ctx, t, ctx.ids.input(at, j)));
 }
 
 /** The facts of `t`, whose value id is `id` (-1 for a name the graph does not hold). */
@@ -182,8 +196,29 @@ export function isFeatureMap(ctx: Ctx, t: string): boolean {
 
 /** The dims of a feature map (see isFeatureMap); undefined for any other tensor. */
 export function featureMapDims(ctx: Ctx, t: string): number[] | undefined {
-  const f = valueFacts(ctx, t), s = f.shape;
+  return mapDims(valueFacts(ctx, t));
+}
+
+/** featureMapDims of input `j` of node `n`, found by its index `at` in the node list where the caller knows it. */
+export function inputFeatureMapDims(ctx: Ctx, n: NodeProto, j: number, at: number | undefined): number[] | undefined {
+  return mapDims(inputFacts(ctx, n, j, at));
+}
+
+function mapDims(f: ValueFacts): number[] | undefined {
+  const s = f.shape;
   return f.computed && s && s.dims?.length === 4 && FLOAT_TYPES.has(s.dtype) ? s.dims : undefined;
+}
+
+/** The shape of output `j` of node `n`, which sits at `at` in the node list: read by the value id the index holds. */
+export function outputShape(ctx: Ctx, n: NodeProto, j: number, at: number): ValueShape | undefined {
+  const t = n.outputs[j]!;
+  if (!ctx.ids.matches(at, n)) return valueFacts(ctx, t).shape;
+  return factsOf(ctx, t, ctx.ids.output(at, j)).shape;
+}
+
+/** The shape of `t`, as the model's shapes hold it. */
+export function shapeOf(ctx: Ctx, t: string): ValueShape | undefined {
+  return valueFacts(ctx, t).shape;
 }
 
 export function dimsOf(ctx: Ctx, t: string): number[] | undefined {
@@ -422,8 +457,11 @@ function parentsOf(ctx: Ctx, level: readonly string[], seen: (t: string) => bool
   return next;
 }
 
-/** Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body. */
-export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]): Set<NodeProto> {
+/**
+ * Nodes on paths from `start` (exclusive) to any of `ends` (inclusive): the block's body, in node order.
+ * `positions`, when given, gets each one's index in the node list.
+ */
+export function regionBetween(ctx: Ctx, start: string, ends: readonly string[], positions?: number[]): Set<NodeProto> {
   const from = valueFacts(ctx, start);
   const floor = from.at;
   // Backwards from the ends, never above the start's producer in topological order ...
@@ -458,7 +496,9 @@ export function regionBetween(ctx: Ctx, start: string, ends: readonly string[]):
     const f = order[v]!;
     if (f.at === last) continue;
     last = f.at;
-    if (readsFromOrInto(parentRecords(ctx, f), from, region)) region.add(f.producer!);
+    if (!readsFromOrInto(parentRecords(ctx, f), from, region)) continue;
+    region.add(f.producer!);
+    positions?.push(f.at);
   }
   return region;
 }

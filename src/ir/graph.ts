@@ -333,7 +333,7 @@ export class Graph {
    */
   insertNodeGroups(groups: readonly InsertGroup[]): void {
     if (this.holdsSealed) this.expand();
-    const claimed = new Set<string>();
+    const claimed = new Claimed(this.producers.length);
     for (const g of groups) {
       if ('sealed' in g) this.claim(g.sealed.writes, claimed);
       else for (const n of g.nodes) this.claim(n.outputs, claimed);
@@ -357,12 +357,12 @@ export class Graph {
   }
 
   /** Takes the names an insertion writes, refusing one that has a producer or that the insertion wrote already. */
-  private claim(outputs: readonly string[], claimed: Set<string>): void {
+  private claim(outputs: readonly string[], claimed: Claimed): void {
     for (let i = 0; i < outputs.length; i++) {
       const o = outputs[i]!;
       if (!o) continue;
-      const size = claimed.size;
-      if (this.producer(o) || claimed.add(o).size === size) throw new Error(`IR: ${o} already has a producer`);
+      const id = this.ids.get(o);
+      if ((id !== undefined && this.producers[id]) || !claimed.add(o, id)) throw new Error(`IR: ${o} already has a producer`);
     }
   }
 
@@ -401,6 +401,8 @@ export class Graph {
     let done: NodeProto[] | undefined;
     // consumers() hands out a list that the edits below replace, never change: it can be walked as is.
     const users = this.consumers(from);
+    // consumers() expanded any sealed block: the id is current, and the edits below need not look it up again.
+    const fromId = this.ids.get(from);
     for (let i = 0; i < users.length; i++) {
       const user = users[i]!;
       if (only !== undefined && !(typeof only === 'function' ? only(user) : only.has(user))) continue;
@@ -410,7 +412,7 @@ export class Graph {
       // A spread, not slice(): node lists are frozen, and slice() copies a frozen array the slow way.
       const next = [...inputs];
       for (let j = first; j < next.length; j++) if (next[j] === from) next[j] = to;
-      this.rewireInput(user, next, from, to);
+      this.rewireInput(user, next, from, to, fromId);
       if (done) done.push(user);
       else done = [user];
     }
@@ -438,13 +440,13 @@ export class Graph {
    * installInputs where only `from` became `to`: the other inputs' reader lists already hold the node,
    * so only the two values' lists change.
    */
-  private rewireInput(node: NodeProto, inputs: string[], from: string, to: string): void {
+  private rewireInput(node: NodeProto, inputs: string[], from: string, to: string, fromId: number | undefined): void {
     if (from === to || this.holdsSealed) return this.installInputs(node, inputs);
     const e = editable(node);
     e.inputs = Object.freeze(inputs);
     e.src = undefined;
     const captured = (this.captured.size && this.captured.get(node)) || NO_NAMES;
-    if (!captured.includes(from)) this.removeUser(from, node);
+    if (!captured.includes(from)) this.removeUserOf(fromId, node);
     this.addUser(to, node);
   }
 
@@ -593,7 +595,11 @@ export class Graph {
   }
 
   private removeUser(value: string, node: NodeProto): void {
-    const id = this.ids.get(value);
+    this.removeUserOf(this.ids.get(value), node);
+  }
+
+  /** removeUser of the value with id `id`. */
+  private removeUserOf(id: number | undefined, node: NodeProto): void {
     const u = id === undefined ? undefined : this.users[id];
     if (u === undefined) return;
     if (Array.isArray(u)) {
@@ -603,6 +609,30 @@ export class Graph {
     } else if (u instanceof ManyUsers) {
       if (u.set.delete(node)) u.list = undefined;
     } else if (u === node) this.users[id!] = undefined;
+  }
+}
+
+/**
+ * The names one insertion writes: a mark per value id for names the graph holds (a block's output has
+ * its readers already), a set for the others.
+ */
+class Claimed {
+  private readonly marks: Uint8Array;
+  private readonly names = new Set<string>();
+
+  constructor(ids: number) {
+    this.marks = new Uint8Array(ids);
+  }
+
+  /** False when `name` (of value id `id`, if it has one) was claimed already. */
+  add(name: string, id: number | undefined): boolean {
+    if (id !== undefined && id < this.marks.length) {
+      if (this.marks[id]) return false;
+      this.marks[id] = 1;
+      return true;
+    }
+    const size = this.names.size;
+    return this.names.add(name).size !== size;
   }
 }
 

@@ -150,11 +150,7 @@ export function buildReport(r: ReportInput): SEReport {
     inserted: blocks.length,
     blocks,
     skipped: skipped.map((c) => ({ tensor: c.tensor, node: c.node, pass: c.family, ...why(c) })),
-    candidates: r.candidates.map((c) => ({
-      pass: c.family, node: c.node, tensor: c.tensor,
-      result: c.site && inserted.has(c.site) ? 'inserted' : 'skipped',
-      ...(c.site && inserted.has(c.site) ? { rule: c.site.rule } : why(c)),
-    })),
+    candidates: r.candidates.map((c) => candidateReport(c, inserted)),
     stages,
     params: {
       before: r.paramsBefore.total, after: r.paramsAfter.total, added: r.paramsAfter.total - r.paramsBefore.total, formula, formulaName: BLOCK_INFO[r.options.block].formula,
@@ -170,6 +166,14 @@ export function buildReport(r: ReportInput): SEReport {
     report.nothingToInsert = report.unsupported ? `nothing to insert: ${report.unsupported}` : nothingReason(r);
   }
   return report;
+}
+
+/** One candidate as the report lists it: the rule that inserted it, or why it was left alone. */
+function candidateReport(c: Candidate, inserted: ReadonlySet<Site>): CandidateReport {
+  // Written out rather than spread: one object per candidate, in the key order the JSON has always had.
+  if (c.site && inserted.has(c.site)) return { pass: c.family, node: c.node, tensor: c.tensor, result: 'inserted', rule: c.site.rule };
+  const { code, detail, reason } = why(c);
+  return { pass: c.family, node: c.node, tensor: c.tensor, result: 'skipped', code, detail, reason };
 }
 
 function stageTable(planned: PlannedBlock[], blocks: BlockReport[], o: SEOptions): StageReport[] {

@@ -10,6 +10,7 @@ import { addMacs, countMacs, countParams, nodeMacs } from '../analysis/cost.js';
 import type { MacCount, ParamCount } from '../analysis/cost.js';
 import { constantShape, inferNodes } from '../analysis/shapes.js';
 import type { ShapeMap } from '../analysis/shapes.js';
+import { ValueShapes } from '../analysis/value-shapes.js';
 import { SeInjectError } from '../errors.js';
 import { Graph } from '../ir/graph.js';
 import type { InsertGroup, NodeIndex } from '../ir/graph.js';
@@ -65,9 +66,13 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
   let readersFollow = true;
   // A site computed by a Constant changes which readers its elements have, and so the parameter count.
   let constantSite = false;
+  // The model's shapes by value id, where they are kept so: one lookup of each site's name answers all.
+  const byId = shapes instanceof ValueShapes && shapes.graph === g ? shapes : undefined;
   for (const b of blocks) {
     const plan = blockPlan(b, o, opset);
-    const anchor = g.producer(plan.tensor);
+    // The plan expanded any sealed block (its node index reads every node): ids and producers are current.
+    const id = g.valueId(plan.tensor);
+    const anchor = id >= 0 ? g.producerOfId(id) : undefined;
     if (anchor?.opType === 'Constant' || anchor?.opType === 'ConstantOfShape') constantSite = true;
     if (!sealable) {
       const r = rewriteAsNodes(model, b, plan, o, (names ??= freshNames(model)), rewired);
@@ -75,7 +80,7 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
       groups.push({ nodes: r.nodes, anchor });
       continue;
     }
-    const dims = shapes.get(plan.tensor)!.dims!;
+    const dims = (byId ? byId.getId(id, plan.tensor) : shapes.get(plan.tensor))!.dims!;
     let t = previous && sameTemplate(plan, dims, previousPlan!, previousDims) ? previous : undefined;
     if (!t) {
       const key = templateKey(plan, dims);
@@ -87,12 +92,13 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
     previousDims = dims;
     const block = new SealedSE(plan, o, t.template);
     // The block goes right after the tensor's producer: its readers, which came after it, still do.
-    const at = anchor && position.get(anchor);
+    const at = anchor ? position.producerAt(id) : -1;
     const readers = g.replaceUses(plan.tensor, block.writes[0]!, { only: readerIn(b.site.rewire) });
     for (let i = 0; i < readers.length; i++) {
       const r = readers[i]!;
       rewired.push(r);
-      if (at === undefined || !(position.get(r)! > at)) readersFollow = false;
+      const readerAt = r === b.site.last ? b.site.lastAt : position.get(r);
+      if (at < 0 || !(readerAt! > at)) readersFollow = false;
     }
     b.squeezeChannels = t.template.built.squeezeChannels;
     b.params = t.template.built.params;

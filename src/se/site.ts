@@ -27,6 +27,14 @@ export interface Site {
   stageTensor?: string;
   /** A gate the placement implies (MobileNetV3 placement uses a hard sigmoid). */
   gate?: 'sigmoid' | 'hardsigmoid';
+  /**
+   * The region's last node in the node list and its index there, when the pass knows them (a residual
+   * block ends at its sum, which reads every other node of it); the stages find them otherwise.
+   */
+  last?: NodeProto;
+  lastAt?: number;
+  /** The index in the node list of each node of `region`, when the pass knows them. */
+  regionAt?: readonly number[];
 }
 
 export interface Candidate {
@@ -54,8 +62,11 @@ export interface Pass {
   family: Family;
   /** The root op types the pass looks at; others are rejected before any walk. */
   roots: readonly string[];
-  /** undefined: the node is not a candidate at all (checked cheaply, not listed by --explain). */
-  match(ctx: Ctx, node: NodeProto, options: PassOptions): Candidate | undefined;
+  /**
+   * undefined: the node is not a candidate at all (checked cheaply, not listed by --explain). `at`: the
+   * node's index in the graph's node list, where the caller walks that list.
+   */
+  match(ctx: Ctx, node: NodeProto, options: PassOptions, at?: number): Candidate | undefined;
 }
 
 export function nodeLabel(n: NodeProto): string {
