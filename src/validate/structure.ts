@@ -71,14 +71,15 @@ interface OpRules {
   since?: number;
   deprecated?: { since: number; use: string };
   arity?: readonly [number, number, number, number];
-  attrTypes: Readonly<Record<string, AttrType>>;
+  /** ATTR_TYPES of the op, in a Map: an attribute name from the decoder is no V8-internalized key. */
+  attrTypes: ReadonlyMap<string, AttrType>;
   /** Some attribute of the op is an input from a later opset on (MOVED_TO_INPUT). */
   moved: boolean;
   shape?: ShapeRule;
 }
 
 function opRules(op: string): OpRules {
-  return { since: OP_SINCE.get(op), deprecated: DEPRECATED[op], arity: ARITY[op], attrTypes: ATTR_TYPES[op] ?? NO_ATTR_TYPES, moved: MOVED_OPS.has(op), shape: SHAPE_RULES[op] };
+  return { since: OP_SINCE.get(op), deprecated: DEPRECATED[op], arity: ARITY[op], attrTypes: new Map(Object.entries(ATTR_TYPES[op] ?? {})), moved: MOVED_OPS.has(op), shape: SHAPE_RULES[op] };
 }
 
 /** Where a node's problem is: built only for a problem found. */
@@ -184,8 +185,6 @@ function checkOp(n: NodeProto, rules: OpRules, opset: number, out: string[]): vo
   }
 }
 
-const NO_ATTR_TYPES: Readonly<Record<string, AttrType>> = {};
-
 /** Ops with an attribute that later opsets take as an input: the only ones MOVED_TO_INPUT is searched for. */
 const MOVED_OPS: ReadonlySet<string> = new Set(MOVED_TO_INPUT.flatMap((m) => m.ops));
 
@@ -204,7 +203,7 @@ function checkAttributes(n: NodeProto, rules: OpRules, opset: number, out: strin
       out.push(`${at(n)} has attribute ${a.name}, which ${n.opType} takes as an input from opset ${moved.since} on (the model imports ${opset}); pass it as an input instead`);
       continue;
     }
-    const want = expected[a.name];
+    const want = expected.get(a.name);
     if (want === undefined) continue;
     const got = attrType(a);
     if (got !== want) {
@@ -301,7 +300,9 @@ const CONV_TYPES = new Set<number>([DataType.FLOAT16, DataType.FLOAT, DataType.D
 function convUnfitInitializers(model: Model): ReadonlyMap<string, TensorProto> {
   const unfit = new Map<string, TensorProto>();
   model.graph.initializers.forEach((t, name) => {
-    if (!CONV_TYPES.has(t.dataType) && t.dataType >= 1 && t.dataType <= MAX_DATA_TYPE) unfit.set(name, t);
+    const type = t.dataType;
+    // The model's own float type first: most initializers have it, and a Set is asked for the rest.
+    if (type !== DataType.FLOAT && !CONV_TYPES.has(type) && type >= 1 && type <= MAX_DATA_TYPE) unfit.set(name, t);
   });
   return unfit;
 }
