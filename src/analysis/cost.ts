@@ -63,55 +63,66 @@ function filledElements(g: Graph, shape: string | undefined): number {
 
 export function nodeMacs(n: NodeProto, shapes: ShapeLookup): number | undefined {
   // Most ops count 0: shapes are looked up only for the ops that count something.
-  if (!COUNTED_OPS.has(n.opType)) return 0;
-  const outShape = shapes.get(n.outputs[0] ?? '');
-  const out = n.outputs[0] ? outShape?.dims : undefined;
-  const isFloat = FLOAT_TYPES.has(outShape?.dtype ?? 0);
-  switch (n.opType) {
-    case 'Conv': {
-      const w = dimsIn(shapes, n.inputs[1]);
-      if (!out || !w) return undefined;
-      return productFrom(out, 0) * productFrom(w, 1);
-    }
-    case 'ConvTranspose': {
-      const x = dimsIn(shapes, n.inputs[0]), w = dimsIn(shapes, n.inputs[1]);
-      if (!x || !w) return undefined;
-      return productFrom(x, 0) * productFrom(w, 1);
-    }
-    case 'Gemm': {
-      const a = dimsIn(shapes, n.inputs[0]);
-      if (!out || !a) return undefined;
-      const k = attrInt(n, 'transA', 0) ? a[0]! : a[1]!;
-      return productFrom(out, 0) * k;
-    }
-    case 'MatMul': {
-      const a = dimsIn(shapes, n.inputs[0]);
-      if (!out || !a) return undefined;
-      return productFrom(out, 0) * a[a.length - 1]!;
-    }
-    case 'BatchNormalization': case 'InstanceNormalization':
-    case 'Mul': case 'Div': case 'Add': case 'Sub': case 'Sum':
-      if (!isFloat) return 0;
-      return out ? productFrom(out, 0) : undefined;
-    case 'GlobalAveragePool': case 'ReduceMean': {
-      if (!isFloat) return 0;
-      const x = dimsIn(shapes, n.inputs[0]);
-      return x ? productFrom(x, 0) : undefined;
-    }
-    case 'AveragePool': {
-      const k = attrInts(n, 'kernel_shape');
-      return out && k ? productFrom(out, 0) * productFrom(k, 0) : undefined;
-    }
-    default:
-      return 0;
-  }
+  const rule = MAC_RULES.get(n.opType);
+  if (!rule) return 0;
+  const o = n.outputs[0];
+  const outShape = shapes.get(o ?? '');
+  return rule(n, shapes, o ? outShape?.dims : undefined, isFloatType(outShape?.dtype ?? 0));
 }
 
-/** The ops nodeMacs counts (the cases of its switch). */
-const COUNTED_OPS = new Set([
-  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'Mul', 'Div', 'Add', 'Sub', 'Sum',
-  'GlobalAveragePool', 'ReduceMean', 'AveragePool',
+/** An op's MACs from its output's dims (undefined when unknown) and whether the output is floating-point. */
+type MacRule = (n: NodeProto, shapes: ShapeLookup, out: readonly number[] | undefined, isFloat: boolean) => number | undefined;
+
+const perOutput: MacRule = (_n, _shapes, out, isFloat) => (!isFloat ? 0 : out ? productFrom(out, 0) : undefined);
+
+const perInput: MacRule = (n, shapes, _out, isFloat) => {
+  if (!isFloat) return 0;
+  const x = dimsIn(shapes, n.inputs[0]);
+  return x ? productFrom(x, 0) : undefined;
+};
+
+/**
+ * The ops that count something, in a Map: the decoder's op type strings are not V8-internalized, and
+ * a Map hashes each once where a switch on them compares it with every case before its own.
+ */
+const MAC_RULES = new Map<string, MacRule>([
+  ['Conv', (n, shapes, out) => {
+    const w = dimsIn(shapes, n.inputs[1]);
+    return out && w ? productFrom(out, 0) * productFrom(w, 1) : undefined;
+  }],
+  ['ConvTranspose', (n, shapes) => {
+    const x = dimsIn(shapes, n.inputs[0]), w = dimsIn(shapes, n.inputs[1]);
+    return x && w ? productFrom(x, 0) * productFrom(w, 1) : undefined;
+  }],
+  ['Gemm', (n, shapes, out) => {
+    const a = dimsIn(shapes, n.inputs[0]);
+    if (!out || !a) return undefined;
+    const k = attrInt(n, 'transA', 0) ? a[0]! : a[1]!;
+    return productFrom(out, 0) * k;
+  }],
+  ['MatMul', (n, shapes, out) => {
+    const a = dimsIn(shapes, n.inputs[0]);
+    return out && a ? productFrom(out, 0) * a[a.length - 1]! : undefined;
+  }],
+  ['BatchNormalization', perOutput], ['InstanceNormalization', perOutput],
+  ['Mul', perOutput], ['Div', perOutput], ['Add', perOutput], ['Sub', perOutput], ['Sum', perOutput],
+  ['GlobalAveragePool', perInput], ['ReduceMean', perInput],
+  ['AveragePool', (n, _shapes, out) => {
+    const k = attrInts(n, 'kernel_shape');
+    return out && k ? productFrom(out, 0) * productFrom(k, 0) : undefined;
+  }],
 ]);
+
+/** FLOAT_TYPES.has(dtype), by a table: asked for every counted node. */
+const FLOAT_TYPE = (() => {
+  const table = new Uint8Array(64);
+  for (const t of FLOAT_TYPES) table[t] = 1;
+  return table;
+})();
+
+function isFloatType(dtype: number): boolean {
+  return FLOAT_TYPE[dtype] === 1;
+}
 
 function dimsIn(shapes: ShapeLookup, v: string | undefined): number[] | undefined {
   return v ? shapes.get(v)?.dims : undefined;

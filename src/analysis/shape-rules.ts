@@ -19,7 +19,12 @@ const UNARY = [
   'Not', 'Sign', 'Mish', 'Gelu', 'ThresholdedRelu', 'BatchNormalization', 'Dropout', 'Shrink', 'Sin', 'Cos',
 ];
 
+/**
+ * The numpy broadcast of two dims. Equal dims give `a` itself: a shape's dims are never edited once a
+ * shape holds them, and most elementwise ops of a CNN (a residual Add, an SE scale) meet equal shapes.
+ */
 function broadcast(a: number[], b: number[]): number[] | undefined {
+  if (a === b || sameDims(a, b)) return a;
   const r = Math.max(a.length, b.length);
   const out = new Array<number>(r);
   for (let i = 0; i < r; i++) {
@@ -39,12 +44,18 @@ const INTEGER = new Set<number>([DataType.INT64, DataType.INT32, DataType.INT16,
 
 const COMPARISONS = new Set(['Equal', 'Less', 'Greater', 'And', 'Or', 'Not']);
 
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * The numpy broadcast of every input's dims: [] with no inputs, undefined when one is missing, unknown or
- * does not broadcast. Always a fresh array.
+ * does not broadcast.
  */
 function broadcastAll(ins: In): number[] | undefined {
-  if (ins.length <= 1) return ins.length ? ins[0]?.dims?.slice() : [];
+  if (ins.length <= 1) return ins.length ? ins[0]?.dims : [];
   let dims = ins[0]?.dims;
   for (let i = 1; i < ins.length && dims; i++) {
     const other = ins[i]?.dims;
@@ -75,9 +86,12 @@ function norm(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
+/** windowedDims' dims before they are kept: most convs of a CNN keep their input's shape, which is kept instead. */
+const windowed: number[] = [];
+
 /**
  * The output dims of a conv or pool: [batch, `channels`, spatial...]; strides and dilations default to 1,
- * pads to 0.
+ * pads to 0. Dims equal to x's are x itself.
  */
 function windowedDims(n: NodeProto, x: number[], channels: number, kernel: readonly number[], isPool: boolean): number[] {
   const k = kernel.length;
@@ -87,7 +101,8 @@ function windowedDims(n: NodeProto, x: number[], channels: number, kernel: reado
   const autoPad = attr(n, 'auto_pad')?.s ?? 'NOTSET';
   const same = autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER';
   const ceil = isPool && attrInt(n, 'ceil_mode', 0) === 1;
-  const dims = new Array<number>(2 + k);
+  const dims = windowed;
+  if (dims.length !== 2 + k) dims.length = 2 + k;
   dims[0] = x[0]!;
   dims[1] = channels;
   for (let i = 0; i < k; i++) {
@@ -106,7 +121,7 @@ function windowedDims(n: NodeProto, x: number[], channels: number, kernel: reado
     if (ceil && (out - 1) * stride >= inDim + begin) out--;
     dims[2 + i] = out;
   }
-  return dims;
+  return sameDims(dims, x) ? x : dims.slice();
 }
 
 const conv: Rule = (n, ins) => {
@@ -369,19 +384,34 @@ const READS: Record<string, number> = {
 };
 for (const op of UNARY) READS[op] = 1;
 
-/** How many of `n`'s inputs inferNode reads (from the first): the shapes of the others need not be looked up. */
-export function inputsRead(n: NodeProto): number {
-  if ((n.domain && n.domain !== 'ai.onnx') || !RULES[n.opType]) return 0;
-  return READS[n.opType] ?? n.inputs.length;
+/** A default-domain op's shape rule, and how many of its inputs the rule reads (all when undefined). */
+export interface ShapeRule {
+  readonly infer: Rule;
+  readonly reads: number | undefined;
+  /** Identity-like ops keep folded values (Identity, Dropout in eval; Cast folds its own). */
+  readonly keepsValues: boolean;
 }
 
-/** `ins`: the shapes of n's inputs, those past inputsRead(n) left undefined. */
-export function inferNode(n: NodeProto, ins: In, opset: number): ValueShape[] {
-  if (n.domain && n.domain !== 'ai.onnx') return [];
-  const rule = RULES[n.opType];
+/**
+ * The rules by op type, in a Map: the decoder's op type strings are not V8-internalized, and each read
+ * of a record by one would look it up in V8's string table, where a Map hashes the string once.
+ */
+const BY_OP = new Map<string, ShapeRule>(Object.entries(RULES).map(([op, infer]) => [op, { infer, reads: READS[op], keepsValues: op === 'Identity' || op === 'Dropout' }]));
+
+/** n's shape rule; undefined for an op of another domain, or one no rule knows (its outputs stay unknown). */
+export function shapeRuleOf(n: NodeProto): ShapeRule | undefined {
+  return n.domain && n.domain !== 'ai.onnx' ? undefined : BY_OP.get(n.opType);
+}
+
+/** How many of `n`'s inputs inferNode reads (from the first): the shapes of the others need not be looked up. */
+export function inputsRead(n: NodeProto, rule: ShapeRule | undefined = shapeRuleOf(n)): number {
+  return rule ? rule.reads ?? n.inputs.length : 0;
+}
+
+/** `ins`: the shapes of n's inputs, those past inputsRead(n) left undefined; `rule`: shapeRuleOf(n). */
+export function inferNode(n: NodeProto, ins: In, opset: number, rule: ShapeRule | undefined = shapeRuleOf(n)): ValueShape[] {
   if (!rule) return [];
-  const outs = rule(n, ins, opset);
-  // Identity-like ops keep folded values (Identity, Dropout in eval, Cast handled above).
-  if ((n.opType === 'Identity' || n.opType === 'Dropout') && ins[0]?.values) outs[0]!.values = ins[0].values;
+  const outs = rule.infer(n, ins, opset);
+  if (rule.keepsValues && ins[0]?.values) outs[0]!.values = ins[0].values;
   return outs;
 }

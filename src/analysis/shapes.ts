@@ -9,7 +9,8 @@ import type { Graph } from '../ir/graph.js';
 import type { NodeValueIds } from '../ir/value-ids.js';
 import { DataType, elementCount, tensorValues } from '../onnx/proto.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
-import { inferNode, inputsRead } from './shape-rules.js';
+import { inferNode, inputsRead, shapeRuleOf } from './shape-rules.js';
+import type { ShapeRule } from './shape-rules.js';
 import { NodeShapes, ValueShapes } from './value-shapes.js';
 
 export interface ValueShape {
@@ -120,11 +121,12 @@ function inferGraphNodes(shapes: ValueShapes, g: Graph, opset: number, watch?: S
       inferNodes(shapes, [n], opset, watch);
       continue;
     }
-    const inShapes = ins.ofIds(shapes, n, ids, i);
-    const outs = outputShapes(n, inShapes, opset);
+    const rule = shapeRuleOf(n);
+    const inShapes = ins.ofIds(shapes, n, ids, i, rule);
+    const outs = outputShapes(n, inShapes, opset, rule);
     const outputs = n.outputs;
     const set = at.outs;
-    set.length = outputs.length;
+    if (set.length !== outputs.length) set.length = outputs.length;
     for (let j = 0; j < outputs.length; j++) {
       const o = outputs[j]!;
       set[j] = undefined;
@@ -151,7 +153,8 @@ export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset:
   const ins = new InputShapes();
   for (let k = 0; k < nodes.length; k++) {
     const n = nodes[k]!;
-    const outs = outputShapes(n, ins.of(shapes, n), opset);
+    const rule = shapeRuleOf(n);
+    const outs = outputShapes(n, ins.of(shapes, n, rule), opset, rule);
     const outputs = n.outputs;
     for (let i = 0; i < outputs.length; i++) {
       const o = outputs[i]!;
@@ -167,9 +170,10 @@ export function inferNodes(shapes: ShapeMap, nodes: readonly NodeProto[], opset:
 const NO_SHAPES: readonly ValueShape[] = [];
 
 /** What the node's rule says, or nothing where the rule fails on inputs it does not expect. */
-function outputShapes(n: NodeProto, ins: (ValueShape | undefined)[], opset: number): readonly ValueShape[] {
+function outputShapes(n: NodeProto, ins: (ValueShape | undefined)[], opset: number, rule: ShapeRule | undefined): readonly ValueShape[] {
+  if (!rule) return NO_SHAPES;
   try {
-    return inferNode(n, ins, opset);
+    return inferNode(n, ins, opset, rule);
   } catch {
     return NO_SHAPES;
   }
@@ -183,18 +187,18 @@ class InputShapes {
   private readonly lists: (ValueShape | undefined)[][] = [];
 
   /** The shapes of n's inputs; those past inputsRead(n), which its rule never reads, are left undefined. */
-  of(shapes: ShapeMap, n: NodeProto): (ValueShape | undefined)[] {
+  of(shapes: ShapeMap, n: NodeProto, rule: ShapeRule | undefined): (ValueShape | undefined)[] {
     const inputs = n.inputs;
-    const reads = inputsRead(n);
+    const reads = inputsRead(n, rule);
     const ins = (this.lists[inputs.length] ??= new Array<ValueShape | undefined>(inputs.length));
     for (let i = 0; i < inputs.length; i++) ins[i] = i < reads && inputs[i] ? shapes.get(inputs[i]!) : undefined;
     return ins;
   }
 
   /** of(shapes, n) for node i of the graph, by the ids of its inputs. */
-  ofIds(shapes: ValueShapes, n: NodeProto, ids: NodeValueIds, at: number): (ValueShape | undefined)[] {
+  ofIds(shapes: ValueShapes, n: NodeProto, ids: NodeValueIds, at: number, rule: ShapeRule | undefined): (ValueShape | undefined)[] {
     const inputs = n.inputs;
-    const reads = inputsRead(n);
+    const reads = inputsRead(n, rule);
     const ins = (this.lists[inputs.length] ??= new Array<ValueShape | undefined>(inputs.length));
     for (let i = 0; i < inputs.length; i++) ins[i] = i < reads && inputs[i] ? shapes.getId(ids.input(at, i), inputs[i]!) : undefined;
     return ins;

@@ -7,7 +7,7 @@ import { Model } from '../ir/model.js';
 import type { ExternalRef, StoredBytes } from '../ir/model.js';
 import type { Deferred } from './deferred.js';
 import type { InputFile } from './stamp.js';
-import { decodeModel, elementBytes, elementCount } from './proto.js';
+import { decodeModel, decodedInitializerFacts, expectedBytes } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
 import { LimitError, WireError, WireType, fields, withDecodeBudget } from './wire.js';
 
@@ -46,7 +46,7 @@ export function decodeWith(bytes: Uint8Array, options: LoadOptions, host: HostCo
 }
 
 function externalData(m: ModelProto, label: string, baseDir: string | undefined, inputs: InputFile[], host: HostContext): Map<TensorProto, ExternalRef> {
-  const tensors = m.graph.initializers.filter((t) => t.dataLocation === 1);
+  const tensors = decodedInitializerFacts(m.graph)?.external ?? m.graph.initializers.filter((t) => t.dataLocation === 1);
   if (tensors.length === 0) return new Map();
   if (!baseDir || !host.resolveExternal) {
     throw inputError(`${quote(label)} stores ${tensors.length} tensors as external data; load it from its file, or pass baseDir`);
@@ -88,7 +88,9 @@ function checkModelShape(m: ModelProto, label: string): void {
   if (m.opsetImport.length === 0) {
     throw inputError(`${quote(label)} has no opset_import; the file is truncated or was not written by an ONNX exporter`);
   }
-  for (const t of m.graph.initializers) {
+  // The decoder saw which initializer fails first: only that one is looked at again.
+  const facts = decodedInitializerFacts(m.graph);
+  for (const t of facts ? (facts.odd ? [facts.odd] : []) : m.graph.initializers) {
     if (!validDims(t.dims)) {
       throw inputError(`${quote(label)}: initializer ${quote(t.name)} has a negative or invalid dimension (${t.dims.join('×')})`);
     }
@@ -108,8 +110,4 @@ function validDims(dims: readonly number[]): boolean {
   return true;
 }
 
-/** Bytes a tensor's dims call for, for fixed-size element types; undefined for the others. */
-export function expectedBytes(t: TensorProto): number | undefined {
-  const size = elementBytes(t.dataType);
-  return size === undefined ? undefined : elementCount(t.dims) * size;
-}
+export { expectedBytes };

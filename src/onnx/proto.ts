@@ -445,11 +445,46 @@ export function decodeGraph(buf: Uint8Array): GraphProto {
   return decoding(buf, (d, end) => graphAt(d, 0, end));
 }
 
+/** What the decoder saw of a graph's initializers, as decoded: the loader's checks read it instead of walking them again. */
+export interface InitializerFacts {
+  /** The first initializer whose dims are invalid or whose raw_data does not hold them (holdsDeclaredShape). */
+  odd?: TensorProto;
+  /** The initializers stored as external data, in order. */
+  external: TensorProto[];
+}
+
+const initializerFacts = new WeakMap<GraphProto, InitializerFacts>();
+
+/** The facts of a graph as decodeModel or decodeGraph returned it; undefined for a graph made otherwise. */
+export function decodedInitializerFacts(g: GraphProto): InitializerFacts | undefined {
+  return initializerFacts.get(g);
+}
+
+/** Dims that are all finite and non-negative, and raw_data, if any, of the size they call for (fixed-size types). */
+export function holdsDeclaredShape(t: TensorProto): boolean {
+  const dims = t.dims;
+  for (let i = 0; i < dims.length; i++) {
+    const n = dims[i]!;
+    if (n < 0 || !Number.isFinite(n)) return false;
+  }
+  const held = t.rawData?.byteLength;
+  const need = held === undefined ? undefined : expectedBytes(t);
+  return held === undefined || need === undefined || held === need;
+}
+
+/** Bytes a tensor's dims call for, for fixed-size element types; undefined for the others. */
+export function expectedBytes(t: TensorProto): number | undefined {
+  const size = elementBytes(t.dataType);
+  return size === undefined ? undefined : elementCount(t.dims) * size;
+}
+
 function graphAt(d: Decoding, base: number, end: number): GraphProto {
   const c = d.c;
   const g: GraphProto = {
     name: '', nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [], sparseInitializerNames: [], extras: [],
   };
+  const facts: InitializerFacts = { external: [] };
+  initializerFacts.set(g, facts);
   for (c.pos = base; c.pos < end; ) {
     c.next(base, end);
     if (c.type !== WireType.LengthDelimited && GRAPH_MESSAGES.has(c.no)) {
@@ -458,7 +493,15 @@ function graphAt(d: Decoding, base: number, end: number): GraphProto {
     switch (c.no) {
       case 1: g.nodes.push(nodeAt(d, c.value, c.pos, c.start)); break;
       case 2: g.name = c.string(); break;
-      case 5: g.initializers.push(tensorAt(d, c.value, c.pos, c.start)); break;
+      case 5: {
+        const t = tensorAt(d, c.value, c.pos, c.start);
+        g.initializers.push(t);
+        // Judged here, while the tensor is in the CPU's cache: a walk of 10^5 tensors after the decode
+        // finds each of them out of it.
+        if (!facts.odd && !holdsDeclaredShape(t)) facts.odd = t;
+        if (t.dataLocation === 1) facts.external.push(t);
+        break;
+      }
       case 11: g.inputs.push(valueInfoAt(d, c.value, c.pos)); break;
       case 12: g.outputs.push(valueInfoAt(d, c.value, c.pos)); break;
       case 13: g.valueInfo.push(valueInfoAt(d, c.value, c.pos)); break;

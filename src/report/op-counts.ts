@@ -8,11 +8,13 @@ export interface OpCounts {
 }
 
 export function countOps(graph: Graph): Record<string, number> {
-  const counts: Record<string, number> = {};
+  // Counted in a Map: the decoder's op type strings are not V8-internalized, and a record's key would
+  // be looked up in V8's string table on every count.
+  const counts = new Map<string, number>();
   graph.forEachOpType((op) => {
-    counts[op] = (counts[op] ?? 0) + 1;
+    counts.set(op, (counts.get(op) ?? 0) + 1);
   });
-  return counts;
+  return Object.fromEntries(counts);
 }
 
 /** Rows [op, before, after, change]: the input's ops by count, then ops the rewrite added; a total last. */

@@ -60,9 +60,9 @@ function largestNodes(macs: MacCount, k: number): { n: NodeProto; m: number }[] 
 /** `macs`: the model's MAC count with these shapes, when the caller has it. */
 export function summarize(model: Model, shapes: ShapeMap, macs: MacCount = countMacs(model.graph, shapes)): ModelSummary {
   const g = model.graph;
-  const opCounts: Record<string, number> = {};
+  const opCounts = new Map<string, number>();
   const nodes = g.nodes;
-  for (let i = 0; i < nodes.length; i++) opCounts[nodes[i]!.opType] = (opCounts[nodes[i]!.opType] ?? 0) + 1;
+  for (let i = 0; i < nodes.length; i++) opCounts.set(nodes[i]!.opType, (opCounts.get(nodes[i]!.opType) ?? 0) + 1);
   const layerParams = (inputs: readonly string[]) => inputs.reduce((s, i) => {
     const t = g.initializer(i);
     return s + (t ? elementCount(t.dims) : 0);
@@ -84,7 +84,7 @@ export function summarize(model: Model, shapes: ShapeMap, macs: MacCount = count
     inputs: g.proto.inputs.filter((i) => !g.initializer(i.name)).map(tensorSummary),
     outputs: g.proto.outputs.map(tensorSummary),
     nodes: g.nodes.length,
-    opCounts: Object.fromEntries(Object.entries(opCounts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
+    opCounts: Object.fromEntries([...opCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))),
     largestLayers: largest,
     boundDims,
     externalData: model.source.external.size > 0,

@@ -8,16 +8,17 @@
 import { SeInjectError, quote } from '../errors.js';
 import { lintProblems } from '../ir/lint.js';
 import type { LintProblem } from '../ir/lint.js';
+import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
+import type { NodeValueIds } from '../ir/value-ids.js';
 import { AttrType, DataType, elementCount } from '../onnx/proto.js';
 import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { ARITY, ATTR_TYPES, DEPRECATED, MOVED_TO_INPUT, OP_SINCE } from './op-tables.js';
 
 /** A shape as the model states it; undefined marks a dimension it leaves open. */
-type Dims = (number | undefined)[];
-type ShapeOf = (value: string) => Dims | undefined;
-/** A check of one node: it adds what it finds to `out` (nothing, most of the time, and nothing is built). */
-type ShapeRule = (n: NodeProto, shapeOf: ShapeOf, out: string[]) => void;
+type Dims = readonly (number | undefined)[];
+/** A check of one node, the one `stated` shows: it adds what it finds to `out` (nothing, most of the time, and nothing is built). */
+type ShapeRule = (n: NodeProto, stated: StatedShapes, out: string[]) => void;
 
 /**
  * Refuses an input that breaks the rules its output would be held to: a model that is already invalid
@@ -47,7 +48,7 @@ export function checkStructure(model: Model, lint: readonly LintProblem[] = lint
     problems.push(`the model imports no version of the default ONNX domain, yet ${unversioned} nodes use it; add an opset_import entry for domain ''`);
     return problems;
   }
-  const shapeOf = statedShapes(model);
+  const stated = new StatedShapes(model);
   const byOp = new Map<string, OpRules>();
   let convUnfit: ReadonlyMap<string, TensorProto> | undefined;
   for (let i = 0; i < nodes.length; i++) {
@@ -59,7 +60,7 @@ export function checkStructure(model: Model, lint: readonly LintProblem[] = lint
     checkArity(n, rules.arity, problems);
     checkAttributes(n, rules, opset, problems);
     checkSparseReads(model, n, problems);
-    rules.shape?.(n, shapeOf, problems);
+    if (rules.shape) rules.shape(n, stated.show(n, i), problems);
     if (n.opType === 'Conv') convTypes((convUnfit ??= convUnfitInitializers(model)), n, problems);
   }
   return problems;
@@ -70,14 +71,15 @@ interface OpRules {
   since?: number;
   deprecated?: { since: number; use: string };
   arity?: readonly [number, number, number, number];
-  attrTypes: Readonly<Record<string, AttrType>>;
+  /** ATTR_TYPES of the op, in a Map: an attribute name from the decoder is no V8-internalized key. */
+  attrTypes: ReadonlyMap<string, AttrType>;
   /** Some attribute of the op is an input from a later opset on (MOVED_TO_INPUT). */
   moved: boolean;
   shape?: ShapeRule;
 }
 
 function opRules(op: string): OpRules {
-  return { since: OP_SINCE.get(op), deprecated: DEPRECATED[op], arity: ARITY[op], attrTypes: ATTR_TYPES[op] ?? NO_ATTR_TYPES, moved: MOVED_OPS.has(op), shape: SHAPE_RULES[op] };
+  return { since: OP_SINCE.get(op), deprecated: DEPRECATED[op], arity: ARITY[op], attrTypes: new Map(Object.entries(ATTR_TYPES[op] ?? {})), moved: MOVED_OPS.has(op), shape: SHAPE_RULES[op] };
 }
 
 /** Where a node's problem is: built only for a problem found. */
@@ -183,8 +185,6 @@ function checkOp(n: NodeProto, rules: OpRules, opset: number, out: string[]): vo
   }
 }
 
-const NO_ATTR_TYPES: Readonly<Record<string, AttrType>> = {};
-
 /** Ops with an attribute that later opsets take as an input: the only ones MOVED_TO_INPUT is searched for. */
 const MOVED_OPS: ReadonlySet<string> = new Set(MOVED_TO_INPUT.flatMap((m) => m.ops));
 
@@ -203,7 +203,7 @@ function checkAttributes(n: NodeProto, rules: OpRules, opset: number, out: strin
       out.push(`${at(n)} has attribute ${a.name}, which ${n.opType} takes as an input from opset ${moved.since} on (the model imports ${opset}); pass it as an input instead`);
       continue;
     }
-    const want = expected[a.name];
+    const want = expected.get(a.name);
     if (want === undefined) continue;
     const got = attrType(a);
     if (got !== want) {
@@ -242,17 +242,44 @@ function intAttr(n: NodeProto, name: string, fallback: number): number {
 }
 
 /**
- * Shapes from graph inputs, outputs and value_info; an initializer's dims before them, since they are
- * exact (the last initializer of a name, as the graph's own map holds it).
+ * The shapes the model states for the inputs of the node it shows: from graph inputs, outputs and
+ * value_info; an initializer's dims before them, since they are exact (the last initializer of a name,
+ * as the graph's own map holds it). A node's inputs are found by the value ids the graph read them with
+ * while its lists are those it read: most inputs are no initializer, and asking the map of every
+ * initializer by name would miss in the CPU's cache for each.
  */
-function statedShapes(model: Model): ShapeOf {
-  const stated = new Map<string, Dims>();
-  const g = model.graph.proto;
-  for (const list of [g.inputs, g.outputs, g.valueInfo]) {
-    for (const v of list) if (v.type?.shape) stated.set(v.name, v.type.shape.map((d) => d.value));
+class StatedShapes {
+  private readonly stated = new Map<string, Dims>();
+  private readonly graph: Graph;
+  private readonly ids: NodeValueIds;
+  private node?: NodeProto;
+  private at = -1;
+  private byId = false;
+
+  constructor(model: Model) {
+    const g = model.graph.proto;
+    for (const list of [g.inputs, g.outputs, g.valueInfo]) {
+      for (const v of list) if (v.type?.shape) this.stated.set(v.name, v.type.shape.map((d) => d.value));
+    }
+    this.graph = model.graph;
+    this.ids = model.graph.valueIds();
   }
-  const initializers = model.graph.initializers;
-  return (v) => initializers.get(v)?.dims ?? stated.get(v);
+
+  /** Shows node i of the graph's list. */
+  show(n: NodeProto, i: number): this {
+    this.node = n;
+    this.at = i;
+    this.byId = this.ids.matches(i, n);
+    return this;
+  }
+
+  /** The stated shape of the shown node's input j. */
+  input(j: number): Dims | undefined {
+    const name = this.node!.inputs[j] ?? '';
+    const id = this.byId && name ? this.ids.input(this.at, j) : -1;
+    const t = id >= 0 ? this.graph.initializerOfId(id) : this.graph.initializers.get(name);
+    return t ? t.dims : this.stated.size ? this.stated.get(name) : undefined;
+  }
 }
 
 function fmt(d: Dims): string {
@@ -273,7 +300,9 @@ const CONV_TYPES = new Set<number>([DataType.FLOAT16, DataType.FLOAT, DataType.D
 function convUnfitInitializers(model: Model): ReadonlyMap<string, TensorProto> {
   const unfit = new Map<string, TensorProto>();
   model.graph.initializers.forEach((t, name) => {
-    if (!CONV_TYPES.has(t.dataType) && t.dataType >= 1 && t.dataType <= MAX_DATA_TYPE) unfit.set(name, t);
+    const type = t.dataType;
+    // The model's own float type first: most initializers have it, and a Set is asked for the rest.
+    if (type !== DataType.FLOAT && !CONV_TYPES.has(type) && type >= 1 && type <= MAX_DATA_TYPE) unfit.set(name, t);
   });
   return unfit;
 }
@@ -289,13 +318,13 @@ function convTypes(unfit: ReadonlyMap<string, TensorProto>, n: NodeProto, out: s
   }
 }
 
-const convRule: ShapeRule = (n, shapeOf, out) => {
+const convRule: ShapeRule = (n, stated, out) => {
   const xName = n.inputs[0] ?? '', wName = n.inputs[1] ?? '', bName = n.inputs[2] ?? '';
   // Each side looked up only while the ones before it are known (the input's shape is seldom stated).
-  const x = shapeOf(xName);
-  const w = x && shapeOf(wName);
+  const x = stated.input(0);
+  const w = x && stated.input(1);
   if (!x || !w) return;
-  const b = bName ? shapeOf(bName) : undefined;
+  const b = bName ? stated.input(2) : undefined;
   if (w.length !== x.length) {
     out.push(`${at(n)}: Conv weight ${wName} ${fmt(w)} has rank ${w.length} but input ${xName} ${fmt(x)} has rank ${x.length}; the weight must be [C_out, C_in/group, kernel...] with the input's rank`);
     return;
@@ -309,9 +338,9 @@ const convRule: ShapeRule = (n, shapeOf, out) => {
   }
 };
 
-const gemmRule: ShapeRule = (n, shapeOf, out) => {
+const gemmRule: ShapeRule = (n, stated, out) => {
   const aName = n.inputs[0] ?? '', bName = n.inputs[1] ?? '';
-  const a = shapeOf(aName), b = shapeOf(bName);
+  const a = stated.input(0), b = stated.input(1);
   if (!a || !b || a.length !== 2 || b.length !== 2) return;
   const kA = intAttr(n, 'transA', 0) ? a[0] : a[1];
   const kB = intAttr(n, 'transB', 0) ? b[1] : b[0];
@@ -319,9 +348,9 @@ const gemmRule: ShapeRule = (n, shapeOf, out) => {
   out.push(`${at(n)}: Gemm inner dimensions disagree: ${aName} ${fmt(a)} gives K=${kA}, ${bName} ${fmt(b)} gives K=${kB} (transA=${intAttr(n, 'transA', 0)}, transB=${intAttr(n, 'transB', 0)}); transpose or reshape one side`);
 };
 
-const matMulRule: ShapeRule = (n, shapeOf, out) => {
+const matMulRule: ShapeRule = (n, stated, out) => {
   const aName = n.inputs[0] ?? '', bName = n.inputs[1] ?? '';
-  const a = shapeOf(aName), b = shapeOf(bName);
+  const a = stated.input(0), b = stated.input(1);
   if (!a?.length || !b?.length) return;
   const kA = a[a.length - 1], kB = b.length === 1 ? b[0] : b[b.length - 2];
   if (!known(kA, kB) || kA === kB) return;
@@ -329,10 +358,10 @@ const matMulRule: ShapeRule = (n, shapeOf, out) => {
 };
 
 /** Numpy broadcasting: aligned from the right, each dimension pair equal or one of them 1. */
-const broadcastRule: ShapeRule = (n, shapeOf, out) => {
+const broadcastRule: ShapeRule = (n, stated, out) => {
   const aName = n.inputs[0] ?? '', bName = n.inputs[1] ?? '';
-  const a = shapeOf(aName);
-  const b = a && shapeOf(bName);
+  const a = stated.input(0);
+  const b = a && stated.input(1);
   // Before opset 7 a `broadcast` attribute with `axis` aligned B anywhere in A; that older rule is not checked.
   if (!a || !b || n.attributes.some((attr) => attr.name === 'broadcast')) return;
   for (let i = 1; i <= Math.min(a.length, b.length); i++) {
