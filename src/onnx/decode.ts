@@ -7,7 +7,7 @@ import { Model } from '../ir/model.js';
 import type { ExternalRef, StoredBytes } from '../ir/model.js';
 import type { Deferred } from './deferred.js';
 import type { InputFile } from './stamp.js';
-import { decodeModel, decodedInitializerFacts, expectedBytes } from './proto.js';
+import { decodeModel, decodedInitializerFacts, expectedBytes, holdsDeclaredShape, validDims } from './proto.js';
 import type { ModelProto, TensorProto } from './proto.js';
 import { LimitError, WireError, WireType, fields, withDecodeBudget } from './wire.js';
 
@@ -88,26 +88,13 @@ function checkModelShape(m: ModelProto, label: string): void {
   if (m.opsetImport.length === 0) {
     throw inputError(`${quote(label)} has no opset_import; the file is truncated or was not written by an ONNX exporter`);
   }
-  // The decoder saw which initializer fails first: only that one is looked at again.
+  // The first initializer that breaks its declared shape: the decoder saw it, for a graph it decoded.
   const facts = decodedInitializerFacts(m.graph);
-  for (const t of facts ? (facts.odd ? [facts.odd] : []) : m.graph.initializers) {
-    if (!validDims(t.dims)) {
-      throw inputError(`${quote(label)}: initializer ${quote(t.name)} has a negative or invalid dimension (${t.dims.join('×')})`);
-    }
-    const need = expectedBytes(t);
-    const held = t.rawData?.byteLength;
-    if (held !== undefined && need !== undefined && held !== need) {
-      throw inputError(`${quote(label)}: initializer ${quote(t.name)} declares ${t.dims.join('×') || 'a scalar'} (${need} bytes) but holds ${held} bytes of raw_data; the file is damaged`);
-    }
+  const t = facts ? facts.odd : m.graph.initializers.find((x) => !holdsDeclaredShape(x));
+  if (!t) return;
+  if (!validDims(t.dims)) {
+    throw inputError(`${quote(label)}: initializer ${quote(t.name)} has a negative or invalid dimension (${t.dims.join('×')})`);
   }
+  const need = expectedBytes(t);
+  throw inputError(`${quote(label)}: initializer ${quote(t.name)} declares ${t.dims.join('×') || 'a scalar'} (${need} bytes) but holds ${t.rawData?.byteLength} bytes of raw_data; the file is damaged`);
 }
-
-function validDims(dims: readonly number[]): boolean {
-  for (let i = 0; i < dims.length; i++) {
-    const d = dims[i]!;
-    if (d < 0 || !Number.isFinite(d)) return false;
-  }
-  return true;
-}
-
-export { expectedBytes };

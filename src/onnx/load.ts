@@ -7,12 +7,13 @@ import { statSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { SeInjectError, describeCause, inputError, quote } from '../errors.js';
 import type { ExternalRef, Model, StoredBytes } from '../ir/model.js';
-import { decodeWith, expectedBytes, malformed } from './decode.js';
+import { decodeWith, malformed } from './decode.js';
 import type { LoadOptions } from './decode.js';
 import { fileKind, gatherBytes, notRegularError, readModelFile, readPieces } from './deferred.js';
 import type { DeferOptions, Deferred, FileBytes } from './deferred.js';
 import { stampOf } from './stamp.js';
 import type { InputFile } from './stamp.js';
+import { expectedBytes } from './proto.js';
 import type { TensorProto } from './proto.js';
 import { WireError } from './wire.js';
 

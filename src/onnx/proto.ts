@@ -462,14 +462,19 @@ export function decodedInitializerFacts(g: GraphProto): InitializerFacts | undef
 
 /** Dims that are all finite and non-negative, and raw_data, if any, of the size they call for (fixed-size types). */
 export function holdsDeclaredShape(t: TensorProto): boolean {
-  const dims = t.dims;
-  for (let i = 0; i < dims.length; i++) {
-    const n = dims[i]!;
-    if (n < 0 || !Number.isFinite(n)) return false;
-  }
+  if (!validDims(t.dims)) return false;
   const held = t.rawData?.byteLength;
   const need = held === undefined ? undefined : expectedBytes(t);
   return held === undefined || need === undefined || held === need;
+}
+
+/** Dims that are all finite and non-negative. */
+export function validDims(dims: readonly number[]): boolean {
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i]!;
+    if (d < 0 || !Number.isFinite(d)) return false;
+  }
+  return true;
 }
 
 /** Bytes a tensor's dims call for, for fixed-size element types; undefined for the others. */
