@@ -136,16 +136,13 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   const ctx: Ctx = blockContext(model.graph, shapes);
   if (o.at) {
     const candidates = userSites(model, shapes, o.at);
-    return { candidates, accepted: assignStages(model, shapes, candidates.map((c) => c.site!), o, ctx.position), position: ctx.position };
+    const staged = candidates.map((c) => stagedSite(ctx, c.site!, shapes.get(c.site!.tensor)!));
+    return { candidates, accepted: assignStages(model, shapes, staged, o, ctx.position), position: ctx.position };
   }
   const passes = passOrder(o, o.families as PassFamily[] | undefined);
   const candidates: Candidate[] = [];
   const taken = new TakenNodes(model.graph.nodes.length, ctx.position);
-  const sites: Site[] = [];
-  // The shape of each site's tensor, as checked here: the stages read it rather than look it up again.
-  const scaled: ValueShape[] = [];
-  // And the dims that place it in its stage, where its stage tensor is the root's output (a sum's).
-  const stageDims: (readonly number[] | undefined)[] = [];
+  const staged: StagedSite[] = [];
   for (const pass of passes) {
     const roots = new Set(pass.roots);
     const nodes = model.graph.nodes;
@@ -179,13 +176,29 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
         continue;
       }
       taken.take(c.site, c);
-      sites.push(c.site);
-      scaled.push(shape!);
-      const stage = c.site.stageTensor;
-      stageDims.push(stage !== undefined && stage !== c.site.tensor && stage === n.outputs[0] ? outputShape(ctx, n, 0, i)?.dims ?? dims : undefined);
+      staged.push(stagedSite(ctx, c.site, shape!, n, i));
     }
   }
-  return { candidates, accepted: assignStages(model, shapes, sites, o, ctx.position, scaled, stageDims), position: ctx.position };
+  return { candidates, accepted: assignStages(model, shapes, staged, o, ctx.position), position: ctx.position };
+}
+
+/** A site with the shape of the tensor it scales and the dims that place it in its stage. */
+interface StagedSite {
+  site: Site;
+  scaled: ValueShape;
+  stageDims: readonly number[];
+}
+
+/**
+ * The stage is the model's: a block is placed by its own output (its stage tensor), not by the tensor a
+ * placement scales. A stage tensor that is output 0 of the root node (`root`, at `at`) is read by its id.
+ */
+function stagedSite(ctx: Ctx, site: Site, scaled: ValueShape, root?: NodeProto, at?: number): StagedSite {
+  const dims = scaled.dims!;
+  const t = site.stageTensor;
+  if (t === undefined || t === site.tensor) return { site, scaled, stageDims: dims };
+  const stage = root && at !== undefined && t === root.outputs[0] ? outputShape(ctx, root, 0, at) : shapeOf(ctx, t);
+  return { site, scaled, stageDims: stage?.dims ?? dims };
 }
 
 /**
@@ -239,18 +252,16 @@ class TakenNodes {
 }
 
 /** A stage is a run of consecutive blocks of one width and resolution: the paper's N_s blocks of C_s. */
-function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOptions, position: NodeIndex, scaledShapes?: readonly ValueShape[], stageDims?: readonly (readonly number[] | undefined)[]): PlannedBlock[] {
+function assignStages(model: Model, shapes: ShapeMap, sites: readonly StagedSite[], o: InjectOptions, position: NodeIndex): PlannedBlock[] {
   // Each site with its last node, in node order: one lookup per region node, none in the sort.
-  const ordered = sites.map((site, i) => {
-    const scaled = scaledShapes?.[i] ?? shapes.get(site.tensor)!;
-    const stage = stageDims?.[i];
-    if (site.last) return { site, at: site.lastAt!, last: site.last, scaled, stage };
+  const ordered = sites.map(({ site, scaled, stageDims }) => {
+    if (site.last) return { site, at: site.lastAt!, last: site.last, scaled, stageDims };
     let at = -1, last: NodeProto | undefined;
     for (const n of site.region) {
       const p = position.get(n) ?? 0;
       if (p > at) (at = p), (last = n);
     }
-    return { site, at, last, scaled, stage };
+    return { site, at, last, scaled, stageDims };
   }).sort((a, b) => a.at - b.at);
   const blocks: PlannedBlock[] = [];
   let stage = 0, block = 0;
@@ -258,10 +269,8 @@ function assignStages(model: Model, shapes: ShapeMap, sites: Site[], o: InjectOp
   // Blocks in a row mostly scale maps of one resolution: its text is made once for them.
   let resolution = '';
   let resolutionOf: readonly number[] | undefined;
-  for (const { site, last, scaled, stage: stageKey } of ordered) {
+  for (const { site, last, scaled, stageDims: k } of ordered) {
     const dims = scaled.dims!;
-    // The stage is the model's: its blocks by their own output, not by the tensor a placement scales.
-    const k = stageKey ?? (site.stageTensor === undefined || site.stageTensor === site.tensor ? dims : shapes.get(site.stageTensor)?.dims ?? dims);
     if (!key || !sameAfterBatch(k, key)) {
       stage++;
       block = 0;
