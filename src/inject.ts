@@ -10,7 +10,7 @@ import { checkPlausible, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap, ValueShape } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
 import { OptionError, editDistance } from './options.js';
-import { inputDefect, lintProblems } from './ir/lint.js';
+import { inputDefect, inputProblems } from './ir/lint.js';
 import type { LintProblem } from './ir/lint.js';
 import type { NodeIndex } from './ir/graph.js';
 import { checkInputModel } from './validate/structure.js';
@@ -339,7 +339,7 @@ function sameAfter(a: readonly number[], b: readonly number[], from: number): bo
  * `known`: the model's analysis with these bindings (analyseModel), when the caller has it.
  */
 export function injectSE(model: Model, o: InjectOptions, known?: ModelAnalysis): InjectResult {
-  const lint = lintProblems(model.graph);
+  const lint = inputProblems(model.graph);
   checkGraph(model, lint);
   checkOpset(model);
   checkInputModel(model, lint);
@@ -373,7 +373,7 @@ export function injectSE(model: Model, o: InjectOptions, known?: ModelAnalysis):
  * plan of these options, whatever --at says). Pure: the model is not touched.
  */
 export function attentionSites(model: Model, o: InjectOptions, known?: ModelAnalysis): SiteEntry[] {
-  const lint = lintProblems(model.graph);
+  const lint = inputProblems(model.graph);
   checkGraph(model, lint);
   checkOpset(model);
   const shapes = analyseShapes(model, o, known);

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { Graph, topologicalOrder } from '../src/ir/graph.js';
-import { lintGraph } from '../src/ir/lint.js';
+import { inputProblems, lintGraph } from '../src/ir/lint.js';
+import { injectSE } from '../src/inject.js';
+import { DEFAULT_OPTIONS } from '../src/options.js';
 import { loadModelBytes } from '../src/onnx/load.js';
 import { AttrType, decodeNode, encodeGraph, encodeNode } from '../src/onnx/proto.js';
 import type { GraphProto, NodeProto } from '../src/onnx/proto.js';
@@ -98,6 +100,17 @@ describe('lint', () => {
     expect(lintGraph(g)[0]).toMatch(/reads a before it is computed/);
     expect(g.nodeIndex().get(r1)).toBe(1);
     expect(g.nodeIndex().get(r2)).toBe(0);
+  });
+
+  it('duplicate node names are a lint problem, but not one that refuses an input', () => {
+    const g = graphOf([node('Relu', ['x'], ['a'], {}, 'same'), node('Relu', ['a'], ['y'], {}, 'same')]);
+    expect(lintGraph(g)).toEqual(['two nodes are named same: give each node a unique name']);
+    expect(inputProblems(g)).toEqual([]);
+    const spec = residualBlock(32);
+    const named = spec.nodes.map((n) => ({ ...n, name: 'layer' }));
+    const m = loadModelBytes(buildModelBytes({ ...spec, nodes: named }));
+    expect(lintGraph(m.graph).length).toBe(named.length - 1);
+    expect(injectSE(m, { ...DEFAULT_OPTIONS }).report.inserted).toBe(1);
   });
 
   it('a rewritten model saves in topological order and reloads clean', () => {

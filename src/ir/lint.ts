@@ -18,7 +18,21 @@ export function lintGraph(g: Graph): string[] {
   return lintProblems(g).map((p) => p.message);
 }
 
-export function lintProblems(g: Graph): LintProblem[] {
+export interface LintOptions {
+  /** Look for duplicate node names (kind `name`); true unless said. */
+  nodeNames?: boolean;
+}
+
+/**
+ * The problems that make a graph unusable, which every input is checked for: duplicate node names, which
+ * ONNX tolerates and se-inject leaves as they are, are not looked for (a set of every node's name).
+ */
+export function inputProblems(g: Graph): LintProblem[] {
+  return lintProblems(g, { nodeNames: false });
+}
+
+export function lintProblems(g: Graph, options: LintOptions = {}): LintProblem[] {
+  const checkNames = options.nodeNames ?? true;
   const problems: LintProblem[] = [];
   const add = (kind: LintKind, message: string) => problems.push({ kind, message });
   // What defines each value so far: a node, INITIALIZER, or DECLARED for a graph input (or a sparse
@@ -45,7 +59,7 @@ export function lintProblems(g: Graph): LintProblem[] {
   const nodes = g.nodes;
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
-    if (n.name && !addedNew(nodeNames, n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
+    if (checkNames && n.name && !addedNew(nodeNames, n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
     const reads = g.reads(n);
     // The node's ids, read when the graph was, name the values its lists name while they are the same lists.
     const known = reads === n.inputs && slots.matches(i, n);
@@ -206,7 +220,7 @@ function positionsOf(g: Graph, nodes: readonly NodeProto[]): Map<NodeProto, numb
 }
 
 /** Why a loaded graph cannot be rewritten, or undefined. Cycles are named as cycles, with their nodes. */
-export function inputDefect(g: Graph, lint: readonly LintProblem[] = lintProblems(g)): string | undefined {
+export function inputDefect(g: Graph, lint: readonly LintProblem[] = inputProblems(g)): string | undefined {
   const problem = lint.find((p) => p.kind !== 'name');
   if (problem?.kind !== 'order') return problem?.message;
   const cycle = findCycle(g);

@@ -587,7 +587,7 @@ function extrasBefore(w: WireWriter, extras: readonly Extra[], at: number, no: n
 
 function extrasSize(extras: readonly Extra[]): number {
   let n = 0;
-  for (const e of extras) n += e.bytes.length;
+  for (let i = 0; i < extras.length; i++) n += extras[i]!.bytes.length;
   return n;
 }
 
@@ -786,18 +786,21 @@ class NestedSizes {
 
 /** The length of the node encoded from its fields; with `nested`, also records its attributes' and metadata entries' lengths there. */
 function nodeFieldsSize(n: NodeProto, nested?: NestedSizes): number {
+  // Indexed loops: this runs for every edited node, mostly before the optimizer takes it, where a
+  // for-of allocates an iterator result per element.
   let size = extrasSize(n.extras) + stringFieldSize(4, n.opType);
-  for (const i of n.inputs) size += stringFieldSize(1, i);
-  for (const o of n.outputs) size += stringFieldSize(2, o);
+  const inputs = n.inputs, outputs = n.outputs, attributes = n.attributes, metadataProps = n.metadataProps;
+  for (let i = 0; i < inputs.length; i++) size += stringFieldSize(1, inputs[i]!);
+  for (let i = 0; i < outputs.length; i++) size += stringFieldSize(2, outputs[i]!);
   if (n.name) size += stringFieldSize(3, n.name);
-  for (const a of n.attributes) {
-    const length = attributeSize(a);
+  for (let i = 0; i < attributes.length; i++) {
+    const length = attributeSize(attributes[i]!);
     nested?.list.push(length);
     size += lengthDelimitedSize(5, length);
   }
   if (n.domain) size += stringFieldSize(7, n.domain);
-  for (const p of n.metadataProps) {
-    const length = stringPairSize(p);
+  for (let i = 0; i < metadataProps.length; i++) {
+    const length = stringPairSize(metadataProps[i]!);
     nested?.list.push(length);
     size += lengthDelimitedSize(9, length);
   }
@@ -813,16 +816,18 @@ function writeNode(w: WireWriter, n: NodeProto): void {
 /** Writes the node from its fields; `nested` holds the lengths its sizing recorded, else they are found here. */
 function writeNodeFields(w: WireWriter, n: NodeProto, nested?: NestedSizes): void {
   const extras = byNumber(n.extras);
+  const inputs = n.inputs, outputs = n.outputs, attributes = n.attributes, metadataProps = n.metadataProps;
   let x = extrasBefore(w, extras, 0, 1);
-  for (const i of n.inputs) w.stringField(1, i);
+  for (let i = 0; i < inputs.length; i++) w.stringField(1, inputs[i]!);
   x = extrasBefore(w, extras, x, 2);
-  for (const o of n.outputs) w.stringField(2, o);
+  for (let i = 0; i < outputs.length; i++) w.stringField(2, outputs[i]!);
   x = extrasBefore(w, extras, x, 3);
   if (n.name) w.stringField(3, n.name);
   x = extrasBefore(w, extras, x, 4);
   w.stringField(4, n.opType);
   x = extrasBefore(w, extras, x, 5);
-  for (const a of n.attributes) {
+  for (let i = 0; i < attributes.length; i++) {
+    const a = attributes[i]!;
     const size = nested ? nested.next() : attributeSize(a);
     w.lengthDelimited(5, size);
     writeAttribute(w, a, size);
@@ -830,7 +835,8 @@ function writeNodeFields(w: WireWriter, n: NodeProto, nested?: NestedSizes): voi
   x = extrasBefore(w, extras, x, 7);
   if (n.domain) w.stringField(7, n.domain);
   x = extrasBefore(w, extras, x, 9);
-  for (const p of n.metadataProps) {
+  for (let i = 0; i < metadataProps.length; i++) {
+    const p = metadataProps[i]!;
     w.lengthDelimited(9, nested ? nested.next() : stringPairSize(p));
     writeStringPair(w, p);
   }

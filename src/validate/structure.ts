@@ -6,7 +6,7 @@
 // Custom domains are not checked: their schemas are not ours to know.
 
 import { SeInjectError, quote } from '../errors.js';
-import { lintProblems } from '../ir/lint.js';
+import { inputProblems, lintProblems } from '../ir/lint.js';
 import type { LintProblem } from '../ir/lint.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
@@ -24,7 +24,7 @@ type ShapeRule = (n: NodeProto, stated: StatedShapes, out: string[]) => void;
  * Refuses an input that breaks the rules its output would be held to: a model that is already invalid
  * must not come out "converted". Duplicate node names, which ONNX tolerates, are left alone.
  */
-export function checkInputModel(model: Model, lint: readonly LintProblem[] = lintProblems(model.graph)): void {
+export function checkInputModel(model: Model, lint: readonly LintProblem[] = inputProblems(model.graph)): void {
   const tolerated = new Set(lint.filter((p) => p.kind === 'name').map((p) => p.message));
   const problems = checkStructure(model, lint).filter((p) => !tolerated.has(p));
   if (!problems.length) return;
