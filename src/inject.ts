@@ -269,7 +269,8 @@ function assignStages(model: Model, shapes: ShapeMap, sites: readonly StagedSite
   // Blocks in a row mostly scale maps of one resolution: its text is made once for them.
   let resolution = '';
   let resolutionOf: readonly number[] | undefined;
-  for (const { site, last, scaled, stageDims: k } of ordered) {
+  for (let i = 0; i < ordered.length; i++) {
+    const { site, last, scaled, stageDims: k } = ordered[i]!;
     const dims = scaled.dims!;
     if (!key || !sameAfterBatch(k, key)) {
       stage++;

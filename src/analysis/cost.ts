@@ -32,9 +32,15 @@ export interface ParamCount {
 /** The model's float parameters, wherever they are stored. */
 export function countParams(g: Graph): ParamCount {
   let initializers = 0;
-  for (const t of g.initializers.values()) if (FLOAT_TYPES.has(t.dataType)) initializers += productFrom(t.dims, 0);
+  // forEach and an indexed loop: these run once over every initializer and node, mostly before the
+  // optimizer takes them, where a for-of allocates an iterator result per element.
+  g.initializers.forEach((t) => {
+    if (FLOAT_TYPES.has(t.dataType)) initializers += productFrom(t.dims, 0);
+  });
   let constantNodes = 0;
-  for (const n of g.nodes) {
+  const nodes = g.nodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
     if (n.opType !== 'Constant' && n.opType !== 'ConstantOfShape') continue;
     const t = n.attributes.find((a) => a.name === 'value')?.t;
     // ConstantOfShape fills a shape given as a constant int64 tensor; its value defaults to float 0.

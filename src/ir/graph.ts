@@ -75,8 +75,9 @@ export class Graph {
 
   constructor(readonly proto: GraphProto) {
     // An initializer gets its id when a node reads it (most are read), or when initializerIds is asked.
-    for (const t of proto.initializers) this.initializerMap.set(t.name, t);
-    for (const v of proto.inputs) if (v.name) this.idFor(v.name);
+    const inits = proto.initializers, inputs = proto.inputs;
+    for (let i = 0; i < inits.length; i++) this.initializerMap.set(inits[i]!.name, inits[i]!);
+    for (let i = 0; i < inputs.length; i++) if (inputs[i]!.name) this.idFor(inputs[i]!.name);
     const nodes = proto.nodes;
     const wide: number[] = [];
     const slots = new NodeValueIds(nodes);
@@ -137,8 +138,10 @@ export class Graph {
 
   /** Calls `f` with every node's op type in order, sealed blocks' included, without expanding them. */
   forEachOpType(f: (opType: string) => void): void {
-    for (const e of sealedLayout(this.proto)?.entries ?? this.proto.nodes) {
-      if (isSealed(e)) e.opTypes.forEach(f);
+    const entries = sealedLayout(this.proto)?.entries ?? this.proto.nodes;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (isSealed(e)) for (let j = 0; j < e.opTypes.length; j++) f(e.opTypes[j]!);
       else f(e.opType);
     }
   }
@@ -334,14 +337,16 @@ export class Graph {
   insertNodeGroups(groups: readonly InsertGroup[]): void {
     if (this.holdsSealed) this.expand();
     const claimed = new Claimed(this.producers.length);
-    for (const g of groups) {
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
       if ('sealed' in g) this.claim(g.sealed.writes, claimed);
       else for (const n of g.nodes) this.claim(n.outputs, claimed);
     }
     const old = this.proto.nodes;
     const merged = mergedInOrder(old, groups) ?? mergedByAnchor(old, groups);
     const sealed: SealedBlock[] = [];
-    for (const g of groups) {
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
       if ('sealed' in g) sealed.push(g.sealed);
       else for (const n of g.nodes) this.register(n);
     }

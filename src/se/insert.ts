@@ -68,7 +68,8 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
   let constantSite = false;
   // The model's shapes by value id, where they are kept so: one lookup of each site's name answers all.
   const byId = shapes instanceof ValueShapes && shapes.graph === g ? shapes : undefined;
-  for (const b of blocks) {
+  for (let k = 0; k < blocks.length; k++) {
+    const b = blocks[k]!;
     const plan = blockPlan(b, o, opset);
     // The plan expanded any sealed block (its node index reads every node): ids and producers are current.
     const id = g.valueId(plan.tensor);

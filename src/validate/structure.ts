@@ -114,7 +114,9 @@ const TYPED_DATA_FIELDS = new Set([4, 5, 6, 7, 10, 11]);
 
 function tensorRules(model: Model): string[] {
   const problems: string[] = [];
-  for (const t of model.graph.proto.initializers) {
+  const inits = model.graph.proto.initializers;
+  for (let i = 0; i < inits.length; i++) {
+    const t = inits[i]!;
     if (!Number.isInteger(t.dataType) || t.dataType < 1 || t.dataType > MAX_DATA_TYPE) {
       problems.push(`initializer ${quote(t.name)} has data type ${typeName(t.dataType)}, which is not a tensor element type; write the type it holds (FLOAT is 1)`);
     }
@@ -193,7 +195,8 @@ function checkAttributes(n: NodeProto, rules: OpRules, opset: number, out: strin
   if (!attributes.length) return;
   const expected = rules.attrTypes;
   const seen = repeatsAName(attributes) ? new Set<string>() : undefined;
-  for (const a of attributes) {
+  for (let i = 0; i < attributes.length; i++) {
+    const a = attributes[i]!;
     if (seen) {
       if (seen.has(a.name)) out.push(`${at(n)} sets attribute ${a.name} twice; keep one`);
       seen.add(a.name);
