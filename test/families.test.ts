@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyze, convertFile, loadModel } from '../src/api.js';
+import { analyze, convertFile, inject, loadModel } from '../src/api.js';
 import { validateModels } from '../src/validate/runtime.js';
 import { ROOT, onnxCheck, tempDir } from './support/fixtures.js';
 
@@ -81,3 +81,20 @@ describe('a graph ONNX Runtime already fused', () => {
     }
   });
 });
+
+describe('quantized models', () => {
+  const qdq = (nodes: readonly { opType: string; name: string; inputs: readonly string[] }[]) =>
+    nodes.filter((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear').map((n) => `${n.name}(${n.inputs.join(',')})`);
+
+  it.each(['standard', 'pre', 'post', 'identity'] as const)('QDQ, placement %s: SE on float tensors, every Quantize/Dequantize node as it was', async (placement) => {
+    const model = await loadModel(path.join(DIR, 'resnet_basic_op13_qdq.onnx'));
+    const before = qdq(model.graph.nodes);
+    const report = inject(model, { placement });
+    expect(report.inserted).toBe(6);
+    expect(qdq(model.graph.nodes)).toEqual(before);
+    if (placement !== 'post') for (const b of report.blocks) expect(b.tensor).toMatch(/_DequantizeLinear_Output$/);
+    // post: after the ReLU that follows the sum, as the next unit reads it (the last one, read by the float head, has no pair)
+    else expect(report.blocks.map((b) => b.tensor.replace(/.*layers\.\d\.\d\//, ''))).toEqual([...Array(5).fill('relu_1/Relu_output_0_DequantizeLinear_Output'), 'relu_1/Relu_output_0']);
+  });
+});
+
