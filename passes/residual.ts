@@ -11,6 +11,7 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  *          In a QDQ-quantized model SE scales the float tensors: after a DequantizeLinear, so that every
  *          QuantizeLinear → DequantizeLinear pair stays as it was.
+ * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  */
 
 import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
@@ -20,6 +21,7 @@ import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
 
 function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Candidate {
+  if (add.opType === 'QLinearAdd') return skip('residual', add, 'integer-op', `an integer sum (${add.domain || 'ai.onnx'}:QLinearAdd, a QOperator-quantized model), which se-inject does not rewrite`);
   // By index: a node's lists are frozen, which destructuring walks the slow way.
   const inputs = add.inputs;
   const a = inputs[0], b = inputs[1];
@@ -125,4 +127,4 @@ function residualSite(add: NodeProto, blk: Block, rule: string, tensor: string, 
   return site;
 }
 
-export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum'], match };
+export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum', 'QLinearAdd'], match };

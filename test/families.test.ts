@@ -96,5 +96,14 @@ describe('quantized models', () => {
     // post: after the ReLU that follows the sum, as the next unit reads it (the last one, read by the float head, has no pair)
     else expect(report.blocks.map((b) => b.tensor.replace(/.*layers\.\d\.\d\//, ''))).toEqual([...Array(5).fill('relu_1/Relu_output_0_DequantizeLinear_Output'), 'relu_1/Relu_output_0']);
   });
+
+  it('QOperator: every integer sum left alone with its reason, and one line saying why and what to do', async () => {
+    const report = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_qoperator.onnx')));
+    expect(report.inserted).toBe(0);
+    expect(report.unsupported).toMatch(/quantized to integer ops \(QLinearConv ×15, com\.microsoft:QLinearAdd ×6\).*run it on the float model.*QuantFormat\.QDQ/);
+    const residual = report.candidates.filter((c) => c.pass === 'residual');
+    expect(residual).toHaveLength(6);
+    for (const c of residual) expect(c).toMatchObject({ result: 'skipped', code: 'integer-op' });
+  });
 });
 
