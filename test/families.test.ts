@@ -18,6 +18,8 @@ interface Entry {
   exit?: number;
   nothingToInsert?: boolean;
   refusal?: { exit: number; why: string };
+  /** Sizes for the input's dynamic spatial dimensions (the export's own), bound with --dims. */
+  dims?: Record<string, number>;
 }
 const manifest = JSON.parse(readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Record<string, Entry>;
 const tmp = tempDir('se-inject-families-');
@@ -50,10 +52,10 @@ describe.each(Object.entries(manifest))('%s', (file, e) => {
       }
       expect(code).toBe(0);
     }
-    const { report } = await convertFile(input, out, { init: 'preserve', overwrite: true });
+    const { report } = await convertFile(input, out, { init: 'preserve', overwrite: true, dims: e.dims });
     expect(report.blocks.map((b) => [b.tensor, b.channels])).toEqual(e.sites.map((s) => [s.tensor, s.channels]));
     expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
-    const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true });
+    const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true, dims: e.dims });
     expect(v.problems).toEqual([]);
   });
 });
@@ -107,3 +109,19 @@ describe('quantized models', () => {
   });
 });
 
+describe('dynamic spatial dimensions', () => {
+  it('are named all at once when unbound, with how to bind them', async () => {
+    const model = await loadModel(path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx'));
+    expect(() => analyze(model)).toThrow(/input input has dynamic dimensions "height" \(axis 2\) and "width" \(axis 3\); bind them for analysis with dims: \{ "height": VALUE, "width": VALUE \}/);
+    const { code, stderr } = await cli([path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx'), '-o', path.join(tmp.dir, 'dyn.onnx')]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/--dims height=VALUE width=VALUE/)]);
+  });
+
+  it('bound for analysis only: the report at the bound H×W, the model written still dynamic', async () => {
+    const model = await loadModel(path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx'));
+    const report = inject(model, { dims: { height: 48, width: 40 }, batch: 2 });
+    expect(report.stages.map((s) => s.resolution)).toEqual(['48×40', '24×20', '12×10']);
+    expect(model.graph.proto.inputs[0]!.type!.shape!.map((d) => d.param ?? d.value)).toEqual(['batch', 3, 'height', 'width']);
+  });
+});
