@@ -99,6 +99,14 @@ describe('quantized models', () => {
     else expect(report.blocks.map((b) => b.tensor.replace(/.*layers\.\d\.\d\//, ''))).toEqual([...Array(5).fill('relu_1/Relu_output_0_DequantizeLinear_Output'), 'relu_1/Relu_output_0']);
   });
 
+  it('QDQ: the parameters of the float model (int8 weights and int32 biases counted, quantization scales not)', async () => {
+    const quantized = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_qdq.onnx')));
+    const float = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_init_inputs.onnx')));
+    expect(quantized.params.before).toBe(float.params.before);
+    expect(quantized.params.added).toBe(float.params.added);
+    expect(quantized.macs.before).toBe(float.macs.before);
+  });
+
   it('QOperator: every integer sum left alone with its reason, and one line saying why and what to do', async () => {
     const report = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_qoperator.onnx')));
     expect(report.inserted).toBe(0);
