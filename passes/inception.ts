@@ -6,11 +6,11 @@
  *          module input, at least two of them holding a Conv: GoogLeNet, Inception-v3, BN-Inception.
  * Rejects  DenseNet's growing concats (an input is computed from another), the inner concats of
  *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle).
- * Writes   Concat(b1..bk) → SE(Concat(b1..bk))
+ * Writes   Concat(b1..bk) → SE(Concat(b1..bk)); in a QDQ model after the concat's DequantizeLinear
  */
 
 import {
-  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, isSEScale, meetingPoint, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, isSEScale, meetingPoint, pastFakeQuant, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
@@ -18,7 +18,8 @@ import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass } from '../src/se/site.js';
 
 function match(ctx: Ctx, concat: NodeProto): Candidate {
-  const out = concat.outputs[0]!;
+  // The module's output as its readers see it: past the Quantize/Dequantize pair of a QDQ model.
+  const out = pastFakeQuant(ctx, concat.outputs[0]!);
   if (!isChannelConcat(ctx, concat)) return skip('inception', concat, 'not-channel-concat', 'not a channel concat of feature maps');
   const ins = concat.inputs;
   if (ins.length < 2) return skip('inception', concat, 'too-few-branches', 'fewer than two inputs');

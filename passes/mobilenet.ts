@@ -77,6 +77,7 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   if (dw.opType !== 'Conv' || group === 1) return undefined;
   const cin = dimsOf(ctx, dw.inputs[0]!)?.[1];
   const kernel = attrInts(dw, 'kernel_shape') ?? dimsOf(ctx, dw.inputs[1]!)?.slice(2) ?? [];
+  if (cin === undefined) return skip('mobilenet', dw, 'shape-unknown', `a grouped conv (group ${group}) whose input's channel count is unknown`);
   if (group !== cin) return skip('mobilenet', dw, 'not-depthwise', `a grouped conv (group ${group}, ${cin} channels), not depthwise`);
   if (kernel.every((k) => k === 1)) return skip('mobilenet', dw, 'not-depthwise', 'a 1×1 depthwise conv, not a spatial one');
   const head = forward(ctx, dw.outputs[0]!, true);

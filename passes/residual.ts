@@ -9,15 +9,19 @@
  *          pre       branch(x)             → branch(SE(x))
  *          post      Add(branch, shortcut) → SE(Add(...)) (after the ReLU that follows, if any)
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
+ *          In a QDQ-quantized model SE scales the float tensors: after a DequantizeLinear, so that every
+ *          QuantizeLinear → DequantizeLinear pair stays as it was.
+ * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isFeatureMap, isPassThrough, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
 
 function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Candidate {
+  if (add.opType === 'QLinearAdd') return skip('residual', add, 'integer-op', `an integer sum (${add.domain || 'ai.onnx'}:QLinearAdd, a QOperator-quantized model), which se-inject does not rewrite`);
   // By index: a node's lists are frozen, which destructuring walks the slow way.
   const inputs = add.inputs;
   const a = inputs[0], b = inputs[1];
@@ -103,9 +107,10 @@ function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site
       return residualSite(add, blk, 'insertSEBeforeResidualUnit', blk.x, rewire);
     }
     case 'post': {
-      let out = add.outputs[0]!;
+      // In a QDQ model the sum and its ReLU are each handed on through a Quantize/Dequantize pair.
+      let out = pastFakeQuant(ctx, add.outputs[0]!);
       const users = ctx.graph.consumers(out);
-      if (users.length === 1 && users[0]!.opType === 'Relu') out = users[0]!.outputs[0]!;
+      if (users.length === 1 && users[0]!.opType === 'Relu') out = pastFakeQuant(ctx, users[0]!.outputs[0]!);
       if (ctx.graph.isGraphOutput(out)) return ['graph-output', 'the sum is a graph output'];
       return residualSite(add, blk, 'insertSEAfterResidualSum', out, [...ctx.graph.consumers(out)]);
     }
@@ -122,4 +127,4 @@ function residualSite(add: NodeProto, blk: Block, rule: string, tensor: string, 
   return site;
 }
 
-export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum'], match };
+export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum', 'QLinearAdd'], match };

@@ -10,19 +10,22 @@
  * Writes   Concat(side, main) → Concat(side, SE(main))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFakeQuant, isFeatureMap, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass } from '../src/se/site.js';
 
-/** `t` is x pooled (padding included, as exporters write avg_pool's padding), with no conv: a downsampling unit's shortcut. */
+/**
+ * `t` is x pooled (padding included, as exporters write avg_pool's padding; quantized and dequantized
+ * around the pooling in a QDQ model), with no conv: a downsampling unit's shortcut.
+ */
 function isPooledShortcut(ctx: Ctx, t: string, x: string): boolean {
   let pooled = false;
-  for (let i = 0; i < 4 && t !== x; i++) {
+  for (let i = 0; i < 8 && t !== x; i++) {
     const p = producerOf(ctx, t);
-    if (!p || !['AveragePool', 'MaxPool', 'Pad'].includes(p.opType)) return false;
-    pooled ||= p.opType !== 'Pad';
+    if (!p || !(['AveragePool', 'MaxPool', 'Pad'].includes(p.opType) || isFakeQuant(ctx, p))) return false;
+    pooled ||= p.opType === 'AveragePool' || p.opType === 'MaxPool';
     const data = dataInputs(ctx, p);
     if (data.length !== 1) return false;
     t = data[0]!;

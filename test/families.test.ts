@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyze, convertFile, loadModel } from '../src/api.js';
+import { analyze, convertFile, inject, loadModel } from '../src/api.js';
 import { validateModels } from '../src/validate/runtime.js';
 import { ROOT, onnxCheck, tempDir } from './support/fixtures.js';
 
@@ -18,6 +18,8 @@ interface Entry {
   exit?: number;
   nothingToInsert?: boolean;
   refusal?: { exit: number; why: string };
+  /** Sizes for the input's dynamic spatial dimensions (the export's own), bound with --dims. */
+  dims?: Record<string, number>;
 }
 const manifest = JSON.parse(readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Record<string, Entry>;
 const tmp = tempDir('se-inject-families-');
@@ -50,10 +52,10 @@ describe.each(Object.entries(manifest))('%s', (file, e) => {
       }
       expect(code).toBe(0);
     }
-    const { report } = await convertFile(input, out, { init: 'preserve', overwrite: true });
+    const { report } = await convertFile(input, out, { init: 'preserve', overwrite: true, dims: e.dims });
     expect(report.blocks.map((b) => [b.tensor, b.channels])).toEqual(e.sites.map((s) => [s.tensor, s.channels]));
     expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
-    const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true });
+    const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true, dims: e.dims });
     expect(v.problems).toEqual([]);
   });
 });
@@ -79,5 +81,55 @@ describe('a graph ONNX Runtime already fused', () => {
       expect(c.code).toBe('nonstandard-op');
       expect(c.reason).toMatch(/comes from com\.microsoft:FusedConv \(.+\), an op outside the ONNX standard/);
     }
+  });
+});
+
+describe('quantized models', () => {
+  const qdq = (nodes: readonly { opType: string; name: string; inputs: readonly string[] }[]) =>
+    nodes.filter((n) => n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear').map((n) => `${n.name}(${n.inputs.join(',')})`);
+
+  it.each(['standard', 'pre', 'post', 'identity'] as const)('QDQ, placement %s: SE on float tensors, every Quantize/Dequantize node as it was', async (placement) => {
+    const model = await loadModel(path.join(DIR, 'resnet_basic_op13_qdq.onnx'));
+    const before = qdq(model.graph.nodes);
+    const report = inject(model, { placement });
+    expect(report.inserted).toBe(6);
+    expect(qdq(model.graph.nodes)).toEqual(before);
+    if (placement !== 'post') for (const b of report.blocks) expect(b.tensor).toMatch(/_DequantizeLinear_Output$/);
+    // post: after the ReLU that follows the sum, as the next unit reads it (the last one, read by the float head, has no pair)
+    else expect(report.blocks.map((b) => b.tensor.replace(/.*layers\.\d\.\d\//, ''))).toEqual([...Array(5).fill('relu_1/Relu_output_0_DequantizeLinear_Output'), 'relu_1/Relu_output_0']);
+  });
+
+  it('QDQ: the parameters of the float model (int8 weights and int32 biases counted, quantization scales not)', async () => {
+    const quantized = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_qdq.onnx')));
+    const float = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_init_inputs.onnx')));
+    expect(quantized.params.before).toBe(float.params.before);
+    expect(quantized.params.added).toBe(float.params.added);
+    expect(quantized.macs.before).toBe(float.macs.before);
+  });
+
+  it('QOperator: every integer sum left alone with its reason, and one line saying why and what to do', async () => {
+    const report = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_qoperator.onnx')));
+    expect(report.inserted).toBe(0);
+    expect(report.unsupported).toMatch(/quantized to integer ops \(QLinearConv ×15, com\.microsoft:QLinearAdd ×6\).*run it on the float model.*QuantFormat\.QDQ/);
+    const residual = report.candidates.filter((c) => c.pass === 'residual');
+    expect(residual).toHaveLength(6);
+    for (const c of residual) expect(c).toMatchObject({ result: 'skipped', code: 'integer-op' });
+  });
+});
+
+describe('dynamic spatial dimensions', () => {
+  it('are named all at once when unbound, with how to bind them', async () => {
+    const model = await loadModel(path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx'));
+    expect(() => analyze(model)).toThrow(/input input has dynamic dimensions "height" \(axis 2\) and "width" \(axis 3\); bind them for analysis with dims: \{ "height": VALUE, "width": VALUE \}/);
+    const { code, stderr } = await cli([path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx'), '-o', path.join(tmp.dir, 'dyn.onnx')]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/--dims height=VALUE width=VALUE/)]);
+  });
+
+  it('bound for analysis only: the report at the bound H×W, the model written still dynamic', async () => {
+    const model = await loadModel(path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx'));
+    const report = inject(model, { dims: { height: 48, width: 40 }, batch: 2 });
+    expect(report.stages.map((s) => s.resolution)).toEqual(['48×40', '24×20', '12×10']);
+    expect(model.graph.proto.inputs[0]!.type!.shape!.map((d) => d.param ?? d.value)).toEqual(['batch', 3, 'height', 'width']);
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inject } from '../src/api.js';
+import { analyze, inject } from '../src/api.js';
 import { lintGraph } from '../src/ir/lint.js';
 import { loadModelFile } from '../src/onnx/load.js';
 import { serializeModel } from '../src/onnx/save.js';
@@ -86,6 +86,19 @@ describe('insertSEOnResidualBranch', () => {
     expect(report.inserted).toBe(0);
     expect(report.skipped[0]!.reason).toMatch(/already holds attention \(/);
     expect(report.nothingToInsert).toMatch(/already hold SE/);
+  });
+});
+
+describe('insertSEAfterDepthwiseBlock', () => {
+  it('negative: a grouped conv whose input width is unknown is left alone as shape-unknown, not as a non-depthwise conv', () => {
+    // Hardmax has no shape rule: the channel count of what it writes is unknown.
+    const dw = conv('h', 'd', 16, 16, 3, 16), pw = conv('d', 'p', 16, 32, 1);
+    const model = buildModel({
+      nodes: [node('Hardmax', ['x'], ['h'], { axis: 1 }), dw.node, pw.node, node('GlobalAveragePool', ['p'], ['y'])],
+      inits: [...dw.inits, ...pw.inits], input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 32, 1, 1] },
+    });
+    const c = analyze(model).candidates.find((k) => k.pass === 'mobilenet')!;
+    expect(c).toMatchObject({ code: 'shape-unknown', reason: "a grouped conv (group 16) whose input's channel count is unknown" });
   });
 });
 

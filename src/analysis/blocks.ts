@@ -280,6 +280,7 @@ const ARITHMETIC = new Set(['Mul', 'Div', 'Add', 'Sub']);
  */
 export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
   if (ELEMENTWISE.has(n.opType)) return true;
+  if (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') return isFakeQuant(ctx, n);
   if (!ARITHMETIC.has(n.opType) || n.inputs.length !== 2) return false;
   const [a, b] = n.inputs as [string, string];
   const constantA = isConstant(ctx, a);
@@ -293,7 +294,35 @@ export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
   return size === 1 || (size === channels && dims.length >= 3 && dims[dims.length - 3] === channels);
 }
 
-/** Inputs of a node that carry activations: floating point, not weights, not folded constants. */
+/**
+ * Half of a QuantizeLinear → DequantizeLinear pair on an activation, as QDQ-quantized models (ONNX
+ * Runtime's quantize_static) hold around every quantized op: the pair rounds a float map to its
+ * quantization grid, elementwise, with constant scales and zero points, and gives a float map of the
+ * same shape back — a step of the block, as a BN or an activation is. A QuantizeLinear that an integer
+ * op reads (QLinearConv) is no such step.
+ */
+export function isFakeQuant(ctx: Ctx, n: NodeProto): boolean {
+  if ((n.domain && n.domain !== 'ai.onnx') || !n.inputs[1] || !isConstant(ctx, n.inputs[1]) || (n.inputs[2] && !isConstant(ctx, n.inputs[2]))) return false;
+  if (n.opType === 'DequantizeLinear') return valueFacts(ctx, n.inputs[0] ?? '').producer?.opType === 'QuantizeLinear';
+  const readers = ctx.graph.consumers(n.outputs[0] ?? '');
+  return readers.length > 0 && readers.every((r) => r.opType === 'DequantizeLinear');
+}
+
+/**
+ * The float tensor that `t` is handed on as: past its QuantizeLinear → DequantizeLinear pair where a
+ * QDQ model quantizes it (one Quantize, read by one Dequantize), else `t` itself.
+ */
+export function pastFakeQuant(ctx: Ctx, t: string): string {
+  const q = ctx.graph.consumers(t);
+  if (q.length !== 1 || q[0]!.opType !== 'QuantizeLinear' || !isFakeQuant(ctx, q[0]!)) return t;
+  const dq = ctx.graph.consumers(q[0]!.outputs[0]!);
+  return dq.length === 1 && isFakeQuant(ctx, dq[0]!) ? dq[0]!.outputs[0]! : t;
+}
+
+/**
+ * Inputs of a node that carry activations: floating point, or an activation quantized by a
+ * QuantizeLinear (the int8/uint8 middle of a QDQ pair); not weights, not folded constants.
+ */
 export function dataInputs(ctx: Ctx, n: NodeProto): readonly string[] {
   // Kept with the facts of the node's first output: the record a walk from that tensor reads anyway.
   const out = n.outputs[0];
@@ -329,7 +358,7 @@ function dataRecord(ctx: Ctx, i: string, id: number): ValueFacts | undefined {
     if (id >= 0 && !ctx.graph.producerOfId(id) && ctx.graph.initializerOfId(id)) return undefined;
     f = factsOf(ctx, i, id);
   }
-  return f.computed && !!f.shape && FLOAT_TYPES.has(f.shape.dtype) && !isConstantValue(ctx, f, 0) ? f : undefined;
+  return f.computed && !!f.shape && (FLOAT_TYPES.has(f.shape.dtype) || f.producer?.opType === 'QuantizeLinear') && !isConstantValue(ctx, f, 0) ? f : undefined;
 }
 
 export type Meeting = { x: string; why?: undefined } | { x?: undefined; why: 'none' | 'budget' };
@@ -632,11 +661,12 @@ function readsShapeOnly(n: NodeProto): boolean {
 
 /** Reshape → Transpose → Reshape right after a tensor: ShuffleNet's channel shuffle. */
 export function feedsChannelShuffle(ctx: Ctx, t: string): boolean {
-  const users = dataConsumers(ctx, t);
+  // Each step past the QuantizeLinear → DequantizeLinear pair a QDQ model puts after it.
+  const users = dataConsumers(ctx, pastFakeQuant(ctx, t));
   if (users.length !== 1 || users[0]!.opType !== 'Reshape') return false;
   const r1 = users[0]!;
   if (dimsOf(ctx, r1.outputs[0]!)?.length !== 5) return false;
-  const next = dataConsumers(ctx, r1.outputs[0]!);
+  const next = dataConsumers(ctx, pastFakeQuant(ctx, r1.outputs[0]!));
   return next.length === 1 && next[0]!.opType === 'Transpose';
 }
 

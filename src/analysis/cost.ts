@@ -18,7 +18,10 @@ const AFFINE_OPS = new Set(['Mul', 'Add', 'Sub', 'Div']);
 
 export interface ParamCount {
   total: number;
-  /** Elements of floating-point initializers. */
+  /**
+   * Elements of floating-point initializers, and of the integer ones a DequantizeLinear reads (a QDQ
+   * model's int8 weights and int32 biases); a QuantizeLinear/DequantizeLinear scale is not a parameter.
+   */
   initializers: number;
   /**
    * Elements of floating-point Constant (and ConstantOfShape) nodes used as weights (other exporters' way of storing them):
@@ -32,13 +35,19 @@ export interface ParamCount {
 /** The model's float parameters, wherever they are stored. */
 export function countParams(g: Graph): ParamCount {
   let initializers = 0;
+  // Scales and integer weights are told apart only in a model that dequantizes (QDQ form).
+  const nodes = g.nodes;
+  let dequantizes = false;
+  for (let i = 0; i < nodes.length && !dequantizes; i++) dequantizes = QDQ.has(nodes[i]!.opType);
   // forEach and an indexed loop: these run once over every initializer and node, mostly before the
   // optimizer takes them, where a for-of allocates an iterator result per element.
   g.initializers.forEach((t) => {
-    if (FLOAT_TYPES.has(t.dataType)) initializers += productFrom(t.dims, 0);
+    const float = FLOAT_TYPES.has(t.dataType);
+    // A scale is a scalar or one value per channel; an integer tensor counts only when dequantized.
+    const counted = !dequantizes ? float : float ? t.dims.length > 1 || !isQuantScale(g, t.name) : isQuantizedWeight(g, t.name);
+    if (counted) initializers += productFrom(t.dims, 0);
   });
   let constantNodes = 0;
-  const nodes = g.nodes;
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
     if (n.opType !== 'Constant' && n.opType !== 'ConstantOfShape') continue;
@@ -53,6 +62,19 @@ export function countParams(g: Graph): ParamCount {
     if (weight) constantNodes += size;
   }
   return { total: initializers + constantNodes, initializers, constantNodes };
+}
+
+const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
+
+/** Read only as the scale of QuantizeLinear/DequantizeLinear nodes. */
+function isQuantScale(g: Graph, name: string): boolean {
+  const users = g.consumers(name);
+  return users.length > 0 && users.every((u) => QDQ.has(u.opType) && u.inputs[1] === name && u.inputs[0] !== name);
+}
+
+/** An integer tensor a DequantizeLinear turns into float weights. */
+function isQuantizedWeight(g: Graph, name: string): boolean {
+  return g.consumers(name).some((u) => u.opType === 'DequantizeLinear' && u.inputs[0] === name);
 }
 
 /** Elements a ConstantOfShape makes from a shape stored as an int64 initializer or Constant; 0 when unknown. */

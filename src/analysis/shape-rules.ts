@@ -363,7 +363,15 @@ const resize: Rule = (n, ins, opset) => {
   return [{ dtype: ins[0]!.dtype }];
 };
 
+/**
+ * QuantizeLinear keeps x's shape in the zero point's type (uint8 without one; opset 21's output_dtype
+ * when set); DequantizeLinear gives it back in the scale's type (float before opset 19).
+ */
+const quantize: Rule = (n, ins) => [{ dtype: attrInt(n, 'output_dtype', 0) || ins[2]?.dtype || DataType.UINT8, dims: ins[0]?.dims }];
+const dequantize: Rule = (_n, ins) => [{ dtype: ins[1]?.dtype ?? DataType.FLOAT, dims: ins[0]?.dims }];
+
 const RULES: Record<string, Rule> = {
+  QuantizeLinear: quantize, DequantizeLinear: dequantize,
   Conv: conv, ConvTranspose: convTranspose, MaxPool: pool, AveragePool: pool, LpPool: pool,
   GlobalAveragePool: globalPool, GlobalMaxPool: globalPool, GlobalLpPool: globalPool,
   Gemm: gemm, MatMul: matmul, Flatten: flatten, Reshape: reshape, Transpose: transpose, Squeeze: squeeze,

@@ -218,6 +218,14 @@ function bindInputDims(
   name: string, shape: { value?: number; param?: string }[] | undefined, bind: DimBindings, label: string,
 ): number[] | undefined {
   if (!shape) return undefined;
+  // Every dynamic dimension past the batch that the options leave unbound, named in one message.
+  const unbound = shape.flatMap((d, axis) => (axis > 0 && !(d.value !== undefined && d.param === undefined) && !(d.param && bind.dims && d.param in bind.dims) ? [{ axis, param: d.param ?? '?' }] : []));
+  if (unbound.length) {
+    const named = unbound.map((u) => `"${u.param}" (axis ${u.axis})`).join(' and ');
+    const params = unbound.map((u) => (u.param === '?' ? 'NAME' : u.param));
+    const them = unbound.length > 1 ? 'them' : 'it';
+    throw new OptionError('dims', (w) => `${label}: input ${name} has dynamic ${unbound.length > 1 ? 'dimensions' : 'dimension'} ${named}; bind ${them} for analysis with ${w.bind(params)} (the sizes the report's H×W and MACs are computed at; the model written keeps ${them} dynamic)`);
+  }
   return shape.map((d, axis) => {
     if (d.value !== undefined && d.param === undefined) {
       if (d.value < 0 || d.value > 2 ** 31) {
@@ -226,8 +234,7 @@ function bindInputDims(
       return d.value;
     }
     if (d.param && bind.dims && d.param in bind.dims) return bind.dims[d.param]!;
-    if (axis === 0) return bind.batch ?? 1;
-    throw new OptionError('dims', (w) => `${label}: input ${name} has dynamic dimension "${d.param ?? '?'}" on axis ${axis}; bind it with ${w.bind(d.param ?? 'NAME')}`);
+    return bind.batch ?? 1;
   });
 }
 

@@ -202,6 +202,10 @@ function nothingReason(r: ReportInput): string {
 
 /** Why the graph's blocks cannot be seen at all, if that is so. */
 function unsupportedForm(model: Model): string | undefined {
+  const integerOps = quantizedOps(model);
+  if (integerOps.length) {
+    return `the graph is quantized to integer ops (${integerOps.join(', ')}), which se-inject does not rewrite: it writes float SE blocks; run it on the float model and quantize after, or quantize in QDQ form (onnxruntime.quantization.quantize_static with quant_format=QuantFormat.QDQ), whose blocks it finds`;
+  }
   const runtimeOps = runtimeFusedOps(model);
   if (runtimeOps.length) {
     return `the graph holds ops that an inference runtime fused (${runtimeOps.join(', ')}), so its convolutions are no longer plain ONNX Conv nodes; run se-inject on the model as exported, before ONNX Runtime or another optimizer rewrote it`;
@@ -211,6 +215,20 @@ function unsupportedForm(model: Model): string | undefined {
     return `the graph's layers are inside model-local functions (${calls.join(', ')}), which se-inject does not rewrite; export without functions (torch.onnx.export without export_modules_as_functions) or inline them first (onnx.inliner.inline_local_functions, onnx ≥ 1.15)`;
   }
   return undefined;
+}
+
+/**
+ * Ops on quantized integers in place of Conv, Add, MatMul: ONNX's QLinearConv, ConvInteger, QLinearMatMul
+ * and MatMulInteger, and ONNX Runtime's com.microsoft QLinearAdd, QLinearConcat, ...; with their counts.
+ */
+function quantizedOps(model: Model): string[] {
+  const found = new Map<string, number>();
+  for (const n of model.graph.nodes) {
+    if (!/^QLinear|Integer$/.test(n.opType)) continue;
+    const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}:${n.opType}` : n.opType;
+    found.set(op, (found.get(op) ?? 0) + 1);
+  }
+  return [...found].sort(([a], [b]) => (a < b ? -1 : 1)).map(([op, k]) => `${op} ×${k}`);
 }
 
 /** Conv-carrying ops of runtime-specific domains (ONNX Runtime's com.microsoft FusedConv, its NCHWc layout ops, ...). */

@@ -98,6 +98,7 @@ export const REASONS = {
   'not-feature-map': 'an input is a constant or not a float feature map',
   'shape-arithmetic': 'integer shape arithmetic, not a feature map',
   'nonstandard-op': 'an input comes from an op outside the ONNX standard (a runtime-fused op), which se-inject cannot analyse',
+  'integer-op': 'an integer op of a QOperator-quantized model (QLinearAdd, QLinearConv), which se-inject does not rewrite',
   broadcast: 'a broadcasting op, not a merge of equal-shape maps',
   'no-block-input': 'the inputs share no block input',
   budget: 'no block input within the depth budget (MAX_BLOCK_DEPTH ops)',
