@@ -156,7 +156,7 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       if (!c.site) continue;
       const clash = taken.firstOf(c.site);
       if (clash?.held) {
-        leaveAlone(c, 'has-se', `inside the ${clash.family} block at ${clash.node}, which already holds attention (${clash.reason})`);
+        leaveAlone(c, 'has-se', `inside the ${clash.family} block at ${clash.node}, which ${clash.reason}`);
         continue;
       }
       if (clash) {

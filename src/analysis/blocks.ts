@@ -7,6 +7,7 @@ import { FLOAT_TYPES } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
 import type { NodeValueIds } from '../ir/value-ids.js';
 import { ValueShapes } from './value-shapes.js';
+import { attrInt } from './shapes.js';
 import type { ShapeMap, ValueShape } from './shapes.js';
 
 /**
@@ -291,6 +292,12 @@ export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
   if (!dims) return false;
   const size = dims.reduce((a, b) => a * b, 1);
   return size === 1 || (size === channels && dims.length >= 3 && dims[dims.length - 3] === channels);
+}
+
+/** A depthwise conv: one group per input channel (MobileNet, GhostNet's cheap operation and shortcut). */
+export function isDepthwise(ctx: Ctx, n: NodeProto): boolean {
+  const group = attrInt(n, 'group', 1);
+  return n.opType === 'Conv' && group > 1 && group === dimsOf(ctx, n.inputs[0]!)?.[1];
 }
 
 /** Inputs of a node that carry activations: floating point, not weights, not folded constants. */
