@@ -551,17 +551,23 @@ export function readInside(ctx: Ctx, region: ReadonlySet<NodeProto>, tensors: re
 
 const POOLS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax']);
 
+/** Ops that lay a vector out anew (a softmax across paths included): their output has no spatial axes of its own. */
+const RELAYOUTS = new Set(['Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Softmax']);
+
 /**
  * Is `gate` an excitation: a per-channel tensor (spatial size 1) computed from a global pool? Average
  * or max pooling, as SE, eSE, ECA and CBAM's channel half write it (timm's x.mean/x.amax are ReduceMean/
- * ReduceMax), broadcast to the map's shape or not (timm's ECA expands its gate before the Mul).
+ * ReduceMax), broadcast to the map's shape or not (timm's ECA expands its gate before the Mul); per path
+ * and channel, N×M×C×1×1 after a softmax across the M paths, as SKNet's selective kernel and ResNeSt's
+ * split attention write it.
  */
 export function isExcitationGate(ctx: Ctx, gate: string): boolean {
   return searchUp(ctx, [gate], (t, p) => {
     if (p.opType === 'Expand' || p.opType === 'Tile') return p.inputs[0] ? [p.inputs[0]] : [];
     const dims = dimsOf(ctx, t);
-    // A per-channel vector: N×C×1×1, or N×1×C while ECA's 1-D conv runs across the channels.
-    if (dims && dims.length >= 4 && dims.slice(2).some((d) => d !== 1)) return [];
+    // A per-channel vector: N×C×1×1 (N×M×C×1×1), or N×1×C while ECA's 1-D conv runs across the channels;
+    // a relayout's input is asked in turn.
+    if (dims && dims.length >= 4 && !RELAYOUTS.has(p.opType) && dims.slice(-2).some((d) => d !== 1)) return [];
     return POOLS.has(p.opType) || dataInputs(ctx, p);
   });
 }
@@ -613,9 +619,11 @@ export function isSpatialGate(ctx: Ctx, gate: string, x: string): boolean {
 export function isSEScale(ctx: Ctx, n: NodeProto): boolean {
   if (n.opType !== 'Mul' || n.inputs.length !== 2) return false;
   const [a, b] = n.inputs as [string, string];
+  // N×C×H×W, or N×M×C×H×W: the M paths of a selective-kernel unit stacked before their weighted sum.
   const full = (t: string) => {
     const d = dimsOf(ctx, t);
-    return !!d && d.length === 4 && (d[2]! > 1 || d[3]! > 1) && d[1]! > 1;
+    const r = d?.length ?? 0;
+    return (r === 4 || r === 5) && (d![r - 2]! > 1 || d![r - 1]! > 1) && d![r - 3]! > 1;
   };
   const gates = (x: string, g: string) => full(x) && (isExcitationGate(ctx, g) || isSpatialGate(ctx, g, x));
   return gates(a, b) || gates(b, a);
