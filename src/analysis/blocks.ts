@@ -7,7 +7,7 @@ import { FLOAT_TYPES } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
 import type { NodeValueIds } from '../ir/value-ids.js';
 import { ValueShapes } from './value-shapes.js';
-import { attrInt } from './shapes.js';
+import { attrInt, attrInts } from './shapes.js';
 import type { ShapeMap, ValueShape } from './shapes.js';
 
 /**
@@ -645,14 +645,37 @@ function readsShapeOnly(n: NodeProto): boolean {
   return n.opType === 'Shape' || n.opType === 'Size';
 }
 
-/** Reshape → Transpose → Reshape right after a tensor: ShuffleNet's channel shuffle. */
+/**
+ * A channel shuffle starts at `reshape`: it splits the channels of a feature map into g groups (g its
+ * output's axis 1, 1 < g < C, as torchvision's [N, g, C/g, H, W] and Megvii's [N·C/2, 2, H·W] write
+ * it), and its one reader is a Transpose that moves that axis.
+ */
+function startsChannelShuffle(ctx: Ctx, reshape: NodeProto): boolean {
+  if (reshape.opType !== 'Reshape') return false;
+  const c = featureMapDims(ctx, reshape.inputs[0]!)?.[1];
+  const g = dimsOf(ctx, reshape.outputs[0]!)?.[1];
+  if (!c || !g || !(g > 1 && g < c && c % g === 0)) return false;
+  const next = dataConsumers(ctx, reshape.outputs[0]!);
+  const perm = next.length === 1 && next[0]!.opType === 'Transpose' ? attrInts(next[0]!, 'perm') : undefined;
+  return !!perm && perm[1] !== 1;
+}
+
+/** A channel shuffle right after a tensor (ShuffleNet v2 units end with one). */
 export function feedsChannelShuffle(ctx: Ctx, t: string): boolean {
   const users = dataConsumers(ctx, t);
-  if (users.length !== 1 || users[0]!.opType !== 'Reshape') return false;
-  const r1 = users[0]!;
-  if (dimsOf(ctx, r1.outputs[0]!)?.length !== 5) return false;
-  const next = dataConsumers(ctx, r1.outputs[0]!);
-  return next.length === 1 && next[0]!.opType === 'Transpose';
+  return users.length === 1 && startsChannelShuffle(ctx, users[0]!);
+}
+
+/**
+ * A tensor a channel shuffle computed: its Transpose, reshaped again or not. Megvii's ShuffleNetV2(+)
+ * shuffles at the start of a unit and takes the two halves of the result, so a unit's halves meet there.
+ */
+export function isShuffled(ctx: Ctx, t: string): boolean {
+  let p = producerOf(ctx, t);
+  if (p?.opType === 'Reshape') p = producerOf(ctx, p.inputs[0]!);
+  if (p?.opType !== 'Transpose') return false;
+  const before = producerOf(ctx, p.inputs[0]!);
+  return !!before && startsChannelShuffle(ctx, before);
 }
 
 /** Channel axis of a Concat over rank-4 tensors is 1 (or -3). */
