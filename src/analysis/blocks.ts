@@ -61,6 +61,8 @@ class ValueFacts {
   reachedBy = 0;
   /** The walk that last saw this tensor: a mark in place of a set of names per walk. */
   walk = 0;
+  /** channelAxis's answer once asked (0 until then; UNKNOWN_AXIS where nothing says). */
+  channels = 0;
 
   constructor(
     readonly name: string,
@@ -197,17 +199,97 @@ export function isFeatureMap(ctx: Ctx, t: string): boolean {
 
 /** The dims of a feature map (see isFeatureMap); undefined for any other tensor. */
 export function featureMapDims(ctx: Ctx, t: string): number[] | undefined {
-  return mapDims(valueFacts(ctx, t));
+  return mapDims(ctx, valueFacts(ctx, t));
 }
 
 /** featureMapDims of input `j` of node `n`, found by its index `at` in the node list where the caller knows it. */
 export function inputFeatureMapDims(ctx: Ctx, n: NodeProto, j: number, at: number | undefined): number[] | undefined {
-  return mapDims(inputFacts(ctx, n, j, at));
+  return mapDims(ctx, inputFacts(ctx, n, j, at));
 }
 
-function mapDims(f: ValueFacts): number[] | undefined {
+function mapDims(ctx: Ctx, f: ValueFacts): number[] | undefined {
   const s = f.shape;
-  return f.computed && s && s.dims?.length === 4 && FLOAT_TYPES.has(s.dtype) ? s.dims : undefined;
+  if (!f.computed || !s || s.dims?.length !== 4 || !FLOAT_TYPES.has(s.dtype)) return undefined;
+  return isChannelsLast(ctx, f) ? undefined : s.dims;
+}
+
+/** A rank-4 map whose channels a Transpose moved off axis 1 (N×H×W×C): not an N×C×H×W feature map. */
+export function channelsLast(ctx: Ctx, t: string): boolean {
+  return isChannelsLast(ctx, valueFacts(ctx, t));
+}
+
+function isChannelsLast(ctx: Ctx, f: ValueFacts): boolean {
+  const axis = f.channels !== 0 ? f.channels : channelAxis(ctx, f);
+  return axis !== UNKNOWN_AXIS && axis !== 1;
+}
+
+const UNKNOWN_AXIS = -1;
+/** Ops that lay their output out channels first, whatever they read. */
+const CHANNELS_FIRST = new Set([
+  'Conv', 'ConvTranspose', 'AveragePool', 'MaxPool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'Resize', 'Upsample',
+]);
+/** Ops whose output is laid out as their data input: elementwise steps, merges, padding, slicing. */
+const LAYOUT_KEEPING = new Set([
+  'BatchNormalization', 'Relu', 'Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'Tanh',
+  'Softplus', 'Mish', 'Gelu', 'Identity', 'Dropout', 'InstanceNormalization', 'Mul', 'Div', 'Add', 'Sub', 'Sum', 'Max', 'Min', 'Concat',
+  'Pad', 'Slice', 'Split', 'Cast',
+]);
+
+/**
+ * The axis that holds the channels of a rank-4 tensor, where the graph says: 1 below a Conv or a pool,
+ * moved by each Transpose after it (tf2onnx without its transpose optimizer wraps every Conv in
+ * Transposes and computes BN, activations and residual sums on N×H×W×C maps), kept by elementwise
+ * steps; 3 for a graph input read only through Transposes to channels first (a Keras model's NHWC
+ * image). UNKNOWN_AXIS below any other op. Walked up at most 64 tensors; the answer is kept for
+ * every tensor on the way.
+ */
+function channelAxis(ctx: Ctx, f: ValueFacts): number {
+  const path: ValueFacts[] = [];
+  let axis = UNKNOWN_AXIS;
+  for (let g: ValueFacts | undefined = f; g; ) {
+    if (g.channels !== 0) {
+      axis = g.channels;
+      break;
+    }
+    path.push(g);
+    const p = g.producer;
+    if (!p) {
+      axis = g.computed ? graphInputAxis(ctx, g) : UNKNOWN_AXIS;
+      g.channels = axis;
+      break;
+    }
+    if (CHANNELS_FIRST.has(p.opType)) {
+      axis = g.channels = 1;
+      break;
+    }
+    if ((p.opType !== 'Transpose' && !LAYOUT_KEEPING.has(p.opType)) || path.length >= 64) {
+      g.channels = UNKNOWN_AXIS;
+      break;
+    }
+    g = parentRecords(ctx, g).find((r) => r.shape?.dims?.length === 4);
+  }
+  for (let i = path.length - 1; i >= 0; i--) {
+    const g = path[i]!;
+    if (g.channels !== 0) {
+      axis = g.channels;
+      continue;
+    }
+    const p = g.producer!;
+    if (p.opType === 'Transpose' && axis !== UNKNOWN_AXIS) {
+      const perm = attrInts(p, 'perm') ?? [3, 2, 1, 0];
+      axis = perm.indexOf(axis);
+      if (axis < 0) axis = UNKNOWN_AXIS;
+    }
+    g.channels = axis;
+  }
+  return f.channels;
+}
+
+/** 3 for a rank-4 graph input every reader of which is a Transpose bringing axis 3 to axis 1 (NHWC to NCHW). */
+function graphInputAxis(ctx: Ctx, f: ValueFacts): number {
+  const readers = dataConsumers(ctx, f.name);
+  const toFirst = (n: NodeProto) => n.opType === 'Transpose' && attrInts(n, 'perm')?.[1] === 3;
+  return readers.length > 0 && readers.every(toFirst) ? 3 : UNKNOWN_AXIS;
 }
 
 /** The shape of output `j` of node `n`, which sits at `at` in the node list: read by the value id the index holds. */
