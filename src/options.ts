@@ -20,15 +20,15 @@ export const DEFAULT_OPTIONS: InjectOptions = {
 /** How messages name options and tell the user where to look. */
 export interface Vocabulary {
   name(key: OptionKey): string;
-  /** How to bind a dynamic dimension, for a message: `--dims h=VALUE`, `options.dims = { h: VALUE }`. */
-  bind(dim: string): string;
+  /** How to bind dynamic dimensions, for a message: `--dims h=VALUE w=VALUE`, `dims: { "h": VALUE, "w": VALUE }`. */
+  bind(dims: readonly string[]): string;
   /** Where the user sees a model's stages. */
   seeStages: string;
 }
 
 export const LIBRARY_WORDS: Vocabulary = {
   name: (key) => `option ${key}`,
-  bind: (dim) => `dims: { ${JSON.stringify(dim)}: VALUE }`,
+  bind: (dims) => `dims: { ${dims.map((d) => `${JSON.stringify(d)}: VALUE`).join(', ')} }`,
   seeStages: 'analyze(model) lists them in report.stages',
 };
 

@@ -218,7 +218,8 @@ function bindInputDims(
   name: string, shape: { value?: number; param?: string }[] | undefined, bind: DimBindings, label: string,
 ): number[] | undefined {
   if (!shape) return undefined;
-  return shape.map((d, axis) => {
+  const unbound: { param?: string; axis: number }[] = [];
+  const dims = shape.map((d, axis) => {
     if (d.value !== undefined && d.param === undefined) {
       if (d.value < 0 || d.value > 2 ** 31) {
         throw new SeInjectError('input', `${label}: input ${name} declares dimension ${d.value} on axis ${axis}; dimensions must be between 0 and 2^31`);
@@ -227,8 +228,14 @@ function bindInputDims(
     }
     if (d.param && bind.dims && d.param in bind.dims) return bind.dims[d.param]!;
     if (axis === 0) return bind.batch ?? 1;
-    throw new OptionError('dims', (w) => `${label}: input ${name} has dynamic dimension "${d.param ?? '?'}" on axis ${axis}; bind it with ${w.bind(d.param ?? 'NAME')}`);
+    unbound.push({ param: d.param, axis });
+    return 0;
   });
+  if (unbound.length === 0) return dims;
+  // Every one at once: a detection or segmentation export leaves H and W dynamic together.
+  const which = unbound.map((u) => `"${u.param ?? '?'}" on axis ${u.axis}`).join(' and ');
+  const names = unbound.map((u) => u.param ?? 'NAME');
+  throw new OptionError('dims', (w) => `${label}: input ${name} has dynamic dimension${unbound.length > 1 ? 's' : ''} ${which}; bind ${unbound.length > 1 ? 'them' : 'it'} with ${w.bind(names)}`);
 }
 
 /** An initializer's or Constant's shape; its dims are the tensor's own array, which no rule or pass edits. */

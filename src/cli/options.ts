@@ -58,7 +58,7 @@ export function seOptions<T>(y: Argv<T>) {
 /** The library's option names as this CLI's flags, for its messages (src/options.ts validates both). */
 export const CLI_WORDS: Vocabulary = {
   name: (key) => ({ families: '--arch', minChannels: '--min-channels', mobilenetPlacement: '--mobilenet-placement', gateExplicit: '--gate', reduceFrom: '--reduce-from', ratioPerStage: '--ratio-per-stage' } as Record<string, string>)[key] ?? `--${key}`,
-  bind: (dim) => `--dims ${dim}=VALUE`,
+  bind: (dims) => `--dims ${dims.map((d) => `${d}=VALUE`).join(' ')}`,
   seeStages: 'run se-inject report to see them',
 };
 
