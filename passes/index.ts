@@ -17,10 +17,10 @@ export const FAMILY_ALIASES: Readonly<Record<string, PassFamily>> = { resnet: 'r
 interface Entry { pass: Pass; models: string }
 
 const REGISTRY: Readonly<Record<PassFamily, Entry>> = {
-  residual: { pass: residualPass, models: 'residual networks (ResNet, ResNeXt, Wide-ResNet, Res2Net)' },
+  residual: { pass: residualPass, models: 'residual networks (ResNet, ResNeXt, Wide-ResNet, Res2Net, GhostNet)' },
   inception: { pass: inceptionPass, models: 'Inception (GoogLeNet, Inception-v3)' },
   mobilenet: { pass: mobilenetPass, models: 'depthwise-separable nets (MobileNet v1/v2/v3, MnasNet)' },
-  shufflenet: { pass: shufflenetPass, models: 'ShuffleNet' },
+  shufflenet: { pass: shufflenetPass, models: 'ShuffleNet v1/v2' },
 };
 
 /**

@@ -9,7 +9,7 @@
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, dataInputs, dimsOf, findSE, isPassThrough, isSEScale, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isSEScale, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { attrInt, attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
@@ -42,8 +42,6 @@ function forward(ctx: Ctx, from: string, stopAtPointwise: boolean) {
   }
   return { end: t, pointwise: undefined, se };
 }
-
-const isDepthwise = (ctx: Ctx, n: NodeProto) => n.opType === 'Conv' && attrInt(n, 'group', 1) > 1 && attrInt(n, 'group', 1) === dimsOf(ctx, n.inputs[0]!)?.[1];
 
 /** Walks back from `t` over single-reader pass-through steps (and x·f(x) forms) to the node that made it. */
 function producerThrough(ctx: Ctx, t: string): { node?: NodeProto; tensor: string } {

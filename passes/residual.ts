@@ -3,8 +3,9 @@
  *
  * Matches  Add(branch, shortcut) over two float N×C×H×W maps of one shape, both computed from one block
  *          input x, where the branch holds more convs than the shortcut, and the shortcut is x itself or
- *          a projection of it (conv/BN/pool; never a slice of another tensor — Res2Net's inner sums):
- *          ResNet, ResNeXt, Wide-ResNet, ShuffleNet v1 add units, MobileNetV2/EfficientNet residuals.
+ *          a projection of it (one conv, or a depthwise-separable pair as GhostNet's stride-2 shortcut,
+ *          with BN/pool; never a slice of another tensor — Res2Net's inner sums): ResNet, ResNeXt,
+ *          Wide-ResNet, GhostNet, ShuffleNet v1 add units, MobileNetV2/EfficientNet residuals.
  * Writes   standard  Add(branch, shortcut) → Add(SE(branch), shortcut)
  *          pre       branch(x)             → branch(SE(x))
  *          post      Add(branch, shortcut) → SE(Add(...)) (after the ReLU that follows, if any)
@@ -14,7 +15,7 @@
  * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -31,6 +32,7 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
     // A runtime-fused op upstream (com.microsoft FusedConv, NCHWc ops) leaves the shapes below it unknown.
     const foreign = foreignOrigin(ctx, a) ?? foreignOrigin(ctx, b);
     if (foreign) return skip('residual', add, 'nonstandard-op', `an input comes from ${foreign.domain}:${foreign.opType} (${nodeLabel(foreign)}), an op outside the ONNX standard whose output se-inject cannot analyse`);
+    if (channelsLast(ctx, a) && channelsLast(ctx, b)) return skip('residual', add, 'channels-last', 'a sum of channels-last (N×H×W×C) maps, transposed from the convs\' outputs; SE scales N×C×H×W maps');
     const rank = dimsOf(ctx, add.outputs[0]!)?.length;
     return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
@@ -44,10 +46,8 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const convA = convsOnPath(ctx, region, x, a), convB = convsOnPath(ctx, region, x, b);
   if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
   const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
-  if (Math.min(convA, convB) > 1) return skip('residual', add, 'not-a-shortcut', 'the shortcut holds more than a projection conv');
-  if (!isProjectionOf(ctx, x, shortcut)) {
-    return skip('residual', add, 'not-a-shortcut', 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)', branch);
-  }
+  const notShortcut = whyNotAProjection(ctx, x, shortcut);
+  if (notShortcut) return skip('residual', add, 'not-a-shortcut', notShortcut, branch);
   region.add(add);
   regionAt?.push(at!);
   const existing = findSE(ctx, region);
@@ -76,18 +76,23 @@ function foreignOrigin(ctx: Ctx, t: string): NodeProto | undefined {
   return undefined;
 }
 
-/** The shortcut is x itself, or x through a short projection: conv, BN, pooling, padding, affine steps (ResNet-D's pool + 1×1). */
-function isProjectionOf(ctx: Ctx, x: string, shortcut: string): boolean {
+/**
+ * The shortcut is x itself, or x through a short projection: one conv (a depthwise conv before it, as
+ * GhostNet's dw3×3 s2 + 1×1), BN, pooling, padding, affine steps (ResNet-D's pool + 1×1). Undefined
+ * when it is; otherwise why not.
+ */
+function whyNotAProjection(ctx: Ctx, x: string, shortcut: string): string | undefined {
   let t = shortcut;
+  let dense = 0;
   for (let i = 0; i < 8; i++) {
-    if (t === x) return true;
+    if (t === x) return dense > 1 ? 'the shortcut holds more than a projection conv' : undefined;
     const p = producerOf(ctx, t);
-    if (!p || !(PROJECTION.has(p.opType) || isPassThrough(ctx, p))) return false;
-    const data = dataInputs(ctx, p);
-    if (data.length !== 1) return false;
+    const data = p && (PROJECTION.has(p.opType) || isPassThrough(ctx, p)) ? dataInputs(ctx, p) : [];
+    if (data.length !== 1) break;
+    if (p!.opType === 'Conv' && !isDepthwise(ctx, p!)) dense++;
     t = data[0]!;
   }
-  return false;
+  return dense > 1 ? 'the shortcut holds more than a projection conv' : 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)';
 }
 
 const PROJECTION = new Set(['Conv', 'AveragePool', 'MaxPool', 'Pad']);

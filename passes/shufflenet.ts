@@ -2,15 +2,17 @@
  * insertSEOnShuffleUnitBranch — ShuffleNetV2+ (Ma et al. 2018; SE as in the ShuffleNetV2+ models):
  * SE at the end of the unit's main branch, before the concat and the channel shuffle.
  *
- * Matches  Concat(axis=1) of two inputs that feeds Reshape → Transpose (a channel shuffle): stride-1
- *          units concat the untouched half of a channel split with the branch; stride-2 units concat
- *          two branches. The main branch is the one with more convs (1×1 → depthwise → 1×1).
+ * Matches  Concat(axis=1) of two inputs that feeds Reshape → Transpose (a channel shuffle), or whose
+ *          halves meet at one (Megvii's ShuffleNetV2+ shuffles at the start of a unit and takes both
+ *          halves of the result): stride-1 units concat the untouched half of a channel split with the
+ *          branch; stride-2 units concat two branches. The main branch is the one with more convs
+ *          (1×1 → depthwise → 1×1).
  *          Also ShuffleNet v1's stride-2 units: Concat(AvgPool(x), branch(x)) — a pooled shortcut beside
  *          the conv branch (Zhang et al. 2018, Fig. 2c), whatever follows the concat.
  * Writes   Concat(side, main) → Concat(side, SE(main))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFakeQuant, isFeatureMap, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFakeQuant, isFeatureMap, isShuffled, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -35,10 +37,11 @@ function isPooledShortcut(ctx: Ctx, t: string, x: string): boolean {
 
 function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
   if (!isChannelConcat(ctx, concat)) return undefined;
-  if (!feedsChannelShuffle(ctx, concat.outputs[0]!)) return matchDownsamplingUnit(ctx, concat);
   const ins = concat.inputs;
-  if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return skip('shufflenet', concat, 'not-feature-map', 'a shuffle unit concat needs two feature maps');
-  const meet = meetingPoint(ctx, ins);
+  const pair = ins.length === 2 && ins.every((i) => isFeatureMap(ctx, i));
+  const meet = pair ? meetingPoint(ctx, ins) : undefined;
+  if (!feedsChannelShuffle(ctx, concat.outputs[0]!) && !(meet?.x && isShuffled(ctx, meet.x))) return meet?.x ? matchDownsamplingUnit(ctx, concat, meet.x) : undefined;
+  if (!meet) return skip('shufflenet', concat, 'not-feature-map', 'a shuffle unit concat needs two feature maps');
   if (!meet.x) return skip('shufflenet', concat, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no unit input within ${MAX_BLOCK_DEPTH} ops` : 'the two halves share no unit input');
   const x = meet.x;
   const region = regionBetween(ctx, x, ins);
@@ -48,11 +51,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate | undefined {
   return branchSite(ctx, concat, region, main, 'insertSEOnShuffleUnitBranch');
 }
 
-function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto): Candidate | undefined {
+function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto, x: string): Candidate | undefined {
   const ins = concat.inputs;
-  if (ins.length !== 2 || !ins.every((i) => isFeatureMap(ctx, i))) return undefined;
-  const x = meetingPoint(ctx, ins).x;
-  if (!x) return undefined;
   const pooled = ins.findIndex((i) => isPooledShortcut(ctx, i, x));
   if (pooled < 0) return undefined;
   const main = ins[1 - pooled]!;

@@ -2,7 +2,7 @@
 // Passes run in priority order; a block matched by several (a MobileNetV2 residual block is both a
 // residual branch and a depthwise-separable block) takes the first match and the rest are reported.
 
-import { blockContext, outputShape, shapeOf } from './analysis/blocks.js';
+import { blockContext, channelsLast, outputShape, shapeOf } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
 import type { ModelAnalysis } from './analysis/analyse.js';
 import { countMacs, countParams } from './analysis/cost.js';
@@ -106,7 +106,7 @@ function excludedBy(patterns: string[] | undefined, candidates: Candidate[]): (b
  * Sites the user named (--at): each must be a float N×C×H×W feature map computed by a node; every reader
  * reads the scaled tensor. No pass runs, so any architecture takes SE where its user wants it.
  */
-function userSites(model: Model, shapes: ShapeMap, at: string[]): Candidate[] {
+function userSites(ctx: Ctx, model: Model, shapes: ShapeMap, at: string[]): Candidate[] {
   const g = model.graph;
   return at.map((t): Candidate => {
     const producer = g.producer(t);
@@ -119,6 +119,9 @@ function userSites(model: Model, shapes: ShapeMap, at: string[]): Candidate[] {
     if (!s?.dims || s.dims.length !== 4 || !SUPPORTED_SE_TYPES.has(s.dtype) || s.dims.some((d) => !(d >= 1))) {
       const what = s?.dims ? `${s.dims.length}-D ${s.dims.join('×')} ${elemTypeName(s.dtype)}` : 'of unknown shape';
       throw new OptionError('at', (w) => `${w.name('at')}: ${t} is ${what}, not a float N×C×H×W feature map; SE scales feature maps`);
+    }
+    if (channelsLast(ctx, t)) {
+      throw new OptionError('at', (w) => `${w.name('at')}: ${t} is channels-last (N×H×W×C: a Transpose moved the channels off axis 1), not an N×C×H×W feature map; name the tensor before that Transpose`);
     }
     const site: Site = { family: 'user', rule: 'insertSEAtTensor', tensor: t, rewire: [...g.consumers(t)], region: new Set([producer]) };
     return { family: 'user', node: nodeLabel(producer), tensor: t, site };
@@ -135,7 +138,7 @@ function closestNames(want: string, names: string[]): string[] {
 function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   const ctx: Ctx = blockContext(model.graph, shapes);
   if (o.at) {
-    const candidates = userSites(model, shapes, o.at);
+    const candidates = userSites(ctx, model, shapes, o.at);
     const staged = candidates.map((c) => stagedSite(ctx, c.site!, shapes.get(c.site!.tensor)!));
     return { candidates, accepted: assignStages(model, shapes, staged, o, ctx.position), position: ctx.position };
   }
@@ -156,7 +159,7 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       if (!c.site) continue;
       const clash = taken.firstOf(c.site);
       if (clash?.held) {
-        leaveAlone(c, 'has-se', `inside the ${clash.family} block at ${clash.node}, which already holds attention (${clash.reason})`);
+        leaveAlone(c, 'has-se', `inside the ${clash.family} block at ${clash.node}, which ${clash.reason}`);
         continue;
       }
       if (clash) {
@@ -378,7 +381,8 @@ export function attentionSites(model: Model, o: InjectOptions, known?: ModelAnal
   checkGraph(model, lint);
   checkOpset(model);
   const shapes = analyseShapes(model, o, known);
-  return listSites(model, shapes, plan(model, shapes, { ...o, at: undefined }).accepted);
+  const ctx = blockContext(model.graph, shapes);
+  return listSites(model, shapes, plan(model, shapes, { ...o, at: undefined }).accepted, (t) => !channelsLast(ctx, t));
 }
 
 /** SE weights are built in memory: past 2^26 per block the channel count or --ratio/--divisor is a mistake. */

@@ -45,6 +45,20 @@ describe('--at', () => {
   });
 });
 
+describe('--at on channels-last maps', () => {
+  // tf2onnx with its transpose optimizer off: each Conv between Transposes, the rest on N×H×W×C maps.
+  const NHWC = path.join(ROOT, 'fixtures/families/tf_raw_nhwc_resnet_op13.onnx');
+
+  it('refuses an N×H×W×C tensor in one line, takes the conv output before its Transpose, and --sites lists only the channels-first maps', async () => {
+    const model = await loadModel(NHWC);
+    expect(() => analyze(model, { at: ['model/block0_add/add:0'] })).toThrow(/model\/block0_add\/add:0 is channels-last \(N×H×W×C: a Transpose moved the channels off axis 1\), not an N×C×H×W feature map; name the tensor before that Transpose/);
+    expect(analyze(model, { at: ['model/block0_2_conv/Conv2D:0'] }).blocks.map((b) => [b.tensor, b.channels])).toEqual([['model/block0_2_conv/Conv2D:0', 8]]);
+    const { sites } = (await import('../src/api.js')).listSites(model);
+    expect(sites.length).toBeGreaterThan(0);
+    expect(sites.every((s) => /Conv2D:0$|__to_nchw:0$/.test(s.tensor))).toBe(true);
+  });
+});
+
 describe('--at on a graph output', () => {
   it('the output keeps its name and now carries the scaled map; what its producer computed gets a fresh name', async () => {
     const original = path.join(tmp.dir, 'two_outputs.onnx');

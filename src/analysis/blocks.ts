@@ -7,6 +7,7 @@ import { FLOAT_TYPES } from '../onnx/proto.js';
 import type { NodeProto } from '../onnx/proto.js';
 import type { NodeValueIds } from '../ir/value-ids.js';
 import { ValueShapes } from './value-shapes.js';
+import { attrInt, attrInts } from './shapes.js';
 import type { ShapeMap, ValueShape } from './shapes.js';
 
 /**
@@ -60,6 +61,8 @@ class ValueFacts {
   reachedBy = 0;
   /** The walk that last saw this tensor: a mark in place of a set of names per walk. */
   walk = 0;
+  /** channelAxis's answer once asked (0 until then; UNKNOWN_AXIS where nothing says). */
+  channels = 0;
 
   constructor(
     readonly name: string,
@@ -196,17 +199,97 @@ export function isFeatureMap(ctx: Ctx, t: string): boolean {
 
 /** The dims of a feature map (see isFeatureMap); undefined for any other tensor. */
 export function featureMapDims(ctx: Ctx, t: string): number[] | undefined {
-  return mapDims(valueFacts(ctx, t));
+  return mapDims(ctx, valueFacts(ctx, t));
 }
 
 /** featureMapDims of input `j` of node `n`, found by its index `at` in the node list where the caller knows it. */
 export function inputFeatureMapDims(ctx: Ctx, n: NodeProto, j: number, at: number | undefined): number[] | undefined {
-  return mapDims(inputFacts(ctx, n, j, at));
+  return mapDims(ctx, inputFacts(ctx, n, j, at));
 }
 
-function mapDims(f: ValueFacts): number[] | undefined {
+function mapDims(ctx: Ctx, f: ValueFacts): number[] | undefined {
   const s = f.shape;
-  return f.computed && s && s.dims?.length === 4 && FLOAT_TYPES.has(s.dtype) ? s.dims : undefined;
+  if (!f.computed || !s || s.dims?.length !== 4 || !FLOAT_TYPES.has(s.dtype)) return undefined;
+  return isChannelsLast(ctx, f) ? undefined : s.dims;
+}
+
+/** A rank-4 map whose channels a Transpose moved off axis 1 (N×H×W×C): not an N×C×H×W feature map. */
+export function channelsLast(ctx: Ctx, t: string): boolean {
+  return isChannelsLast(ctx, valueFacts(ctx, t));
+}
+
+function isChannelsLast(ctx: Ctx, f: ValueFacts): boolean {
+  const axis = f.channels !== 0 ? f.channels : channelAxis(ctx, f);
+  return axis !== UNKNOWN_AXIS && axis !== 1;
+}
+
+const UNKNOWN_AXIS = -1;
+/** Ops that lay their output out channels first, whatever they read. */
+const CHANNELS_FIRST = new Set([
+  'Conv', 'ConvTranspose', 'AveragePool', 'MaxPool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'Resize', 'Upsample',
+]);
+/** Ops whose output is laid out as their data input: elementwise steps, merges, padding, slicing. */
+const LAYOUT_KEEPING = new Set([
+  'BatchNormalization', 'Relu', 'Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'Tanh',
+  'Softplus', 'Mish', 'Gelu', 'Identity', 'Dropout', 'InstanceNormalization', 'Mul', 'Div', 'Add', 'Sub', 'Sum', 'Max', 'Min', 'Concat',
+  'Pad', 'Slice', 'Split', 'Cast',
+]);
+
+/**
+ * The axis that holds the channels of a rank-4 tensor, where the graph says: 1 below a Conv or a pool,
+ * moved by each Transpose after it (tf2onnx without its transpose optimizer wraps every Conv in
+ * Transposes and computes BN, activations and residual sums on N×H×W×C maps), kept by elementwise
+ * steps; 3 for a graph input read only through Transposes to channels first (a Keras model's NHWC
+ * image). UNKNOWN_AXIS below any other op. Walked up at most 64 tensors; the answer is kept for
+ * every tensor on the way.
+ */
+function channelAxis(ctx: Ctx, f: ValueFacts): number {
+  const path: ValueFacts[] = [];
+  let axis = UNKNOWN_AXIS;
+  for (let g: ValueFacts | undefined = f; g; ) {
+    if (g.channels !== 0) {
+      axis = g.channels;
+      break;
+    }
+    path.push(g);
+    const p = g.producer;
+    if (!p) {
+      axis = g.computed ? graphInputAxis(ctx, g) : UNKNOWN_AXIS;
+      g.channels = axis;
+      break;
+    }
+    if (CHANNELS_FIRST.has(p.opType)) {
+      axis = g.channels = 1;
+      break;
+    }
+    if ((p.opType !== 'Transpose' && !LAYOUT_KEEPING.has(p.opType)) || path.length >= 64) {
+      g.channels = UNKNOWN_AXIS;
+      break;
+    }
+    g = parentRecords(ctx, g).find((r) => r.shape?.dims?.length === 4);
+  }
+  for (let i = path.length - 1; i >= 0; i--) {
+    const g = path[i]!;
+    if (g.channels !== 0) {
+      axis = g.channels;
+      continue;
+    }
+    const p = g.producer!;
+    if (p.opType === 'Transpose' && axis !== UNKNOWN_AXIS) {
+      const perm = attrInts(p, 'perm') ?? [3, 2, 1, 0];
+      axis = perm.indexOf(axis);
+      if (axis < 0) axis = UNKNOWN_AXIS;
+    }
+    g.channels = axis;
+  }
+  return f.channels;
+}
+
+/** 3 for a rank-4 graph input every reader of which is a Transpose bringing axis 3 to axis 1 (NHWC to NCHW). */
+function graphInputAxis(ctx: Ctx, f: ValueFacts): number {
+  const readers = dataConsumers(ctx, f.name);
+  const toFirst = (n: NodeProto) => n.opType === 'Transpose' && attrInts(n, 'perm')?.[1] === 3;
+  return readers.length > 0 && readers.every(toFirst) ? 3 : UNKNOWN_AXIS;
 }
 
 /** The shape of output `j` of node `n`, which sits at `at` in the node list: read by the value id the index holds. */
@@ -292,6 +375,12 @@ export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
   if (!dims) return false;
   const size = dims.reduce((a, b) => a * b, 1);
   return size === 1 || (size === channels && dims.length >= 3 && dims[dims.length - 3] === channels);
+}
+
+/** A depthwise conv: one group per input channel (MobileNet, GhostNet's cheap operation and shortcut). */
+export function isDepthwise(ctx: Ctx, n: NodeProto): boolean {
+  const group = attrInt(n, 'group', 1);
+  return n.opType === 'Conv' && group > 1 && group === dimsOf(ctx, n.inputs[0]!)?.[1];
 }
 
 /**
@@ -573,17 +662,23 @@ export function readInside(ctx: Ctx, region: ReadonlySet<NodeProto>, tensors: re
 
 const POOLS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax']);
 
+/** Ops that lay a vector out anew (a softmax across paths included): their output has no spatial axes of its own. */
+const RELAYOUTS = new Set(['Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Softmax']);
+
 /**
  * Is `gate` an excitation: a per-channel tensor (spatial size 1) computed from a global pool? Average
  * or max pooling, as SE, eSE, ECA and CBAM's channel half write it (timm's x.mean/x.amax are ReduceMean/
- * ReduceMax), broadcast to the map's shape or not (timm's ECA expands its gate before the Mul).
+ * ReduceMax), broadcast to the map's shape or not (timm's ECA expands its gate before the Mul); per path
+ * and channel, N×M×C×1×1 after a softmax across the M paths, as SKNet's selective kernel and ResNeSt's
+ * split attention write it.
  */
 export function isExcitationGate(ctx: Ctx, gate: string): boolean {
   return searchUp(ctx, [gate], (t, p) => {
     if (p.opType === 'Expand' || p.opType === 'Tile') return p.inputs[0] ? [p.inputs[0]] : [];
     const dims = dimsOf(ctx, t);
-    // A per-channel vector: N×C×1×1, or N×1×C while ECA's 1-D conv runs across the channels.
-    if (dims && dims.length >= 4 && dims.slice(2).some((d) => d !== 1)) return [];
+    // A per-channel vector: N×C×1×1 (N×M×C×1×1), or N×1×C while ECA's 1-D conv runs across the channels;
+    // a relayout's input is asked in turn.
+    if (dims && dims.length >= 4 && !RELAYOUTS.has(p.opType) && dims.slice(-2).some((d) => d !== 1)) return [];
     return POOLS.has(p.opType) || dataInputs(ctx, p);
   });
 }
@@ -635,9 +730,11 @@ export function isSpatialGate(ctx: Ctx, gate: string, x: string): boolean {
 export function isSEScale(ctx: Ctx, n: NodeProto): boolean {
   if (n.opType !== 'Mul' || n.inputs.length !== 2) return false;
   const [a, b] = n.inputs as [string, string];
+  // N×C×H×W, or N×M×C×H×W: the M paths of a selective-kernel unit stacked before their weighted sum.
   const full = (t: string) => {
     const d = dimsOf(ctx, t);
-    return !!d && d.length === 4 && (d[2]! > 1 || d[3]! > 1) && d[1]! > 1;
+    const r = d?.length ?? 0;
+    return (r === 4 || r === 5) && (d![r - 2]! > 1 || d![r - 1]! > 1) && d![r - 3]! > 1;
   };
   const gates = (x: string, g: string) => full(x) && (isExcitationGate(ctx, g) || isSpatialGate(ctx, g, x));
   return gates(a, b) || gates(b, a);
@@ -659,15 +756,38 @@ function readsShapeOnly(n: NodeProto): boolean {
   return n.opType === 'Shape' || n.opType === 'Size';
 }
 
-/** Reshape → Transpose → Reshape right after a tensor: ShuffleNet's channel shuffle. */
+/**
+ * A channel shuffle starts at `reshape`: it splits the channels of a feature map into g groups (g its
+ * output's axis 1, 1 < g < C, as torchvision's [N, g, C/g, H, W] and Megvii's [N·C/2, 2, H·W] write
+ * it), and its one reader is a Transpose that moves that axis.
+ */
+function startsChannelShuffle(ctx: Ctx, reshape: NodeProto): boolean {
+  if (reshape.opType !== 'Reshape') return false;
+  const c = featureMapDims(ctx, reshape.inputs[0]!)?.[1];
+  const g = dimsOf(ctx, reshape.outputs[0]!)?.[1];
+  if (!c || !g || !(g > 1 && g < c && c % g === 0)) return false;
+  const next = dataConsumers(ctx, pastFakeQuant(ctx, reshape.outputs[0]!));
+  const perm = next.length === 1 && next[0]!.opType === 'Transpose' ? attrInts(next[0]!, 'perm') : undefined;
+  return !!perm && perm[1] !== 1;
+}
+
+/** A channel shuffle right after a tensor (ShuffleNet v2 units end with one). */
 export function feedsChannelShuffle(ctx: Ctx, t: string): boolean {
-  // Each step past the QuantizeLinear → DequantizeLinear pair a QDQ model puts after it.
+  // Past the QuantizeLinear → DequantizeLinear pair a QDQ model puts after it.
   const users = dataConsumers(ctx, pastFakeQuant(ctx, t));
-  if (users.length !== 1 || users[0]!.opType !== 'Reshape') return false;
-  const r1 = users[0]!;
-  if (dimsOf(ctx, r1.outputs[0]!)?.length !== 5) return false;
-  const next = dataConsumers(ctx, pastFakeQuant(ctx, r1.outputs[0]!));
-  return next.length === 1 && next[0]!.opType === 'Transpose';
+  return users.length === 1 && startsChannelShuffle(ctx, users[0]!);
+}
+
+/**
+ * A tensor a channel shuffle computed: its Transpose, reshaped again or not. Megvii's ShuffleNetV2(+)
+ * shuffles at the start of a unit and takes the two halves of the result, so a unit's halves meet there.
+ */
+export function isShuffled(ctx: Ctx, t: string): boolean {
+  let p = producerOf(ctx, t);
+  if (p?.opType === 'Reshape') p = producerOf(ctx, p.inputs[0]!);
+  if (p?.opType !== 'Transpose') return false;
+  const before = producerOf(ctx, p.inputs[0]!);
+  return !!before && startsChannelShuffle(ctx, before);
 }
 
 /** Channel axis of a Concat over rank-4 tensors is 1 (or -3). */

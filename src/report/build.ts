@@ -197,6 +197,10 @@ function nothingReason(r: ReportInput): string {
     return `nothing to insert: ${had} block(s) already hold SE or another attention block (eSE, ECA, CBAM; EfficientNet/RegNetY-style, or an earlier se-inject run), and no block without one was found`;
   }
   if (r.options.stages) return `nothing to insert: no block in stage(s) ${r.options.stages.join(', ')}`;
+  const nhwc = r.candidates.filter((c) => c.code === 'channels-last').length;
+  if (nhwc > 0) {
+    return `nothing to insert: ${nhwc} candidate sum(s) add channels-last (N×H×W×C) maps, transposed from each Conv's output (tf2onnx with its transpose optimizer off writes these); SE scales N×C×H×W maps: convert with the optimizer on (tf2onnx's default), which keeps the maps channels first`;
+  }
   return `nothing to insert: no block se-inject knows was found; it supports ${SUPPORTED_FAMILIES} (DenseNet and VGG have none of these blocks)`;
 }
 

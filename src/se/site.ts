@@ -97,6 +97,7 @@ export const REASONS = {
   'not-a-sum': 'not a sum of two feature maps',
   'not-feature-map': 'an input is a constant or not a float feature map',
   'shape-arithmetic': 'integer shape arithmetic, not a feature map',
+  'channels-last': 'a channels-last (N×H×W×C) map: a Transpose moved the channels off axis 1',
   'nonstandard-op': 'an input comes from an op outside the ONNX standard (a runtime-fused op), which se-inject cannot analyse',
   'integer-op': 'an integer op of a QOperator-quantized model (QLinearAdd, QLinearConv), which se-inject does not rewrite',
   broadcast: 'a broadcasting op, not a merge of equal-shape maps',

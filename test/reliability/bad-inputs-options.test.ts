@@ -11,6 +11,7 @@ import { SeInjectError } from '../../src/errors.js';
 import { loadModelBytes } from '../../src/onnx/load.js';
 import { resolveOptions } from '../../src/options.js';
 import { ROOT, small } from '../support/fixtures.js';
+import { buildModel, residualBlock } from '../support/models.js';
 
 const BAD: Array<[string, unknown, RegExp]> = [
   ['stages as a string', { stages: 'x' }, /^option stages must be a non-empty list of stage numbers from 1 to 1000, like \[1, 2, 3\], got "x"$/],
@@ -74,6 +75,14 @@ describe('library options are checked at the boundary', () => {
     expect(analyze(m, { dims: { batch: 2 } }).inserted).toBeGreaterThan(0);
     const fixed = loadModelBytes(new Uint8Array(readFileSync(small('tiny_resnet.onnx'))), { label: 'static' });
     expect(() => analyze(fixed, { dims: { batch: 2 } })).toThrow(/^option dims binds batch, but static has no dimension of that name; it has no named dynamic dimensions$/);
+  });
+
+  it('dynamic H and W unbound are named together, with one binding for both', () => {
+    const spec = residualBlock();
+    const m = buildModel({ ...spec, input: { name: 'x', dims: ['batch', 16, 'h', 'w'] }, output: { name: 'y', dims: ['batch', 16, 1, 1] } });
+    expect(() => analyze(m)).toThrow(/^test model: input x has dynamic dimensions "h" \(axis 2\) and "w" \(axis 3\); bind them for analysis with dims: \{ "h": VALUE, "w": VALUE \} \(the sizes the report's H×W and MACs are computed at; the model written keeps them dynamic\)$/);
+    expect(() => analyze(m, { dims: { h: 8 } })).toThrow(/input x has dynamic dimension "w" \(axis 3\); bind it for analysis with dims: \{ "w": VALUE \} \(/);
+    expect(analyze(m, { dims: { h: 8, w: 8 } }).inserted).toBe(1);
   });
 
   it('stages the model lacks are named in library words', async () => {
