@@ -10,7 +10,7 @@
  */
 
 import {
-  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, isSEScale, meetingPoint, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isSEScale, meetingPoint, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
@@ -23,6 +23,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   const ins = concat.inputs;
   if (ins.length < 2) return skip('inception', concat, 'too-few-branches', 'fewer than two inputs');
   if (!ins.every((i) => isFeatureMap(ctx, i))) return skip('inception', concat, 'not-feature-map', 'an input is not a feature map');
+  const constant = ins.find((i) => isConstant(ctx, i));
+  if (constant) return skip('inception', concat, 'not-feature-map', `an input is a constant (${constant}), as the zero channels that pad a shortcut`);
   if (feedsChannelShuffle(ctx, out)) return skip('inception', concat, 'other-family', 'a ShuffleNet unit (the concat feeds a channel shuffle)');
   const users = ctx.graph.consumers(out);
   const readers = dataConsumers(ctx, out);

@@ -3,7 +3,7 @@
  *
  * Matches  Add(branch, shortcut) over two float N×C×H×W maps of one shape, both computed from one block
  *          input x, where the branch holds more convs than the shortcut, and the shortcut is x itself or
- *          a projection of it (conv/BN/pool; never a slice of another tensor — Res2Net's inner sums):
+ *          a projection of it (conv/BN/pool/zero-channel padding; never a slice of another tensor — Res2Net's inner sums):
  *          ResNet, ResNeXt, Wide-ResNet, ShuffleNet v1 add units, MobileNetV2/EfficientNet residuals.
  * Writes   standard  Add(branch, shortcut) → Add(SE(branch), shortcut)
  *          pre       branch(x)             → branch(SE(x))
@@ -11,7 +11,7 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isFeatureMap, isPassThrough, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isFeatureMap, isPassThrough, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -72,13 +72,14 @@ function foreignOrigin(ctx: Ctx, t: string): NodeProto | undefined {
   return undefined;
 }
 
-/** The shortcut is x itself, or x through a short projection: conv, BN, pooling, padding, affine steps (ResNet-D's pool + 1×1). */
+/** The shortcut is x itself, or x through a short projection: conv, BN, pooling, padding (Pad, or a Concat of zero channels), affine steps (ResNet-D's pool + 1×1). */
 function isProjectionOf(ctx: Ctx, x: string, shortcut: string): boolean {
   let t = shortcut;
   for (let i = 0; i < 8; i++) {
     if (t === x) return true;
     const p = producerOf(ctx, t);
-    if (!p || !(PROJECTION.has(p.opType) || isPassThrough(ctx, p))) return false;
+    // A channel Concat with constants pads the shortcut with zero channels (PyramidNet, ResNet option A).
+    if (!p || !(PROJECTION.has(p.opType) || isPassThrough(ctx, p) || (p.opType === 'Concat' && isChannelConcat(ctx, p)))) return false;
     const data = dataInputs(ctx, p);
     if (data.length !== 1) return false;
     t = data[0]!;
