@@ -5,7 +5,9 @@
  *          input x, where the branch holds more convs than the shortcut, and the shortcut is x itself or
  *          a projection of it (conv/BN/pool/zero-channel padding; never a slice of another tensor — Res2Net's inner sums):
  *          ResNet, ResNeXt, Wide-ResNet, ShuffleNet v1 add units, MobileNetV2/EfficientNet residuals.
- * Writes   standard  Add(branch, shortcut) → Add(SE(branch), shortcut)
+ *          DPN's dual path blocks: the branch one channel part of the block's output (the rest feeds the
+ *          dense concat), the shortcut x or a channel part of its projection.
+ * Writes   standard  Add(branch, shortcut) → Add(SE(branch), shortcut); DPN: SE on the output before its split
  *          pre       branch(x)             → branch(SE(x))
  *          post      Add(branch, shortcut) → SE(Add(...)) (after the ReLU that follows, if any)
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
@@ -13,6 +15,7 @@
 
 import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isFeatureMap, isPassThrough, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { channelSplitOf, isChannelPart } from '../src/analysis/channel-split.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
@@ -79,7 +82,10 @@ function isProjectionOf(ctx: Ctx, x: string, shortcut: string): boolean {
     if (t === x) return true;
     const p = producerOf(ctx, t);
     // A channel Concat with constants pads the shortcut with zero channels (PyramidNet, ResNet option A).
-    if (!p || !(PROJECTION.has(p.opType) || isPassThrough(ctx, p) || (p.opType === 'Concat' && isChannelConcat(ctx, p)))) return false;
+    if (!p || !(PROJECTION.has(p.opType) || isPassThrough(ctx, p) || (p.opType === 'Concat' && isChannelConcat(ctx, p)))) {
+      // A channel part of a projection of x (DPN's split 1×1 conv); a part of x itself is Res2Net's inner sum.
+      if (!p || !isChannelPart(ctx, p) || p.inputs[0] === x) return false;
+    }
     const data = dataInputs(ctx, p);
     if (data.length !== 1) return false;
     t = data[0]!;
@@ -93,8 +99,13 @@ interface Block { x: string; branch: string; shortcut: string; region: Set<NodeP
 
 function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | [ReasonCode, string] {
   switch (options.placement) {
-    case 'standard':
+    case 'standard': {
+      // DPN: the branch is one channel part of the block's output; SE scales all of it, before the split.
+      const split = channelSplitOf(ctx, blk.branch);
+      const whole = split && producerOf(ctx, split.whole);
+      if (split && whole && blk.region.has(whole)) return residualSite(add, blk, 'insertSEBeforeDualPathSplit', split.whole, [...split.parts]);
       return residualSite(add, blk, 'insertSEOnResidualBranch', blk.branch, [add]);
+    }
     case 'identity':
       return residualSite(add, blk, 'insertSEOnIdentityPath', blk.shortcut, [add]);
     case 'pre': {
