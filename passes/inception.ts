@@ -7,12 +7,19 @@
  * Rejects  DenseNet's growing concats (an input is computed from another), the inner concats of
  *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle).
  * Writes   Concat(b1..bk) → SE(Concat(b1..bk)); in a QDQ model after the concat's DequantizeLinear
+ *
+ * insertSEAfterOneShotAggregation — VoVNet's OSA module (Lee et al. 2019), whose V2 (CenterMask, Lee &
+ * Park 2020) puts eSE after the aggregation conv, before the identity Add of the modules that have one.
+ * Matches  Concat(x, f1, ..., fk) where f1 is computed from x alone and each f(i+1) from fi alone (a chain
+ *          of convs whose every output is aggregated once), read only by a 1×1 conv.
+ * Writes   conv1×1(Concat(...)) → SE(conv1×1(Concat(...))), after the conv's BN and activation
  */
 
 import {
-  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, feedsChannelShuffle, findSE, isChannelConcat, isFeatureMap, isSEScale, meetingPoint, pastFakeQuant, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass } from '../src/se/site.js';
@@ -24,6 +31,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   const ins = concat.inputs;
   if (ins.length < 2) return skip('inception', concat, 'too-few-branches', 'fewer than two inputs');
   if (!ins.every((i) => isFeatureMap(ctx, i))) return skip('inception', concat, 'not-feature-map', 'an input is not a feature map');
+  const constant = ins.find((i) => isConstant(ctx, i));
+  if (constant) return skip('inception', concat, 'not-feature-map', `an input is a constant (${constant}), as the zero channels that pad a shortcut`);
   if (feedsChannelShuffle(ctx, out)) return skip('inception', concat, 'other-family', 'a ShuffleNet unit (the concat feeds a channel shuffle)');
   const users = ctx.graph.consumers(out);
   const readers = dataConsumers(ctx, out);
@@ -33,7 +42,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   const x = meet.x;
   const region = regionBetween(ctx, x, ins);
   if (ins.includes(x) || readInside(ctx, region, ins)) {
-    return skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
+    return matchOneShotAggregation(ctx, concat, x)
+      ?? skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
   }
   const convBranches = ins.filter((i) => convsOnPath(ctx, region, x, i) > 0).length;
   if (convBranches < 2) return skip('inception', concat, 'too-few-branches', `${convBranches} conv branch(es); an Inception module has at least two`);
@@ -45,6 +55,50 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
     family: 'inception', node: nodeLabel(concat), tensor: out,
     site: { family: 'inception', rule: 'insertSEAfterInceptionConcat', tensor: out, rewire: [...users], region },
   };
+}
+
+/** VoVNet's OSA module: the concat of x and a chain from x, aggregated by one 1×1 conv; undefined if it is not one. */
+function matchOneShotAggregation(ctx: Ctx, concat: NodeProto, x: string): Candidate | undefined {
+  const ins = concat.inputs;
+  if (ins[0] !== x || ins.length < 3) return undefined;
+  for (let i = 1; i < ins.length; i++) if (!chainStep(ctx, ins[i]!, ins[i - 1]!)) return undefined;
+  const readers = dataConsumers(ctx, pastFakeQuant(ctx, concat.outputs[0]!));
+  const agg = readers[0];
+  if (readers.length !== 1 || agg!.opType !== 'Conv' || !(attrInts(agg!, 'kernel_shape') ?? []).every((k) => k === 1)) return undefined;
+  const out = afterActivation(ctx, agg!.outputs[0]!);
+  const region = regionBetween(ctx, x, [out]);
+  const existing = findSE(ctx, region) ?? ctx.graph.consumers(out).find((u) => isSEScale(ctx, u));
+  if (existing) return holdsAttention('inception', concat, existing, region, out);
+  if (ctx.graph.isGraphOutput(out)) return skip('inception', concat, 'graph-output', 'the module output is a graph output', out);
+  return {
+    family: 'inception', node: nodeLabel(concat), tensor: out,
+    site: { family: 'inception', rule: 'insertSEAfterOneShotAggregation', tensor: out, rewire: [...ctx.graph.consumers(out)], region },
+  };
+}
+
+/** Is `t` computed from `from` alone, through at most 16 single-input steps with a conv among them? */
+function chainStep(ctx: Ctx, t: string, from: string): boolean {
+  let convs = 0;
+  for (let i = 0; i < 16 && t !== from; i++) {
+    const p = producerOf(ctx, t);
+    const data = p ? dataInputs(ctx, p) : [];
+    if (!p || data.length !== 1) return false;
+    if (p.opType === 'Conv') convs++;
+    t = data[0]!;
+  }
+  return t === from && convs > 0;
+}
+
+/** The end of the BN and activations after `t` (x·σ(x) included), each step read by the next alone. */
+function afterActivation(ctx: Ctx, t: string): string {
+  for (let i = 0; i < 8 && !ctx.graph.isGraphOutput(t); i++) {
+    const users = dataConsumers(ctx, t);
+    const mul = users.find((u) => u.opType === 'Mul' && users.length === 2 && users.some((g) => g !== u && g.outputs.some((o) => u.inputs.includes(o))));
+    const next = users.length === 1 && isPassThrough(ctx, users[0]!) ? users[0]! : mul;
+    if (!next) break;
+    t = next.outputs[0]!;
+  }
+  return t;
 }
 
 export const inceptionPass: Pass = { family: 'inception', roots: ['Concat'], match };

@@ -4,9 +4,11 @@
  * Matches  Add(branch, shortcut) over two float N×C×H×W maps of one shape, both computed from one block
  *          input x, where the branch holds more convs than the shortcut, and the shortcut is x itself or
  *          a projection of it (one conv, or a depthwise-separable pair as GhostNet's stride-2 shortcut,
- *          with BN/pool; never a slice of another tensor — Res2Net's inner sums): ResNet, ResNeXt,
- *          Wide-ResNet, GhostNet, ShuffleNet v1 add units, MobileNetV2/EfficientNet residuals.
- * Writes   standard  Add(branch, shortcut) → Add(SE(branch), shortcut)
+ *          with BN/pool/zero-channel padding; never a slice of another tensor — Res2Net's inner sums):
+ *          ResNet, ResNeXt, Wide-ResNet, PyramidNet, GhostNet, ShuffleNet v1 add units,
+ *          MobileNetV2/EfficientNet residuals. DPN's dual path blocks: the branch one channel part of the
+ *          block's output (the rest feeds the dense concat), the shortcut x or a channel part of its projection.
+ * Writes   standard  Add(branch, shortcut) → Add(SE(branch), shortcut); DPN: SE on the output before its split
  *          pre       branch(x)             → branch(SE(x))
  *          post      Add(branch, shortcut) → SE(Add(...)) (after the ReLU that follows, if any)
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
@@ -15,8 +17,9 @@
  * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  */
 
-import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { channelSplitOf, isChannelPart } from '../src/analysis/channel-split.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
@@ -78,8 +81,8 @@ function foreignOrigin(ctx: Ctx, t: string): NodeProto | undefined {
 
 /**
  * The shortcut is x itself, or x through a short projection: one conv (a depthwise conv before it, as
- * GhostNet's dw3×3 s2 + 1×1), BN, pooling, padding, affine steps (ResNet-D's pool + 1×1). Undefined
- * when it is; otherwise why not.
+ * GhostNet's dw3×3 s2 + 1×1), BN, pooling, padding (Pad, or a Concat of zero channels), affine steps
+ * (ResNet-D's pool + 1×1), or a channel part of such a projection (DPN). Undefined when it is; otherwise why not.
  */
 function whyNotAProjection(ctx: Ctx, x: string, shortcut: string): string | undefined {
   let t = shortcut;
@@ -87,9 +90,14 @@ function whyNotAProjection(ctx: Ctx, x: string, shortcut: string): string | unde
   for (let i = 0; i < 8; i++) {
     if (t === x) return dense > 1 ? 'the shortcut holds more than a projection conv' : undefined;
     const p = producerOf(ctx, t);
-    const data = p && (PROJECTION.has(p.opType) || isPassThrough(ctx, p)) ? dataInputs(ctx, p) : [];
+    if (!p) break;
+    // A channel Concat with constants pads the shortcut with zero channels (PyramidNet, ResNet option A).
+    const step = PROJECTION.has(p.opType) || isPassThrough(ctx, p) || (p.opType === 'Concat' && isChannelConcat(ctx, p));
+    // A channel part of a projection of x (DPN's split 1×1 conv); a part of x itself is Res2Net's inner sum.
+    if (!step && (!isChannelPart(ctx, p) || p.inputs[0] === x)) break;
+    const data = dataInputs(ctx, p);
     if (data.length !== 1) break;
-    if (p!.opType === 'Conv' && !isDepthwise(ctx, p!)) dense++;
+    if (p.opType === 'Conv' && !isDepthwise(ctx, p)) dense++;
     t = data[0]!;
   }
   return dense > 1 ? 'the shortcut holds more than a projection conv' : 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)';
@@ -101,8 +109,13 @@ interface Block { x: string; branch: string; shortcut: string; region: Set<NodeP
 
 function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site | [ReasonCode, string] {
   switch (options.placement) {
-    case 'standard':
+    case 'standard': {
+      // DPN: the branch is one channel part of the block's output; SE scales all of it, before the split.
+      const split = channelSplitOf(ctx, blk.branch);
+      const whole = split && producerOf(ctx, split.whole);
+      if (split && whole && blk.region.has(whole)) return residualSite(add, blk, 'insertSEBeforeDualPathSplit', split.whole, [...split.parts]);
       return residualSite(add, blk, 'insertSEOnResidualBranch', blk.branch, [add]);
+    }
     case 'identity':
       return residualSite(add, blk, 'insertSEOnIdentityPath', blk.shortcut, [add]);
     case 'pre': {

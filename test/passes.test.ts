@@ -102,6 +102,39 @@ describe('insertSEAfterDepthwiseBlock', () => {
   });
 });
 
+/**
+ * x → conv a → relu → conv b → relu, Concat(x, a, b) → 1×1 conv → relu: VoVNet's OSA module. With `dense`,
+ * conv b reads Concat(x, a) instead (DenseNet's growing concat); `aggregate` is the kernel after the concat.
+ */
+function osaModule(o: { dense?: boolean; aggregate?: number } = {}) {
+  const a = conv('x', 'a', 8, 8), b = conv(o.dense ? 'xa' : 'ra', 'b', o.dense ? 16 : 8, 8), agg = conv('cat', 'agg', 24, 16, o.aggregate ?? 1);
+  const nodes = [a.node, node('Relu', ['a'], ['ra']), ...(o.dense ? [node('Concat', ['x', 'ra'], ['xa'], { axis: 1 })] : []), b.node,
+    node('Relu', ['b'], ['rb']), node('Concat', ['x', 'ra', 'rb'], ['cat'], { axis: 1 }), agg.node, node('Relu', ['agg'], ['out']),
+    node('GlobalAveragePool', ['out'], ['y'])];
+  return buildModel({ nodes, inits: [...a.inits, ...b.inits, ...agg.inits], input: { name: 'x', dims: [1, 8, 8, 8] }, output: { name: 'y', dims: [1, 16, 1, 1] } });
+}
+
+describe('insertSEAfterOneShotAggregation', () => {
+  it('writes SE after the 1×1 aggregation conv\'s activation, not on the concat', () => {
+    const model = osaModule();
+    const report = inject(model, { ratio: 4 });
+    expect(report.blocks.map((b) => [b.rule, b.tensor, b.channels])).toEqual([['insertSEAfterOneShotAggregation', 'out', 16]]);
+    expect(model.graph.nodes.find((n) => n.opType === 'GlobalAveragePool' && n.outputs[0] === 'y')!.inputs).toEqual(['se/stage1.block1/scale']);
+    expect(lintGraph(model.graph)).toEqual([]);
+  });
+
+  it('negative: a layer reading the concat of those before it is dense connectivity (DenseNet)', () => {
+    const report = inject(osaModule({ dense: true }), { ratio: 4 });
+    expect(report.inserted).toBe(0);
+    expect(report.candidates.find((c) => c.node === 'cat')).toMatchObject({ result: 'skipped', code: 'dense' });
+  });
+
+  it('negative: a concat read by a 3×3 conv is not aggregated by a 1×1 one', () => {
+    const report = inject(osaModule({ aggregate: 3 }), { ratio: 4 });
+    expect(report.candidates.find((c) => c.node === 'cat')).toMatchObject({ result: 'skipped', code: 'dense' });
+  });
+});
+
 describe('squeeze width', () => {
   it('is exactly C/r when r divides C, and rounds with --divisor', () => {
     expect(squeezeWidth(256, { ratio: 16, divisor: 1, minChannels: 1 })).toBe(16);

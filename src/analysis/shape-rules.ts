@@ -202,8 +202,30 @@ const transpose: Rule = (n, ins) => {
   const x = ins[0]?.dims;
   if (!x) return [{ dtype: ins[0]?.dtype ?? 0 }];
   const perm = attrInts(n, 'perm') ?? x.map((_, i) => x.length - 1 - i);
-  return [{ dtype: ins[0]!.dtype, dims: perm.map((p) => x[p]!) }];
+  const dims = perm.map((p) => x[p]!);
+  const v = ins[0]!.values;
+  // Small folded tensors keep their values: torch's F.pad writes its pads as Reshape → Slice → Transpose.
+  const values = v && v.length === elementCount(x) && v.length <= 64 ? dims.length ? gatherInto(dims, (o) => {
+    const at = new Array<number>(x.length);
+    for (let i = 0; i < perm.length; i++) at[perm[i]!] = o[i]!;
+    return at;
+  }, x, v) : v : undefined;
+  return [{ dtype: ins[0]!.dtype, dims, values }];
 };
+
+/** The values of a `dims`-shaped tensor whose element at each index `o` is `from`'s element at `source(o)` (row-major). */
+function gatherInto(dims: readonly number[], source: (o: readonly number[]) => readonly number[], fromDims: readonly number[], from: readonly number[]): number[] {
+  const out: number[] = [];
+  const o = dims.map(() => 0);
+  for (let k = 0; k < elementCount(dims as number[]); k++) {
+    const at = source(o);
+    let flat = 0;
+    for (let i = 0; i < fromDims.length; i++) flat = flat * fromDims[i]! + at[i]!;
+    out.push(from[flat]!);
+    for (let i = dims.length - 1; i >= 0 && ++o[i]! === dims[i]!; i--) o[i] = 0;
+  }
+  return out;
+}
 
 function axesOf(n: NodeProto, ins: In, opset: number, since: number): number[] | undefined {
   return opset >= since ? ins[1]?.values : attrInts(n, 'axes')?.slice();
@@ -276,10 +298,9 @@ const slice: Rule = (n, ins, opset) => {
     ranges[a] = [s, e, step];
   });
   let values: number[] | undefined;
-  if (ins[0]!.values && x.length === 1) {
-    const [s, e, st] = ranges[0]!;
-    values = [];
-    for (let i = s!; st! > 0 ? i < e! : i > e!; i += st!) values.push(ins[0]!.values[i]!);
+  const v = ins[0]!.values;
+  if (v && v.length === elementCount(x) && (x.length === 1 || v.length <= 64)) {
+    values = gatherInto(dims, (o) => o.map((j, a) => ranges[a]![0]! + j * ranges[a]![2]!), x, v);
   }
   return [{ dtype: ins[0]!.dtype, dims, values }];
 };
