@@ -2,9 +2,9 @@
  * insertSEAfterDepthwiseBlock — SE in depthwise-separable blocks (MobileNet v1/v2, MnasNet; Hu et al.
  * report SE-MobileNet in their Table 3; MnasNet and MobileNetV3 put SE inside these blocks).
  *
- * Matches  a depthwise Conv (group = C_in, kernel > 1×1) followed, through BN and activations
- *          (ReLU, ReLU6 as Clip in its opset-9 and opset-11 forms, SiLU as x·σ(x), hard-swish), by a
- *          pointwise 1×1 projection.
+ * Matches  a depthwise Conv (group = C_in, kernel > 1×1; its padding in its pads or a Pad op before it)
+ *          followed, through BN and activations (ReLU, ReLU6 as Clip in its opset-9 and opset-11 forms,
+ *          SiLU as x·σ(x), hard-swish), by a pointwise 1×1 projection.
  * Writes   output placement  project(dw(x)) → SE(project(dw(x))), before any residual Add
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
@@ -58,15 +58,31 @@ function producerThrough(ctx: Ctx, t: string): { node?: NodeProto; tensor: strin
 }
 
 /**
+ * What the depthwise conv reads before its padding: a Pad read by the conv alone is the conv's own
+ * padding written as an op (tf2onnx's SAME padding of a stride-2 conv, Keras' ZeroPadding2D).
+ */
+function unpadded(ctx: Ctx, dw: NodeProto): string {
+  let t = dw.inputs[0]!;
+  for (let p = producerOf(ctx, t); p?.opType === 'Pad' && dataConsumers(ctx, t).length === 1; p = producerOf(ctx, t)) {
+    const data = dataInputs(ctx, p);
+    if (data.length !== 1) break;
+    t = data[0]!;
+  }
+  return t;
+}
+
+/**
  * The block input: before an expansion 1×1 conv if there is one (MobileNetV2, MnasNet), else the
- * depthwise conv's input. A 1×1 conv that is itself the projection after an earlier depthwise conv ends
- * that block (MobileNet v1: dw-pw, dw-pw, ...): consecutive blocks share a tensor, never a conv.
+ * depthwise conv's input (before its Pad, if it has one). A 1×1 conv that is itself the projection after
+ * an earlier depthwise conv ends that block (MobileNet v1: dw-pw, dw-pw, ...): consecutive blocks share a
+ * tensor, never a conv.
  */
 function blockInput(ctx: Ctx, dw: NodeProto): string {
-  const { node: p } = producerThrough(ctx, dw.inputs[0]!);
-  if (!p || !isPointwise(p)) return dw.inputs[0]!;
+  const input = unpadded(ctx, dw);
+  const { node: p } = producerThrough(ctx, input);
+  if (!p || !isPointwise(p)) return input;
   const before = producerThrough(ctx, p.inputs[0]!).node;
-  if (before && isDepthwise(ctx, before)) return dw.inputs[0]!;
+  if (before && isDepthwise(ctx, before)) return input;
   return p.inputs[0]!;
 }
 

@@ -133,3 +133,13 @@ describe('dynamic spatial dimensions', () => {
     expect(model.graph.proto.inputs[0]!.type!.shape!.map((d) => d.param ?? d.value)).toEqual(['batch', 3, 'height', 'width']);
   });
 });
+
+describe('forms of other exporters (fixtures/zoo_graphs.py, tf_like_graphs.py)', () => {
+  it('a depthwise conv padded by a Pad op (tf2onnx SAME, Keras ZeroPadding2D): the block starts before its expansion 1×1', async () => {
+    for (const [file, widths] of [['tf_efficientnet_lite_op11.onnx', [8, 8, 8, 8]], ['tf_keras_mobilenet_v2_op13.onnx', [8, 8, 16, 16]]] as const) {
+      const report = analyze(await loadModel(path.join(DIR, file)), { reduceFrom: 'input' });
+      // the width SE is sized from is the block input's, not the expanded width the depthwise conv reads
+      expect(report.blocks.map((b) => b.squeezeFrom)).toEqual(widths);
+    }
+  });
+});
