@@ -17,9 +17,10 @@
  * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  */
 
-import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { channelSplitOf, isChannelPart } from '../src/analysis/channel-split.js';
+import { FLOAT_TYPES } from '../src/onnx/proto.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
@@ -36,8 +37,12 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
     const foreign = foreignOrigin(ctx, a) ?? foreignOrigin(ctx, b);
     if (foreign) return skip('residual', add, 'nonstandard-op', `an input comes from ${foreign.domain}:${foreign.opType} (${nodeLabel(foreign)}), an op outside the ONNX standard whose output se-inject cannot analyse`);
     if (channelsLast(ctx, a) && channelsLast(ctx, b)) return skip('residual', add, 'channels-last', 'a sum of channels-last (N×H×W×C) maps, transposed from the convs\' outputs; SE scales N×C×H×W maps');
-    const rank = dimsOf(ctx, add.outputs[0]!)?.length;
-    return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
+    const out = shapeOf(ctx, add.outputs[0]!);
+    const rank = out?.dims?.length;
+    if (rank === 4) return skip('residual', add, 'not-feature-map', 'one input is a constant or not a float feature map');
+    // A float sum of another rank (a MatMul's bias add in tf2onnx and Keras heads) is no shape arithmetic.
+    if (out && FLOAT_TYPES.has(out.dtype)) return skip('residual', add, 'not-feature-map', `a sum of float tensors of ${rank === undefined ? 'unknown rank' : `rank ${rank}`}, not N×C×H×W feature maps`);
+    return skip('residual', add, 'shape-arithmetic', 'shape arithmetic, not a feature map');
   }
   if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
   const ends = [a, b];

@@ -69,6 +69,17 @@ describe('insertSEOnResidualBranch', () => {
     expect(report.skipped[0]!.reason).toMatch(/constant or not a float feature map/);
   });
 
+  it('negative: the float bias add of a MatMul head (tf2onnx, Keras) is not a feature map, and no shape arithmetic', () => {
+    const rb = residualBlock(16);
+    const w = weight('w', [16, 10]), b = weight('b', [10]);
+    const model = buildModel({
+      nodes: [...rb.nodes.slice(0, -1), node('GlobalAveragePool', ['out'], ['gap']), node('Flatten', ['gap'], ['flat']), node('MatMul', ['flat', 'w'], ['mm']), node('Add', ['mm', 'b'], ['y'])],
+      inits: [...rb.inits, w, b], input: rb.input, output: { name: 'y', dims: [1, 10] },
+    });
+    const head = analyze(model).candidates.find((c) => c.node === 'y')!;
+    expect(head).toMatchObject({ code: 'not-feature-map', reason: 'a sum of float tensors of rank 2, not N×C×H×W feature maps' });
+  });
+
   it('negative: two parallel convs added (no shortcut) are not a residual unit', () => {
     const a = conv('x', 'a', 16, 16), b = conv('x', 'b', 16, 16);
     const model = buildModel({
