@@ -142,4 +142,14 @@ describe('forms of other exporters (fixtures/zoo_graphs.py, tf_like_graphs.py)',
       expect(report.blocks.map((b) => b.squeezeFrom)).toEqual(widths);
     }
   });
+
+  it('stages start where the model names its first block: the scope its convs and its last node share', async () => {
+    const starts = async (file: string) => analyze(await loadModel(path.join(DIR, file))).stages.map((s) => s.startsAt);
+    expect(await starts('mxnet_resnet_v1_op7_ir3.onnx')).toEqual(['resnetv10_stage1', 'resnetv10_stage2']);
+    expect(await starts('mxnet_mobilenet_v2_op7_ir3.onnx')).toEqual([0, 1, 3].map((i) => `mobilenetv20_features_linearbottleneck${i}`));
+    expect(await starts('tf_efficientnet_lite_op11.onnx')).toEqual([0, 1, 3].map((i) => `efficientnet-lite0/model/blocks_${i}`));
+    expect(await starts('tf_keras_mobilenet_v2_op13.onnx')).toEqual(['model/block_0', 'model/block_1', 'model/block_3']);
+    expect(await starts('caffe2_googlenet_op9_ir3.onnx')).toEqual(['inception_3a', 'inception_3b', 'inception_4a']);
+    expect(await starts('mobilenet_v2_op13.onnx')).toEqual(['/blocks/blocks.0', '/blocks/blocks.2']);
+  });
 });
