@@ -9,9 +9,12 @@
  * Writes   Concat(b1..bk) → SE(Concat(b1..bk)); in a QDQ model after the concat's DequantizeLinear
  *
  * insertSEAfterOneShotAggregation — VoVNet's OSA module (Lee et al. 2019), whose V2 (CenterMask, Lee &
- * Park 2020) puts eSE after the aggregation conv, before the identity Add of the modules that have one.
- * Matches  Concat(x, f1, ..., fk) where f1 is computed from x alone and each f(i+1) from fi alone (a chain
- *          of convs whose every output is aggregated once), read only by a 1×1 conv.
+ * Park 2020) puts eSE after the aggregation conv, before the identity Add of the modules that have one;
+ * YOLOv7's ELAN block (Wang et al. 2022), aggregated the same way.
+ * Matches  a Concat of ≥3 maps, each x itself or computed from x or from another of them alone (chains of
+ *          convs: VoVNet's Concat(x, f1, ..., fk); ELAN's two 1×1 convs of x and every other output of a
+ *          3×3 chain on the second), one at least from another, read only by a 1×1 conv. A layer that
+ *          reads a concat (DenseNet, HarDNet) is no chain step.
  * Writes   conv1×1(Concat(...)) → SE(conv1×1(Concat(...))), after the conv's BN and activation
  */
 
@@ -57,11 +60,12 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   };
 }
 
-/** VoVNet's OSA module: the concat of x and a chain from x, aggregated by one 1×1 conv; undefined if it is not one. */
+/** An OSA or ELAN module: ≥3 maps from x by chains, aggregated by one 1×1 conv; undefined if it is not one. */
 function matchOneShotAggregation(ctx: Ctx, concat: NodeProto, x: string): Candidate | undefined {
   const ins = concat.inputs;
-  if (ins[0] !== x || ins.length < 3) return undefined;
-  for (let i = 1; i < ins.length; i++) if (!chainStep(ctx, ins[i]!, ins[i - 1]!)) return undefined;
+  if (ins.length < 3) return undefined;
+  const sources = ins.map((t) => (t === x ? x : chainSource(ctx, t, x, ins)));
+  if (sources.some((s) => s === undefined) || !sources.some((s, i) => s !== x || ins[i] === x)) return undefined;
   const readers = dataConsumers(ctx, pastFakeQuant(ctx, concat.outputs[0]!));
   const agg = readers[0];
   if (readers.length !== 1 || agg!.opType !== 'Conv' || !(attrInts(agg!, 'kernel_shape') ?? []).every((k) => k === 1)) return undefined;
@@ -76,17 +80,39 @@ function matchOneShotAggregation(ctx: Ctx, concat: NodeProto, x: string): Candid
   };
 }
 
-/** Is `t` computed from `from` alone, through at most 16 single-input steps with a conv among them? */
-function chainStep(ctx: Ctx, t: string, from: string): boolean {
+/**
+ * The first of x and the other concat inputs that `t` is computed from alone, through at most 16
+ * single-input steps (x·σ(x) and x·tanh(softplus(x)) counted as one) with a conv among them.
+ */
+function chainSource(ctx: Ctx, t: string, x: string, ins: readonly string[]): string | undefined {
   let convs = 0;
-  for (let i = 0; i < 16 && t !== from; i++) {
+  for (let i = 0; i < 16; i++) {
     const p = producerOf(ctx, t);
-    const data = p ? dataInputs(ctx, p) : [];
-    if (!p || data.length !== 1) return false;
+    const from = p && soleSource(ctx, p);
+    if (!p || !from) return undefined;
     if (p.opType === 'Conv') convs++;
-    t = data[0]!;
+    t = from;
+    if (t === x || ins.includes(t)) return convs > 0 ? t : undefined;
   }
-  return t === from && convs > 0;
+  return undefined;
+}
+
+/** The one map a node computes from: its only data input, or x for x·g(x) where g reads x alone (SiLU, Mish). */
+function soleSource(ctx: Ctx, p: NodeProto): string | undefined {
+  const data = dataInputs(ctx, p);
+  if (data.length === 1) return data[0];
+  if (p.opType !== 'Mul' || data.length !== 2) return undefined;
+  for (const [a, g] of [[data[0]!, data[1]!], [data[1]!, data[0]!]] as const) {
+    let u = g;
+    for (let i = 0; i < 3 && u !== a; i++) {
+      const q = producerOf(ctx, u);
+      const d = q ? dataInputs(ctx, q) : [];
+      if (d.length !== 1) break;
+      u = d[0]!;
+    }
+    if (u === a) return a;
+  }
+  return undefined;
 }
 
 /** The end of the BN and activations after `t` (x·σ(x) included), each step read by the next alone. */
