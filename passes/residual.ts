@@ -14,11 +14,19 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  *          In a QDQ-quantized model SE scales the float tensors: after a DequantizeLinear, so that every
  *          QuantizeLinear → DequantizeLinear pair stays as it was.
+ *
+ * insertSEAfterBranchSum — RepVGG's and MobileOne's training-time blocks: a sum of parallel single-conv
+ *          branches of one input (k×k conv-BN, 1×1 conv-BN, and at stride 1 the identity BN), then ReLU.
+ *          The block is the whole sum, as their SE variants scale it (RepVGG's `nonlinearity(se(sum))`):
+ *          Add(Add(conv3(x), conv1(x)), bn(x)) → SE(Add(...)) before the ReLU; pre: SE(x); post: after the ReLU.
+ *          Its inner Adds are left alone (inner-sum).
  * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  */
 
 import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
+import type { BranchSum } from '../src/analysis/branch-sum.js';
 import { channelSplitOf, isChannelPart } from '../src/analysis/channel-split.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -40,6 +48,10 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
     return skip('residual', add, rank === 4 ? 'not-feature-map' : 'shape-arithmetic', rank === 4 ? 'one input is a constant or not a float feature map' : 'shape arithmetic, not a feature map');
   }
   if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
+  const outer = outerBranchSum(ctx, add);
+  if (outer) return skip('residual', add, 'inner-sum', `an inner Add of a sum of ${outer.terms.length} single-conv branches of ${outer.x} (RepVGG, MobileOne), whose block is the whole sum`);
+  const sum = branchSumOf(ctx, add);
+  if (sum) return matchBranchSum(ctx, add, options, sum);
   const ends = [a, b];
   const meet = meetingPoint(ctx, ends);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
@@ -57,6 +69,22 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   if (existing) return holdsAttention('residual', add, existing, region, branch);
   const site = place(ctx, add, options, { x, branch, shortcut, region, regionAt, at });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
+  return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+/** RepVGG/MobileOne: SE on the whole sum, before its activation (or as --placement pre/post say). */
+function matchBranchSum(ctx: Ctx, add: NodeProto, options: PassOptions, sum: BranchSum): Candidate {
+  const region = regionBetween(ctx, sum.x, sum.terms);
+  for (const a of sum.adds) region.add(a);
+  const existing = findSE(ctx, region);
+  if (existing) return holdsAttention('residual', add, existing, region);
+  const out = pastFakeQuant(ctx, add.outputs[0]!);
+  const blk: Block = { x: sum.x, branch: out, shortcut: out, region, regionAt: undefined, at: undefined };
+  let site: Site | [ReasonCode, string];
+  if (options.placement === 'pre' || options.placement === 'post') site = place(ctx, add, options, blk);
+  else if (ctx.graph.isGraphOutput(out)) site = ['graph-output', 'the sum is a graph output'];
+  else site = residualSite(add, blk, 'insertSEAfterBranchSum', out, [...ctx.graph.consumers(out)]);
+  if (Array.isArray(site)) return skip('residual', add, site[0], site[1]);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
 }
 
