@@ -5,7 +5,8 @@
  * Matches  Concat(axis=1) of ≥2 parallel branches (no input computed from another) that meet at one
  *          module input, at least two of them holding a Conv: GoogLeNet, Inception-v3, BN-Inception.
  * Rejects  DenseNet's growing concats (an input is computed from another), the inner concats of
- *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle).
+ *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle), MixConv's
+ *          mixed depthwise conv (depthwise convs of one map's channel groups: the depthwise pass's).
  * Writes   Concat(b1..bk) → SE(Concat(b1..bk)); in a QDQ model after the concat's DequantizeLinear
  *
  * insertSEAfterOneShotAggregation — VoVNet's OSA module (Lee et al. 2019), whose V2 (CenterMask, Lee &
@@ -22,6 +23,7 @@ import {
   MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
 import { attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -36,6 +38,7 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   if (!ins.every((i) => isFeatureMap(ctx, i))) return skip('inception', concat, 'not-feature-map', 'an input is not a feature map');
   const constant = ins.find((i) => isConstant(ctx, i));
   if (constant) return skip('inception', concat, 'not-feature-map', `an input is a constant (${constant}), as the zero channels that pad a shortcut`);
+  if (mixedDepthwiseOf(ctx, concat)) return skip('inception', concat, 'other-family', 'a mixed depthwise conv (MixConv: depthwise convs of the channel groups of one map, concatenated), part of a depthwise-separable block');
   if (feedsChannelShuffle(ctx, out)) return skip('inception', concat, 'other-family', 'a ShuffleNet unit (the concat feeds a channel shuffle)');
   const users = ctx.graph.consumers(out);
   const readers = dataConsumers(ctx, out);

@@ -133,3 +133,13 @@ describe('dynamic spatial dimensions', () => {
     expect(model.graph.proto.inputs[0]!.type!.shape!.map((d) => d.param ?? d.value)).toEqual(['batch', 3, 'height', 'width']);
   });
 });
+
+describe('MixNet blocks', () => {
+  it('with --mobilenet-placement v3 get SE after the mixed depthwise conv\'s activation, where MixNet puts it; the concat of its groups is no Inception module', async () => {
+    const model = await loadModel(path.join(DIR, 'proxyless_mixnet_op13.onnx'));
+    const report = inject(model, { mobilenetPlacement: 'v3' });
+    expect(report.blocks.map((b) => b.tensor).filter((t) => /blocks\.[678]\//.test(t))).toEqual([6, 7, 8].map((i) => `/blocks/blocks.${i}/dw/dw.2/Relu_output_0`));
+    const concats = report.candidates.filter((c) => c.pass === 'inception');
+    expect(concats.map((c) => c.code)).toEqual(['other-family', 'other-family', 'other-family']);
+  });
+});
