@@ -21,13 +21,17 @@
  *          Add(Add(conv3(x), conv1(x)), bn(x)) → SE(Add(...)) before the ReLU; pre: SE(x); post: after the ReLU.
  *          Its inner Adds are left alone (inner-sum).
  * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
+ *          DLA's aggregation node, Root: conv1×1(cat(x2, x1, ...)) + x2 (aggregation): only 1×1 convs,
+ *          over a concat of x and maps from before the block. It merges features of several depths (Yu
+ *          et al. 2018, Eq. 5); it is no building block, and no SE-DLA puts SE there.
  */
 
-import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import type { BranchSum } from '../src/analysis/branch-sum.js';
 import { channelSplitOf, isChannelPart } from '../src/analysis/channel-split.js';
+import { attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions, ReasonCode, Site } from '../src/se/site.js';
@@ -63,6 +67,8 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
   const notShortcut = whyNotAProjection(ctx, x, shortcut);
   if (notShortcut) return skip('residual', add, 'not-a-shortcut', notShortcut, branch);
+  const outside = aggregatedFrom(ctx, region, x);
+  if (outside) return skip('residual', add, 'aggregation', `an aggregation node (DLA's Root): 1×1 convs over a concat of ${x} and ${outside}, which comes from outside the block, plus ${x}; not a residual unit`, branch);
   region.add(add);
   regionAt?.push(at!);
   const existing = findSE(ctx, region);
@@ -86,6 +92,20 @@ function matchBranchSum(ctx: Ctx, add: NodeProto, options: PassOptions, sum: Bra
   else site = residualSite(add, blk, 'insertSEAfterBranchSum', out, [...ctx.graph.consumers(out)]);
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1]);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+/** The first map from outside the block that a concat of an all-1×1 branch reads: DLA's Root; undefined otherwise. */
+function aggregatedFrom(ctx: Ctx, region: ReadonlySet<NodeProto>, x: string): string | undefined {
+  let outside: string | undefined;
+  for (const n of region) {
+    if (n.opType === 'Conv' && !(attrInts(n, 'kernel_shape') ?? dimsOf(ctx, n.inputs[1]!)?.slice(2) ?? [0]).every((k) => k === 1)) return undefined;
+    if (n.opType !== 'Concat') continue;
+    for (const t of dataInputs(ctx, n)) {
+      const p = producerOf(ctx, t);
+      if (t !== x && (!p || !region.has(p)) && isFeatureMap(ctx, t) && !isConstant(ctx, t)) outside ??= t;
+    }
+  }
+  return outside;
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {
