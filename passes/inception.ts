@@ -5,7 +5,8 @@
  * Matches  Concat(axis=1) of ≥2 parallel branches (no input computed from another) that meet at one
  *          module input, at least two of them holding a Conv: GoogLeNet, Inception-v3, BN-Inception.
  * Rejects  DenseNet's growing concats (an input is computed from another), the inner concats of
- *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle), MixConv's
+ *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle), CSP merges
+ *          (a branch holds a residual sum: CSPNet, YOLOv5's C3, CSPDarknet53), MixConv's
  *          mixed depthwise conv (depthwise convs of one map's channel groups: the depthwise pass's).
  * Writes   Concat(b1..bk) → SE(Concat(b1..bk)); in a QDQ model after the concat's DequantizeLinear
  *
@@ -51,6 +52,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
     return matchOneShotAggregation(ctx, concat, x)
       ?? skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
   }
+  const sum = [...region].find((n) => n.opType === 'Add' && dataInputs(ctx, n).length === 2 && dataInputs(ctx, n).every((i) => isFeatureMap(ctx, i)));
+  if (sum) return skip('inception', concat, 'other-family', `a cross-stage partial merge (CSPNet): a branch holds a sum of maps (${nodeLabel(sum)}), a block of its own, not an Inception branch`);
   const convBranches = ins.filter((i) => convsOnPath(ctx, region, x, i) > 0).length;
   if (convBranches < 2) return skip('inception', concat, 'too-few-branches', `${convBranches} conv branch(es); an Inception module has at least two`);
   region.add(concat);

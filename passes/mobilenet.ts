@@ -12,6 +12,7 @@
 
 import { dataConsumers, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isSEScale, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
 import { attrInt, attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
@@ -97,7 +98,11 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   const mixed = mixedConv(ctx, dw);
   if (mixed && mixed.convs[0] !== dw) return undefined; // one candidate per mixed conv: its first group's
   const head = forward(ctx, mixed ? mixed.concat.outputs[0]! : dw.outputs[0]!, true);
-  if (!head.pointwise) return skip('mobilenet', dw, 'no-projection', 'no pointwise 1×1 projection after the depthwise conv');
+  if (!head.pointwise) {
+    const sum = dataConsumers(ctx, head.end).find((u) => u.opType === 'Add' && (branchSumOf(ctx, u) ?? outerBranchSum(ctx, u)));
+    if (sum) return skip('mobilenet', dw, 'other-family', `a branch of a sum of single-conv branches (MobileOne, RepVGG) at ${nodeLabel(sum)}, which is the block`);
+    return skip('mobilenet', dw, 'no-projection', 'no pointwise 1×1 projection after the depthwise conv');
+  }
   const tail = forward(ctx, head.pointwise.outputs[0]!, false);
   const x = blockInput(ctx, mixed ? mixed.whole : dw.inputs[0]!);
   const region = regionBetween(ctx, x, [tail.end]);

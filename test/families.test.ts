@@ -143,3 +143,13 @@ describe('MixNet blocks', () => {
     expect(concats.map((c) => c.code)).toEqual(['other-family', 'other-family', 'other-family']);
   });
 });
+
+describe('CSP stages', () => {
+  it.each(['cspdarknet_op13.onnx', 'yolov5_c3_op12.onnx'])('%s: the cross-stage partial Concat is no Inception module, even with only the Inception pass', async (file) => {
+    const report = inject(await loadModel(path.join(DIR, file)), { families: ['inception'] });
+    const concats = report.candidates.filter((c) => c.pass === 'inception' && c.code === 'other-family');
+    expect(concats.length).toBeGreaterThan(1);
+    for (const c of concats) expect(c.reason).toMatch(/cross-stage partial merge \(CSPNet\)/);
+    expect(report.inserted).toBe(0);
+  });
+});
