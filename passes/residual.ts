@@ -18,7 +18,8 @@
  * insertSEAfterBranchSum — RepVGG's and MobileOne's training-time blocks: a sum of parallel single-conv
  *          branches of one input (k×k conv-BN, 1×1 conv-BN, and at stride 1 the identity BN), then ReLU.
  *          The block is the whole sum, as their SE variants scale it (RepVGG's `nonlinearity(se(sum))`):
- *          Add(Add(conv3(x), conv1(x)), bn(x)) → SE(Add(...)) before the ReLU; pre: SE(x); post: after the ReLU.
+ *          Add(Add(conv3(x), conv1(x)), bn(x)) → SE(Add(...)) before the ReLU; pre: SE(x); post: after the
+ *          ReLU; identity: as standard (the identity BN is one of the summed branches, not a shortcut).
  *          Its inner Adds are left alone (inner-sum).
  * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  *          DLA's aggregation node, Root: conv1×1(cat(x2, x1, ...)) + x2 (aggregation): only 1×1 convs,
