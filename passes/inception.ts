@@ -5,13 +5,18 @@
  * Matches  Concat(axis=1) of ≥2 parallel branches (no input computed from another) that meet at one
  *          module input, at least two of them holding a Conv: GoogLeNet, Inception-v3, BN-Inception.
  * Rejects  DenseNet's growing concats (an input is computed from another), the inner concats of
- *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle).
+ *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle), CSP merges
+ *          (a branch holds a residual sum: CSPNet, YOLOv5's C3, CSPDarknet53), MixConv's
+ *          mixed depthwise conv (depthwise convs of one map's channel groups: the depthwise pass's).
  * Writes   Concat(b1..bk) → SE(Concat(b1..bk)); in a QDQ model after the concat's DequantizeLinear
  *
  * insertSEAfterOneShotAggregation — VoVNet's OSA module (Lee et al. 2019), whose V2 (CenterMask, Lee &
- * Park 2020) puts eSE after the aggregation conv, before the identity Add of the modules that have one.
- * Matches  Concat(x, f1, ..., fk) where f1 is computed from x alone and each f(i+1) from fi alone (a chain
- *          of convs whose every output is aggregated once), read only by a 1×1 conv.
+ * Park 2020) puts eSE after the aggregation conv, before the identity Add of the modules that have one;
+ * YOLOv7's ELAN block (Wang et al. 2022), aggregated the same way.
+ * Matches  a Concat of ≥3 maps, each x itself or computed from x or from another of them alone (chains of
+ *          convs: VoVNet's Concat(x, f1, ..., fk); ELAN's two 1×1 convs of x and every other output of a
+ *          3×3 chain on the second), one at least from another, read only by a 1×1 conv. A layer that
+ *          reads a concat (DenseNet, HarDNet) is no chain step.
  * Writes   conv1×1(Concat(...)) → SE(conv1×1(Concat(...))), after the conv's BN and activation
  */
 
@@ -19,6 +24,7 @@ import {
   MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
 import { attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -33,6 +39,7 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   if (!ins.every((i) => isFeatureMap(ctx, i))) return skip('inception', concat, 'not-feature-map', 'an input is not a feature map');
   const constant = ins.find((i) => isConstant(ctx, i));
   if (constant) return skip('inception', concat, 'not-feature-map', `an input is a constant (${constant}), as the zero channels that pad a shortcut`);
+  if (mixedDepthwiseOf(ctx, concat)) return skip('inception', concat, 'other-family', 'a mixed depthwise conv (MixConv: depthwise convs of the channel groups of one map, concatenated), part of a depthwise-separable block');
   if (feedsChannelShuffle(ctx, out)) return skip('inception', concat, 'other-family', 'a ShuffleNet unit (the concat feeds a channel shuffle)');
   const users = ctx.graph.consumers(out);
   const readers = dataConsumers(ctx, out);
@@ -45,6 +52,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
     return matchOneShotAggregation(ctx, concat, x)
       ?? skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
   }
+  const sum = [...region].find((n) => n.opType === 'Add' && dataInputs(ctx, n).length === 2 && dataInputs(ctx, n).every((i) => isFeatureMap(ctx, i)));
+  if (sum) return skip('inception', concat, 'other-family', `a cross-stage partial merge (CSPNet): a branch holds a sum of maps (${nodeLabel(sum)}), a block of its own, not an Inception branch`);
   const convBranches = ins.filter((i) => convsOnPath(ctx, region, x, i) > 0).length;
   if (convBranches < 2) return skip('inception', concat, 'too-few-branches', `${convBranches} conv branch(es); an Inception module has at least two`);
   region.add(concat);
@@ -57,11 +66,12 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   };
 }
 
-/** VoVNet's OSA module: the concat of x and a chain from x, aggregated by one 1×1 conv; undefined if it is not one. */
+/** An OSA or ELAN module: ≥3 maps from x by chains, aggregated by one 1×1 conv; undefined if it is not one. */
 function matchOneShotAggregation(ctx: Ctx, concat: NodeProto, x: string): Candidate | undefined {
   const ins = concat.inputs;
-  if (ins[0] !== x || ins.length < 3) return undefined;
-  for (let i = 1; i < ins.length; i++) if (!chainStep(ctx, ins[i]!, ins[i - 1]!)) return undefined;
+  if (ins.length < 3) return undefined;
+  const sources = ins.map((t) => (t === x ? x : chainSource(ctx, t, x, ins)));
+  if (sources.some((s) => s === undefined) || !sources.some((s, i) => s !== x || ins[i] === x)) return undefined;
   const readers = dataConsumers(ctx, pastFakeQuant(ctx, concat.outputs[0]!));
   const agg = readers[0];
   if (readers.length !== 1 || agg!.opType !== 'Conv' || !(attrInts(agg!, 'kernel_shape') ?? []).every((k) => k === 1)) return undefined;
@@ -76,17 +86,39 @@ function matchOneShotAggregation(ctx: Ctx, concat: NodeProto, x: string): Candid
   };
 }
 
-/** Is `t` computed from `from` alone, through at most 16 single-input steps with a conv among them? */
-function chainStep(ctx: Ctx, t: string, from: string): boolean {
+/**
+ * The first of x and the other concat inputs that `t` is computed from alone, through at most 16
+ * single-input steps (x·σ(x) and x·tanh(softplus(x)) counted as one) with a conv among them.
+ */
+function chainSource(ctx: Ctx, t: string, x: string, ins: readonly string[]): string | undefined {
   let convs = 0;
-  for (let i = 0; i < 16 && t !== from; i++) {
+  for (let i = 0; i < 16; i++) {
     const p = producerOf(ctx, t);
-    const data = p ? dataInputs(ctx, p) : [];
-    if (!p || data.length !== 1) return false;
+    const from = p && soleSource(ctx, p);
+    if (!p || !from) return undefined;
     if (p.opType === 'Conv') convs++;
-    t = data[0]!;
+    t = from;
+    if (t === x || ins.includes(t)) return convs > 0 ? t : undefined;
   }
-  return t === from && convs > 0;
+  return undefined;
+}
+
+/** The one map a node computes from: its only data input, or x for x·g(x) where g reads x alone (SiLU, Mish). */
+function soleSource(ctx: Ctx, p: NodeProto): string | undefined {
+  const data = dataInputs(ctx, p);
+  if (data.length === 1) return data[0];
+  if (p.opType !== 'Mul' || data.length !== 2) return undefined;
+  for (const [a, g] of [[data[0]!, data[1]!], [data[1]!, data[0]!]] as const) {
+    let u = g;
+    for (let i = 0; i < 3 && u !== a; i++) {
+      const q = producerOf(ctx, u);
+      const d = q ? dataInputs(ctx, q) : [];
+      if (d.length !== 1) break;
+      u = d[0]!;
+    }
+    if (u === a) return a;
+  }
+  return undefined;
 }
 
 /** The end of the BN and activations after `t` (x·σ(x) included), each step read by the next alone. */

@@ -4,13 +4,17 @@
  *
  * Matches  a depthwise Conv (group = C_in, kernel > 1×1; its padding in its pads or a Pad op before it)
  *          followed, through BN and activations (ReLU, ReLU6 as Clip in its opset-9 and opset-11 forms,
- *          SiLU as x·σ(x), hard-swish), by a pointwise 1×1 projection.
+ *          SiLU as x·σ(x), hard-swish), by a pointwise 1×1 projection. MixNet's mixed depthwise conv (one
+ *          map's channel groups through 3×3/5×5/7×7 depthwise convs, concatenated) is one depthwise conv,
+ *          matched at its first group.
  * Writes   output placement  project(dw(x)) → SE(project(dw(x))), before any residual Add
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
 import { dataConsumers, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isSEScale, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
+import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
 import { attrInt, attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -58,11 +62,10 @@ function producerThrough(ctx: Ctx, t: string): { node?: NodeProto; tensor: strin
 }
 
 /**
- * What the depthwise conv reads before its padding: a Pad read by the conv alone is the conv's own
- * padding written as an op (tf2onnx's SAME padding of a stride-2 conv, Keras' ZeroPadding2D).
+ * What a depthwise conv reads before its padding (`t`, its input): a Pad read by the conv alone is the
+ * conv's own padding written as an op (tf2onnx's SAME padding of a stride-2 conv, Keras' ZeroPadding2D).
  */
-function unpadded(ctx: Ctx, dw: NodeProto): string {
-  let t = dw.inputs[0]!;
+function unpadded(ctx: Ctx, t: string): string {
   for (let p = producerOf(ctx, t); p?.opType === 'Pad' && dataConsumers(ctx, t).length === 1; p = producerOf(ctx, t)) {
     const data = dataInputs(ctx, p);
     if (data.length !== 1) break;
@@ -77,13 +80,27 @@ function unpadded(ctx: Ctx, dw: NodeProto): string {
  * an earlier depthwise conv ends that block (MobileNet v1: dw-pw, dw-pw, ...): consecutive blocks share a
  * tensor, never a conv.
  */
-function blockInput(ctx: Ctx, dw: NodeProto): string {
-  const input = unpadded(ctx, dw);
+function blockInput(ctx: Ctx, dwIn: string): string {
+  const input = unpadded(ctx, dwIn);
   const { node: p } = producerThrough(ctx, input);
   if (!p || !isPointwise(p)) return input;
   const before = producerThrough(ctx, p.inputs[0]!).node;
   if (before && isDepthwise(ctx, before)) return input;
   return p.inputs[0]!;
+}
+
+/** The mixed depthwise conv (MixConv) that `dw` is one group of: its concat and the map it splits. */
+function mixedConv(ctx: Ctx, dw: NodeProto) {
+  let t = dw.outputs[0]!;
+  for (let i = 0; i < 4; i++) {
+    const users = dataConsumers(ctx, t);
+    if (users.length !== 1) return undefined;
+    const mixed = users[0]!.opType === 'Concat' ? mixedDepthwiseOf(ctx, users[0]!) : undefined;
+    if (mixed) return { concat: users[0]!, ...mixed };
+    if (!isPassThrough(ctx, users[0]!)) return undefined;
+    t = users[0]!.outputs[0]!;
+  }
+  return undefined;
 }
 
 function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undefined {
@@ -94,10 +111,16 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   if (cin === undefined) return skip('mobilenet', dw, 'shape-unknown', `a grouped conv (group ${group}) whose input's channel count is unknown`);
   if (group !== cin) return skip('mobilenet', dw, 'not-depthwise', `a grouped conv (group ${group}, ${cin} channels), not depthwise`);
   if (kernel.every((k) => k === 1)) return skip('mobilenet', dw, 'not-depthwise', 'a 1×1 depthwise conv, not a spatial one');
-  const head = forward(ctx, dw.outputs[0]!, true);
-  if (!head.pointwise) return skip('mobilenet', dw, 'no-projection', 'no pointwise 1×1 projection after the depthwise conv');
+  const mixed = mixedConv(ctx, dw);
+  if (mixed && mixed.convs[0] !== dw) return undefined; // one candidate per mixed conv: its first group's
+  const head = forward(ctx, mixed ? mixed.concat.outputs[0]! : dw.outputs[0]!, true);
+  if (!head.pointwise) {
+    const sum = dataConsumers(ctx, head.end).find((u) => u.opType === 'Add' && (branchSumOf(ctx, u) ?? outerBranchSum(ctx, u)));
+    if (sum) return skip('mobilenet', dw, 'other-family', `a branch of a sum of single-conv branches (MobileOne, RepVGG) at ${nodeLabel(sum)}, which is the block`);
+    return skip('mobilenet', dw, 'no-projection', 'no pointwise 1×1 projection after the depthwise conv');
+  }
   const tail = forward(ctx, head.pointwise.outputs[0]!, false);
-  const x = blockInput(ctx, dw);
+  const x = blockInput(ctx, mixed ? mixed.whole : dw.inputs[0]!);
   const region = regionBetween(ctx, x, [tail.end]);
   const existing = head.se ?? tail.se ?? findSE(ctx, region);
   if (existing) return holdsAttention('mobilenet', dw, existing, region, head.end);

@@ -14,12 +14,25 @@
  *          identity  Add(branch, shortcut) → Add(branch, SE(shortcut))
  *          In a QDQ-quantized model SE scales the float tensors: after a DequantizeLinear, so that every
  *          QuantizeLinear → DequantizeLinear pair stays as it was.
+ *
+ * insertSEAfterBranchSum — RepVGG's and MobileOne's training-time blocks: a sum of parallel single-conv
+ *          branches of one input (k×k conv-BN, 1×1 conv-BN, and at stride 1 the identity BN), then ReLU.
+ *          The block is the whole sum, as their SE variants scale it (RepVGG's `nonlinearity(se(sum))`):
+ *          Add(Add(conv3(x), conv1(x)), bn(x)) → SE(Add(...)) before the ReLU; pre: SE(x); post: after the
+ *          ReLU; identity: as standard (the identity BN is one of the summed branches, not a shortcut).
+ *          Its inner Adds are left alone (inner-sum).
  * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
+ *          DLA's aggregation node, Root: conv1×1(cat(x2, x1, ...)) + x2 (aggregation): only 1×1 convs,
+ *          over a concat of x and maps from before the block. It merges features of several depths (Yu
+ *          et al. 2018, Eq. 5); it is no building block, and no SE-DLA puts SE there.
  */
 
-import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
+import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
+import type { BranchSum } from '../src/analysis/branch-sum.js';
 import { channelSplitOf, isChannelPart } from '../src/analysis/channel-split.js';
+import { attrInts } from '../src/analysis/shapes.js';
 import { FLOAT_TYPES } from '../src/onnx/proto.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -45,6 +58,10 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
     return skip('residual', add, 'shape-arithmetic', 'shape arithmetic, not a feature map');
   }
   if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
+  const outer = outerBranchSum(ctx, add);
+  if (outer) return skip('residual', add, 'inner-sum', `an inner Add of a sum of ${outer.terms.length} single-conv branches of ${outer.x} (RepVGG, MobileOne), whose block is the whole sum`);
+  const sum = branchSumOf(ctx, add);
+  if (sum) return matchBranchSum(ctx, add, options, sum);
   const ends = [a, b];
   const meet = meetingPoint(ctx, ends);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
@@ -56,6 +73,8 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
   const notShortcut = whyNotAProjection(ctx, x, shortcut);
   if (notShortcut) return skip('residual', add, 'not-a-shortcut', notShortcut, branch);
+  const outside = aggregatedFrom(ctx, region, x);
+  if (outside) return skip('residual', add, 'aggregation', `an aggregation node (DLA's Root): 1×1 convs over a concat of ${x} and ${outside}, which comes from outside the block, plus ${x}; not a residual unit`, branch);
   region.add(add);
   regionAt?.push(at!);
   const existing = findSE(ctx, region);
@@ -63,6 +82,36 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const site = place(ctx, add, options, { x, branch, shortcut, region, regionAt, at });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+/** RepVGG/MobileOne: SE on the whole sum, before its activation (or as --placement pre/post say). */
+function matchBranchSum(ctx: Ctx, add: NodeProto, options: PassOptions, sum: BranchSum): Candidate {
+  const region = regionBetween(ctx, sum.x, sum.terms);
+  for (const a of sum.adds) region.add(a);
+  const existing = findSE(ctx, region);
+  if (existing) return holdsAttention('residual', add, existing, region);
+  const out = pastFakeQuant(ctx, add.outputs[0]!);
+  const blk: Block = { x: sum.x, branch: out, shortcut: out, region, regionAt: undefined, at: undefined };
+  let site: Site | [ReasonCode, string];
+  if (options.placement === 'pre' || options.placement === 'post') site = place(ctx, add, options, blk);
+  else if (ctx.graph.isGraphOutput(out)) site = ['graph-output', 'the sum is a graph output'];
+  else site = residualSite(add, blk, 'insertSEAfterBranchSum', out, [...ctx.graph.consumers(out)]);
+  if (Array.isArray(site)) return skip('residual', add, site[0], site[1]);
+  return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+/** The first map from outside the block that a concat of an all-1×1 branch reads: DLA's Root; undefined otherwise. */
+function aggregatedFrom(ctx: Ctx, region: ReadonlySet<NodeProto>, x: string): string | undefined {
+  let outside: string | undefined;
+  for (const n of region) {
+    if (n.opType === 'Conv' && !(attrInts(n, 'kernel_shape') ?? dimsOf(ctx, n.inputs[1]!)?.slice(2) ?? [0]).every((k) => k === 1)) return undefined;
+    if (n.opType !== 'Concat') continue;
+    for (const t of dataInputs(ctx, n)) {
+      const p = producerOf(ctx, t);
+      if (t !== x && (!p || !region.has(p)) && isFeatureMap(ctx, t) && !isConstant(ctx, t)) outside ??= t;
+    }
+  }
+  return outside;
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {

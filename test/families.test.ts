@@ -153,3 +153,23 @@ describe('forms of other exporters (fixtures/zoo_graphs.py, tf_like_graphs.py)',
     expect(await starts('mobilenet_v2_op13.onnx')).toEqual(['/blocks/blocks.0', '/blocks/blocks.2']);
   });
 });
+
+describe('MixNet blocks', () => {
+  it('with --mobilenet-placement v3 get SE after the mixed depthwise conv\'s activation, where MixNet puts it; the concat of its groups is no Inception module', async () => {
+    const model = await loadModel(path.join(DIR, 'proxyless_mixnet_op13.onnx'));
+    const report = inject(model, { mobilenetPlacement: 'v3' });
+    expect(report.blocks.map((b) => b.tensor).filter((t) => /blocks\.[678]\//.test(t))).toEqual([6, 7, 8].map((i) => `/blocks/blocks.${i}/dw/dw.2/Relu_output_0`));
+    const concats = report.candidates.filter((c) => c.pass === 'inception');
+    expect(concats.map((c) => c.code)).toEqual(['other-family', 'other-family', 'other-family']);
+  });
+});
+
+describe('CSP stages', () => {
+  it.each(['cspdarknet_op13.onnx', 'yolov5_c3_op12.onnx'])('%s: the cross-stage partial Concat is no Inception module, even with only the Inception pass', async (file) => {
+    const report = inject(await loadModel(path.join(DIR, file)), { families: ['inception'] });
+    const concats = report.candidates.filter((c) => c.pass === 'inception' && c.code === 'other-family');
+    expect(concats.length).toBeGreaterThan(1);
+    for (const c of concats) expect(c.reason).toMatch(/cross-stage partial merge \(CSPNet\)/);
+    expect(report.inserted).toBe(0);
+  });
+});

@@ -80,13 +80,26 @@ describe('insertSEOnResidualBranch', () => {
     expect(head).toMatchObject({ code: 'not-feature-map', reason: 'a sum of float tensors of rank 2, not N×C×H×W feature maps' });
   });
 
-  it('negative: two parallel convs added (no shortcut) are not a residual unit', () => {
-    const a = conv('x', 'a', 16, 16), b = conv('x', 'b', 16, 16);
+  it('negative: two parallel chains of two convs added (no shortcut) are not a residual unit', () => {
+    const a1 = conv('x', 'a1', 16, 16), a = conv('a1', 'a', 16, 16), b1 = conv('x', 'b1', 16, 16), b = conv('b1', 'b', 16, 16);
     const model = buildModel({
-      nodes: [a.node, b.node, node('Add', ['a', 'b'], ['y'])], inits: [...a.inits, ...b.inits],
+      nodes: [a1.node, a.node, b1.node, b.node, node('Add', ['a', 'b'], ['y'])], inits: [...a1.inits, ...a.inits, ...b1.inits, ...b.inits],
       input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 16, 8, 8] },
     });
     expect(inject(model).skipped[0]!.reason).toMatch(/cannot tell branch from shortcut/);
+  });
+
+  it('a sum of single-conv branches of one input (RepVGG: 3×3 + 1×1 + identity) is one block: SE on the sum, before the ReLU; its inner Add is left alone', () => {
+    const a = conv('x', 'a', 16, 16), b = conv('x', 'b', 16, 16, 1), c = conv('s', 'c', 16, 16);
+    const model = buildModel({
+      nodes: [a.node, b.node, node('Add', ['a', 'b'], ['ab']), node('Add', ['ab', 'x'], ['s']), node('Relu', ['s'], ['r']), c.node],
+      inits: [...a.inits, ...b.inits, ...c.inits],
+      input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'c', dims: [1, 16, 8, 8] },
+    });
+    const report = inject(model);
+    expect(report.blocks.map((k) => k.tensor)).toEqual(['s']);
+    expect(report.skipped.map((k) => k.code)).toEqual(['inner-sum']);
+    expect(model.graph.nodes.find((n) => n.opType === 'Relu')!.inputs[0]).not.toBe('s');
   });
 
   it('is idempotent: running on its own output inserts nothing', () => {

@@ -4,7 +4,7 @@
 
 import type { NodeProto } from '../onnx/proto.js';
 import type { Ctx } from './blocks.js';
-import { dataConsumers, dataInputs, dimsOf, producerOf } from './blocks.js';
+import { dataConsumers, dataInputs, dimsOf, isChannelConcat, isDepthwise, isPassThrough, producerOf } from './blocks.js';
 
 /** A Slice or Split of a feature map that narrows its channels and keeps batch and resolution. */
 export function isChannelPart(ctx: Ctx, n: NodeProto): boolean {
@@ -21,4 +21,24 @@ export function channelSplitOf(ctx: Ctx, t: string): { whole: string; parts: rea
   if (!whole) return undefined;
   const parts = dataConsumers(ctx, whole);
   return parts.length >= 2 && parts.every((r) => isChannelPart(ctx, r)) ? { whole, parts } : undefined;
+}
+
+/**
+ * MixConv's mixed depthwise conv (Tan & Le 2019, MixNet): the channels of one map split into groups,
+ * each through its own depthwise conv (3×3, 5×5, 7×7), concatenated: one depthwise conv of mixed kernel
+ * sizes. The map split and the group convs, in concat order, if `concat` is one.
+ */
+export function mixedDepthwiseOf(ctx: Ctx, concat: NodeProto): { whole: string; convs: NodeProto[] } | undefined {
+  if (concat.opType !== 'Concat' || concat.inputs.length < 2 || !isChannelConcat(ctx, concat)) return undefined;
+  let whole: string | undefined;
+  const convs: NodeProto[] = [];
+  for (const t of concat.inputs) {
+    let p = producerOf(ctx, t);
+    for (let i = 0; i < 4 && p && p.opType !== 'Conv' && isPassThrough(ctx, p); i++) p = producerOf(ctx, dataInputs(ctx, p)[0]!);
+    const part = p && isDepthwise(ctx, p) ? producerOf(ctx, p.inputs[0]!) : undefined;
+    if (!part || !isChannelPart(ctx, part) || (whole !== undefined && dataInputs(ctx, part)[0] !== whole)) return undefined;
+    whole = dataInputs(ctx, part)[0];
+    convs.push(p!);
+  }
+  return whole === undefined ? undefined : { whole, convs };
 }
