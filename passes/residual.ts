@@ -60,8 +60,6 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
   const outer = outerBranchSum(ctx, add);
   if (outer) return skip('residual', add, 'inner-sum', `an inner Add of a sum of ${outer.terms.length} single-conv branches of ${outer.x} (RepVGG, MobileOne), whose block is the whole sum`);
-  const sum = branchSumOf(ctx, add);
-  if (sum) return matchBranchSum(ctx, add, options, sum);
   const ends = [a, b];
   const meet = meetingPoint(ctx, ends);
   if (!meet.x) return skip('residual', add, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no block input within ${MAX_BLOCK_DEPTH} ops` : 'the two inputs share no block input');
@@ -69,8 +67,12 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const regionAt: number[] | undefined = at === undefined ? undefined : [];
   const region = regionBetween(ctx, x, ends, regionAt);
   const convA = convsOnPath(ctx, region, x, a), convB = convsOnPath(ctx, region, x, b);
-  if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
   const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
+  // A sum of single-conv branches (RepVGG, MobileOne) looks like an ambiguous sum, or like a unit whose
+  // branch is itself a sum: only then is it asked for.
+  const sum = convA === convB || isSum(ctx, branch) ? branchSumOf(ctx, add) : undefined;
+  if (sum) return matchBranchSum(ctx, add, options, sum);
+  if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
   const notShortcut = whyNotAProjection(ctx, x, shortcut);
   if (notShortcut) return skip('residual', add, 'not-a-shortcut', notShortcut, branch);
   const outside = aggregatedFrom(ctx, region, x);
@@ -82,6 +84,19 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const site = place(ctx, add, options, { x, branch, shortcut, region, regionAt, at });
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1], branch);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+}
+
+/** Whether `t` is an Add's output, through pass-through steps (BN, activations). */
+function isSum(ctx: Ctx, t: string): boolean {
+  for (let i = 0; i < 8; i++) {
+    const p = producerOf(ctx, t);
+    if (!p) return false;
+    if (p.opType === 'Add' || p.opType === 'Sum') return true;
+    const data = isPassThrough(ctx, p) ? dataInputs(ctx, p) : [];
+    if (data.length !== 1) return false;
+    t = data[0]!;
+  }
+  return false;
 }
 
 /** RepVGG/MobileOne: SE on the whole sum, before its activation (or as --placement pre/post say). */

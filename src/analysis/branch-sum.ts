@@ -18,13 +18,38 @@ export interface BranchSum {
 /** The summands of `add`, through the inner Adds of the same shape that only the next Add reads. */
 function sumTerms(ctx: Ctx, add: NodeProto, adds: NodeProto[], terms: string[]): void {
   adds.push(add);
-  const dims = dimsOf(ctx, add.outputs[0]!)?.join();
-  for (const t of add.inputs) {
+  const dims = dimsOf(ctx, add.outputs[0]!);
+  const inputs = add.inputs;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]!;
     const p = producerOf(ctx, t);
-    const inner = p?.opType === 'Add' && p.inputs.length === 2 && adds.length < 16 && dataConsumers(ctx, t).length === 1 && dimsOf(ctx, t)?.join() === dims;
+    const inner = p?.opType === 'Add' && p.inputs.length === 2 && adds.length < 16 && dataConsumers(ctx, t).length === 1 && sameDims(dimsOf(ctx, t), dims);
     if (inner) sumTerms(ctx, p!, adds, terms);
     else terms.push(t);
   }
+}
+
+function sameDims(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether `t` is computed by a conv through pass-through steps: what every conv branch of a branch sum
+ * is. Asked first, without the walks' lists: most sums are residual units, whose shortcut reaches none.
+ */
+function reachesConv(ctx: Ctx, t: string): boolean {
+  for (let i = 0; i < 8; i++) {
+    const p = producerOf(ctx, t);
+    if (!p) return false;
+    if (p.opType === 'Conv') return true;
+    if (!isPassThrough(ctx, p)) return false;
+    const data = dataInputs(ctx, p);
+    if (data.length !== 1) return false;
+    t = data[0]!;
+  }
+  return false;
 }
 
 /** The tensors `t` is computed from through pass-through steps and at most one conv, nearest first; and that conv. */
@@ -52,6 +77,9 @@ export function branchSumOf(ctx: Ctx, add: NodeProto): BranchSum | undefined {
   const adds: NodeProto[] = [], terms: string[] = [];
   sumTerms(ctx, add, adds, terms);
   if (terms.length < 2) return undefined;
+  let convTerms = 0;
+  for (let i = 0; i < terms.length && convTerms < 2; i++) if (reachesConv(ctx, terms[i]!)) convTerms++;
+  if (convTerms < 2) return undefined;
   const walks = terms.map((t) => origins(ctx, t));
   if (walks.filter((w) => w.conv).length < 2) return undefined;
   // x: the nearest tensor of the first summand's walk that every walk reaches, past its conv for a conv branch.
@@ -67,6 +95,9 @@ export function branchSumOf(ctx: Ctx, add: NodeProto): BranchSum | undefined {
 export function outerBranchSum(ctx: Ctx, add: NodeProto): BranchSum | undefined {
   let top = add;
   for (let i = 0; i < 16; i++) {
+    // An inner Add is read by one Add alone (a Shape reader aside): most sums are read by something else.
+    const users = ctx.graph.consumers(top.outputs[0]!);
+    if (!users.some((u) => u.opType === 'Add')) break;
     const readers = dataConsumers(ctx, top.outputs[0]!);
     if (readers.length !== 1 || readers[0]!.opType !== 'Add') break;
     top = readers[0]!;
