@@ -58,7 +58,7 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
     return skip('residual', add, 'shape-arithmetic', 'shape arithmetic, not a feature map');
   }
   if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
-  const outer = outerBranchSum(ctx, add);
+  const outer = outerBranchSum(ctx, add, at);
   if (outer) return skip('residual', add, 'inner-sum', `an inner Add of a sum of ${outer.terms.length} single-conv branches of ${outer.x} (RepVGG, MobileOne), whose block is the whole sum`);
   const ends = [a, b];
   const meet = meetingPoint(ctx, ends);

@@ -91,13 +91,16 @@ export function branchSumOf(ctx: Ctx, add: NodeProto): BranchSum | undefined {
   return { x, terms, adds };
 }
 
-/** The outermost Add of the branch sum that `add` is an inner Add of, if any. */
-export function outerBranchSum(ctx: Ctx, add: NodeProto): BranchSum | undefined {
+/**
+ * The outermost Add of the branch sum that `add` is an inner Add of, if any. `at`: the index of `add`
+ * in the node list, where the caller knows it (its output is then read by its id, not looked up).
+ */
+export function outerBranchSum(ctx: Ctx, add: NodeProto, at?: number): BranchSum | undefined {
+  // An inner Add is read by one Add alone (a Shape reader aside): most sums are read by something else.
+  const users = at !== undefined && ctx.ids.matches(at, add) ? ctx.graph.consumersOfId(ctx.ids.output(at, 0)) : ctx.graph.consumers(add.outputs[0]!);
+  if (!users.some((u) => u.opType === 'Add')) return undefined;
   let top = add;
   for (let i = 0; i < 16; i++) {
-    // An inner Add is read by one Add alone (a Shape reader aside): most sums are read by something else.
-    const users = ctx.graph.consumers(top.outputs[0]!);
-    if (!users.some((u) => u.opType === 'Add')) break;
     const readers = dataConsumers(ctx, top.outputs[0]!);
     if (readers.length !== 1 || readers[0]!.opType !== 'Add') break;
     top = readers[0]!;

@@ -239,8 +239,13 @@ export class Graph {
 
   consumers(value: string): readonly NodeProto[] {
     if (this.holdsSealed) this.expand();
-    const id = this.ids.get(value);
-    const u = id === undefined ? undefined : this.users[id];
+    return this.consumersOfId(this.ids.get(value) ?? -1);
+  }
+
+  /** The readers of the value with this id (valueId, or a node's ids from valueIds). */
+  consumersOfId(id: number): readonly NodeProto[] {
+    if (this.holdsSealed) this.expand();
+    const u = id < 0 ? undefined : this.users[id];
     if (u === undefined) return NO_USERS;
     if (Array.isArray(u)) return u;
     if (u instanceof ManyUsers) return (u.list ??= [...u.set]);
