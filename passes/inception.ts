@@ -21,19 +21,18 @@
  */
 
 import {
-  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isPointwiseConv, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
-import { attrInts } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass } from '../src/se/site.js';
 
 function match(ctx: Ctx, concat: NodeProto): Candidate {
+  if (!isChannelConcat(ctx, concat)) return skip('inception', concat, 'not-channel-concat', 'not a channel concat of feature maps');
   // The module's output as its readers see it: past the Quantize/Dequantize pair of a QDQ model.
   const out = pastFakeQuant(ctx, concat.outputs[0]!);
-  if (!isChannelConcat(ctx, concat)) return skip('inception', concat, 'not-channel-concat', 'not a channel concat of feature maps');
   const ins = concat.inputs;
   if (ins.length < 2) return skip('inception', concat, 'too-few-branches', 'fewer than two inputs');
   if (!ins.every((i) => isFeatureMap(ctx, i))) return skip('inception', concat, 'not-feature-map', 'an input is not a feature map');
@@ -53,7 +52,7 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
       ?? skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
   }
   const sum = [...region].find((n) => n.opType === 'Add' && dataInputs(ctx, n).length === 2 && dataInputs(ctx, n).every((i) => isFeatureMap(ctx, i)));
-  if (sum) return skip('inception', concat, 'other-family', `a cross-stage partial merge (CSPNet): a branch holds a sum of maps (${nodeLabel(sum)}), a block of its own, not an Inception branch`);
+  if (sum) return skip('inception', concat, 'other-family', `a branch holds a sum of maps (${nodeLabel(sum)}), a block of its own (as a cross-stage partial merge holds its residual units: CSPNet, YOLOv5's C3), not an Inception branch`);
   const convBranches = ins.filter((i) => convsOnPath(ctx, region, x, i) > 0).length;
   if (convBranches < 2) return skip('inception', concat, 'too-few-branches', `${convBranches} conv branch(es); an Inception module has at least two`);
   region.add(concat);
@@ -74,7 +73,7 @@ function matchOneShotAggregation(ctx: Ctx, concat: NodeProto, x: string): Candid
   if (sources.some((s) => s === undefined) || !sources.some((s, i) => s !== x || ins[i] === x)) return undefined;
   const readers = dataConsumers(ctx, pastFakeQuant(ctx, concat.outputs[0]!));
   const agg = readers[0];
-  if (readers.length !== 1 || agg!.opType !== 'Conv' || !(attrInts(agg!, 'kernel_shape') ?? []).every((k) => k === 1)) return undefined;
+  if (readers.length !== 1 || !isPointwiseConv(ctx, agg!)) return undefined;
   const out = afterActivation(ctx, agg!.outputs[0]!);
   const region = regionBetween(ctx, x, [out]);
   const existing = findSE(ctx, region) ?? ctx.graph.consumers(out).find((u) => isSEScale(ctx, u));

@@ -17,9 +17,9 @@ export const FAMILY_ALIASES: Readonly<Record<string, PassFamily>> = { resnet: 'r
 interface Entry { pass: Pass; models: string }
 
 const REGISTRY: Readonly<Record<PassFamily, Entry>> = {
-  residual: { pass: residualPass, models: 'residual networks (ResNet, ResNeXt, Wide-ResNet, Res2Net, GhostNet)' },
-  inception: { pass: inceptionPass, models: 'Inception (GoogLeNet, Inception-v3)' },
-  mobilenet: { pass: mobilenetPass, models: 'depthwise-separable nets (MobileNet v1/v2/v3, MnasNet)' },
+  residual: { pass: residualPass, models: 'residual networks (ResNet, ResNeXt, Wide-ResNet, Res2Net, PyramidNet, DPN, GhostNet, RepVGG, MobileOne, CSP and DLA blocks)' },
+  inception: { pass: inceptionPass, models: 'Inception (GoogLeNet, Inception-v3/v4) and one-shot aggregation (VoVNet, YOLOv7 ELAN)' },
+  mobilenet: { pass: mobilenetPass, models: 'depthwise-separable nets (MobileNet v1/v2/v3, MnasNet, ProxylessNAS, MixNet)' },
   shufflenet: { pass: shufflenetPass, models: 'ShuffleNet v1/v2' },
 };
 

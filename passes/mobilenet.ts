@@ -11,17 +11,16 @@
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isSEScale, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isPointwiseConv, isSEScale, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
-import { attrInt, attrInts } from '../src/analysis/shapes.js';
+import { attrInt } from '../src/analysis/shapes.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass, PassOptions } from '../src/se/site.js';
 
 /** A 1×1 conv: MobileNet's pointwise projection, or ShuffleNet's pointwise group conv. */
-const isPointwise = (n: NodeProto) => n.opType === 'Conv' && (attrInts(n, 'kernel_shape') ?? []).every((k) => k === 1);
 
 /** Next tensor of the block's main path: one reader, or x·f(x) (SiLU, hard-swish, an SE scale). */
 function step(ctx: Ctx, t: string): { next: NodeProto; se?: NodeProto } | undefined {
@@ -39,7 +38,7 @@ function forward(ctx: Ctx, from: string, stopAtPointwise: boolean) {
     const s = step(ctx, t);
     if (!s) break;
     se ??= s.se;
-    if (stopAtPointwise && isPointwise(s.next)) return { end: t, pointwise: s.next, se };
+    if (stopAtPointwise && isPointwiseConv(ctx, s.next)) return { end: t, pointwise: s.next, se };
     if (!isPassThrough(ctx, s.next) && s.next.opType !== 'Mul') break;
     if (ctx.graph.isGraphOutput(s.next.outputs[0]!)) break;
     t = s.next.outputs[0]!;
@@ -83,7 +82,7 @@ function unpadded(ctx: Ctx, t: string): string {
 function blockInput(ctx: Ctx, dwIn: string): string {
   const input = unpadded(ctx, dwIn);
   const { node: p } = producerThrough(ctx, input);
-  if (!p || !isPointwise(p)) return input;
+  if (!p || !isPointwiseConv(ctx, p)) return input;
   const before = producerThrough(ctx, p.inputs[0]!).node;
   if (before && isDepthwise(ctx, before)) return input;
   return p.inputs[0]!;
@@ -107,12 +106,13 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   const group = attrInt(dw, 'group', 1);
   if (dw.opType !== 'Conv' || group === 1) return undefined;
   const cin = dimsOf(ctx, dw.inputs[0]!)?.[1];
-  const kernel = attrInts(dw, 'kernel_shape') ?? dimsOf(ctx, dw.inputs[1]!)?.slice(2) ?? [];
+  const kernel = kernelOf(ctx, dw) ?? [];
   if (cin === undefined) return skip('mobilenet', dw, 'shape-unknown', `a grouped conv (group ${group}) whose input's channel count is unknown`);
   if (group !== cin) return skip('mobilenet', dw, 'not-depthwise', `a grouped conv (group ${group}, ${cin} channels), not depthwise`);
   if (kernel.every((k) => k === 1)) return skip('mobilenet', dw, 'not-depthwise', 'a 1×1 depthwise conv, not a spatial one');
   const mixed = mixedConv(ctx, dw);
-  if (mixed && mixed.convs[0] !== dw) return undefined; // one candidate per mixed conv: its first group's
+  // One candidate per mixed conv, at its first group; the others say where it is.
+  if (mixed && mixed.convs[0] !== dw) return skip('mobilenet', dw, 'same-block', `a group of the mixed depthwise conv (MixConv) matched at ${nodeLabel(mixed.convs[0]!)}`);
   const head = forward(ctx, mixed ? mixed.concat.outputs[0]! : dw.outputs[0]!, true);
   if (!head.pointwise) {
     const sum = dataConsumers(ctx, head.end).find((u) => u.opType === 'Add' && (branchSumOf(ctx, u) ?? outerBranchSum(ctx, u)));

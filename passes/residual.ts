@@ -27,12 +27,11 @@
  *          et al. 2018, Eq. 5); it is no building block, and no SE-DLA puts SE there.
  */
 
-import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import type { BranchSum } from '../src/analysis/branch-sum.js';
 import { channelSplitOf, isChannelPart } from '../src/analysis/channel-split.js';
-import { attrInts } from '../src/analysis/shapes.js';
 import { FLOAT_TYPES } from '../src/onnx/proto.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
@@ -119,7 +118,7 @@ function matchBranchSum(ctx: Ctx, add: NodeProto, options: PassOptions, sum: Bra
 function aggregatedFrom(ctx: Ctx, region: ReadonlySet<NodeProto>, x: string): string | undefined {
   let outside: string | undefined;
   for (const n of region) {
-    if (n.opType === 'Conv' && !(attrInts(n, 'kernel_shape') ?? dimsOf(ctx, n.inputs[1]!)?.slice(2) ?? [0]).every((k) => k === 1)) return undefined;
+    if (n.opType === 'Conv' && !isPointwiseConv(ctx, n)) return undefined;
     if (n.opType !== 'Concat') continue;
     for (const t of dataInputs(ctx, n)) {
       const p = producerOf(ctx, t);

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze, convertFile, inject, loadModel } from '../src/api.js';
+import { loadModelBytes } from '../src/onnx/load.js';
+import { encodeModel } from '../src/onnx/proto.js';
 import { validateModels } from '../src/validate/runtime.js';
 import { ROOT, onnxCheck, tempDir } from './support/fixtures.js';
 
@@ -99,6 +101,16 @@ describe('quantized models', () => {
     else expect(report.blocks.map((b) => b.tensor.replace(/.*layers\.\d\.\d\//, ''))).toEqual([...Array(5).fill('relu_1/Relu_output_0_DequantizeLinear_Output'), 'relu_1/Relu_output_0']);
   });
 
+  it('QDQ in ONNX Runtime\'s own domain (com.microsoft QuantizeLinear/DequantizeLinear): the same SE sites as the standard pair', async () => {
+    const standard = await loadModel(path.join(DIR, 'resnet_basic_op13_qdq.onnx'));
+    const p = standard.proto;
+    const nodes = p.graph.nodes.map((n) => (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear' ? { ...n, domain: 'com.microsoft' } : n));
+    const bytes = encodeModel({ ...p, graph: { ...p.graph, nodes }, opsetImport: [...p.opsetImport, { domain: 'com.microsoft', version: 1 }] }).toBytes();
+    const contrib = loadModelBytes(bytes, { label: 'contrib qdq' });
+    expect(contrib.graph.nodes.filter((n) => n.domain === 'com.microsoft').length).toBeGreaterThan(10);
+    expect(analyze(contrib).blocks.map((b) => b.tensor)).toEqual(analyze(standard).blocks.map((b) => b.tensor));
+  });
+
   it('QDQ: the parameters of the float model (int8 weights and int32 biases counted, quantization scales not)', async () => {
     const quantized = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_qdq.onnx')));
     const float = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_init_inputs.onnx')));
@@ -161,6 +173,10 @@ describe('MixNet blocks', () => {
     expect(report.blocks.map((b) => b.tensor).filter((t) => /blocks\.[678]\//.test(t))).toEqual([6, 7, 8].map((i) => `/blocks/blocks.${i}/dw/dw.2/Relu_output_0`));
     const concats = report.candidates.filter((c) => c.pass === 'inception');
     expect(concats.map((c) => c.code)).toEqual(['other-family', 'other-family', 'other-family']);
+    // Every group of a mixed conv but the first says where its block is (every candidate left alone has a reason).
+    const groups = report.candidates.filter((c) => c.pass === 'mobilenet' && c.code === 'same-block');
+    expect(groups.length).toBeGreaterThan(2);
+    for (const g of groups) expect(g.reason).toMatch(/^a group of the mixed depthwise conv \(MixConv\) matched at /);
   });
 });
 
@@ -169,7 +185,7 @@ describe('CSP stages', () => {
     const report = inject(await loadModel(path.join(DIR, file)), { families: ['inception'] });
     const concats = report.candidates.filter((c) => c.pass === 'inception' && c.code === 'other-family');
     expect(concats.length).toBeGreaterThan(1);
-    for (const c of concats) expect(c.reason).toMatch(/cross-stage partial merge \(CSPNet\)/);
+    for (const c of concats) expect(c.reason).toMatch(/a block of its own \(as a cross-stage partial merge holds its residual units: CSPNet, YOLOv5.s C3\)/);
     expect(report.inserted).toBe(0);
   });
 });

@@ -102,6 +102,17 @@ describe('insertSEOnResidualBranch', () => {
     expect(model.graph.nodes.find((n) => n.opType === 'Relu')!.inputs[0]).not.toBe('s');
   });
 
+  it('negative: a sum of two conv-ReLU branches of one input is no RepVGG block (an activation does not fold into one conv)', () => {
+    const a = conv('x', 'a', 16, 16), b = conv('x', 'b', 16, 16, 1);
+    const model = buildModel({
+      nodes: [a.node, b.node, node('Relu', ['a'], ['ra']), node('Relu', ['b'], ['rb']), node('Add', ['ra', 'rb'], ['s']), node('GlobalAveragePool', ['s'], ['y'])],
+      inits: [...a.inits, ...b.inits], input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 16, 1, 1] },
+    });
+    const report = inject(model);
+    expect(report.inserted).toBe(0);
+    expect(report.candidates.find((c) => c.node === 's')).toMatchObject({ code: 'ambiguous' });
+  });
+
   it('is idempotent: running on its own output inserts nothing', () => {
     const model = buildModel(residualBlock(32));
     inject(model);
@@ -123,6 +134,19 @@ describe('insertSEAfterDepthwiseBlock', () => {
     });
     const c = analyze(model).candidates.find((k) => k.pass === 'mobilenet')!;
     expect(c).toMatchObject({ code: 'shape-unknown', reason: "a grouped conv (group 16) whose input's channel count is unknown" });
+  });
+
+  it('a conv without kernel_shape (the attribute is optional) is sized by its weight: a 3×3 is no pointwise projection, a 1×1 is', () => {
+    const block = (k: number) => {
+      const dw = conv('x', 'd', 16, 16, 3, 16), pw = conv('d', 'p', 16, 32, k);
+      const bare = { ...pw.node, attributes: pw.node.attributes.filter((a) => a.name !== 'kernel_shape') };
+      return buildModel({
+        nodes: [dw.node, bare, node('GlobalAveragePool', ['p'], ['y'])],
+        inits: [...dw.inits, ...pw.inits], input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 32, 1, 1] },
+      });
+    };
+    expect(analyze(block(3)).candidates.find((k) => k.pass === 'mobilenet')).toMatchObject({ code: 'no-projection' });
+    expect(analyze(block(1)).blocks.map((b) => b.tensor)).toEqual(['p']);
   });
 });
 

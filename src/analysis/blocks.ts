@@ -377,6 +377,27 @@ export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
   return size === 1 || (size === channels && dims.length >= 3 && dims[dims.length - 3] === channels);
 }
 
+/**
+ * A linear step of a feature map: a norm with fixed statistics, Identity, Dropout, arithmetic with a
+ * scalar or per-channel constant, a Quantize → Dequantize half — what folds into a conv (RepVGG's and
+ * MobileOne's branches); isPassThrough without the activations.
+ */
+export function isAffineStep(ctx: Ctx, n: NodeProto): boolean {
+  if (n.opType === 'BatchNormalization' || n.opType === 'Identity' || n.opType === 'Dropout') return true;
+  return !ELEMENTWISE.has(n.opType) && isPassThrough(ctx, n);
+}
+
+/** A conv's kernel: its kernel_shape, else the spatial dims of its weight (the attribute is optional); undefined when neither is known. */
+export function kernelOf(ctx: Ctx, conv: NodeProto): readonly number[] | undefined {
+  return attrInts(conv, 'kernel_shape') ?? dimsOf(ctx, conv.inputs[1] ?? '')?.slice(2);
+}
+
+/** A 1×1 conv (a pointwise projection or expansion, an aggregation conv). */
+export function isPointwiseConv(ctx: Ctx, n: NodeProto): boolean {
+  const k = n.opType === 'Conv' ? kernelOf(ctx, n) : undefined;
+  return !!k && k.every((d) => d === 1);
+}
+
 /** A depthwise conv: one group per input channel (MobileNet, GhostNet's cheap operation and shortcut). */
 export function isDepthwise(ctx: Ctx, n: NodeProto): boolean {
   const group = attrInt(n, 'group', 1);
@@ -391,7 +412,8 @@ export function isDepthwise(ctx: Ctx, n: NodeProto): boolean {
  * op reads (QLinearConv) is no such step.
  */
 export function isFakeQuant(ctx: Ctx, n: NodeProto): boolean {
-  if ((n.domain && n.domain !== 'ai.onnx') || !n.inputs[1] || !isConstant(ctx, n.inputs[1]) || (n.inputs[2] && !isConstant(ctx, n.inputs[2]))) return false;
+  // ONNX Runtime writes the pair in its own domain too (com.microsoft: 16-bit and 4-bit activations, UseQDQContribOps).
+  if ((n.domain && n.domain !== 'ai.onnx' && n.domain !== 'com.microsoft') || !n.inputs[1] || !isConstant(ctx, n.inputs[1]) || (n.inputs[2] && !isConstant(ctx, n.inputs[2]))) return false;
   if (n.opType === 'DequantizeLinear') return valueFacts(ctx, n.inputs[0] ?? '').producer?.opType === 'QuantizeLinear';
   const readers = ctx.graph.consumers(n.outputs[0] ?? '');
   return readers.length > 0 && readers.every((r) => r.opType === 'DequantizeLinear');

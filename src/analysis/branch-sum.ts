@@ -4,7 +4,7 @@
 
 import type { NodeProto } from '../onnx/proto.js';
 import type { Ctx } from './blocks.js';
-import { dataConsumers, dataInputs, dimsOf, isPassThrough, producerOf } from './blocks.js';
+import { dataConsumers, dataInputs, dimsOf, isAffineStep, producerOf } from './blocks.js';
 
 export interface BranchSum {
   /** The input every branch reads. */
@@ -36,15 +36,15 @@ function sameDims(a: readonly number[] | undefined, b: readonly number[] | undef
 }
 
 /**
- * Whether `t` is computed by a conv through pass-through steps: what every conv branch of a branch sum
- * is. Asked first, without the walks' lists: most sums are residual units, whose shortcut reaches none.
+ * Whether `t` is computed by a conv through linear steps (isAffineStep: BN, constant scales; no
+ * activation, which would not fold into one conv): what every conv branch of a branch sum is. Asked first, without the walks' lists: most sums are residual units, whose shortcut reaches none.
  */
 function reachesConv(ctx: Ctx, t: string): boolean {
   for (let i = 0; i < 8; i++) {
     const p = producerOf(ctx, t);
     if (!p) return false;
     if (p.opType === 'Conv') return true;
-    if (!isPassThrough(ctx, p)) return false;
+    if (!isAffineStep(ctx, p)) return false;
     const data = dataInputs(ctx, p);
     if (data.length !== 1) return false;
     t = data[0]!;
@@ -52,13 +52,13 @@ function reachesConv(ctx: Ctx, t: string): boolean {
   return false;
 }
 
-/** The tensors `t` is computed from through pass-through steps and at most one conv, nearest first; and that conv. */
+/** The tensors `t` is computed from through linear steps and at most one conv, nearest first; and that conv. */
 function origins(ctx: Ctx, t: string): { chain: string[]; conv?: NodeProto } {
   const chain = [t];
   let conv: NodeProto | undefined;
   for (let i = 0; i < 8; i++) {
     const p = producerOf(ctx, t);
-    if (!p || (p.opType === 'Conv' ? conv : !isPassThrough(ctx, p))) break;
+    if (!p || (p.opType === 'Conv' ? conv : !isAffineStep(ctx, p))) break;
     if (p.opType === 'Conv') conv = p;
     const data = dataInputs(ctx, p);
     if (data.length !== 1) break;

@@ -427,8 +427,15 @@ export interface ShapeRule {
  */
 const BY_OP = new Map<string, ShapeRule>(Object.entries(RULES).map(([op, infer]) => [op, { infer, reads: READS[op], keepsValues: op === 'Identity' || op === 'Dropout' }]));
 
+/**
+ * Ops ONNX Runtime writes in its own domain with the standard op's inputs, attributes and meaning (its
+ * QDQ pair for 16-bit and 4-bit types, and with UseQDQContribOps).
+ */
+const CONTRIB_AS_STANDARD = new Set(['QuantizeLinear', 'DequantizeLinear']);
+
 /** n's shape rule; undefined for an op of another domain, or one no rule knows (its outputs stay unknown). */
 export function shapeRuleOf(n: NodeProto): ShapeRule | undefined {
+  if (n.domain === 'com.microsoft' && CONTRIB_AS_STANDARD.has(n.opType)) return BY_OP.get(n.opType);
   return n.domain && n.domain !== 'ai.onnx' ? undefined : BY_OP.get(n.opType);
 }
 
