@@ -15,8 +15,8 @@
  * YOLOv7's ELAN block (Wang et al. 2022), aggregated the same way.
  * Matches  a Concat of ≥3 maps, each x itself or computed from x or from another of them alone (chains of
  *          convs: VoVNet's Concat(x, f1, ..., fk); ELAN's two 1×1 convs of x and every other output of a
- *          3×3 chain on the second), one at least from another, read only by a 1×1 conv. A layer that
- *          reads a concat (DenseNet, HarDNet) is no chain step.
+ *          3×3 chain on the second), x itself among them or one at least computed from another, read
+ *          only by a 1×1 conv. A layer that reads a concat (DenseNet, HarDNet) is no chain step.
  * Writes   conv1×1(Concat(...)) → SE(conv1×1(Concat(...))), after the conv's BN and activation
  */
 

@@ -87,8 +87,8 @@ function analyseShapes(model: Model, o: DimBindings, known?: ModelAnalysis): Sha
 interface Plan {
   candidates: Candidate[];
   accepted: PlannedBlock[];
-  /** Each node's index in the graph's list, as the plan saw it. */
-  position: NodeIndex;
+  /** The block analysis the plan read the graph with: each node's index in the list as it saw it, and every tensor's record. */
+  ctx: Ctx;
 }
 
 /** The --exclude pattern a block matches (by its name, the tensor it scales or its node), if any. */
@@ -140,7 +140,7 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
   if (o.at) {
     const candidates = userSites(ctx, model, shapes, o.at);
     const staged = candidates.map((c) => stagedSite(ctx, c.site!, shapes.get(c.site!.tensor)!));
-    return { candidates, accepted: assignStages(model, shapes, staged, o, ctx.position), position: ctx.position };
+    return { candidates, accepted: assignStages(model, shapes, staged, o, ctx.position), ctx };
   }
   const passes = passOrder(o, o.families as PassFamily[] | undefined);
   const candidates: Candidate[] = [];
@@ -182,7 +182,7 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       staged.push(stagedSite(ctx, c.site, shape!, n, i));
     }
   }
-  return { candidates, accepted: assignStages(model, shapes, staged, o, ctx.position), position: ctx.position };
+  return { candidates, accepted: assignStages(model, shapes, staged, o, ctx.position), ctx };
 }
 
 /** A site with the shape of the tensor it scales and the dims that place it in its stage. */
@@ -369,7 +369,7 @@ export function injectSE(model: Model, o: InjectOptions, known?: ModelAnalysis):
   const shapesBefore = analyseShapes(model, o, known);
   const paramsBefore = countParams(model.graph);
   const macsBefore = known?.macs ?? countMacs(model.graph, shapesBefore);
-  const { candidates, accepted, position } = plan(model, shapesBefore, o);
+  const { candidates, accepted, ctx } = plan(model, shapesBefore, o);
   const excluded = excludedBy(o.exclude, candidates);
   const stageOut = (b: PlannedBlock) => (o.stages && !o.stages.includes(b.stage) ? '--stages' : o.ratioPerStage?.[b.stage - 1] === null ? '--ratio-per-stage' : undefined);
   const chosen = accepted.filter((b) => !stageOut(b) && !excluded(b));
@@ -385,7 +385,7 @@ export function injectSE(model: Model, o: InjectOptions, known?: ModelAnalysis):
     }
   }
   for (const b of chosen) checkBlockSize(model, b, o);
-  const after = chosen.length ? insertBlocks(model, chosen, o, shapesBefore, { macs: macsBefore, params: paramsBefore }, position) : { macs: macsBefore, params: paramsBefore };
+  const after = chosen.length ? insertBlocks(model, chosen, o, shapesBefore, { macs: macsBefore, params: paramsBefore }, ctx.position) : { macs: macsBefore, params: paramsBefore };
   if (chosen.length) setProvenance(model, o);
   const report = buildReport({ model, options: o, candidates, blocks: chosen, paramsBefore, paramsAfter: after.params, macsBefore, macsAfter: after.macs });
   return { report, changed: chosen.length > 0 };
@@ -400,8 +400,8 @@ export function attentionSites(model: Model, o: InjectOptions, known?: ModelAnal
   checkGraph(model, lint);
   checkOpset(model);
   const shapes = analyseShapes(model, o, known);
-  const ctx = blockContext(model.graph, shapes);
-  return listSites(model, shapes, plan(model, shapes, { ...o, at: undefined }).accepted, (t) => !channelsLast(ctx, t));
+  const { accepted, ctx } = plan(model, shapes, { ...o, at: undefined });
+  return listSites(model, shapes, accepted, (t) => !channelsLast(ctx, t));
 }
 
 /** SE weights are built in memory: past 2^26 per block the channel count or --ratio/--divisor is a mistake. */
