@@ -61,8 +61,8 @@ class ValueFacts {
   reachedBy = 0;
   /** The walk that last saw this tensor: a mark in place of a set of names per walk. */
   walk = 0;
-  /** channelAxis's answer once asked (0 until then; UNKNOWN_AXIS where nothing says). */
-  channels = 0;
+  /** channelAxis's answer once asked (NOT_ASKED until then; UNKNOWN_AXIS where nothing says). */
+  channels = NOT_ASKED;
 
   constructor(
     readonly name: string,
@@ -219,11 +219,13 @@ export function channelsLast(ctx: Ctx, t: string): boolean {
 }
 
 function isChannelsLast(ctx: Ctx, f: ValueFacts): boolean {
-  const axis = f.channels !== 0 ? f.channels : channelAxis(ctx, f);
+  const axis = f.channels !== NOT_ASKED ? f.channels : channelAxis(ctx, f);
   return axis !== UNKNOWN_AXIS && axis !== 1;
 }
 
 const UNKNOWN_AXIS = -1;
+/** ValueFacts.channels before channelAxis is asked: every other value is an answer (0 included). */
+const NOT_ASKED = -2;
 /** Ops that lay their output out channels first, whatever they read. */
 const CHANNELS_FIRST = new Set([
   'Conv', 'ConvTranspose', 'AveragePool', 'MaxPool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'Resize', 'Upsample',
@@ -247,7 +249,7 @@ function channelAxis(ctx: Ctx, f: ValueFacts): number {
   const path: ValueFacts[] = [];
   let axis = UNKNOWN_AXIS;
   for (let g: ValueFacts | undefined = f; g; ) {
-    if (g.channels !== 0) {
+    if (g.channels !== NOT_ASKED) {
       axis = g.channels;
       break;
     }
@@ -270,7 +272,7 @@ function channelAxis(ctx: Ctx, f: ValueFacts): number {
   }
   for (let i = path.length - 1; i >= 0; i--) {
     const g = path[i]!;
-    if (g.channels !== 0) {
+    if (g.channels !== NOT_ASKED) {
       axis = g.channels;
       continue;
     }
