@@ -93,3 +93,37 @@ describe('a detection transform in front of the backbone', () => {
     expect(v.problems).toEqual([]);
   });
 });
+
+/**
+ * A feature pyramid's top-down sum over a depthwise-separable block: x at 16×16 → expand 1×1 →
+ * depthwise 3×3 stride 2 → project 1×1 (8×8) → Resize ×2 → Add with a lateral 1×1 of x. The sum
+ * merges two resolutions; the block inside the coarse path is a block of its own.
+ */
+function pyramidSum(): Uint8Array {
+  const e = conv('x', 'e', 8, 16, 1), p = conv('d', 'p', 16, 8, 1), lat = conv('x', 'lat', 8, 8, 1);
+  const dw = conv('er', 'dw', 16, 16, 3, 16);
+  dw.node.attributes.push({ name: 'strides', type: AttrType.INTS, ints: [2, 2] });
+  const nodes: NodeProto[] = [
+    e.node, node('Relu', ['e'], ['er']), dw.node, node('Relu', ['dw'], ['d']), p.node,
+    { ...node('Resize', ['p', '', 'up_scales'], ['up']), attributes: [{ name: 'mode', type: AttrType.STRING, s: 'nearest' }] },
+    lat.node, node('Add', ['lat', 'up'], ['y']),
+  ];
+  const inits = [...e.inits, ...p.inits, ...lat.inits, ...dw.inits, floats('up_scales', [1, 1, 2, 2])];
+  return buildModelBytes({ nodes, inits, input: { name: 'x', dims: [1, 8, 16, 16] }, output: { name: 'y', dims: [1, 8, 16, 16] } });
+}
+
+describe('a feature pyramid is no residual unit', () => {
+  const file = path.join(tmp.dir, 'pyramid.onnx');
+  writeFileSync(file, pyramidSum());
+
+  it('leaves the top-down sum alone as multi-scale, and the block in its coarse path gets its SE', async () => {
+    const out = path.join(tmp.dir, 'pyramid_se.onnx');
+    const { report } = await convertFile(file, out, { init: 'preserve' });
+    expect(report.blocks.map((b) => [b.kind, b.tensor])).toEqual([['mobilenet', 'p']]);
+    const sum = report.skipped.find((s) => s.node === 'y');
+    expect(sum).toMatchObject({ code: 'multi-scale' });
+    expect(sum!.reason).toContain('up upsamples');
+    const v = await validateModels(file, out, { ep: 'cpu', runs: 0, expectEqual: true });
+    expect(v.problems).toEqual([]);
+  });
+});
