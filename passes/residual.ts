@@ -21,7 +21,11 @@
  *          Add(Add(conv3(x), conv1(x)), bn(x)) → SE(Add(...)) before the ReLU; pre: SE(x); post: after the
  *          ReLU; identity: as standard (the identity BN is one of the summed branches, not a shortcut).
  *          Its inner Adds are left alone (inner-sum).
- * Rejects  QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
+ * Rejects  A sum whose block holds an upsampling (Resize, Upsample, ConvTranspose, DepthToSpace: a map taken
+ *          to a coarser resolution and back), which merges scales (multi-scale): an FPN's top-down sums,
+ *          LR-ASPP's head, HRNet's fusion. Were it read as a unit, its region would span the backbone
+ *          between the two scales, and the blocks inside would be taken by it.
+ *          QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  *          DLA's aggregation node, Root: conv1×1(cat(x2, x1, ...)) + x2 (aggregation): only 1×1 convs,
  *          over a concat of x and maps from before the block. It merges features of several depths (Yu
  *          et al. 2018, Eq. 5); it is no building block, and no SE-DLA puts SE there.
@@ -65,6 +69,8 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const x = meet.x;
   const regionAt: number[] | undefined = at === undefined ? undefined : [];
   const region = regionBetween(ctx, x, ends, regionAt);
+  const up = upsampling(ctx, region);
+  if (up) return skip('residual', add, 'multi-scale', `a merge of two resolutions: ${nodeLabel(up)} upsamples a map computed at a coarser one from ${x} (a feature pyramid's top-down sum, LR-ASPP's head, HRNet's fusion), not a residual unit`);
   const convA = convsOnPath(ctx, region, x, a), convB = convsOnPath(ctx, region, x, b);
   const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
   // A sum of single-conv branches (RepVGG, MobileOne) looks like an ambiguous sum, or like a unit whose
@@ -214,3 +220,16 @@ function residualSite(add: NodeProto, blk: Block, rule: string, tensor: string, 
 }
 
 export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum', 'QLinearAdd'], match };
+
+const UPSAMPLING = new Set(['Resize', 'Upsample', 'ConvTranspose', 'DepthToSpace']);
+
+/** The last upsampling op of a block's region (nearest the sum), if any: a residual branch keeps its input's resolution. */
+function upsampling(ctx: Ctx, region: ReadonlySet<NodeProto>): NodeProto | undefined {
+  let last: NodeProto | undefined, at = -1;
+  for (const n of region) {
+    if (!UPSAMPLING.has(n.opType)) continue;
+    const i = ctx.position.get(n) ?? -1;
+    if (i > at) [last, at] = [n, i];
+  }
+  return last;
+}

@@ -12,6 +12,50 @@ type Rule = (n: NodeProto, ins: In, opset: number) => ValueShape[];
 
 const same: Rule = (_n, ins) => [{ dtype: ins[0]?.dtype ?? 0, dims: ins[0]?.dims }];
 
+/**
+ * A folded value as the op computes it in its element type: float32 rounds every step (so that a Floor
+ * or Ceil after it sees what the runtime sees), integers and doubles are exact here; undefined for the
+ * narrow float types, which are not folded.
+ */
+function inType(dtype: number, v: number): number | undefined {
+  if (dtype === DataType.FLOAT) return Math.fround(v);
+  if (dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16) return undefined;
+  return v;
+}
+
+function foldAll(dtype: number, values: number[], f: (v: number, i: number) => number): number[] | undefined {
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = inType(dtype, f(values[i]!, i));
+    if (v === undefined) return undefined;
+    out[i] = v;
+  }
+  return out;
+}
+
+/** ONNX's Round: half to even. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Unary ops whose values are folded: the scalar arithmetic detection and segmentation exports compute
+ * their resize and padding sizes with (torchvision's GeneralizedRCNNTransform: a scale from the image's
+ * size, Floor, Ceil to a multiple of 32).
+ */
+const UNARY_FOLD: Record<string, (v: number) => number> = {
+  Identity: (v) => v, Neg: (v) => -v, Abs: Math.abs, Reciprocal: (v) => 1 / v, Floor: Math.floor, Ceil: Math.ceil,
+  Round: roundHalfEven, Sqrt: Math.sqrt, Relu: (v) => Math.max(0, v), Sign: Math.sign,
+};
+
+const unaryFolded: Rule = (n, ins) => {
+  const x = ins[0];
+  const fold = UNARY_FOLD[n.opType]!;
+  const values = x?.values && foldAll(x.dtype, x.values, (v) => fold(v));
+  return [{ dtype: x?.dtype ?? 0, dims: x?.dims, values }];
+};
+
 const UNARY = [
   'Relu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Clip', 'LeakyRelu', 'Identity', 'Erf', 'Exp', 'Log',
   'Neg', 'Abs', 'Sqrt', 'Reciprocal', 'Softplus', 'Softsign', 'Elu', 'Selu', 'Celu', 'PRelu', 'LRN', 'Softmax',
@@ -74,7 +118,7 @@ const elementwise: Rule = (n, ins) => {
   if (fold && dims) {
     const count = elementCount(dims);
     const isInt = INTEGER.has(dtype);
-    out.values = Array.from({ length: count }, (_, i) => {
+    out.values = foldAll(dtype, new Array<number>(count).fill(0), (_, i) => {
       const v = fold(a![a!.length === 1 ? 0 : i]!, b![b!.length === 1 ? 0 : i]!);
       return isInt && n.opType === 'Div' ? Math.trunc(v) : v;
     });
@@ -250,8 +294,11 @@ const unsqueeze: Rule = (n, ins, opset) => {
 };
 
 const concat: Rule = (n, ins) => {
-  const all = ins.filter((s) => s?.dims && !(s.dims.length === 1 && s.dims[0] === 0));
-  if (all.length !== ins.length || !all.length) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  // Every input must be known; an empty 1-D input (torch's F.pad concatenates its pads with a
+  // ConstantOfShape of zero length) adds nothing, whatever the rank of the others.
+  if (!ins.length || !ins.every((s) => s?.dims)) return [{ dtype: ins[0]?.dtype ?? 0 }];
+  const all = ins.filter((s) => !(s!.dims!.length === 1 && s!.dims![0] === 0));
+  if (!all.length) return [{ dtype: ins[0]!.dtype, dims: [0], values: [] }];
   const first = all[0]!.dims!;
   const axis = norm(attrInt(n, 'axis', 0), first.length);
   const dims = first.slice();
@@ -348,18 +395,44 @@ const constantOfShape: Rule = (n, ins) => {
 const cast: Rule = (n, ins) => {
   const to = attrInt(n, 'to', 0);
   const v = ins[0]?.values;
-  return [{ dtype: to, dims: ins[0]?.dims, values: v && INTEGER.has(to) ? v.map(Math.trunc) : v }];
+  return [{ dtype: to, dims: ins[0]?.dims, values: v && foldAll(to, v, INTEGER.has(to) ? Math.trunc : (x) => x) }];
 };
 
 const reduce: Rule = (n, ins, opset) => {
   const x = ins[0]?.dims;
   if (!x) return [{ dtype: ins[0]?.dtype ?? 0 }];
   const since = n.opType === 'ReduceSum' ? 13 : 18;
-  const axes = (axesOf(n, ins, opset, since) ?? x.map((_, i) => i)).map((a) => norm(a, x.length));
+  const given = axesOf(n, ins, opset, since);
+  // An empty axes input reduces every axis, unless noop_with_empty_axes says to reduce none.
+  const all = !given || (given.length === 0 && attrInt(n, 'noop_with_empty_axes', 0) === 0);
+  const axes = (all ? x.map((_, i) => i) : given).map((a) => norm(a, x.length));
   const keep = attrInt(n, 'keepdims', 1) === 1;
   const dims = keep ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i));
-  return [{ dtype: ins[0]!.dtype, dims }];
+  return [{ dtype: ins[0]!.dtype, dims, values: reducedValues(n.opType, ins[0]!, x, axes) }];
 };
+
+const REDUCE_FOLD: Record<string, [number, (acc: number, v: number) => number]> = {
+  ReduceMin: [Infinity, Math.min], ReduceMax: [-Infinity, Math.max], ReduceSum: [0, (a, v) => a + v],
+  ReduceMean: [0, (a, v) => a + v], ReduceProd: [1, (a, v) => a * v],
+};
+
+/** The values of a reduction of a small tensor whose values are known (the max of two image sizes). */
+function reducedValues(op: string, s: ValueShape, x: number[], axes: number[]): number[] | undefined {
+  const fold = REDUCE_FOLD[op];
+  const v = s.values;
+  if (!fold || !v || v.length !== elementCount(x) || v.length === 0) return undefined;
+  const outDims = x.map((d, i) => (axes.includes(i) ? 1 : d));
+  const acc = new Array<number>(elementCount(outDims)).fill(fold[0]);
+  const index = x.map(() => 0);
+  for (let k = 0; k < v.length; k++) {
+    let o = 0;
+    for (let i = 0; i < x.length; i++) o = o * outDims[i]! + (axes.includes(i) ? 0 : index[i]!);
+    acc[o] = fold[1](acc[o]!, v[k]!);
+    for (let i = x.length - 1; i >= 0 && ++index[i]! === x[i]!; i--) index[i] = 0;
+  }
+  const count = v.length / acc.length;
+  return foldAll(s.dtype, acc, (a) => (op === 'ReduceMean' ? a / count : a));
+}
 
 const expand: Rule = (_n, ins) => {
   const x = ins[0]?.dims, s = ins[1]?.values;
@@ -398,10 +471,11 @@ const RULES: Record<string, Rule> = {
   Gemm: gemm, MatMul: matmul, Flatten: flatten, Reshape: reshape, Transpose: transpose, Squeeze: squeeze,
   Unsqueeze: unsqueeze, Concat: concat, Split: split, Slice: slice, Gather: gather, Shape: shape,
   Constant: constant, ConstantOfShape: constantOfShape, Cast: cast, Expand: expand, Pad: pad, Resize: resize,
-  Upsample: resize, ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce, ReduceL2: reduce,
+  Upsample: resize, ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce, ReduceL2: reduce, ReduceProd: reduce,
   Size: () => [{ dtype: DataType.INT64, dims: [] }],
 };
 for (const op of UNARY) RULES[op] = same;
+for (const op of Object.keys(UNARY_FOLD)) RULES[op] = unaryFolded;
 for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Equal', 'Less', 'Greater', 'And', 'Or', 'Where', 'Mod']) RULES[op] = elementwise;
 
 /**

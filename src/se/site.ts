@@ -106,6 +106,7 @@ export const REASONS = {
   ambiguous: 'cannot tell the branch from the shortcut (as many convs on each side)',
   'not-a-shortcut': 'the shortcut is not the block input or a short projection of it',
   aggregation: "an aggregation node (DLA's Root: a 1×1 conv over a concat of the block input and earlier maps, plus the block input), not a residual unit",
+  'multi-scale': 'a merge of maps of two resolutions (an upsampled branch: a feature pyramid, LR-ASPP, HRNet), not a residual unit',
   'inner-sum': 'an inner Add of a sum of single-conv branches (RepVGG, MobileOne), whose block is the whole sum',
   'not-channel-concat': 'not a channel concat of feature maps',
   'too-few-branches': 'fewer than two conv branches',
