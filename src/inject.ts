@@ -2,7 +2,7 @@
 // Passes run in priority order; a block matched by several (a MobileNetV2 residual block is both a
 // residual branch and a depthwise-separable block) takes the first match and the rest are reported.
 
-import { blockContext, channelsLast, outputShape, shapeOf } from './analysis/blocks.js';
+import { blockContext, channelsLast, feedsPredictionsOnly, outputShape, shapeOf } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
 import type { ModelAnalysis } from './analysis/analyse.js';
 import { countMacs, countParams } from './analysis/cost.js';
@@ -172,6 +172,11 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       if (!dims || dims.length < 3 || !(dims[1]! >= 1)) {
         // Passes match on structure; the SE block is sized from N×C×spatial, which must be known.
         leaveAlone(c, 'shape-unknown', `the shape of ${c.site.tensor} is unknown (${dims ? dims.join('×') : 'not inferred'}); SE needs N×C×H×W`);
+        continue;
+      }
+      if (feedsPredictionsOnly(ctx, c.site.tensor)) {
+        // A pass matched the form of a block (a depthwise conv and its 1×1) where a detector predicts.
+        leaveAlone(c, 'prediction', `${c.site.tensor} is only reshaped into predictions (boxes or scores), not read by a later layer; SE belongs in the blocks that compute features`);
         continue;
       }
       if (!SUPPORTED_SE_TYPES.has(dtype)) {

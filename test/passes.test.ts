@@ -10,7 +10,7 @@ import { loadModelFile } from '../src/onnx/load.js';
 import { serializeModel } from '../src/onnx/save.js';
 import { loadModelBytes } from '../src/onnx/load.js';
 import { squeezeWidth } from '../src/se/build.js';
-import { buildModel, conv, node, residualBlock, weight } from './support/models.js';
+import { buildModel, conv, int64s, node, residualBlock, weight } from './support/models.js';
 import { small } from './support/fixtures.js';
 
 const SE_OPS = ['GlobalAveragePool', 'Conv', 'Relu', 'Conv', 'Sigmoid', 'Mul'];
@@ -134,6 +134,22 @@ describe('insertSEAfterDepthwiseBlock', () => {
     });
     const c = analyze(model).candidates.find((k) => k.pass === 'mobilenet')!;
     expect(c).toMatchObject({ code: 'shape-unknown', reason: "a grouped conv (group 16) whose input's channel count is unknown" });
+  });
+
+  it('a depthwise block whose output is only reshaped into predictions (SSD\'s box and class heads) is left alone; the backbone block that feeds it gets SE', () => {
+    // backbone: x → expand 1×1 → dw 3×3 → project 1×1 (f); head: dw 3×3 on f → 1×1 to 6 anchors × 4 → Reshape N×(−1)×4 → Concat → output
+    const e = conv('x', 'e', 16, 32, 1), d = conv('e', 'd', 32, 32, 3, 32), f = conv('d', 'f', 32, 16, 1);
+    const hd = conv('f', 'hd', 16, 16, 3, 16), hp = conv('hd', 'hp', 16, 24, 1);
+    const model = buildModel({
+      nodes: [e.node, d.node, f.node, hd.node, hp.node, node('Reshape', ['hp', 'shape'], ['boxes']), node('Concat', ['boxes', 'boxes'], ['y'], { axis: 1 })],
+      inits: [...e.inits, ...d.inits, ...f.inits, ...hd.inits, ...hp.inits, int64s('shape', [1, -1, 4])],
+      input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 768, 4] },
+    });
+    const report = analyze(model);
+    expect(report.blocks.map((b) => b.tensor)).toEqual(['f']);
+    const head = report.candidates.find((c) => c.tensor === 'hp' || c.node === 'hd');
+    expect(head).toMatchObject({ code: 'prediction' });
+    expect(head!.reason).toMatch(/^hp is only reshaped into predictions/);
   });
 
   it('a conv without kernel_shape (the attribute is optional) is sized by its weight: a 3×3 is no pointwise projection, a 1×1 is', () => {

@@ -192,6 +192,36 @@ export function producerOf(ctx: Ctx, t: string): NodeProto | undefined {
   return valueFacts(ctx, t).producer;
 }
 
+/** Ops that only lay a tensor's elements out anew. */
+const REARRANGES = new Set(['Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze']);
+
+/**
+ * Whether `t` only ever becomes predictions: every reader, through ops that only rearrange (Reshape,
+ * Transpose, Flatten, Squeeze, Unsqueeze), reaches tensors of another rank than N×C×H×W that a Concat
+ * alone reads or the graph outputs — SSD's box and class convs, reshaped and concatenated across the
+ * levels. A feature map reaches some layer first (a conv, a pool, a norm; a shuffle's Reshape →
+ * Transpose → Reshape hands a rank-4 map on to one). Walked over at most 16 tensors.
+ */
+export function feedsPredictionsOnly(ctx: Ctx, t: string): boolean {
+  const stack = [t];
+  let reached = false;
+  for (let steps = 0; stack.length; steps++) {
+    if (steps >= 16) return false;
+    const v = stack.pop()!;
+    const readers = dataConsumers(ctx, v);
+    if (v !== t && dimsOf(ctx, v)?.length !== 4 && readers.every((r) => r.opType === 'Concat') && (readers.length > 0 || ctx.graph.isGraphOutput(v))) {
+      reached = true;
+      continue;
+    }
+    if (!readers.length) return false;
+    for (const r of readers) {
+      if (!REARRANGES.has(r.opType) || !r.outputs[0]) return false;
+      stack.push(r.outputs[0]);
+    }
+  }
+  return reached;
+}
+
 /** A float tensor of rank 4 (N, C, H, W) computed by a node: what SE can scale. */
 export function isFeatureMap(ctx: Ctx, t: string): boolean {
   return featureMapDims(ctx, t) !== undefined;

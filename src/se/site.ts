@@ -118,6 +118,7 @@ export const REASONS = {
   'no-conv': 'no conv on either side',
   'has-se': 'already holds SE or another attention block (eSE, ECA, CBAM)',
   'graph-output': 'the block output is a graph output',
+  prediction: "a prediction layer's output (reshaped into boxes or scores, as SSD's heads), not a feature map a later layer reads",
   'same-block': "the same block as another pass's SE",
   'shape-unknown': 'the shape of the tensor to scale is unknown',
   dtype: 'an element type SE has no weights for',
