@@ -4,7 +4,9 @@
  *
  * Matches  Concat(axis=1) of ≥2 parallel branches (no input computed from another) that meet at one
  *          module input, at least two of them holding a Conv: GoogLeNet, Inception-v3, BN-Inception.
- * Rejects  DenseNet's growing concats (an input is computed from another), the inner concats of
+ * Rejects  A concat whose branches hold self-attention (a MatMul of two computed tensors: MobileViT's
+ *          Concat(x, transformer(x)) before its fusion conv), a conv–transformer block (transformer).
+ *          DenseNet's growing concats (an input is computed from another), the inner concats of
  *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle), CSP merges
  *          (a branch holds a residual sum: CSPNet, YOLOv5's C3, CSPDarknet53), MixConv's
  *          mixed depthwise conv (depthwise convs of one map's channel groups: the depthwise pass's).
@@ -21,7 +23,7 @@
  */
 
 import {
-  MAX_BLOCK_DEPTH, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isPointwiseConv, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, attentionIn, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isPointwiseConv, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
@@ -47,6 +49,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   if (!meet.x) return skip('inception', concat, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no module input within ${MAX_BLOCK_DEPTH} ops` : 'the branches share no module input');
   const x = meet.x;
   const region = regionBetween(ctx, x, ins);
+  const attention = attentionIn(ctx, region);
+  if (attention) return skip('inception', concat, 'transformer', `a branch holds self-attention over tokens (${nodeLabel(attention)}): a conv–transformer block that concatenates its input with its transformer's output (MobileViT), not an Inception module or a one-shot aggregation of conv chains`);
   if (ins.includes(x) || readInside(ctx, region, ins)) {
     return matchOneShotAggregation(ctx, concat, x)
       ?? skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');

@@ -25,13 +25,16 @@
  *          to a coarser resolution and back), which merges scales (multi-scale): an FPN's top-down sums,
  *          LR-ASPP's head, HRNet's fusion. Were it read as a unit, its region would span the backbone
  *          between the two scales, and the blocks inside would be taken by it.
+ *          A sum whose branch holds self-attention (a MatMul of two computed tensors), a transformer block
+ *          written on N×C×H×W maps with 1×1 conv projections (CoAtNet, MaxViT) (transformer); a sum with
+ *          no conv on either input (no-conv): PoolFormer's token mixer x + ls·(AvgPool(x) − x), GRN's + x.
  *          QLinearAdd, a QOperator model's integer sum (integer-op): se-inject writes float SE only.
  *          DLA's aggregation node, Root: conv1×1(cat(x2, x1, ...)) + x2 (aggregation): only 1×1 convs,
  *          over a concat of x and maps from before the block. It merges features of several depths (Yu
  *          et al. 2018, Eq. 5); it is no building block, and no SE-DLA puts SE there.
  */
 
-import { MAX_BLOCK_DEPTH, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, attentionIn, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import type { BranchSum } from '../src/analysis/branch-sum.js';
@@ -71,12 +74,15 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const region = regionBetween(ctx, x, ends, regionAt);
   const up = upsampling(ctx, region);
   if (up) return skip('residual', add, 'multi-scale', `a merge of two resolutions: ${nodeLabel(up)} upsamples a map computed at a coarser one from ${x} (a feature pyramid's top-down sum, LR-ASPP's head, HRNet's fusion), not a residual unit`);
+  const attention = attentionIn(ctx, region);
+  if (attention) return skip('residual', add, 'transformer', `a branch holds self-attention over tokens (${nodeLabel(attention)}): a transformer block on a feature map (CoAtNet's, MaxViT's), whose 1×1 convs are its projections, not a residual unit of convs`);
   const convA = convsOnPath(ctx, region, x, a), convB = convsOnPath(ctx, region, x, b);
   const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
   // A sum of single-conv branches (RepVGG, MobileOne) looks like an ambiguous sum, or like a unit whose
   // branch is itself a sum: only then is it asked for.
   const sum = convA === convB || isSum(ctx, branch) ? branchSumOf(ctx, add) : undefined;
   if (sum) return matchBranchSum(ctx, add, options, sum);
+  if (convA === 0 && convB === 0) return skip('residual', add, 'no-conv', `no conv on either input since ${x}: a sum of other ops (a MetaFormer token mixer such as PoolFormer's AvgPool(x) − x, the residual term of a normalization such as ConvNeXt-V2's GRN), not a residual unit of convs`);
   if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
   const notShortcut = whyNotAProjection(ctx, x, shortcut);
   if (notShortcut) return skip('residual', add, 'not-a-shortcut', notShortcut, branch);

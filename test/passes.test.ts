@@ -297,3 +297,73 @@ describe('small committed fixtures', () => {
     expect(model.graph.nodes.filter((n) => n.opType === 'HardSigmoid')).toHaveLength(17);
   });
 });
+
+describe('blocks of conv–transformer and MetaFormer models', () => {
+  /** x → Conv → GRN channels-first (ReduceL2 over H×W, ÷ its ReduceMean over C, x·N·γ + β + x) → Conv → Add(x). */
+  function grnBlock() {
+    const c1 = conv('x', 'c1', 16, 16), c2 = conv('g', 'c2', 16, 16, 1);
+    const gamma = weight('gamma', [1, 16, 1, 1]), beta = weight('beta', [1, 16, 1, 1]), eps = weight('eps', [1]);
+    return buildModel({
+      nodes: [c1.node,
+        node('ReduceL2', ['c1'], ['gx'], { axes: [2, 3], keepdims: 1 }), node('ReduceMean', ['gx'], ['gm'], { axes: [1], keepdims: 1 }),
+        node('Add', ['gm', 'eps'], ['ge']), node('Div', ['gx', 'ge'], ['nx']), node('Mul', ['c1', 'nx'], ['xn']),
+        node('Mul', ['gamma', 'xn'], ['gxn']), node('Add', ['gxn', 'beta'], ['gb']), node('Add', ['gb', 'c1'], ['g']),
+        c2.node, node('Add', ['x', 'c2'], ['sum']), node('GlobalAveragePool', ['sum'], ['y'])],
+      inits: [...c1.inits, ...c2.inits, gamma, beta, eps], input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 16, 1, 1] },
+    });
+  }
+
+  it("ConvNeXt-V2's GRN (a mean over the channels of per-channel norms, no learned gate) is no attention: the unit gets SE", () => {
+    const report = inject(grnBlock());
+    expect(report.blocks.map((b) => b.tensor)).toEqual(['c2']);
+    expect(report.candidates.find((c) => c.node === 'g')).toMatchObject({ result: 'skipped', code: 'no-conv' });
+  });
+
+  it("negative: a sum with no conv on either input (PoolFormer's token mixer x + AvgPool(x) − x) is left alone as no-conv", () => {
+    const model = buildModel({
+      nodes: [node('AveragePool', ['x'], ['p'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] }), node('Sub', ['p', 'x'], ['m']),
+        node('Add', ['x', 'm'], ['sum']), node('GlobalAveragePool', ['sum'], ['y'])],
+      inits: [], input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 16, 1, 1] },
+    });
+    const report = inject(model);
+    expect(report.inserted).toBe(0);
+    expect(report.candidates.find((c) => c.node === 'sum')).toMatchObject({ result: 'skipped', code: 'no-conv' });
+  });
+
+  /** Self-attention on a map: 1×1 convs q, k, v, reshaped to N×C×L, softmax(qᵀk), v·a, back to N×C×H×W, a 1×1 projection. */
+  function attention(x: string, out: string) {
+    const q = conv(x, `${out}.q`, 16, 16, 1), k = conv(x, `${out}.k`, 16, 16, 1), v = conv(x, `${out}.v`, 16, 16, 1);
+    const p = conv(`${out}.o`, out, 16, 16, 1);
+    const shape = int64s(`${out}.tokens`, [1, 16, 64]), back = int64s(`${out}.map`, [1, 16, 8, 8]);
+    return {
+      nodes: [q.node, k.node, v.node,
+        ...['q', 'k', 'v'].map((t) => node('Reshape', [`${out}.${t}`, shape.name], [`${out}.${t}t`])),
+        node('Transpose', [`${out}.qt`], [`${out}.qT`], { perm: [0, 2, 1] }), node('MatMul', [`${out}.qT`, `${out}.kt`], [`${out}.s`]),
+        node('Softmax', [`${out}.s`], [`${out}.a`], { axis: -1 }), node('Transpose', [`${out}.a`], [`${out}.aT`], { perm: [0, 2, 1] }),
+        node('MatMul', [`${out}.vt`, `${out}.aT`], [`${out}.av`]), node('Reshape', [`${out}.av`, back.name], [`${out}.o`]), p.node],
+      inits: [...q.inits, ...k.inits, ...v.inits, ...p.inits, shape, back],
+    };
+  }
+
+  it('negative: a residual sum around self-attention on a map (CoAtNet, MaxViT) is a transformer block, left alone', () => {
+    const a = attention('x', 'att');
+    const model = buildModel({
+      nodes: [...a.nodes, node('Add', ['x', 'att'], ['sum']), node('GlobalAveragePool', ['sum'], ['y'])],
+      inits: a.inits, input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 16, 1, 1] },
+    });
+    const report = inject(model);
+    expect(report.inserted).toBe(0);
+    expect(report.candidates.find((c) => c.node === 'sum')).toMatchObject({ result: 'skipped', code: 'transformer' });
+  });
+
+  it("negative: MobileViT's Concat(x, transformer(x)) before its fusion conv is no Inception module", () => {
+    const a = attention('x', 'att'), fuse = conv('cat', 'fused', 32, 16);
+    const model = buildModel({
+      nodes: [...a.nodes, node('Concat', ['x', 'att'], ['cat'], { axis: 1 }), fuse.node, node('GlobalAveragePool', ['fused'], ['y'])],
+      inits: [...a.inits, ...fuse.inits], input: { name: 'x', dims: [1, 16, 8, 8] }, output: { name: 'y', dims: [1, 16, 1, 1] },
+    });
+    const report = inject(model);
+    expect(report.inserted).toBe(0);
+    expect(report.candidates.find((c) => c.node === 'cat')).toMatchObject({ result: 'skipped', code: 'transformer' });
+  });
+});

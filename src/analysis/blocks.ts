@@ -733,8 +733,20 @@ export function isExcitationGate(ctx: Ctx, gate: string): boolean {
     // A per-channel vector: N×C×1×1 (N×M×C×1×1), or N×1×C while ECA's 1-D conv runs across the channels;
     // a relayout's input is asked in turn.
     if (dims && dims.length >= 4 && !RELAYOUTS.has(p.opType) && dims.slice(-2).some((d) => d !== 1)) return [];
-    return POOLS.has(p.opType) || dataInputs(ctx, p);
+    return isGlobalPool(ctx, p) || dataInputs(ctx, p);
   });
+}
+
+/**
+ * A pool over the spatial axes: a global pool op, or a ReduceMean/ReduceMax whose input has a spatial
+ * extent (H×W > 1). A mean over the channels of an N×C×1×1 vector pools nothing spatial: ConvNeXt-V2's
+ * GRN divides its per-channel L2 norms by their mean over C, a normalization with no learned gate.
+ */
+function isGlobalPool(ctx: Ctx, p: NodeProto): boolean {
+  if (!POOLS.has(p.opType)) return false;
+  if (p.opType.startsWith('Global')) return true;
+  const d = dimsOf(ctx, dataInputs(ctx, p)[0] ?? '');
+  return !d || d.length < 3 || d.slice(-2).some((n) => n !== 1);
 }
 
 /**
@@ -792,6 +804,20 @@ export function isSEScale(ctx: Ctx, n: NodeProto): boolean {
   };
   const gates = (x: string, g: string) => full(x) && (isExcitationGate(ctx, g) || isSpatialGate(ctx, g, x));
   return gates(a, b) || gates(b, a);
+}
+
+/**
+ * The first self-attention product in a region: a MatMul (or Einsum) of two computed tensors, as q·kᵀ and
+ * softmax(q·kᵀ)·v over tokens (a feature map reshaped to N×L×d). A MatMul by weights is a Linear layer,
+ * as a channels-last MLP writes its 1×1 convs (ConvNeXt); undefined where the region has no attention.
+ */
+export function attentionIn(ctx: Ctx, region: Iterable<NodeProto>): NodeProto | undefined {
+  for (const n of region) {
+    if (n.opType !== 'MatMul' && n.opType !== 'Einsum') continue;
+    const data = dataInputs(ctx, n);
+    if (data.length === 2 && !isConstant(ctx, data[0]!) && !isConstant(ctx, data[1]!)) return n;
+  }
+  return undefined;
 }
 
 export function findSE(ctx: Ctx, region: Iterable<NodeProto>): NodeProto | undefined {

@@ -116,6 +116,7 @@ export const REASONS = {
   'not-depthwise': 'not a spatial depthwise conv',
   'no-projection': 'no pointwise 1×1 projection after the depthwise conv',
   'no-conv': 'no conv on either side',
+  transformer: 'a branch holds self-attention over tokens (a conv–transformer block: MobileViT, CoAtNet), not a conv block',
   'has-se': 'already holds SE or another attention block (eSE, ECA, CBAM)',
   'graph-output': 'the block output is a graph output',
   prediction: "a prediction layer's output (reshaped into boxes or scores, as SSD's heads), not a feature map a later layer reads",
