@@ -189,3 +189,19 @@ describe('CSP stages', () => {
     expect(report.inserted).toBe(0);
   });
 });
+
+describe('conv–transformer hybrids and MetaFormers: what is left alone, and why', () => {
+  const codes = async (file: string) => analyze(await loadModel(path.join(DIR, file))).candidates.filter((c) => c.result === 'skipped');
+
+  it("MobileViT: the transformer's rank-3 token sums are no feature maps, and Concat(x, transformer) before the fusion conv is no Inception module", async () => {
+    const skipped = await codes('mobilevit_op13.onnx');
+    expect(skipped.filter((c) => c.node.includes('/transformer/')).every((c) => c.code === 'not-feature-map')).toBe(true);
+    expect(skipped.find((c) => c.node === '/stage2/stage2.1/Concat')).toMatchObject({ pass: 'inception', code: 'transformer' });
+  });
+
+  it("PoolFormer's token mixer and GRN's + x hold no conv; CoAtNet's attention residual is a transformer block", async () => {
+    expect((await codes('poolformer_op13.onnx')).filter((c) => /stage\d\.\d\/Add$/.test(c.node)).map((c) => c.code)).toEqual(Array(4).fill('no-conv'));
+    expect((await codes('convnext_v2_convmlp_op13.onnx')).filter((c) => c.node.endsWith('/grn/Add_2')).map((c) => c.code)).toEqual(Array(4).fill('no-conv'));
+    expect((await codes('coatnet_op13.onnx')).find((c) => c.node === '/stage2/stage2.1/Add')).toMatchObject({ code: 'transformer' });
+  });
+});
