@@ -8,7 +8,8 @@
  *          Concat(x, transformer(x)) before its fusion conv), a conv–transformer block (transformer).
  *          DenseNet's growing concats (an input is computed from another), the inner concats of
  *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle), CSP merges
- *          (a branch holds a residual sum: CSPNet, YOLOv5's C3, CSPDarknet53), MixConv's
+ *          (a branch holds a residual sum: CSPNet, YOLOv5's C3, CSPDarknet53; YOLOv8's C2f, whose concat
+ *          also takes every bottleneck's output, when every sum in it is a residual x + F(x)), MixConv's
  *          mixed depthwise conv (depthwise convs of one map's channel groups: the depthwise pass's).
  * Writes   Concat(b1..bk) → SE(Concat(b1..bk)); in a QDQ model after the concat's DequantizeLinear
  *
@@ -51,12 +52,17 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   const region = regionBetween(ctx, x, ins);
   const attention = attentionIn(ctx, region);
   if (attention) return skip('inception', concat, 'transformer', `a branch holds self-attention over tokens (${nodeLabel(attention)}): a conv–transformer block that concatenates its input with its transformer's output (MobileViT), not an Inception module or a one-shot aggregation of conv chains`);
+  const sums = [...region].filter((n) => n.opType === 'Add' && dataInputs(ctx, n).length === 2 && dataInputs(ctx, n).every((i) => isFeatureMap(ctx, i)));
   if (ins.includes(x) || readInside(ctx, region, ins)) {
-    return matchOneShotAggregation(ctx, concat, x)
-      ?? skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
+    const aggregation = matchOneShotAggregation(ctx, concat, x);
+    if (aggregation) return aggregation;
+    // YOLOv8's C2f concatenates its split halves and every residual bottleneck's output: a CSP merge whose
+    // units are its residual sums, not dense connectivity. Only where every sum is a residual x + F(x):
+    // a NASNet cell's sums add two different maps.
+    if (sums.length > 0 && sums.every((n) => isResidualSum(ctx, n))) return cspMerge(concat, sums[0]!);
+    return skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
   }
-  const sum = [...region].find((n) => n.opType === 'Add' && dataInputs(ctx, n).length === 2 && dataInputs(ctx, n).every((i) => isFeatureMap(ctx, i)));
-  if (sum) return skip('inception', concat, 'other-family', `a branch holds a sum of maps (${nodeLabel(sum)}), a block of its own (as a cross-stage partial merge holds its residual units: CSPNet, YOLOv5's C3), not an Inception branch`);
+  if (sums.length > 0) return cspMerge(concat, sums[0]!);
   const convBranches = ins.filter((i) => convsOnPath(ctx, region, x, i) > 0).length;
   if (convBranches < 2) return skip('inception', concat, 'too-few-branches', `${convBranches} conv branch(es); an Inception module has at least two`);
   region.add(concat);
@@ -67,6 +73,17 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
     family: 'inception', node: nodeLabel(concat), tensor: out,
     site: { family: 'inception', rule: 'insertSEAfterInceptionConcat', tensor: out, rewire: [...users], region },
   };
+}
+
+/** A cross-stage partial merge: a concat whose branch holds a sum of maps, a block of its own. */
+function cspMerge(concat: NodeProto, sum: NodeProto): Candidate {
+  return skip('inception', concat, 'other-family', `a branch holds a sum of maps (${nodeLabel(sum)}), a block of its own (as a cross-stage partial merge holds its residual units: CSPNet, YOLOv5's C3, YOLOv8's C2f), not an Inception branch`);
+}
+
+/** x + F(x): one summand of the Add is computed from the other. */
+function isResidualSum(ctx: Ctx, add: NodeProto): boolean {
+  const [a, b] = dataInputs(ctx, add) as [string, string];
+  return regionBetween(ctx, a, [b]).size > 0 || regionBetween(ctx, b, [a]).size > 0;
 }
 
 /** An OSA or ELAN module: ≥3 maps from x by chains, aggregated by one 1×1 conv; undefined if it is not one. */

@@ -26,7 +26,10 @@ import type { Candidate, Pass, PassOptions } from '../src/se/site.js';
 function step(ctx: Ctx, t: string): { next: NodeProto; se?: NodeProto } | undefined {
   const users = dataConsumers(ctx, t);
   if (users.length === 1) return { next: users[0]! };
-  const muls = users.filter((u) => u.opType === 'Mul' && dimsOf(ctx, u.outputs[0]!)?.join() === dimsOf(ctx, t)?.join());
+  // x·f(x): the Mul's other factor computed from t. A map read by several layers, one of them a Mul by a
+  // constant (BiFPN's fusion weight), is the block's output: the walk stops there.
+  const muls = users.filter((u) => u.opType === 'Mul' && dimsOf(ctx, u.outputs[0]!)?.join() === dimsOf(ctx, t)?.join()
+    && dataInputs(ctx, u).length === 2 && dataInputs(ctx, u).some((i) => i !== t && regionBetween(ctx, t, [i]).size > 0));
   if (muls.length !== 1) return undefined;
   return { next: muls[0]!, se: isSEScale(ctx, muls[0]!) ? muls[0] : undefined };
 }
