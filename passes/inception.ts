@@ -10,7 +10,8 @@
  *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle), CSP merges
  *          (a branch holds a residual sum: CSPNet, YOLOv5's C3, CSPDarknet53; YOLOv8's C2f, whose concat
  *          also takes every bottleneck's output, when every sum in it is a residual x + F(x)), MixConv's
- *          mixed depthwise conv (depthwise convs of one map's channel groups: the depthwise pass's).
+ *          mixed depthwise conv (depthwise convs of one map's channel groups: the depthwise pass's),
+ *          a NAS cell's output (a concat of pairwise sums of its operations: NASNet-A, `nas-cell`).
  * Writes   Concat(b1..bk) → SE(Concat(b1..bk)); in a QDQ model after the concat's DequantizeLinear
  *
  * insertSEAfterOneShotAggregation — VoVNet's OSA module (Lee et al. 2019), whose V2 (CenterMask, Lee &
@@ -24,7 +25,7 @@
  */
 
 import {
-  MAX_BLOCK_DEPTH, attentionIn, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isPointwiseConv, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, isNasCellConcat, attentionIn, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isPointwiseConv, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
@@ -46,6 +47,7 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   const users = ctx.graph.consumers(out);
   const readers = dataConsumers(ctx, out);
   if (readers.length > 0 && readers.every((u) => u.opType === 'Concat')) return skip('inception', concat, 'inner-concat', 'an inner concat of a larger module');
+  if (isNasCellConcat(ctx, concat)) return skip('inception', concat, 'nas-cell', "a NAS cell's output (NASNet, PNASNet, AmoebaNet: a concat of pairwise sums of separable convs, pools and identities), no Inception module; no SE paper places SE in or after such a cell");
   const meet = meetingPoint(ctx, ins);
   if (!meet.x) return skip('inception', concat, meet.why === 'budget' ? 'budget' : 'no-block-input', meet.why === 'budget' ? `no module input within ${MAX_BLOCK_DEPTH} ops` : 'the branches share no module input');
   const x = meet.x;

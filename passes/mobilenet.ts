@@ -11,7 +11,7 @@
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isPointwiseConv, isSEScale, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, nasCellOf, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isPointwiseConv, isSEScale, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
@@ -123,6 +123,8 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
     return skip('mobilenet', dw, 'no-projection', 'no pointwise 1×1 projection after the depthwise conv');
   }
   const tail = forward(ctx, head.pointwise.outputs[0]!, false);
+  const cell = nasCellOf(ctx, tail.end);
+  if (cell) return skip('mobilenet', dw, 'nas-cell', `a separable conv inside a NAS cell (its sums concatenated by ${nodeLabel(cell)}: NASNet, PNASNet, AmoebaNet), not a depthwise-separable block of its own; no SE paper places SE inside such a cell`, tail.end);
   const x = blockInput(ctx, mixed ? mixed.whole : dw.inputs[0]!);
   const region = regionBetween(ctx, x, [tail.end]);
   const existing = head.se ?? tail.se ?? findSE(ctx, region);

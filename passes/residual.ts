@@ -34,7 +34,7 @@
  *          et al. 2018, Eq. 5); it is no building block, and no SE-DLA puts SE there.
  */
 
-import { MAX_BLOCK_DEPTH, attentionIn, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, dataConsumers, isNasCellConcat, attentionIn, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import type { BranchSum } from '../src/analysis/branch-sum.js';
@@ -64,6 +64,8 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
     return skip('residual', add, 'shape-arithmetic', 'shape arithmetic, not a feature map');
   }
   if (!sameDims(dimsA, dimsB)) return skip('residual', add, 'broadcast', 'a broadcasting Add, not a residual sum');
+  const readers = dataConsumers(ctx, add.outputs[0]!);
+  if (readers.length === 1 && isNasCellConcat(ctx, readers[0]!)) return skip('residual', add, 'nas-cell', `a pairwise sum of a NAS cell's operations, concatenated by ${nodeLabel(readers[0]!)} (NASNet, PNASNet, AmoebaNet), not a residual unit; no SE paper places SE inside such a cell`);
   const outer = outerBranchSum(ctx, add, at);
   if (outer) return skip('residual', add, 'inner-sum', `an inner Add of a sum of ${outer.terms.length} single-conv branches of ${outer.x} (RepVGG, MobileOne), whose block is the whole sum`);
   const ends = [a, b];

@@ -190,6 +190,16 @@ describe('CSP stages', () => {
   });
 });
 
+describe('NAS cells', () => {
+  it('NASNet-A normal cells: every sum, separable conv and cell concat left alone as a NAS cell, none as another family', async () => {
+    const report = analyze(await loadModel(path.join(DIR, 'nasnet_a_normal_op13.onnx')));
+    const inCells = report.candidates.filter((c) => c.node.startsWith('/cell_'));
+    expect(inCells.filter((c) => c.result !== 'skipped')).toEqual([]);
+    expect(new Set(inCells.map((c) => c.code))).toEqual(new Set(['nas-cell']));
+    expect(inCells.filter((c) => c.pass === 'inception').map((c) => c.node)).toEqual(['/cell_0/Concat', '/cell_1/Concat']);
+  });
+});
+
 describe('conv–transformer hybrids and MetaFormers: what is left alone, and why', () => {
   const codes = async (file: string) => analyze(await loadModel(path.join(DIR, file))).candidates.filter((c) => c.result === 'skipped');
 

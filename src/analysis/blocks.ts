@@ -876,3 +876,33 @@ export function isChannelConcat(ctx: Ctx, n: NodeProto): boolean {
   const axis = n.attributes.find((a) => a.name === 'axis')?.i ?? 0;
   return rank === 4 && (axis === 1 || axis === -3);
 }
+
+/**
+ * A NAS cell's output (NASNet-A, PNASNet, AmoebaNet, DARTS): a channel Concat of ≥2 pairwise sums of the
+ * cell's operations (separable convs, pools, identities), one at least adding two maps neither computed
+ * from the other. No SE paper places SE in or after such a cell; its sums are no residual units.
+ */
+export function isNasCellConcat(ctx: Ctx, concat: NodeProto): boolean {
+  if (concat.opType !== 'Concat' || !isChannelConcat(ctx, concat)) return false;
+  const sums = concat.inputs.map((t) => producerOf(ctx, t)).filter((p): p is NodeProto => p?.opType === 'Add' && dataInputs(ctx, p).length === 2 && dataInputs(ctx, p).every((i) => isFeatureMap(ctx, i)));
+  if (sums.length < 2) return false;
+  return sums.some((s) => {
+    const [a, b] = dataInputs(ctx, s) as [string, string];
+    return a !== b && regionBetween(ctx, a, [b]).size === 0 && regionBetween(ctx, b, [a]).size === 0;
+  });
+}
+
+/** The NAS cell (its Concat) that `t` is an operation of: followed through single readers to a sum that such a cell concatenates. */
+export function nasCellOf(ctx: Ctx, t: string): NodeProto | undefined {
+  for (let i = 0; i < 16; i++) {
+    const readers = dataConsumers(ctx, t);
+    if (readers.length !== 1 || !readers[0]!.outputs[0]) return undefined;
+    const r = readers[0]!;
+    if (r.opType === 'Add') {
+      const cat = dataConsumers(ctx, r.outputs[0]!);
+      return cat.length === 1 && isNasCellConcat(ctx, cat[0]!) ? cat[0] : undefined;
+    }
+    t = r.outputs[0]!;
+  }
+  return undefined;
+}

@@ -108,6 +108,7 @@ export const REASONS = {
   aggregation: "an aggregation node (DLA's Root: a 1×1 conv over a concat of the block input and earlier maps, plus the block input), not a residual unit",
   'multi-scale': 'a merge of maps of two resolutions (an upsampled branch: a feature pyramid, LR-ASPP, HRNet), not a residual unit',
   'inner-sum': 'an inner Add of a sum of single-conv branches (RepVGG, MobileOne), whose block is the whole sum',
+  'nas-cell': 'an operation or the output of a NAS cell (NASNet, PNASNet, AmoebaNet: pairwise sums of separable convs, pools and identities, concatenated), where no SE paper places SE',
   'not-channel-concat': 'not a channel concat of feature maps',
   'too-few-branches': 'fewer than two conv branches',
   'other-family': "another family's block",
