@@ -62,6 +62,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
     // units are its residual sums, not dense connectivity. Only where every sum is a residual x + F(x):
     // a NASNet cell's sums add two different maps.
     if (sums.length > 0 && sums.every((n) => isResidualSum(ctx, n))) return cspMerge(concat, sums[0]!);
+    // SPP/SPPF: a map and max pools of it (chained or parallel), concatenated: no conv between them.
+    if (!hasConv(region)) return skip('inception', concat, 'too-few-branches', 'no conv branch: a pooling pyramid (SPP, SPPF: a map and max pools of it, concatenated)');
     return skip('inception', concat, 'dense', 'dense connectivity (an input is computed from another, as in DenseNet)');
   }
   if (sums.length > 0) return cspMerge(concat, sums[0]!);
@@ -86,6 +88,11 @@ function cspMerge(concat: NodeProto, sum: NodeProto): Candidate {
 function isResidualSum(ctx: Ctx, add: NodeProto): boolean {
   const [a, b] = dataInputs(ctx, add) as [string, string];
   return regionBetween(ctx, a, [b]).size > 0 || regionBetween(ctx, b, [a]).size > 0;
+}
+
+function hasConv(region: ReadonlySet<NodeProto>): boolean {
+  for (const n of region) if (n.opType === 'Conv') return true;
+  return false;
 }
 
 /** An OSA or ELAN module: ≥3 maps from x by chains, aggregated by one 1×1 conv; undefined if it is not one. */

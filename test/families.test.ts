@@ -188,6 +188,12 @@ describe('CSP stages', () => {
     for (const c of concats) expect(c.reason).toMatch(/a block of its own \(as a cross-stage partial merge holds its residual units: CSPNet, YOLOv5.s C3, YOLOv8.s C2f\)/);
     expect(report.inserted).toBe(0);
   });
+
+  it.each(['yolov5_c3_op12.onnx', 'yolov8_c2f_op13.onnx'])('%s: SPPF\'s concat of a map and its max pools is a pooling pyramid, not dense connectivity', async (file) => {
+    const report = analyze(await loadModel(path.join(DIR, file)));
+    const sppf = report.candidates.filter((c) => c.pass === 'inception' && /pooling pyramid/.test(c.reason ?? ''));
+    expect(sppf.map((c) => c.code)).toEqual(['too-few-branches']);
+  });
 });
 
 describe('NAS cells', () => {
