@@ -43,6 +43,8 @@ export interface Ctx {
   /** The records valueFacts found last (RECENT of them, the oldest replaced next), and where the next goes. */
   recent: (ValueFacts | undefined)[];
   recentNext: number;
+  /** isNasCellConcat's answer per Concat, once asked: every sum a wide concat gathers asks about it. */
+  nasCells: Map<NodeProto, boolean>;
 }
 
 /**
@@ -83,7 +85,7 @@ export function blockContext(graph: Graph, shapes: ShapeMap): Ctx {
     shapesById: shapes instanceof ValueShapes && shapes.graph === graph ? shapes : undefined,
     facts: new Array<ValueFacts | undefined>(graph.valueCount),
     unknown: new Map(), searches: 0, walks: 0, lists: { stack: [], visited: [], queue: [] },
-    recent: new Array<ValueFacts | undefined>(RECENT).fill(undefined), recentNext: 0,
+    recent: new Array<ValueFacts | undefined>(RECENT).fill(undefined), recentNext: 0, nasCells: new Map(),
   };
 }
 
@@ -883,6 +885,12 @@ export function isChannelConcat(ctx: Ctx, n: NodeProto): boolean {
  * from the other. No SE paper places SE in or after such a cell; its sums are no residual units.
  */
 export function isNasCellConcat(ctx: Ctx, concat: NodeProto): boolean {
+  let known = ctx.nasCells.get(concat);
+  if (known === undefined) ctx.nasCells.set(concat, (known = nasCellConcat(ctx, concat)));
+  return known;
+}
+
+function nasCellConcat(ctx: Ctx, concat: NodeProto): boolean {
   if (concat.opType !== 'Concat' || !isChannelConcat(ctx, concat)) return false;
   const sums = concat.inputs.map((t) => producerOf(ctx, t)).filter((p): p is NodeProto => p?.opType === 'Add' && dataInputs(ctx, p).length === 2 && dataInputs(ctx, p).every((i) => isFeatureMap(ctx, i)));
   if (sums.length < 2) return false;
