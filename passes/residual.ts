@@ -35,6 +35,7 @@
  */
 
 import { MAX_BLOCK_DEPTH, dataConsumers, isNasCellConcat, attentionIn, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
+import { sameDims } from '../src/analysis/shape-rules.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import type { BranchSum } from '../src/analysis/branch-sum.js';
@@ -140,12 +141,6 @@ function aggregatedFrom(ctx: Ctx, region: ReadonlySet<NodeProto>, x: string): st
     }
   }
   return outside;
-}
-
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The nearest op outside the ONNX standard that a tensor of unknown shape descends from, if any. */

@@ -5,6 +5,7 @@
 import type { NodeProto } from '../onnx/proto.js';
 import type { Ctx } from './blocks.js';
 import { dataConsumers, dataInputs, dimsOf, isAffineStep, producerOf } from './blocks.js';
+import { sameDims } from './shape-rules.js';
 
 export interface BranchSum {
   /** The input every branch reads. */
@@ -27,12 +28,6 @@ function sumTerms(ctx: Ctx, add: NodeProto, adds: NodeProto[], terms: string[]):
     if (inner) sumTerms(ctx, p!, adds, terms);
     else terms.push(t);
   }
-}
-
-function sameDims(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

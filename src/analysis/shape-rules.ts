@@ -88,8 +88,9 @@ const INTEGER = new Set<number>([DataType.INT64, DataType.INT32, DataType.INT16,
 
 const COMPARISONS = new Set(['Equal', 'Less', 'Greater', 'And', 'Or', 'Not']);
 
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
+/** Two known shapes of the same dims (false where either is unknown). */
+export function sameDims(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
