@@ -4,6 +4,7 @@
 
 import { analyseModel } from './analysis/analyse.js';
 import { functionCalls } from './analysis/functions.js';
+import { imageSizeNote } from './analysis/input-dims.js';
 import { attentionSites, injectSE } from './inject.js';
 import type { SitesReport } from './report/sites.js';
 import type { InjectOptions } from './inject.js';
@@ -27,7 +28,7 @@ export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   const summary = summarize(model, analysis.shapes, analysis.macs);
   const target = dryRun ? cloneModel(model) : model;
   const { report } = injectSE(target, o, analysis);
-  const notes = [clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
+  const notes = [imageSizeNote(model.graph.proto.inputs, o), clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
   const opCounts = { before: summary.opCounts, after: countOps(target.graph) };
   return { file: model.label, dryRun, model: summary, ...report, opCounts, ...(notes.length ? { notes } : {}) };
 }

@@ -130,12 +130,23 @@ describe('quantized models', () => {
 });
 
 describe('dynamic spatial dimensions', () => {
-  it('are named all at once when unbound, with how to bind them', async () => {
-    const model = await loadModel(path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx'));
-    expect(() => analyze(model)).toThrow(/input input has dynamic dimensions "height" \(axis 2\) and "width" \(axis 3\); bind them for analysis with dims: \{ "height": VALUE, "width": VALUE \}/);
-    const { code, stderr } = await cli([path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx'), '-o', path.join(tmp.dir, 'dyn.onnx')]);
-    expect(code).toBe(2);
-    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/--dims height=VALUE width=VALUE/)]);
+  it('unbound, are analysed at 224×224 and said so in one note; the model written stays dynamic and valid', async () => {
+    const file = path.join(DIR, 'resnet_basic_op13_dynamic_nhw.onnx');
+    const report = analyze(await loadModel(file));
+    expect(report.model.boundDims).toEqual({ batch: 1, height: 224, width: 224 });
+    expect(report.stages.map((s) => s.resolution)).toEqual(['224×224', '112×112', '56×56']);
+    expect(report.notes).toContainEqual(expect.stringMatching(/^dynamic height and width analysed at 224 each .*--dims height=N width=N .*the model written keeps them dynamic$/));
+    const out = path.join(tmp.dir, 'dyn.onnx');
+    const { code, stderr } = await cli([file, '-o', out, '--validate', '--ep', 'cpu', '--init', 'preserve']);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/validation on cpu: passed/);
+    const written = await loadModel(out);
+    expect(written.graph.proto.inputs[0]!.type!.shape!.map((d) => d.param ?? d.value)).toEqual(['batch', 3, 'height', 'width']);
+    expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
+    // Bound, the same blocks at the bound size, and no note.
+    const bound = analyze(await loadModel(file), { dims: { height: 64, width: 64 } });
+    expect(bound.blocks.map((b) => b.tensor)).toEqual(report.blocks.map((b) => b.tensor));
+    expect(bound.notes ?? []).not.toContainEqual(expect.stringMatching(/analysed at 224/));
   });
 
   it('bound for analysis only: the report at the bound H×W, the model written still dynamic', async () => {

@@ -1,7 +1,7 @@
 // Shape inference for the ops CNN exports use, with the integer shape arithmetic that exporters emit
 // for a dynamic batch folded to values (Shape → Gather → Unsqueeze → Concat → Reshape, ...).
-// Dynamic dimensions are bound for analysis only (batch = 1 unless told otherwise); nothing here is
-// written back into a model.
+// Dynamic dimensions are bound for analysis only (input-dims.ts: batch 1 and an image's H×W 224 unless
+// told otherwise); nothing here is written back into a model.
 
 import { SeInjectError } from '../errors.js';
 import { OptionError } from '../options.js';
@@ -12,6 +12,9 @@ import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { inferNode, inputsRead, shapeRuleOf } from './shape-rules.js';
 import type { ShapeRule } from './shape-rules.js';
 import { NodeShapes, ValueShapes } from './value-shapes.js';
+import { inputDimSize } from './input-dims.js';
+import type { DimBindings } from './input-dims.js';
+import type { Dim } from '../ir/types.js';
 
 export interface ValueShape {
   dtype: number;
@@ -38,10 +41,7 @@ export interface ShapeMap extends ShapeLookup {
   keys(): IterableIterator<string>;
 }
 
-export interface DimBindings {
-  batch?: number;
-  dims?: Record<string, number>;
-}
+export type { DimBindings } from './input-dims.js';
 
 const MAX_FOLDED = 64;
 
@@ -215,26 +215,23 @@ function areDims(dims: readonly number[]): boolean {
 }
 
 function bindInputDims(
-  name: string, shape: { value?: number; param?: string }[] | undefined, bind: DimBindings, label: string,
+  name: string, shape: Dim[] | undefined, bind: DimBindings, label: string,
 ): number[] | undefined {
   if (!shape) return undefined;
-  // Every dynamic dimension past the batch that the options leave unbound, named in one message.
-  const unbound = shape.flatMap((d, axis) => (axis > 0 && !(d.value !== undefined && d.param === undefined) && !(d.param && bind.dims && d.param in bind.dims) ? [{ axis, param: d.param ?? '?' }] : []));
+  const sizes = shape.map((_, axis) => inputDimSize(shape, axis, bind));
+  // Every dynamic dimension that nothing binds, named in one message.
+  const unbound = sizes.flatMap((s, axis) => (s.source === 'unbound' ? [{ axis, param: shape[axis]!.param ?? '?' }] : []));
   if (unbound.length) {
     const named = unbound.map((u) => `"${u.param}" (axis ${u.axis})`).join(' and ');
     const params = unbound.map((u) => (u.param === '?' ? 'NAME' : u.param));
     const them = unbound.length > 1 ? 'them' : 'it';
-    throw new OptionError('dims', (w) => `${label}: input ${name} has dynamic ${unbound.length > 1 ? 'dimensions' : 'dimension'} ${named}; bind ${them} for analysis with ${w.bind(params)} (the sizes the report's H×W and MACs are computed at; the model written keeps ${them} dynamic)`);
+    throw new OptionError('dims', (w) => `${label}: input ${name} has dynamic ${unbound.length > 1 ? 'dimensions' : 'dimension'} ${named}; bind ${them} for analysis with ${w.bind(params)} (the sizes the report's shapes and MACs are computed at; the model written keeps ${them} dynamic)`);
   }
-  return shape.map((d, axis) => {
-    if (d.value !== undefined && d.param === undefined) {
-      if (d.value < 0 || d.value > 2 ** 31) {
-        throw new SeInjectError('input', `${label}: input ${name} declares dimension ${d.value} on axis ${axis}; dimensions must be between 0 and 2^31`);
-      }
-      return d.value;
+  return sizes.map((s, axis) => {
+    if (s.source === 'fixed' && (s.size! < 0 || s.size! > 2 ** 31)) {
+      throw new SeInjectError('input', `${label}: input ${name} declares dimension ${s.size} on axis ${axis}; dimensions must be between 0 and 2^31`);
     }
-    if (d.param && bind.dims && d.param in bind.dims) return bind.dims[d.param]!;
-    return bind.batch ?? 1;
+    return s.size!;
   });
 }
 

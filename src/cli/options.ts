@@ -21,7 +21,7 @@ export function analysisOptions<T>(y: Argv<T>) {
   return y
     .option('batch', { type: 'number', defaultDescription: '1', describe: 'Value bound to a dynamic batch (first) dimension for analysis; never written into the model', group: 'Analysis:' })
     .option('input-shapes', { type: 'string', array: true, describe: "Bind whole input shapes, as Polygraphy and onnxsim take them: --input-shapes x:[1,3,224,224] (or x:1,3,224,224); fixed dimensions must match", group: 'Analysis:' })
-    .option('dims', { type: 'string', array: true, describe: 'Bind other dynamic dimensions, e.g. --dims height=224 width=224', group: 'Analysis:' })
+    .option('dims', { type: 'string', array: true, describe: 'Bind other dynamic dimensions, e.g. --dims height=512 width=512 (an image\'s dynamic H and W default to 224)', group: 'Analysis:' })
     .option('json', { type: 'boolean', default: false, describe: 'Print exactly one JSON document on stdout (messages go to stderr)', group: 'Output:' })
     .option('markdown', { type: 'boolean', default: false, describe: 'Print the report as Markdown', group: 'Output:' })
     .option('explain', { type: 'boolean', default: false, describe: 'List every candidate site each pass looked at, and why each one left alone was skipped', group: 'Output:' })

@@ -10,6 +10,7 @@ import { DataType } from '../onnx/proto.js';
 import type { Dim } from '../onnx/proto.js';
 import { floatToHalfBits, halfBitsToFloat } from '../numeric.js';
 import { mulberry32 } from '../random.js';
+import { inputDimSize } from '../analysis/input-dims.js';
 import type { NpyArray } from './npy.js';
 
 export interface InputSpec {
@@ -44,14 +45,13 @@ export function inputSpecs(model: Model): InputSpec[] {
 
 /**
  * Fixed dims stay; a dynamic dim takes its --dims value (keyed by its dim_param, or `<input>_dim<i>` when
- * unnamed), else the batch size when it leads; any other is asked for.
+ * unnamed), else the batch size when it leads, else an image's default H×W (input-dims.ts); any other is asked for.
  */
 export function bindShape(spec: InputSpec, bind: Binding): number[] {
   return spec.shape.map((d, i) => {
-    if (d.value !== undefined) return d.value;
     const key = d.param ?? `${spec.name}_dim${i}`;
-    if (bind.dims[key] !== undefined) return bind.dims[key]!;
-    if (i === 0) return bind.batch;
+    const { size } = inputDimSize(spec.shape, i, bind, key);
+    if (size !== undefined) return size;
     throw new SeInjectError('usage', `input ${spec.name} has a dynamic dimension ${i} (${d.param ?? 'unnamed'}); give its size with --dims ${key}=N`);
   });
 }

@@ -2,6 +2,7 @@
 // in the library's words (option names, not CLI flags), before anything is written. And the options
 // that are right but do not mean what the user likely thinks (a ratio that clamps every squeeze width).
 
+import { inputDimSize } from '../../src/analysis/input-dims.js';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -77,12 +78,26 @@ describe('library options are checked at the boundary', () => {
     expect(() => analyze(fixed, { dims: { batch: 2 } })).toThrow(/^option dims binds batch, but static has no dimension of that name; it has no named dynamic dimensions$/);
   });
 
-  it('dynamic H and W unbound are named together, with one binding for both', () => {
+  it('dynamic H and W of an image take 224 unless bound; other unbound dynamic dimensions are named together, with one binding for all', () => {
     const spec = residualBlock();
-    const m = buildModel({ ...spec, input: { name: 'x', dims: ['batch', 16, 'h', 'w'] }, output: { name: 'y', dims: ['batch', 16, 1, 1] } });
-    expect(() => analyze(m)).toThrow(/^test model: input x has dynamic dimensions "h" \(axis 2\) and "w" \(axis 3\); bind them for analysis with dims: \{ "h": VALUE, "w": VALUE \} \(the sizes the report's H×W and MACs are computed at; the model written keeps them dynamic\)$/);
-    expect(() => analyze(m, { dims: { h: 8 } })).toThrow(/input x has dynamic dimension "w" \(axis 3\); bind it for analysis with dims: \{ "w": VALUE \} \(/);
-    expect(analyze(m, { dims: { h: 8, w: 8 } }).inserted).toBe(1);
+    const image = buildModel({ ...spec, input: { name: 'x', dims: ['batch', 16, 'h', 'w'] }, output: { name: 'y', dims: ['batch', 16, 1, 1] } });
+    expect(analyze(image).model.boundDims).toEqual({ batch: 1, h: 224, w: 224 });
+    expect(analyze(image, { dims: { h: 8 } }).model.boundDims).toEqual({ batch: 1, h: 8, w: 224 });
+    // Channels dynamic as well: which axes are H and W is not declared.
+    const open = buildModel({ ...spec, input: { name: 'x', dims: ['batch', 'c', 'h', 'w'] }, output: { name: 'y', dims: ['batch', 16, 1, 1] } });
+    expect(() => analyze(open)).toThrow(/^test model: input x has dynamic dimensions "c" \(axis 1\) and "h" \(axis 2\) and "w" \(axis 3\); bind them for analysis with dims: \{ "c": VALUE, "h": VALUE, "w": VALUE \} \(the sizes the report's shapes and MACs are computed at; the model written keeps them dynamic\)$/);
+    expect(() => analyze(open, { dims: { c: 16, h: 8 } })).toThrow(/input x has dynamic dimension "w" \(axis 3\); bind it for analysis with dims: \{ "w": VALUE \} \(/);
+    expect(analyze(open, { dims: { c: 16, h: 8, w: 8 } }).inserted).toBe(1);
+  });
+
+  it('an image is told by its declared channels: first (N×C×H×W) or last (N×H×W×C)', () => {
+    const dims = (...ds: (number | string)[]) => ds.map((d) => (typeof d === 'number' ? { value: d } : { param: d }));
+    const sources = (shape: ReturnType<typeof dims>) => shape.map((_, i) => inputDimSize(shape, i, {}).source);
+    expect(sources(dims('n', 3, 'h', 'w'))).toEqual(['batch', 'fixed', 'image', 'image']);
+    expect(sources(dims('n', 'h', 'w', 3))).toEqual(['batch', 'image', 'image', 'fixed']);
+    expect(sources(dims('n', 'c', 'h', 'w'))).toEqual(['batch', 'unbound', 'unbound', 'unbound']);
+    expect(sources(dims('n', 'seq', 64))).toEqual(['batch', 'unbound', 'fixed']);
+    expect(inputDimSize(dims('n', 3, 'h', 'w'), 2, { dims: { h: 96 } })).toEqual({ size: 96, source: 'bound' });
   });
 
   it('stages the model lacks are named in library words', async () => {

@@ -69,14 +69,18 @@ describe('validateModels', () => {
     expect(a.outputs[0]!.maxAbsDiff).not.toBe(c.outputs[0]!.maxAbsDiff);
   });
 
-  it('asks for --dims when a dynamic dimension other than the first is unnamed by the options', async () => {
+  it('runs a dynamic image at 224×224 unless --dims says otherwise, and asks for any other dynamic dimension', async () => {
     const bytes = buildModelBytes(convReluSpec({ inputDims: ['N', 4, 'H', 'W'] }));
-    const error = await validateModels({ bytes }, { bytes }, CPU).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SeInjectError);
-    expect((error as SeInjectError).kind).toBe('usage');
-    expect((error as SeInjectError).message).toMatch(/input x has a dynamic dimension 2 \(H\); give its size with --dims H=N/);
+    const defaulted = await validateModels({ bytes }, { bytes }, CPU);
+    expect(defaulted.outputs[0]!.shape).toEqual([1, 8, 224, 224]);
     const bound = await validateModels({ bytes }, { bytes }, { ...CPU, batch: 2, dims: { H: 6, W: 5 } });
     expect(bound.outputs[0]!.shape).toEqual([2, 8, 6, 5]);
+    // Channels dynamic too: not an image whose H and W se-inject can tell apart.
+    const open = buildModelBytes(convReluSpec({ inputDims: ['N', 'C', 'H', 'W'] }));
+    const error = await validateModels({ bytes: open }, { bytes: open }, CPU).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SeInjectError);
+    expect((error as SeInjectError).kind).toBe('usage');
+    expect((error as SeInjectError).message).toMatch(/input x has a dynamic dimension 1 \(C\); give its size with --dims C=N/);
   });
 
   it('passes float16 inputs and compares float16 outputs', async () => {
