@@ -126,6 +126,13 @@ describe('quantized models', () => {
     const residual = report.candidates.filter((c) => c.pass === 'residual');
     expect(residual).toHaveLength(6);
     for (const c of residual) expect(c).toMatchObject({ result: 'skipped', code: 'integer-op' });
+    // Its parameters are the float model's (int8 kernels and int32 biases; no scale or zero point), and
+    // its integer convs are counted as the convs they stand for.
+    const float = analyze(await loadModel(path.join(DIR, 'resnet_basic_op13_constants.onnx')));
+    expect(report.params.before).toBe(float.params.before);
+    const convMacs = (r: typeof report) => r.macs.byOp.before.QLinearConv ?? r.macs.byOp.before.Conv;
+    expect(report.macs.before).toBeGreaterThan(0);
+    expect(convMacs(report)).toBe(convMacs(float));
   });
 });
 

@@ -35,16 +35,16 @@ export interface ParamCount {
 /** The model's float parameters, wherever they are stored. */
 export function countParams(g: Graph): ParamCount {
   let initializers = 0;
-  // Scales and integer weights are told apart only in a model that dequantizes (QDQ form).
+  // Scales and integer weights are told apart only in a quantized model (QDQ or QOperator form).
   const nodes = g.nodes;
-  let dequantizes = false;
-  for (let i = 0; i < nodes.length && !dequantizes; i++) dequantizes = QDQ.has(nodes[i]!.opType);
+  let quantized = false;
+  for (let i = 0; i < nodes.length && !quantized; i++) quantized = isQuantOp(nodes[i]!.opType);
   // forEach and an indexed loop: these run once over every initializer and node, mostly before the
   // optimizer takes them, where a for-of allocates an iterator result per element.
   g.initializers.forEach((t) => {
     const float = FLOAT_TYPES.has(t.dataType);
-    // A scale is a scalar or one value per channel; an integer tensor counts only when dequantized.
-    const counted = !dequantizes ? float : float ? t.dims.length > 1 || !isQuantScale(g, t.name) : isQuantizedWeight(g, t.name);
+    // A scale is a scalar or one value per channel; an integer tensor counts as a dequantized weight or a QOperator op's kernel and bias.
+    const counted = !quantized ? float : float ? t.dims.length > 1 || !isQuantScale(g, t.name) : isQuantizedWeight(g, t.name) || isIntegerOpWeight(g, t.name);
     if (counted) initializers += productFrom(t.dims, 0);
   });
   let constantNodes = 0;
@@ -66,10 +66,25 @@ export function countParams(g: Graph): ParamCount {
 
 const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
 
-/** Read only as the scale of QuantizeLinear/DequantizeLinear nodes. */
+/** QuantizeLinear/DequantizeLinear, and the QOperator ops (QLinearConv, ConvInteger, QGemm, com.microsoft's QLinearAdd, ...). */
+function isQuantOp(op: string): boolean {
+  return QDQ.has(op) || op.startsWith('QLinear') || op.endsWith('Integer') || op === 'QGemm';
+}
+
+/** Read only as a scale or zero point: by quantization ops, never as their data (input 0) or a QOperator op's weight. */
 function isQuantScale(g: Graph, name: string): boolean {
   const users = g.consumers(name);
-  return users.length > 0 && users.every((u) => QDQ.has(u.opType) && u.inputs[1] === name && u.inputs[0] !== name);
+  return users.length > 0 && users.every((u) => isQuantOp(u.opType) && u.inputs[0] !== name && !INTEGER_OP_WEIGHTS.get(u.opType)?.some((i) => u.inputs[i] === name));
+}
+
+/** Which inputs of each QOperator op are its learned weights (a kernel, a bias), not scales or zero points. */
+const INTEGER_OP_WEIGHTS = new Map<string, readonly number[]>([
+  ['QLinearConv', [3, 8]], ['ConvInteger', [1]], ['QLinearMatMul', [3]], ['MatMulInteger', [1]], ['QGemm', [3, 6]],
+]);
+
+/** An integer tensor a QOperator op reads as its weight or bias (a QOperator model's parameters). */
+function isIntegerOpWeight(g: Graph, name: string): boolean {
+  return g.consumers(name).some((u) => INTEGER_OP_WEIGHTS.get(u.opType)?.some((i) => u.inputs[i] === name) === true);
 }
 
 /** An integer tensor a DequantizeLinear turns into float weights. */
@@ -129,6 +144,23 @@ const MAC_RULES = new Map<string, MacRule>([
     return productFrom(out, 0) * k;
   }],
   ['MatMul', (n, shapes, out) => {
+    const a = dimsIn(shapes, n.inputs[0]);
+    return out && a ? productFrom(out, 0) * a[a.length - 1]! : undefined;
+  }],
+  // QOperator ops count as the float ops they stand for (their weight is input 3, or 1 for the *Integer ops).
+  ['QLinearConv', (n, shapes, out) => {
+    const w = dimsIn(shapes, n.inputs[3]);
+    return out && w ? productFrom(out, 0) * productFrom(w, 1) : undefined;
+  }],
+  ['ConvInteger', (n, shapes, out) => {
+    const w = dimsIn(shapes, n.inputs[1]);
+    return out && w ? productFrom(out, 0) * productFrom(w, 1) : undefined;
+  }],
+  ['QLinearMatMul', (n, shapes, out) => {
+    const a = dimsIn(shapes, n.inputs[0]);
+    return out && a ? productFrom(out, 0) * a[a.length - 1]! : undefined;
+  }],
+  ['MatMulInteger', (n, shapes, out) => {
     const a = dimsIn(shapes, n.inputs[0]);
     return out && a ? productFrom(out, 0) * a[a.length - 1]! : undefined;
   }],

@@ -465,6 +465,20 @@ const resize: Rule = (n, ins, opset) => {
 const quantize: Rule = (n, ins) => [{ dtype: attrInt(n, 'output_dtype', 0) || ins[2]?.dtype || DataType.UINT8, dims: ins[0]?.dims }];
 const dequantize: Rule = (_n, ins) => [{ dtype: ins[1]?.dtype ?? DataType.FLOAT, dims: ins[0]?.dims }];
 
+/**
+ * An op on quantized integers in QOperator form, as the float op it stands for: `pick` says which of its
+ * inputs are the float op's (QLinearConv's x and w are inputs 0 and 3: scales and zero points sit
+ * between), and its output is in the type of the output zero point at `zeroPoint` (uint8 without one),
+ * or int32 for the *Integer ops, which accumulate without requantizing.
+ */
+function quantized(rule: Rule, pick: readonly number[], zeroPoint: number | 'int32'): Rule {
+  return (n, ins, opset) => {
+    const out = rule(n, pick.map((i) => ins[i]), opset);
+    const dtype = zeroPoint === 'int32' ? DataType.INT32 : ins[zeroPoint]?.dtype ?? DataType.UINT8;
+    return out.map((o) => ({ dtype, dims: o.dims }));
+  };
+}
+
 const RULES: Record<string, Rule> = {
   QuantizeLinear: quantize, DequantizeLinear: dequantize,
   Conv: conv, ConvTranspose: convTranspose, MaxPool: pool, AveragePool: pool, LpPool: pool,
@@ -474,6 +488,8 @@ const RULES: Record<string, Rule> = {
   Constant: constant, ConstantOfShape: constantOfShape, Cast: cast, Expand: expand, Pad: pad, Resize: resize,
   Upsample: resize, ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce, ReduceL2: reduce, ReduceProd: reduce,
   Size: () => [{ dtype: DataType.INT64, dims: [] }],
+  QLinearConv: quantized(conv, [0, 3], 7), ConvInteger: quantized(conv, [0, 1], 'int32'),
+  QLinearMatMul: quantized(matmul, [0, 3], 7), MatMulInteger: quantized(matmul, [0, 1], 'int32'),
 };
 for (const op of UNARY) RULES[op] = same;
 for (const op of Object.keys(UNARY_FOLD)) RULES[op] = unaryFolded;
@@ -508,9 +524,24 @@ const BY_OP = new Map<string, ShapeRule>(Object.entries(RULES).map(([op, infer])
  */
 const CONTRIB_AS_STANDARD = new Set(['QuantizeLinear', 'DequantizeLinear']);
 
+/**
+ * ONNX Runtime's QOperator ops on quantized tensors (com.microsoft), by the float op each stands for:
+ * enough to follow an integer model's shapes through its sums, concats and pools.
+ */
+const CONTRIB = new Map<string, ShapeRule>(Object.entries({
+  QLinearAdd: quantized(elementwise, [0, 3], 7), QLinearMul: quantized(elementwise, [0, 3], 7),
+  QLinearGlobalAveragePool: ((n, ins, opset) => attrInt(n, 'channels_last', 0) ? [{ dtype: ins[0]?.dtype ?? 0 }] : globalPool(n, ins, opset)) as Rule,
+  QLinearAveragePool: ((n, ins, opset) => attrInt(n, 'channels_last', 0) ? [{ dtype: ins[0]?.dtype ?? 0 }] : [pool(n, ins, opset)[0]!]) as Rule,
+  // Y's scale and zero point, then a (tensor, scale, zero point) triple per input.
+  QLinearConcat: ((n, ins, opset) => quantized(concat, ins.map((_, i) => i).filter((i) => i >= 2 && (i - 2) % 3 === 0), 1)(n, ins, opset)) as Rule,
+  QLinearSigmoid: same, QLinearLeakyRelu: same, QLinearSoftmax: same,
+  // Without an output scale QGemm gives float.
+  QGemm: ((n, ins, opset) => ins[7] ? quantized(gemm, [0, 3], 8)(n, ins, opset) : [{ dtype: DataType.FLOAT, dims: gemm(n, [ins[0], ins[3]], opset)[0]!.dims }]) as Rule,
+}).map(([op, infer]) => [op, { infer, reads: undefined, keepsValues: false }]));
+
 /** n's shape rule; undefined for an op of another domain, or one no rule knows (its outputs stay unknown). */
 export function shapeRuleOf(n: NodeProto): ShapeRule | undefined {
-  if (n.domain === 'com.microsoft' && CONTRIB_AS_STANDARD.has(n.opType)) return BY_OP.get(n.opType);
+  if (n.domain === 'com.microsoft') return CONTRIB_AS_STANDARD.has(n.opType) ? BY_OP.get(n.opType) : CONTRIB.get(n.opType);
   return n.domain && n.domain !== 'ai.onnx' ? undefined : BY_OP.get(n.opType);
 }
 

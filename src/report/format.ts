@@ -25,7 +25,8 @@ export interface Report extends SEReport {
 /** 1234567 → "1,234,567" (what toLocaleString('en-US') prints, without starting ICU for it). */
 export const n = (v: number) => String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 const g = (v: number) => `${(v / 1e9).toFixed(3)} G`;
-const pct = (added: number, before: number) => (before ? `+${((100 * added) / before).toFixed(2)}%` : '');
+/** `N (+x.xx%)`, or N alone where there was nothing before to compare with. */
+const added = (text: string, n: number, before: number) => (before ? `${text} (+${((100 * n) / before).toFixed(2)}%)` : text);
 
 interface Table { head: string[]; rows: string[][]; right?: number[] }
 
@@ -110,9 +111,9 @@ function sections(r: Report, explain: boolean): Section[] {
     table: {
       head: ['', 'before', 'after', 'added'],
       rows: [
-        ['params', n(r.params.before), n(r.params.after), `${n(r.params.added)} (${pct(r.params.added, r.params.before)})`],
+        ['params', n(r.params.before), n(r.params.after), added(n(r.params.added), r.params.added, r.params.before)],
         [kind !== 'se' ? 'block formula' : 'paper estimate', '', '', n(r.params.formula)],
-        ['MACs', g(r.macs.before), g(r.macs.after), `${n(r.macs.added)} (${pct(r.macs.added, r.macs.before)})`],
+        ['MACs', g(r.macs.before), g(r.macs.after), added(n(r.macs.added), r.macs.added, r.macs.before)],
         ['FLOPs (2×MACs)', g(2 * r.macs.before), g(2 * r.macs.after), n(2 * r.macs.added)],
       ],
       right: [1, 2, 3],
