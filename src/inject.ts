@@ -24,6 +24,7 @@ import type { SEOptions } from './se/build.js';
 import { leaveAlone, nodeLabel } from './se/site.js';
 import type { Candidate, Family, PassOptions, Site } from './se/site.js';
 import { buildReport } from './report/build.js';
+import { scopeOf } from './report/scope.js';
 import { listSites } from './report/sites.js';
 import { elemTypeName } from './report/summary.js';
 import type { SiteEntry } from './report/sites.js';
@@ -322,32 +323,6 @@ function inputChannels(model: Model, shapes: ShapeMap, site: Site, position: Nod
     if (i && !model.graph.initializer(i) && dims?.length === 4 && dims[1]! >= 1) return dims[1];
   }
   return undefined;
-}
-
-/**
- * The model's own name for where a block sits: the name scope that its last node and its convs share
- * (torchvision's /layer2/layer2.0, tf2onnx's .../blocks_1 around blocks_1/conv2d and blocks_1/conv2d_1,
- * Keras' model/block_1 around block_1_expand and block_1_project, MXNet's ..._linearbottleneck1 around
- * ..._linearbottleneck1_conv0_fwd), else the scope of its last node.
- */
-function scopeOf(region: ReadonlySet<NodeProto>, last: NodeProto | undefined): string {
-  const name = last?.name ?? '';
-  let common = name;
-  for (const n of region) if (n.opType === 'Conv' && n.name) common = commonPrefix(common, n.name);
-  // Cut at a '/' or after a numbered '_' part (block_1_, linearbottleneck1_): a scope, not part of a layer's name.
-  for (let i = common === name ? 0 : common.length - 1; i > 0; i--) {
-    if (common[i] === '/' || (common[i] === '_' && isDigit(common.charCodeAt(i - 1)))) return common.slice(0, i);
-  }
-  const cut = name.lastIndexOf('/');
-  return cut > 0 ? name.slice(0, cut) : name;
-}
-
-const isDigit = (c: number) => c >= 48 && c <= 57;
-
-function commonPrefix(a: string, b: string): string {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return a.slice(0, i);
 }
 
 /** Same width and resolution: every dim but the batch equal. */
