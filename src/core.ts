@@ -3,7 +3,8 @@
 // Options are checked once, here at the boundary (resolveOptions), before any model is read.
 
 import { analyseModel } from './analysis/analyse.js';
-import { functionCalls } from './analysis/functions.js';
+import { blockedCalls, expandCallsHoldingBlocks, expandedCopy, modelCalls } from './analysis/functions.js';
+import type { CallExpansion } from './analysis/functions.js';
 import { imageSizeNote } from './analysis/input-dims.js';
 import { attentionSites, injectSE } from './inject.js';
 import type { SitesReport } from './report/sites.js';
@@ -27,16 +28,25 @@ export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   const analysis = analyseModel(model, o);
   const summary = summarize(model, analysis.shapes, analysis.macs);
   const target = dryRun ? cloneModel(model) : model;
-  const { report } = injectSE(target, o, analysis);
-  const notes = [imageSizeNote(model.graph.proto.inputs, o), clampNote(o, report.blocks), functionsNote(model, report.inserted)].filter((n): n is string => !!n);
+  // Blocks inside model-local functions: the calls holding them are expanded first (analysis/functions.ts).
+  const expansion = expandCallsHoldingBlocks(target, (probe) => injectSE(probe, o).report.blocks.map((b) => b.tensor));
+  const { report } = injectSE(target, o, expansion?.expanded.length ? undefined : analysis);
+  const notes = [imageSizeNote(model.graph.proto.inputs, o), clampNote(o, report.blocks), expansionNote(expansion), blockedNote(target, report.inserted)].filter((n): n is string => !!n);
   const opCounts = { before: summary.opCounts, after: countOps(target.graph) };
   return { file: model.label, dryRun, model: summary, ...report, opCounts, ...(notes.length ? { notes } : {}) };
 }
 
-/** Blocks were found, but some layers sit inside model-local functions, which are left as they are. */
-function functionsNote(model: Model, inserted: number): string | undefined {
-  const calls = inserted ? functionCalls(model) : [];
-  return calls.length ? `the calls of model-local functions (${calls.join(', ')}) were not looked into; blocks inside them have no SE (export without functions to include them)` : undefined;
+/** Calls expanded so that their blocks could take SE. */
+function expansionNote(e: CallExpansion | undefined): string | undefined {
+  if (!e?.expanded.length) return undefined;
+  const rest = e.kept ? `the other ${e.kept} call${e.kept > 1 ? 's' : ''} and every function stay as they were` : 'every function stays as it was';
+  return `blocks inside model-local functions: the calls holding them or feeding them (${e.expanded.join(', ')}) were expanded into their functions' nodes, named under each call, to take SE; ${rest}`;
+}
+
+/** Blocks were found, but some calls could not be looked into. */
+function blockedNote(model: Model, inserted: number): string | undefined {
+  const calls = inserted ? blockedCalls(model) : [];
+  return calls.length ? `calls of model-local functions that se-inject cannot expand were not looked into: ${calls.join(', ')}; blocks inside them have no SE (export without functions to include them)` : undefined;
 }
 
 /** The report of what injection would do; the model is left as it is. */
@@ -48,7 +58,8 @@ export function analyze(model: Model, options: SEInjectOptions = {}): Report {
 export function listSites(model: Model, options: SEInjectOptions = {}): SitesReport {
   const o = resolveOptions(options);
   checkDimsFor(model, o);
-  return { file: model.label, sites: attentionSites(model, o) };
+  // Sites inside model-local functions are listed under the names their calls' expansion gives them.
+  return { file: model.label, sites: attentionSites(modelCalls(model).calls.length ? expandedCopy(model) : model, o) };
 }
 
 /** Inserts SE blocks into the model in place and returns the report (`inserted` 0: nothing to insert). */

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, onnxCheck } from './support/fixtures.js';
 
 interface Site { block: string; node: string; tensor: string; channels: number; call?: string; function?: string }
-interface Entry { family: string; how: string; input: number[]; sites?: Site[]; refusal?: { exit: number; why: string }; nothingToInsert?: true; exit?: number; why?: string }
+interface Entry { family: string; how: string; input: number[]; sites?: Site[]; nothingToInsert?: true; exit?: number; why?: string }
 interface NodeFact { op: string; outputs: string[]; channels: number | null; index: number }
 interface Facts {
   file: string;
@@ -46,7 +46,6 @@ describe('fixtures/families/expected.json', () => {
     expect(verdicts).toHaveLength(1);
     if (e.sites) expect(e.sites.length).toBeGreaterThan(0);
     if (e.exit !== undefined) { expect(e.exit).toBe(4); expect(e.why!.length).toBeGreaterThan(10); }
-    if (e.refusal) { expect(e.sites).toBeDefined(); expect(e.refusal.exit).toBe(4); }
   });
 
   it.each(files.filter((f) => expected[f]!.sites))('%s: each site is a node writing that tensor, of that width, in graph order', (file) => {

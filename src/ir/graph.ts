@@ -503,6 +503,29 @@ export class Graph {
     replaceContents(this.proto.nodes, kept);
   }
 
+  /**
+   * Puts in place of each node of `replacements` the nodes it maps to (in dependency order), in one pass
+   * over the list: a call expanded into the nodes of its function. The replacements may write what the
+   * replaced nodes wrote, and nothing else that has a producer.
+   */
+  replaceNodes(replacements: ReadonlyMap<NodeProto, readonly NodeProto[]>): void {
+    if (this.holdsSealed) this.expand();
+    if (!replacements.size) return;
+    for (const n of replacements.keys()) this.detach(n);
+    const claimed = new Claimed(this.producers.length);
+    for (const list of replacements.values()) for (const n of list) this.claim(n.outputs, claimed);
+    const merged: NodeProto[] = [];
+    const nodes = this.proto.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const list = replacements.get(nodes[i]!);
+      if (!list) merged.push(nodes[i]!);
+      else for (const n of list) merged.push(n);
+    }
+    for (const list of replacements.values()) for (const n of list) this.register(n);
+    this.slots = undefined;
+    replaceContents(this.proto.nodes, merged);
+  }
+
   /** Removes nodes whose outputs nobody reads; graph outputs always stay. Returns how many went. */
   eliminateDeadCode(): number {
     const dead = new Set<NodeProto>();

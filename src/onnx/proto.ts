@@ -292,6 +292,11 @@ function firstFloat(c: WireCursor): number {
   return out[0] ?? 0;
 }
 
+/** One AttributeProto from its bytes (a function's attribute defaults). */
+export function decodeAttribute(buf: Uint8Array): AttributeProto {
+  return decoding(buf, (d, end) => decodeAttributeAt(d, 0, end));
+}
+
 export function decodeNode(buf: Uint8Array): NodeProto {
   return decoding(buf, (d, end) => nodeAt(d, 0, end, WHOLE));
 }

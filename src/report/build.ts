@@ -2,7 +2,7 @@
 // source of the table and Markdown views.
 
 import type { MacCount, ParamCount } from '../analysis/cost.js';
-import { functionCalls } from '../analysis/functions.js';
+import { blockedCalls } from '../analysis/functions.js';
 import type { Model } from '../ir/model.js';
 import { blockFormula } from '../se/build.js';
 import type { BlockKind, SEOptions } from '../se/build.js';
@@ -214,9 +214,9 @@ function unsupportedForm(model: Model): string | undefined {
   if (runtimeOps.length) {
     return `the graph holds ops that an inference runtime fused (${runtimeOps.join(', ')}), so its convolutions are no longer plain ONNX Conv nodes; run se-inject on the model as exported, before ONNX Runtime or another optimizer rewrote it`;
   }
-  const calls = functionCalls(model);
+  const calls = blockedCalls(model);
   if (calls.length) {
-    return `the graph's layers are inside model-local functions (${calls.join(', ')}), which se-inject does not rewrite; export without functions (torch.onnx.export without export_modules_as_functions) or inline them first (onnx.inliner.inline_local_functions, onnx ≥ 1.15)`;
+    return `the graph's layers are inside calls of model-local functions that se-inject cannot expand (${calls.join(', ')}); export without functions (torch.onnx.export without export_modules_as_functions) or inline them first (onnx.inliner.inline_local_functions, onnx ≥ 1.15)`;
   }
   return undefined;
 }

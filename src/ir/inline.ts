@@ -1,0 +1,119 @@
+// Calls of model-local functions expanded in place into the nodes of their functions, as
+// onnx.inliner does: the call's inputs and outputs take the places of the function's formal ones, every
+// other name the body writes gets a fresh name under the call's (`<call>/<name>`), node names likewise,
+// and an attribute that refers to one of the call's (ref_attr_name) takes the call's value, or the
+// function's default, or is left out. Calls inside a body are expanded too. The functions themselves
+// stay in the model, as they were read.
+//
+// A call is not expanded where the result could mean something else: its function (or one it calls)
+// imports an opset at another version than the model, or a domain the model does not import; holds a
+// node with a subgraph (whose names would need renaming inside its bytes); is an overload; or calls
+// deeper than MAX_DEPTH.
+
+import type { Graph } from './graph.js';
+import type { AttributeProto, NodeProto, OpsetId } from './types.js';
+import { functionKey, refAttrName } from '../onnx/functions.js';
+import type { LocalFunction } from '../onnx/functions.js';
+
+const MAX_DEPTH = 16;
+
+export interface Calls {
+  /** The graph's calls of model-local functions, in node order. */
+  calls: NodeProto[];
+  /** Why a call cannot be expanded, for those that cannot. */
+  blocked: Map<NodeProto, string>;
+}
+
+/** The calls of model-local functions in `g`, and those that cannot be expanded with why. */
+export function localCalls(g: Graph, functions: ReadonlyMap<string, LocalFunction>, opsets: readonly OpsetId[]): Calls {
+  const calls: NodeProto[] = [];
+  const blocked = new Map<NodeProto, string>();
+  if (!functions.size) return { calls, blocked };
+  for (const n of g.nodes) {
+    const fn = functions.get(functionKey(n.domain, n.opType));
+    if (!fn) continue;
+    calls.push(n);
+    const why = whyNotExpandable(fn, functions, opsets, 0);
+    if (why) blocked.set(n, why);
+  }
+  return { calls, blocked };
+}
+
+function whyNotExpandable(fn: LocalFunction, functions: ReadonlyMap<string, LocalFunction>, opsets: readonly OpsetId[], depth: number): string | undefined {
+  if (depth >= MAX_DEPTH) return `calls nested deeper than ${MAX_DEPTH}`;
+  if (fn.overload) return `${fn.name} is an overload (${fn.overload})`;
+  for (const o of fn.opsetImport) {
+    const model = opsets.find((m) => domainOf(m.domain) === domainOf(o.domain));
+    if (model && model.version !== o.version) return `${fn.name} imports ${domainOf(o.domain) || 'ai.onnx'} ${o.version} where the model imports ${model.version}`;
+  }
+  for (const n of fn.nodes) {
+    if (n.attributes.some((a) => a.graphs?.length)) return `${fn.name} holds a subgraph (${n.opType})`;
+    const inner = functions.get(functionKey(n.domain, n.opType));
+    if (inner) {
+      const why = whyNotExpandable(inner, functions, opsets, depth + 1);
+      if (why) return why;
+    } else if (!opsets.some((m) => domainOf(m.domain) === domainOf(n.domain))) {
+      return `${fn.name} uses the domain ${n.domain}, which the model does not import`;
+    }
+  }
+  return undefined;
+}
+
+const domainOf = (d: string) => (d === 'ai.onnx' ? '' : d);
+
+/**
+ * Expands each of `calls` (expandable ones: see localCalls) in place. Returns, for each call, the nodes
+ * it became.
+ */
+export function expandCalls(g: Graph, functions: ReadonlyMap<string, LocalFunction>, calls: readonly NodeProto[]): Map<NodeProto, NodeProto[]> {
+  const bodies = new Map<NodeProto, NodeProto[]>();
+  for (const call of calls) {
+    const fn = functions.get(functionKey(call.domain, call.opType));
+    if (!fn) throw new Error(`IR: ${call.name || call.opType} calls no model-local function`);
+    const out: NodeProto[] = [];
+    expandInto(g, functions, call, fn, out, 0);
+    bodies.set(call, out);
+  }
+  g.replaceNodes(bodies);
+  return bodies;
+}
+
+function expandInto(g: Graph, functions: ReadonlyMap<string, LocalFunction>, call: NodeProto, fn: LocalFunction, out: NodeProto[], depth: number): void {
+  if (depth >= MAX_DEPTH) throw new Error(`IR: calls of ${fn.name} nest deeper than ${MAX_DEPTH}`);
+  const scope = call.name || `${call.opType}_call`;
+  const names = new Map<string, string>();
+  fn.inputs.forEach((f, i) => names.set(f, call.inputs[i] ?? ''));
+  fn.outputs.forEach((f, i) => names.set(f, call.outputs[i] || g.uniqueValueName(`${scope}/${f}`)));
+  const rename = (v: string): string => {
+    if (!v) return '';
+    let to = names.get(v);
+    if (to === undefined) names.set(v, (to = g.uniqueValueName(`${scope}/${v}`)));
+    return to;
+  };
+  for (const n of fn.nodes) {
+    const node: NodeProto = {
+      name: g.uniqueNodeName(`${scope}/${n.name || n.opType}`), opType: n.opType, domain: n.domain,
+      inputs: n.inputs.map(rename), outputs: n.outputs.map(rename),
+      attributes: resolvedAttributes(n.attributes, call, fn), metadataProps: n.metadataProps, extras: n.extras,
+    };
+    const inner = functions.get(functionKey(node.domain, node.opType));
+    if (inner) expandInto(g, functions, node, inner, out, depth + 1);
+    else out.push(node);
+  }
+}
+
+/** A body node's attributes with every reference to the call's attributes resolved. */
+function resolvedAttributes(attributes: readonly AttributeProto[], call: NodeProto, fn: LocalFunction): AttributeProto[] {
+  const out: AttributeProto[] = [];
+  for (const a of attributes) {
+    const ref = refAttrName(a);
+    if (ref === undefined) {
+      out.push(a);
+      continue;
+    }
+    const value = call.attributes.find((c) => c.name === ref) ?? fn.defaults.find((d) => d.name === ref);
+    if (!value) continue; // neither given nor defaulted: the attribute is absent, as ONNX says
+    out.push(value.name === a.name ? value : { ...value, name: a.name, src: undefined });
+  }
+  return out;
+}

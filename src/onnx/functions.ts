@@ -1,0 +1,77 @@
+// Model-local functions (ModelProto field 25, FunctionProto), decoded for inlining: the model keeps
+// them as the bytes it read (extras), and this reads those bytes into what a call's expansion needs.
+// A function that cannot be read is left out, as if the model did not define it.
+
+import type { AttributeProto, NodeProto, OpsetId } from '../ir/types.js';
+import { decodeAttribute, decodeNode } from './proto.js';
+import { WireError, fields, readString } from './wire.js';
+
+export interface LocalFunction {
+  name: string;
+  domain: string;
+  /** FunctionProto.overload (IR 10): a call names it in its own overload field. */
+  overload: string;
+  inputs: string[];
+  outputs: string[];
+  /** Attribute defaults (attribute_proto); attributes listed by name only have none. */
+  defaults: AttributeProto[];
+  nodes: NodeProto[];
+  opsetImport: OpsetId[];
+}
+
+const MODEL_FUNCTIONS = 25;
+
+/** Every model-local function the model defines, by "domain:name" (the first of a key, should one repeat). */
+export function localFunctions(extras: readonly { no: number; bytes: Uint8Array }[]): Map<string, LocalFunction> {
+  const out = new Map<string, LocalFunction>();
+  for (const e of extras) {
+    if (e.no !== MODEL_FUNCTIONS) continue;
+    try {
+      for (const outer of fields(e.bytes)) {
+        const fn = decodeFunction(outer.payload);
+        const key = functionKey(fn.domain, fn.name);
+        if (fn.name && !out.has(key)) out.set(key, fn);
+      }
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+    }
+  }
+  return out;
+}
+
+export const functionKey = (domain: string, name: string) => `${domain}:${name}`;
+
+function decodeFunction(bytes: Uint8Array): LocalFunction {
+  const fn: LocalFunction = { name: '', domain: '', overload: '', inputs: [], outputs: [], defaults: [], nodes: [], opsetImport: [] };
+  for (const f of fields(bytes)) {
+    switch (f.no) {
+      case 1: fn.name = readString(f); break;
+      case 4: fn.inputs.push(readString(f)); break;
+      case 5: fn.outputs.push(readString(f)); break;
+      case 7: fn.nodes.push(decodeNode(f.payload)); break;
+      case 9: fn.opsetImport.push(opsetId(f.payload)); break;
+      case 10: fn.domain = readString(f); break;
+      case 11: fn.defaults.push(decodeAttribute(f.payload)); break;
+      case 13: fn.overload = readString(f); break;
+    }
+  }
+  return fn;
+}
+
+function opsetId(bytes: Uint8Array): OpsetId {
+  const o: OpsetId = { domain: '', version: 0 };
+  for (const f of fields(bytes)) {
+    if (f.no === 1) o.domain = readString(f);
+    else if (f.no === 2) o.version = f.num;
+  }
+  return o;
+}
+
+const REF_ATTR_NAME = 21;
+
+/** AttributeProto.ref_attr_name: the attribute of the call (or the function's default) this one stands for. */
+export function refAttrName(a: AttributeProto): string | undefined {
+  if (!a.src) return undefined;
+  for (const f of fields(a.src)) if (f.no === REF_ATTR_NAME) return readString(f);
+  return undefined;
+}
