@@ -11,7 +11,7 @@ import { cloneModel } from '../ir/model.js';
 import { expandCalls, localCalls } from '../ir/inline.js';
 import type { Calls } from '../ir/inline.js';
 import { localFunctions } from '../onnx/functions.js';
-import type { LocalFunction } from '../onnx/functions.js';
+import type { LocalFunction } from '../ir/types.js';
 
 /** The model's calls and functions; `calls` empty when it defines or calls none. */
 export function modelCalls(model: Model): Calls & { functions: Map<string, LocalFunction> } {

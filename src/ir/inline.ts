@@ -11,9 +11,10 @@
 // deeper than MAX_DEPTH.
 
 import type { Graph } from './graph.js';
-import type { AttributeProto, NodeProto, OpsetId } from './types.js';
-import { functionKey, refAttrName } from '../onnx/functions.js';
-import type { LocalFunction } from '../onnx/functions.js';
+import type { AttributeProto, LocalFunction, NodeProto, OpsetId } from './types.js';
+
+/** How calls find their function: by domain and name, the key of the function tables here. */
+export const functionKey = (domain: string, name: string) => `${domain}:${name}`;
 
 const MAX_DEPTH = 16;
 
@@ -106,7 +107,7 @@ function expandInto(g: Graph, functions: ReadonlyMap<string, LocalFunction>, cal
 function resolvedAttributes(attributes: readonly AttributeProto[], call: NodeProto, fn: LocalFunction): AttributeProto[] {
   const out: AttributeProto[] = [];
   for (const a of attributes) {
-    const ref = refAttrName(a);
+    const ref = fn.refs.get(a);
     if (ref === undefined) {
       out.push(a);
       continue;

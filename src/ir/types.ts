@@ -126,3 +126,22 @@ export interface ModelProto {
   hasGraph: boolean;
 }
 
+
+/**
+ * A model-local function (ModelProto.functions), as inlining needs it: the model keeps the functions
+ * as the bytes it read, and the codec (src/onnx/functions.ts) decodes this view of them.
+ */
+export interface LocalFunction {
+  name: string;
+  domain: string;
+  /** FunctionProto.overload (IR 10): a call names it in its own overload field. */
+  overload: string;
+  inputs: string[];
+  outputs: string[];
+  /** Attribute defaults (attribute_proto); attributes listed by name only have none. */
+  defaults: AttributeProto[];
+  nodes: NodeProto[];
+  opsetImport: OpsetId[];
+  /** The body's attributes that stand for one of the call's (ref_attr_name), with the name they refer to. */
+  refs: ReadonlyMap<AttributeProto, string>;
+}

@@ -2,22 +2,10 @@
 // them as the bytes it read (extras), and this reads those bytes into what a call's expansion needs.
 // A function that cannot be read is left out, as if the model did not define it.
 
-import type { AttributeProto, NodeProto, OpsetId } from '../ir/types.js';
+import type { AttributeProto, LocalFunction, OpsetId } from '../ir/types.js';
 import { decodeAttribute, decodeNode } from './proto.js';
 import { WireError, fields, readString } from './wire.js';
-
-export interface LocalFunction {
-  name: string;
-  domain: string;
-  /** FunctionProto.overload (IR 10): a call names it in its own overload field. */
-  overload: string;
-  inputs: string[];
-  outputs: string[];
-  /** Attribute defaults (attribute_proto); attributes listed by name only have none. */
-  defaults: AttributeProto[];
-  nodes: NodeProto[];
-  opsetImport: OpsetId[];
-}
+import { functionKey } from '../ir/inline.js';
 
 const MODEL_FUNCTIONS = 25;
 
@@ -39,16 +27,24 @@ export function localFunctions(extras: readonly { no: number; bytes: Uint8Array 
   return out;
 }
 
-export const functionKey = (domain: string, name: string) => `${domain}:${name}`;
 
 function decodeFunction(bytes: Uint8Array): LocalFunction {
-  const fn: LocalFunction = { name: '', domain: '', overload: '', inputs: [], outputs: [], defaults: [], nodes: [], opsetImport: [] };
+  const refs = new Map<AttributeProto, string>();
+  const fn: LocalFunction = { name: '', domain: '', overload: '', inputs: [], outputs: [], defaults: [], nodes: [], opsetImport: [], refs };
   for (const f of fields(bytes)) {
     switch (f.no) {
       case 1: fn.name = readString(f); break;
       case 4: fn.inputs.push(readString(f)); break;
       case 5: fn.outputs.push(readString(f)); break;
-      case 7: fn.nodes.push(decodeNode(f.payload)); break;
+      case 7: {
+        const n = decodeNode(f.payload);
+        for (const a of n.attributes) {
+          const ref = refAttrName(a);
+          if (ref !== undefined) refs.set(a, ref);
+        }
+        fn.nodes.push(n);
+        break;
+      }
       case 9: fn.opsetImport.push(opsetId(f.payload)); break;
       case 10: fn.domain = readString(f); break;
       case 11: fn.defaults.push(decodeAttribute(f.payload)); break;
@@ -70,7 +66,7 @@ function opsetId(bytes: Uint8Array): OpsetId {
 const REF_ATTR_NAME = 21;
 
 /** AttributeProto.ref_attr_name: the attribute of the call (or the function's default) this one stands for. */
-export function refAttrName(a: AttributeProto): string | undefined {
+function refAttrName(a: AttributeProto): string | undefined {
   if (!a.src) return undefined;
   for (const f of fields(a.src)) if (f.no === REF_ATTR_NAME) return readString(f);
   return undefined;
