@@ -11,7 +11,8 @@
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, nasCellOf, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isPointwiseConv, isSEScale, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, nasCellOf, dataInputs, dimsOf, isDepthwise, isPassThrough, isPointwiseConv, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { findSE, isSEScale } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
