@@ -31,3 +31,17 @@ describe.each([[13, 'static'], [17, 'dyn']] as const)('torch export at opset %i 
     }
   });
 });
+
+describe('attention after the depthwise conv of MobileNetV2 blocks without a sum', () => {
+  const file = path.join(tmp.dir, 'attention_inverted.onnx');
+  // Triplet attention's three permuted branches, averaged, leave no single path to the projection: such a
+  // block is not read as a depthwise-separable block at all (no-projection), and gets nothing either.
+  const kinds = KINDS.filter((k) => k !== 'triplet');
+  it('every block holding attention is left alone as has-se by the depthwise pass; the plain block gets one', async () => {
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'test/support/export_attention.py'), file, kinds.join(','), '13', 'static', 'inverted'], { stdio: 'ignore' });
+    const r = analyze(await loadModel(file));
+    expect(r.blocks.map((b) => [b.tensor, b.rule])).toEqual([[`/${kinds.length}/conv/conv.7/Conv_output_0`, 'insertSEAfterDepthwiseBlock']]);
+    const depthwise = r.candidates.filter((c) => c.pass === 'mobilenet' && /^\/\d+\/conv\/conv\.3\//.test(c.node) && c.result === 'skipped');
+    expect(depthwise.map((c) => [c.node, c.code])).toEqual(kinds.slice(0, -1).map((_, i) => [`/${i + 1}/conv/conv.3/Conv`, 'has-se']));
+  });
+});

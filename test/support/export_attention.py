@@ -4,7 +4,8 @@
 # Attention (pools along H and W, one gate each; its adaptive pools, or means), GCNet's global context
 # block (softmax attention pooling, its term added or its gate multiplied), SimAM (parameter-free), SRM
 # (style pooling), triplet attention, BAM (channel and spatial terms added before one sigmoid); and one
-# plain block. Usage: OUT.onnx KINDS OPSET static|dyn
+# plain block. Usage: OUT.onnx KINDS OPSET static|dyn [residual|inverted]; inverted: MobileNetV2 blocks
+# without a residual sum (widths 16, 24 in turn), the attention after the depthwise conv's activation, and a 1×1 head.
 import math, sys, torch, torch.nn as nn, torch.nn.functional as F
 class SE(nn.Module):  # timm SEModule
     def __init__(s, c):
@@ -95,6 +96,12 @@ class BAM(nn.Module):  # Park et al. 2018: x · (1 + σ(channel + spatial))
     def forward(s, x):
         ca = s.ch(F.adaptive_avg_pool2d(x, 1).flatten(1)).unsqueeze(-1).unsqueeze(-1).expand_as(x)
         return x * (1 + torch.sigmoid(ca + s.sp(x).expand_as(x)))
+class Inverted(nn.Module):  # MobileNetV2's inverted residual block at a change of width: no sum
+    def __init__(s, cin, c, attn):
+        super().__init__(); h = cin * 2
+        s.conv = nn.Sequential(nn.Conv2d(cin, h, 1, bias=False), nn.BatchNorm2d(h), nn.ReLU6(), nn.Conv2d(h, h, 3, 1, 1, groups=h, bias=False),
+                               nn.BatchNorm2d(h), nn.ReLU6(), attn(h) if attn else nn.Identity(), nn.Conv2d(h, c, 1, bias=False), nn.BatchNorm2d(c))
+    def forward(s, x): return s.conv(x)
 class Block(nn.Module):
     def __init__(s, c, attn):
         super().__init__(); s.c1 = nn.Conv2d(c, c, 3, padding=1); s.c2 = nn.Conv2d(c, c, 3, padding=1); s.attn = attn(c) if attn else nn.Identity()
@@ -104,6 +111,11 @@ kinds = {'se': SE, 'se-linear': SELinear, 'ese': ESE, 'eca': ECA, 'cbam': CBAM, 
          'gc-mul': lambda c: GlobalContext(c, add=False), 'simam': SimAM, 'srm': SRM, 'triplet': Triplet, 'bam': BAM,
          'none': None}
 order = sys.argv[2].split(',')
-net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), *[Block(16, kinds[k]) for k in order]).eval()
+if (sys.argv[5] if len(sys.argv) > 5 else 'residual') == 'inverted':
+    blocks = [Inverted((16, 24)[i % 2], (24, 16)[i % 2], kinds[k]) for i, k in enumerate(order)]
+    blocks.append(nn.Conv2d((24, 16)[(len(order) - 1) % 2], 16, 1))  # a head: the last block's output is no graph output
+else:
+    blocks = [Block(16, kinds[k]) for k in order]
+net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), *blocks).eval()
 dyn = {'x': {0: 'batch'}} if sys.argv[4] == 'dyn' else None
 torch.onnx.export(net, torch.randn(1, 3, 16, 16), sys.argv[1], opset_version=int(sys.argv[3]), input_names=['x'], output_names=['y'], dynamic_axes=dyn)
