@@ -25,8 +25,9 @@
  */
 
 import {
-  MAX_BLOCK_DEPTH, isNasCellConcat, attentionIn, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isPointwiseConv, isSEScale, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, isNasCellConcat, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
+import { attentionIn, findSE, isSEScale } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
 import type { NodeProto } from '../src/onnx/proto.js';

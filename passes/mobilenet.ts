@@ -11,7 +11,8 @@
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, nasCellOf, dataInputs, dimsOf, findSE, isDepthwise, isPassThrough, isPointwiseConv, isSEScale, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, nasCellOf, dataInputs, dimsOf, isDepthwise, isPassThrough, isPointwiseConv, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { findSE, isContextAdd, isSEScale } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
@@ -22,16 +23,17 @@ import type { Candidate, Pass, PassOptions } from '../src/se/site.js';
 
 /** A 1×1 conv: MobileNet's pointwise projection, or ShuffleNet's pointwise group conv. */
 
-/** Next tensor of the block's main path: one reader, or x·f(x) (SiLU, hard-swish, an SE scale). */
+/** Next tensor of the block's main path: one reader, x·f(x) (SiLU, hard-swish, an SE scale), or a global context added (GCNet). */
 function step(ctx: Ctx, t: string): { next: NodeProto; se?: NodeProto } | undefined {
   const users = dataConsumers(ctx, t);
   if (users.length === 1) return { next: users[0]! };
   // x·f(x): the Mul's other factor computed from t. A map read by several layers, one of them a Mul by a
   // constant (BiFPN's fusion weight), is the block's output: the walk stops there.
-  const muls = users.filter((u) => u.opType === 'Mul' && dimsOf(ctx, u.outputs[0]!)?.join() === dimsOf(ctx, t)?.join()
+  const muls = users.filter((u) => (u.opType === 'Mul' || isContextAdd(ctx, u)) && dimsOf(ctx, u.outputs[0]!)?.join() === dimsOf(ctx, t)?.join()
     && dataInputs(ctx, u).length === 2 && dataInputs(ctx, u).some((i) => i !== t && regionBetween(ctx, t, [i]).size > 0));
   if (muls.length !== 1) return undefined;
-  return { next: muls[0]!, se: isSEScale(ctx, muls[0]!) ? muls[0] : undefined };
+  const m = muls[0]!;
+  return { next: m, se: isSEScale(ctx, m) || isContextAdd(ctx, m) ? m : undefined };
 }
 
 function forward(ctx: Ctx, from: string, stopAtPointwise: boolean) {
@@ -42,7 +44,7 @@ function forward(ctx: Ctx, from: string, stopAtPointwise: boolean) {
     if (!s) break;
     se ??= s.se;
     if (stopAtPointwise && isPointwiseConv(ctx, s.next)) return { end: t, pointwise: s.next, se };
-    if (!isPassThrough(ctx, s.next) && s.next.opType !== 'Mul') break;
+    if (!isPassThrough(ctx, s.next) && s.next.opType !== 'Mul' && s.next !== s.se) break;
     if (ctx.graph.isGraphOutput(s.next.outputs[0]!)) break;
     t = s.next.outputs[0]!;
   }

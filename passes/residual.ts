@@ -24,7 +24,9 @@
  * Rejects  A sum whose block holds an upsampling (Resize, Upsample, ConvTranspose, DepthToSpace: a map taken
  *          to a coarser resolution and back), which merges scales (multi-scale): an FPN's top-down sums,
  *          LR-ASPP's head, HRNet's fusion. Were it read as a unit, its region would span the backbone
- *          between the two scales, and the blocks inside would be taken by it.
+ *          between the two scales, and the blocks inside would be taken by it. A local context inside a
+ *          branch does not make it one: a map pooled, convolved, upsampled and merged with itself before the
+ *          sum (SCNet's self-calibrated conv); the merge itself is multi-scale.
  *          A sum whose branch holds self-attention (a MatMul of two computed tensors), a transformer block
  *          written on N×C×H×W maps with 1×1 conv projections (CoAtNet, MaxViT) (transformer); a sum with
  *          no conv on either input (no-conv): PoolFormer's token mixer x + ls·(AvgPool(x) − x), GRN's + x.
@@ -34,7 +36,8 @@
  *          et al. 2018, Eq. 5); it is no building block, and no SE-DLA puts SE there.
  */
 
-import { MAX_BLOCK_DEPTH, dataConsumers, isNasCellConcat, attentionIn, channelsLast, convsOnPath, dataInputs, dimsOf, findSE, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, dataConsumers, isNasCellConcat, channelsLast, convsOnPath, dataInputs, dimsOf, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
+import { attentionIn, findSE } from '../src/analysis/attention.js';
 import { sameDims } from '../src/analysis/shape-rules.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
@@ -75,7 +78,7 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const x = meet.x;
   const regionAt: number[] | undefined = at === undefined ? undefined : [];
   const region = regionBetween(ctx, x, ends, regionAt);
-  const up = upsampling(ctx, region);
+  const up = upsampling(ctx, region, add);
   if (up) return skip('residual', add, 'multi-scale', `a merge of two resolutions: ${nodeLabel(up)} upsamples a map computed at a coarser one from ${x} (a feature pyramid's top-down sum, LR-ASPP's head, HRNet's fusion), not a residual unit`);
   const attention = attentionIn(ctx, region);
   if (attention) return skip('residual', add, 'transformer', `a branch holds self-attention over tokens (${nodeLabel(attention)}): a transformer block on a feature map (CoAtNet's, MaxViT's), whose 1×1 convs are its projections, not a residual unit of convs`);
@@ -226,13 +229,51 @@ export const residualPass: Pass = { family: 'residual', roots: ['Add', 'Sum', 'Q
 
 const UPSAMPLING = new Set(['Resize', 'Upsample', 'ConvTranspose', 'DepthToSpace']);
 
-/** The last upsampling op of a block's region (nearest the sum), if any: a residual branch keeps its input's resolution. */
-function upsampling(ctx: Ctx, region: ReadonlySet<NodeProto>): NodeProto | undefined {
+/**
+ * The last upsampling op of a block's region (nearest the sum) that merges the block's scales, if any: a
+ * residual branch keeps its input's resolution. A local context inside the branch is no such merge.
+ */
+function upsampling(ctx: Ctx, region: ReadonlySet<NodeProto>, add: NodeProto): NodeProto | undefined {
   let last: NodeProto | undefined, at = -1;
   for (const n of region) {
-    if (!UPSAMPLING.has(n.opType)) continue;
+    if (!UPSAMPLING.has(n.opType) || isLocalContext(ctx, n, add)) continue;
     const i = ctx.position.get(n) ?? -1;
     if (i > at) [last, at] = [n, i];
   }
   return last;
+}
+
+const POOLING = new Set(['AveragePool', 'MaxPool']);
+const MERGES = new Set(['Add', 'Mul', 'Concat', 'Sum']);
+
+/**
+ * Does `up` bring back a local context: a map t pooled (padded or not), convolved (≥1 conv, through BN and activations)
+ * and upsampled, then merged with t itself by a node other than the sum (SCNet's self-calibrated conv,
+ * σ(t + up(conv(avgpool(t))))·conv(t))? The coarse map is computed inside the branch, not by the backbone
+ * between two scales as a feature pyramid's is; without a conv (EfficientDet's P7 = MaxPool(P6)) it is a
+ * pyramid level.
+ */
+function isLocalContext(ctx: Ctx, up: NodeProto, add: NodeProto): boolean {
+  let t = up.inputs[0] ?? '', convs = 0;
+  for (let i = 0; i < 8; i++) {
+    const p = producerOf(ctx, t);
+    const data = p ? dataInputs(ctx, p) : [];
+    if (!p || data.length !== 1) return false;
+    if (POOLING.has(p.opType)) return convs > 0 && mergedWith(ctx, up, pastPad(ctx, data[0]!), add);
+    if (p.opType === 'Conv') convs++;
+    else if (!isPassThrough(ctx, p)) return false;
+    t = data[0]!;
+  }
+  return false;
+}
+
+/** The map a Pad pads (torch writes AvgPool2d's padding as one), or `t`. */
+function pastPad(ctx: Ctx, t: string): string {
+  const p = producerOf(ctx, t);
+  return p?.opType === 'Pad' && p.inputs[0] ? p.inputs[0] : t;
+}
+
+/** Is `up`'s output read by a merge, other than `add`, that also reads `t`? */
+function mergedWith(ctx: Ctx, up: NodeProto, t: string, add: NodeProto): boolean {
+  return dataConsumers(ctx, up.outputs[0]!).some((m) => m !== add && MERGES.has(m.opType) && dataInputs(ctx, m).includes(t));
 }

@@ -12,7 +12,8 @@
  * Writes   Concat(side, main) → Concat(side, SE(main))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, findSE, isChannelConcat, isFakeQuant, isFeatureMap, isShuffled, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, isChannelConcat, isFakeQuant, isFeatureMap, isShuffled, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { findSE } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';

@@ -205,6 +205,15 @@ describe('CSP stages', () => {
   });
 });
 
+describe('a local context inside a branch', () => {
+  it("SCNet: the self-calibrated conv's merge of its pooled, upsampled context is multi-scale; each bottleneck's sum is a residual unit", async () => {
+    const report = analyze(await loadModel(path.join(DIR, 'scnet_op13.onnx')));
+    const sums = report.candidates.filter((c) => c.pass === 'residual');
+    expect(sums.filter((c) => c.node.includes('/scconv/')).map((c) => c.code)).toEqual(Array(5).fill('multi-scale'));
+    expect(sums.filter((c) => !c.node.includes('/scconv/')).map((c) => c.result)).toEqual(Array(5).fill('inserted'));
+  });
+});
+
 describe('NAS cells', () => {
   it('NASNet-A normal cells: every sum, separable conv and cell concat left alone as a NAS cell, none as another family', async () => {
     const report = analyze(await loadModel(path.join(DIR, 'nasnet_a_normal_op13.onnx')));
