@@ -73,7 +73,6 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   region.add(concat);
   const existing = findSE(ctx, region) ?? users.find((u) => isSEScale(ctx, u));
   if (existing) return holdsAttention('inception', concat, existing, region);
-  if (ctx.graph.isGraphOutput(out)) return skip('inception', concat, 'graph-output', 'the module output is a graph output');
   return {
     family: 'inception', node: nodeLabel(concat), tensor: out,
     site: { family: 'inception', rule: 'insertSEAfterInceptionConcat', tensor: out, rewire: [...users], region },
@@ -109,7 +108,6 @@ function matchOneShotAggregation(ctx: Ctx, concat: NodeProto, x: string): Candid
   const region = regionBetween(ctx, x, [out]);
   const existing = findSE(ctx, region) ?? ctx.graph.consumers(out).find((u) => isSEScale(ctx, u));
   if (existing) return holdsAttention('inception', concat, existing, region, out);
-  if (ctx.graph.isGraphOutput(out)) return skip('inception', concat, 'graph-output', 'the module output is a graph output', out);
   return {
     family: 'inception', node: nodeLabel(concat), tensor: out,
     site: { family: 'inception', rule: 'insertSEAfterOneShotAggregation', tensor: out, rewire: [...ctx.graph.consumers(out)], region },

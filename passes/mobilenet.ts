@@ -45,7 +45,6 @@ function forward(ctx: Ctx, from: string, stopAtPointwise: boolean) {
     se ??= s.se;
     if (stopAtPointwise && isPointwiseConv(ctx, s.next)) return { end: t, pointwise: s.next, se };
     if (!isPassThrough(ctx, s.next) && s.next.opType !== 'Mul' && s.next !== s.se) break;
-    if (ctx.graph.isGraphOutput(s.next.outputs[0]!)) break;
     t = s.next.outputs[0]!;
   }
   return { end: t, pointwise: undefined, se };
@@ -137,7 +136,6 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
       site: { family: 'mobilenet', rule: 'insertSEAfterDepthwiseActivation', tensor: head.end, rewire: [head.pointwise], region, gate: 'hardsigmoid' },
     };
   }
-  if (ctx.graph.isGraphOutput(tail.end)) return skip('mobilenet', dw, 'graph-output', 'the block output is a graph output', tail.end);
   return {
     family: 'mobilenet', node: nodeLabel(dw), tensor: tail.end,
     site: { family: 'mobilenet', rule: 'insertSEAfterDepthwiseBlock', tensor: tail.end, rewire: [...ctx.graph.consumers(tail.end)], region },

@@ -126,7 +126,6 @@ function matchBranchSum(ctx: Ctx, add: NodeProto, options: PassOptions, sum: Bra
   const blk: Block = { x: sum.x, branch: out, shortcut: out, region, regionAt: undefined, at: undefined };
   let site: Site | [ReasonCode, string];
   if (options.placement === 'pre' || options.placement === 'post') site = place(ctx, add, options, blk);
-  else if (ctx.graph.isGraphOutput(out)) site = ['graph-output', 'the sum is a graph output'];
   else site = residualSite(add, blk, 'insertSEAfterBranchSum', out, [...ctx.graph.consumers(out)]);
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1]);
   return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
@@ -209,7 +208,6 @@ function place(ctx: Ctx, add: NodeProto, options: PassOptions, blk: Block): Site
       let out = pastFakeQuant(ctx, add.outputs[0]!);
       const users = ctx.graph.consumers(out);
       if (users.length === 1 && users[0]!.opType === 'Relu') out = pastFakeQuant(ctx, users[0]!.outputs[0]!);
-      if (ctx.graph.isGraphOutput(out)) return ['graph-output', 'the sum is a graph output'];
       return residualSite(add, blk, 'insertSEAfterResidualSum', out, [...ctx.graph.consumers(out)]);
     }
   }

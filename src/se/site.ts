@@ -119,7 +119,6 @@ export const REASONS = {
   'no-conv': 'no conv on either side',
   transformer: 'a branch holds self-attention over tokens (a conv–transformer block: MobileViT, CoAtNet), not a conv block',
   'has-se': 'already holds SE or another attention block (eSE, ECA, CBAM)',
-  'graph-output': 'the block output is a graph output',
   prediction: "a prediction layer's output (reshaped into boxes or scores, as SSD's heads), not a feature map a later layer reads",
   'same-block': "the same block as another pass's SE",
   'shape-unknown': 'the shape of the tensor to scale is unknown',
