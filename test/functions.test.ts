@@ -20,6 +20,7 @@ const blocked = path.join(tmp.dir, 'calls_blocked.onnx');
 const refs = path.join(tmp.dir, 'refs.onnx');
 execFileSync('/usr/bin/python3', [SCRIPT, exported, 'blocked'], { stdio: 'ignore' });
 execFileSync('/usr/bin/python3', [SCRIPT, refs, 'ref-attributes'], { stdio: 'ignore' });
+execFileSync('/usr/bin/python3', [SCRIPT, path.join(tmp.dir, 'adv'), 'adversarial'], { stdio: 'ignore' });
 
 const callsIn = (ops: string[]) => ops.filter((op) => /^(Stem|Block|Head|ConvAct|Act)/.test(op));
 
@@ -59,5 +60,12 @@ describe('model-local functions', () => {
       execFile(process.execPath, [CLI, blocked, '-o', path.join(tmp.dir, 'never.onnx')], (err, _o, stderr) => resolve({ code: err ? Number(err.code) : 0, stderr })));
     expect(code).toBe(4);
     expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('calls that would expand without end are not expanded: ten calls a level for sixteen levels, a function calling itself', async () => {
+    const wide = analyze(await loadModel(path.join(tmp.dir, 'adv_wide.onnx')));
+    expect(wide.unsupported).toMatch(/cannot expand \(F0 ×1 \(a call of F\d+ expands to more than 2097152 nodes\)\)/);
+    const recursive = analyze(await loadModel(path.join(tmp.dir, 'adv_recursive.onnx')));
+    expect(recursive.unsupported).toMatch(/cannot expand \(Me ×1 \(Me calls itself\)\)/);
   });
 });

@@ -7,8 +7,9 @@
 //
 // A call is not expanded where the result could mean something else: its function (or one it calls)
 // imports an opset at another version than the model, or a domain the model does not import; holds a
-// node with a subgraph (whose names would need renaming inside its bytes); is an overload; or calls
-// deeper than MAX_DEPTH.
+// node with a subgraph (whose names would need renaming inside its bytes); is an overload; calls
+// itself; calls deeper than MAX_DEPTH; or would expand, with every call of the graph, past
+// MAX_EXPANDED_NODES.
 
 import type { Graph } from './graph.js';
 import type { AttributeProto, LocalFunction, NodeProto, OpsetId } from './types.js';
@@ -30,34 +31,66 @@ export function localCalls(g: Graph, functions: ReadonlyMap<string, LocalFunctio
   const calls: NodeProto[] = [];
   const blocked = new Map<NodeProto, string>();
   if (!functions.size) return { calls, blocked };
+  const check = new Expandability(functions, opsets);
+  let total = 0;
   for (const n of g.nodes) {
     const fn = functions.get(functionKey(n.domain, n.opType));
     if (!fn) continue;
     calls.push(n);
-    const why = whyNotExpandable(fn, functions, opsets, 0);
-    if (why) blocked.set(n, why);
+    const r = check.of(fn);
+    if (typeof r === 'string') blocked.set(n, r);
+    else if ((total += r) > MAX_EXPANDED_NODES) blocked.set(n, `the calls expand to more than ${MAX_EXPANDED_NODES} nodes`);
   }
   return { calls, blocked };
 }
 
-function whyNotExpandable(fn: LocalFunction, functions: ReadonlyMap<string, LocalFunction>, opsets: readonly OpsetId[], depth: number): string | undefined {
-  if (depth >= MAX_DEPTH) return `calls nested deeper than ${MAX_DEPTH}`;
-  if (fn.overload) return `${fn.name} is an overload (${fn.overload})`;
-  for (const o of fn.opsetImport) {
-    const model = opsets.find((m) => domainOf(m.domain) === domainOf(o.domain));
-    if (model && model.version !== o.version) return `${fn.name} imports ${domainOf(o.domain) || 'ai.onnx'} ${o.version} where the model imports ${model.version}`;
+/** Most nodes the expansion of every call of a graph may write: a call of a call of ... multiplies. */
+const MAX_EXPANDED_NODES = 1 << 21;
+
+/**
+ * Whether each function can be expanded, asked once per function (a body calling another function ten
+ * times, sixteen levels down, is asked about sixteen functions, not 10^16 calls): the number of nodes
+ * one call expands to, or why it cannot be expanded.
+ */
+class Expandability {
+  private readonly known = new Map<LocalFunction, number | string>();
+  private readonly open = new Set<LocalFunction>();
+
+  constructor(private readonly functions: ReadonlyMap<string, LocalFunction>, private readonly opsets: readonly OpsetId[]) {}
+
+  of(fn: LocalFunction, depth = 0): number | string {
+    const done = this.known.get(fn);
+    if (done !== undefined) return done;
+    if (this.open.has(fn)) return `${fn.name} calls itself`;
+    if (depth >= MAX_DEPTH) return `calls nested deeper than ${MAX_DEPTH}`;
+    this.open.add(fn);
+    const r = this.check(fn, depth);
+    this.open.delete(fn);
+    this.known.set(fn, r);
+    return r;
   }
-  for (const n of fn.nodes) {
-    if (n.attributes.some((a) => a.graphs?.length)) return `${fn.name} holds a subgraph (${n.opType})`;
-    const inner = functions.get(functionKey(n.domain, n.opType));
-    if (inner) {
-      const why = whyNotExpandable(inner, functions, opsets, depth + 1);
-      if (why) return why;
-    } else if (!opsets.some((m) => domainOf(m.domain) === domainOf(n.domain))) {
-      return `${fn.name} uses the domain ${n.domain}, which the model does not import`;
+
+  private check(fn: LocalFunction, depth: number): number | string {
+    if (fn.overload) return `${fn.name} is an overload (${fn.overload})`;
+    for (const o of fn.opsetImport) {
+      const model = this.opsets.find((m) => domainOf(m.domain) === domainOf(o.domain));
+      if (model && model.version !== o.version) return `${fn.name} imports ${domainOf(o.domain) || 'ai.onnx'} ${o.version} where the model imports ${model.version}`;
     }
+    let size = 0;
+    for (const n of fn.nodes) {
+      if (n.attributes.some((a) => a.graphs?.length)) return `${fn.name} holds a subgraph (${n.opType})`;
+      const inner = this.functions.get(functionKey(n.domain, n.opType));
+      if (inner) {
+        const r = this.of(inner, depth + 1);
+        if (typeof r === 'string') return r;
+        size += r;
+      } else if (!this.opsets.some((m) => domainOf(m.domain) === domainOf(n.domain))) {
+        return `${fn.name} uses the domain ${n.domain}, which the model does not import`;
+      } else size++;
+      if (size > MAX_EXPANDED_NODES) return `a call of ${fn.name} expands to more than ${MAX_EXPANDED_NODES} nodes`;
+    }
+    return size;
   }
-  return undefined;
 }
 
 const domainOf = (d: string) => (d === 'ai.onnx' ? '' : d);

@@ -3,11 +3,12 @@ classifier head become model-local functions, each called where the module ran.
 
   export_functions.py OUT.onnx [blocked]
   export_functions.py OUT.onnx ref-attributes
+  export_functions.py PREFIX adversarial
 
 `blocked` also writes OUT with the block function's opset import moved off the model's (a function
 se-inject must not expand), as OUT's stem + `_blocked.onnx`. `ref-attributes` writes instead a graph
 built with onnx.helper whose functions take attributes from their calls (ref_attr_name) and call
-each other.
+each other. `adversarial` writes PREFIX_wide.onnx and PREFIX_recursive.onnx, calls no expansion may follow.
 """
 import sys
 
@@ -114,3 +115,34 @@ def ref_attributes(out):
 
 if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[2] == "ref-attributes":
     ref_attributes(sys.argv[1])
+
+
+def adversarial(out_prefix):
+    """Two graphs no expansion should attempt: F0 calls F1 ten times, F1 calls F2 ten times, ... 16
+    levels (10^16 nodes expanded), and a function that calls itself."""
+    from onnx import TensorProto, helper
+
+    opsets = [helper.make_opsetid("", 13), helper.make_opsetid("local", 1)]
+    io = dict(inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])])
+    levels = 16
+    fns = []
+    for k in range(levels):
+        if k == levels - 1:
+            body = [helper.make_node("Relu", ["x"], ["y"])]
+        else:
+            body = [helper.make_node(f"F{k + 1}", ["x" if i == 0 else f"t{i - 1}"], ["y" if i == 9 else f"t{i}"], domain="local") for i in range(10)]
+        fns.append(helper.make_function("local", f"F{k}", ["x"], ["y"], body, opsets))
+    g = helper.make_graph([helper.make_node("F0", ["x"], ["y"], domain="local")], "wide", **io)
+    m = helper.make_model(g, opset_imports=opsets, functions=fns)
+    m.ir_version = 8
+    onnx.save(m, out_prefix + "_wide.onnx")
+    me = helper.make_function("local", "Me", ["x"], ["y"], [helper.make_node("Me", ["x"], ["y"], domain="local")], opsets)
+    g = helper.make_graph([helper.make_node("Me", ["x"], ["y"], domain="local")], "recursive", **io)
+    m = helper.make_model(g, opset_imports=opsets, functions=[me])
+    m.ir_version = 8
+    onnx.save(m, out_prefix + "_recursive.onnx")
+
+
+if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[2] == "adversarial":
+    adversarial(sys.argv[1])
