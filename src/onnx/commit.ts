@@ -43,6 +43,24 @@ export interface OutputPlan {
   exists: boolean;
   /** The output is the model's own input file (`inPlace`). */
   replacesInput: boolean;
+  /** What the file replaced had, and its replacement keeps (undefined for a new output). */
+  replaced?: Kept;
+}
+
+/**
+ * A replaced file's permission bits and owner, which its replacement takes: a private model (0600)
+ * stays private, a read-only one read-only, and a model root rewrites stays its owner's.
+ */
+export interface Kept {
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Other names of the replaced file (hard links), which keep the old contents. */
+  otherNames: number;
+}
+
+function keptOf(s: BigIntStats): Kept {
+  return { mode: Number(s.mode) & 0o777, uid: Number(s.uid), gid: Number(s.gid), otherNames: Number(s.nlink) - 1 };
 }
 
 export interface TargetOptions {
@@ -110,13 +128,16 @@ export async function planOutput(file: string, inputs: readonly InputFile[], o: 
   } catch {
     throw err('output', `output folder ${dir} is not writable; choose another output path`);
   }
-  return { target, dir, exists: !!there, replacesInput };
+  return { target, dir, exists: !!there, replacesInput, replaced: there && keptOf(there) };
 }
 
-/** Whether the data file next to the output exists, and may be replaced; refuses where it must not be. */
-export async function planDataFile(plan: OutputPlan, data: string, inputs: readonly InputFile[], o: TargetOptions): Promise<boolean> {
+/**
+ * Whether the data file next to the output exists, and may be replaced (then what it has that its
+ * replacement keeps); refuses where it must not be.
+ */
+export async function planDataFile(plan: OutputPlan, data: string, inputs: readonly InputFile[], o: TargetOptions): Promise<Kept | undefined> {
   const there = statOrNone(data);
-  if (!there) return false;
+  if (!there) return undefined;
   if (!there.isFile()) throw err('output', `${data} is not a regular file; se-inject only replaces regular files — choose another output path`);
   const input = inputs.find((i) => sameFile(i, there));
   if (input?.role === 'model') throw err('usage', `${data}, where the output's weights would go, is the input model; choose another output path`);
@@ -124,7 +145,7 @@ export async function planDataFile(plan: OutputPlan, data: string, inputs: reado
     throw err('usage', `${data}, where the output's weights would go, is the input's external data file; choose another output name`);
   }
   if (!input && !o.overwrite) throw err('output', `${data} already exists; pass --force to overwrite it`);
-  return true;
+  return keptOf(there);
 }
 
 /** Files this process created and has not committed; a signal removes them before the process ends. */
@@ -200,14 +221,19 @@ export class Transaction {
 
   constructor(readonly dir: string, readonly durable: boolean) {}
 
-  /** Writes a temporary for `base` in the folder, made durable and closed. */
-  async writeTemp(base: string, write: (fh: FileHandle) => Promise<void>): Promise<string> {
+  /**
+   * Writes a temporary for `base` in the folder, made durable and closed. With `keep`, it takes the
+   * permission bits and owner of the file it will replace before any byte is written, having been
+   * created readable by its owner alone: nobody the old file kept out can open it meanwhile.
+   */
+  async writeTemp(base: string, write: (fh: FileHandle) => Promise<void>, keep?: Kept): Promise<string> {
     const first = tempPath(this.dir, base);
-    const fh = await fsp.open(first, 'wx');
+    const fh = await fsp.open(first, 'wx', keep ? 0o600 : 0o666);
     this.remember(first);
     let temp = first;
     let failure: unknown;
     try {
+      if (keep) await keepAttributes(fh, keep);
       // A folder that allows creating files but not renaming them (chattr +a, some network shares)
       // is found now, before any weight is written.
       temp = tempPath(this.dir, base);
@@ -350,6 +376,13 @@ export class Transaction {
     if (i >= 0) this.created.splice(i, 1);
     untrack(file);
   }
+}
+
+async function keepAttributes(fh: FileHandle, keep: Kept): Promise<void> {
+  // Only root may give a file away, or a group its owner is not in: otherwise the new file is the
+  // user's own, as any file they write.
+  if (keep.uid !== process.getuid?.() || keep.gid !== process.getgid?.()) await fh.chown(keep.uid, keep.gid).catch(() => {});
+  await fh.chmod(keep.mode); // after chown, which may clear bits
 }
 
 function appeared(file: string): SeInjectError {

@@ -119,7 +119,7 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
   const first = planFor(model, path.basename(dataPath), !!options.externalData);
   const hasData = first.plan.tensors.length > 0;
   // Refused now if it must be; decided again under the lock, where another writer cannot interfere.
-  const dataThere = hasData && (await planDataFile(out, dataPath, inputs, options));
+  const dataThere = hasData ? await planDataFile(out, dataPath, inputs, options) : undefined;
 
   const total = first.encoded.length + first.plan.dataBytes;
   let done = 0;
@@ -127,15 +127,16 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     done += n;
     options.onProgress?.(done, total);
   };
-  const tx = new Transaction(out.dir, options.durable === true || out.exists || dataThere);
+  const tx = new Transaction(out.dir, options.durable === true || out.exists || !!dataThere);
   const sources = new SourceFiles(model);
-  const writeModel = (encoded: ModelEncoding, report = progress) => tx.writeTemp(base, (fh) => writeEncoding(fh, encoded, model, sources, report));
+  // A replaced file's mode and owner are kept; a new data file beside a replaced model takes the model's.
+  const writeModel = (encoded: ModelEncoding, report = progress) => tx.writeTemp(base, (fh) => writeEncoding(fh, encoded, model, sources, report), out.replaced);
   try {
     let encoded = first.encoded;
     let dataFile: string | undefined;
     let interim: string | undefined;
     try {
-      const dataTemp = hasData ? await tx.writeTemp(path.basename(dataPath), (fh) => writeDataFile(fh, first.plan.tensors, sources, progress)) : undefined;
+      const dataTemp = hasData ? await tx.writeTemp(path.basename(dataPath), (fh) => writeDataFile(fh, first.plan.tensors, sources, progress), dataThere ?? out.replaced) : undefined;
       let modelTemp = hasData ? undefined : await writeModel(encoded);
       await tx.lock(out.target);
       if (dataTemp) {
@@ -160,6 +161,8 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     const unsynced = await tx.syncDir();
     if (unsynced) notes.push(unsynced);
     if (out.replacesInput) notes.push(...unusedInputData(inputs, dataFile));
+    const links = out.replaced?.otherNames ?? 0;
+    if (links > 0) notes.push(`${out.target} had ${links === 1 ? 'another name' : `${links} other names`} (hard links), which still hold the old model: the new one is a new file under this name alone`);
     return { path: out.target, bytes: encoded.length, dataFile, dataBytes: dataFile ? first.plan.dataBytes : undefined, notes };
   } finally {
     await sources.close();
