@@ -24,7 +24,32 @@ const LOCK_WAIT_MS = 60_000;
 const TEMP = /^\..+\.se-inject-(.+)-(\d+)-[0-9a-f]{8}\.tmp$/;
 
 export function tempPath(dir: string, base: string): string {
-  return path.join(dir, `.${base}.se-inject-${HOST}-${process.pid}-${randomHex8()}.tmp`);
+  const suffix = `.se-inject-${HOST}-${process.pid}-${randomHex8()}.tmp`;
+  return path.join(dir, `.${fitName(base, suffix)}${suffix}`);
+}
+
+/** The longest file name (bytes) on Linux, macOS and Windows file systems. */
+export const NAME_MAX = 255;
+
+/**
+ * `base`, cut so that `.BASE` + `suffix` is one file name the system accepts: an output named near the
+ * limit is as writable as any other, though its temporaries and lock have longer names. A cut name ends
+ * in a hash of the whole one, so two long names that share their start stay apart.
+ */
+export function fitName(base: string, suffix: string): string {
+  const room = NAME_MAX - 1 - Buffer.byteLength(suffix);
+  if (Buffer.byteLength(base) <= room) return base;
+  const tag = `~${fnv1a(base)}`;
+  const chars = Array.from(base); // whole code points: a cut never splits a UTF-8 sequence
+  let bytes = Buffer.byteLength(base) + tag.length;
+  while (bytes > room) bytes -= Buffer.byteLength(chars.pop()!);
+  return chars.join('') + tag;
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(text)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
 /**
@@ -89,6 +114,8 @@ export async function planOutput(file: string, inputs: readonly InputFile[], o: 
     throw err('usage', `output ${file || '""'} names a folder; give the output file's path, e.g. ${path.join(file || '.', 'model_se.onnx')}`);
   }
   const asked = path.resolve(file);
+  const nameBytes = Buffer.byteLength(path.basename(asked));
+  if (nameBytes > NAME_MAX) throw err('output', `output ${file}: its file name is ${nameBytes} bytes, past the file system's ${NAME_MAX}; choose a shorter name`);
   let dir: string;
   try {
     dir = realpathSync.native(path.dirname(asked));
@@ -293,7 +320,7 @@ export class Transaction {
    * (its model and data together). A lock whose process of this host has ended is taken over.
    */
   async lock(target: string): Promise<void> {
-    const file = path.join(path.dirname(target), `.${path.basename(target)}.se-inject.lock`);
+    const file = path.join(path.dirname(target), `.${fitName(path.basename(target), '.se-inject.lock')}.se-inject.lock`);
     const owner = `${HOST} ${process.pid}\n`;
     for (const started = Date.now(); ; ) {
       try {

@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SeInjectError, describeCause } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { Transaction, planDataFile, planOutput, randomHex8, removeStaleTemps, tempPath } from './commit.js';
+import { NAME_MAX, Transaction, fitName, planDataFile, planOutput, randomHex8, removeStaleTemps, tempPath } from './commit.js';
 import { changedError, checkUnchanged, reopenError, resolvePieces } from './deferred.js';
 import { PROTOBUF_LIMIT, serializeModel } from './encode.js';
 import type { FileRegion } from './deferred.js';
@@ -118,6 +118,9 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
   const dataPath = `${out.target}.data`;
   const first = planFor(model, path.basename(dataPath), !!options.externalData);
   const hasData = first.plan.tensors.length > 0;
+  if (hasData && Buffer.byteLength(path.basename(dataPath)) > NAME_MAX) {
+    throw new SeInjectError('output', `${file}: its data file ${path.basename(dataPath)} would be a name of ${Buffer.byteLength(path.basename(dataPath))} bytes, past the file system's ${NAME_MAX}; nothing was written — choose an output name of at most ${NAME_MAX - 5} bytes`);
+  }
   // Refused now if it must be; decided again under the lock, where another writer cannot interfere.
   const dataThere = hasData ? await planDataFile(out, dataPath, inputs, options) : undefined;
 
@@ -141,7 +144,7 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
       await tx.lock(out.target);
       if (dataTemp) {
         const dataExists = await planDataFile(out, dataPath, inputs, options);
-        dataFile = dataExists ? `${out.target}.${randomHex8()}.data` : dataPath;
+        dataFile = dataExists ? interimDataPath(out.target) : dataPath;
         if (dataExists) interim = dataFile;
         // The first encoding already names OUT.data; only a fresh interim name needs another.
         if (dataExists) encoded = planFor(model, path.basename(dataFile), !!options.externalData).encoded;
@@ -167,6 +170,12 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
   } finally {
     await sources.close();
   }
+}
+
+/** `OUT.RAND.data`, the output's name cut where it must be so that the name fits. */
+function interimDataPath(target: string): string {
+  const suffix = `.${randomHex8()}.data`;
+  return path.join(path.dirname(target), `${fitName(path.basename(target), suffix)}${suffix}`);
 }
 
 /**
