@@ -1,7 +1,7 @@
 // Output names the file system accepts are written, whatever se-inject's own files next to them are
 // called: a name near the 255-byte limit (its temporaries, lock and interim data file are cut to fit),
 // in UTF-8, with spaces, or starting with a dash. A name past the limit — the output's or its data
-// file's — is refused in one line before anything is written.
+// file's — is refused in one line before anything is written, and so is `-o -`: models go to files only.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -73,6 +73,23 @@ describe('names near the limit', () => {
 });
 
 describe('names a shell makes awkward', () => {
+  it('-o - is refused (exit 2): no model goes to stdout, and no file named "-" appears; ./- names one', () => {
+    const { dir, input } = folder();
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, input, ...args, '-q'], { cwd: dir, encoding: 'utf8' });
+    const dash = run('-o', '-');
+    expect(dash.status).toBe(2);
+    expect(dash.stderr).toBe('se-inject: error: -o - would write a file named "-": se-inject writes models to files, not to stdout (a model may need OUT.onnx.data beside it); give a file path, or ./- for a file of that name\n');
+    expect(dash.stdout).toBe('');
+    for (const outDir of [['--out-dir', '-'], ['--out-dir=-'], ['--out-dir', '']]) {
+      const batch = run(small('tiny_mobilenet_v2.onnx'), ...outDir);
+      expect(batch.status, outDir.join(' ')).toBe(2);
+      expect(batch.stderr).toBe('se-inject: error: --out-dir needs the path of a folder (se-inject writes models to files, never to stdout); give --out-dir DIR\n');
+    }
+    expect(files(dir)).toEqual(['in.onnx']);
+    expect(run('-o', './-').status).toBe(0);
+    expect(files(dir)).toEqual(['-', 'in.onnx']);
+  });
+
   it.each([['spaces and UTF-8', 'my model — é.onnx'], ['a leading dash (--output=)', '-model.onnx']])('%s', (_what, name) => {
     const { dir, input } = folder();
     execFileSync(process.execPath, [CLI, input, `--output=${name}`, '-q'], { cwd: dir, stdio: 'pipe' });
