@@ -255,8 +255,13 @@ export class Transaction {
    */
   async writeTemp(base: string, write: (fh: FileHandle) => Promise<void>, keep?: Kept): Promise<string> {
     const first = tempPath(this.dir, base);
-    const fh = await fsp.open(first, 'wx', keep ? 0o600 : 0o666);
+    // Tracked before it exists: a signal that comes while the file is being created still removes it.
+    // The name holds this process's id and a random part, so no other file can have it.
     this.remember(first);
+    const fh = await fsp.open(first, 'wx', keep ? 0o600 : 0o666).catch((e: unknown) => {
+      this.forget(first);
+      throw e;
+    });
     let temp = first;
     let failure: unknown;
     try {
@@ -264,9 +269,12 @@ export class Transaction {
       // A folder that allows creating files but not renaming them (chattr +a, some network shares)
       // is found now, before any weight is written.
       temp = tempPath(this.dir, base);
-      await fsp.rename(first, temp);
-      this.forget(first);
       this.remember(temp);
+      await fsp.rename(first, temp).catch((e: unknown) => {
+        this.forget(temp);
+        throw e;
+      });
+      this.forget(first);
       await write(fh);
       if (this.durable) await fh.sync();
     } catch (e) {
@@ -310,8 +318,11 @@ export class Transaction {
   /** A temporary second name of `existing` (a hard link), removed with the other temporaries. */
   async linkTemp(existing: string, base: string): Promise<string> {
     const temp = tempPath(this.dir, base);
-    await fsp.link(existing, temp);
-    this.remember(temp);
+    this.remember(temp); // before it exists, as in writeTemp
+    await fsp.link(existing, temp).catch((e: unknown) => {
+      this.forget(temp);
+      throw e;
+    });
     return temp;
   }
 

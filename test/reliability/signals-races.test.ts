@@ -46,12 +46,12 @@ function outDir(): string {
   return dir;
 }
 
-/** Starts a slow conversion and resolves once it is writing. */
-function slowConversion(output: string, options: object = {}) {
-  const child = spawn(process.execPath, [SLOW, input, output, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a slow conversion and resolves once it is writing (or has printed `word`). */
+function slowConversion(output: string, options: object = {}, env: Record<string, string> = {}, word = 'writing') {
+  const child = spawn(process.execPath, [SLOW, input, output, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const writing = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('writing') && resolve());
+    child.stdout.on('data', (d: Buffer) => d.toString().includes(word) && resolve());
     void exited.then(() => reject(new Error('the conversion ended before it wrote')));
   });
   return { child, writing, exited };
@@ -67,6 +67,16 @@ describe('signals mid-write', () => {
     expect((await run.exited).signal).toBe(signal);
     expect(listing(dir)).toEqual(['notes.txt']);
     expect([sha(input), sha(`${input}.data`)]).toEqual(inputHashes);
+  });
+
+  it('SIGTERM while the first temporary is being created (it exists, its open has not returned): no temporary is left', async () => {
+    const dir = outDir();
+    const run = slowConversion(path.join(dir, 'se.onnx'), {}, { SE_INJECT_SLOW_OPEN_MS: '2000' }, 'opened');
+    await run.writing;
+    expect(temps(dir).length).toBe(1);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).signal).toBe('SIGTERM');
+    expect(listing(dir)).toEqual(['notes.txt']);
   });
 
   it('SIGKILL leaves its temporaries; the next run in that folder removes them and says so', async () => {
@@ -108,7 +118,7 @@ describe('signals to a batch', () => {
     const inputs = ['a', 'b', 'c', 'd'].map((n) => path.join(models, `${n}.onnx`));
     for (const f of inputs) cpSync(small('tiny_resnet.onnx'), f);
     const dir = outDir();
-    const env = { ...process.env, NODE_OPTIONS: `--import=${SLOW_WRITES}`, SE_INJECT_SLOW_WRITE_MS: '500' };
+    const env = { ...process.env, NODE_OPTIONS: `--import=${SLOW_WRITES}`, SE_INJECT_SLOW_WRITE_MS: '3000' };
     const child = spawn(process.execPath, [CLI, ...inputs, '--out-dir', dir, '-q'], { env, stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
     await until(() => temps(dir).length > 0, 'a model to be written');
