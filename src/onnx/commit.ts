@@ -420,7 +420,11 @@ async function keepAttributes(fh: FileHandle, keep: Kept): Promise<void> {
   // Only root may give a file away, or a group its owner is not in: otherwise the new file is the
   // user's own, as any file they write.
   if (keep.uid !== process.getuid?.() || keep.gid !== process.getgid?.()) await fh.chown(keep.uid, keep.gid).catch(() => {});
-  await fh.chmod(keep.mode); // after chown, which may clear bits
+  // After chown, which may clear bits. A file system without Unix modes (FAT, some shares) refuses
+  // chmod; the temporary then keeps the owner-only mode it was created with, never a wider one.
+  await fh.chmod(keep.mode).catch((e: NodeJS.ErrnoException) => {
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(e.code ?? '')) throw e;
+  });
 }
 
 function appeared(file: string): SeInjectError {

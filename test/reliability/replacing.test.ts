@@ -4,11 +4,12 @@
 // became world-readable (0644) when replaced, and a model root rewrote became root's.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertFile } from '../../src/api.js';
 import { ROOT, small, tempDir } from '../support/fixtures.js';
+import { withFaults } from './fs-faults.js';
 
 const tmp = tempDir('se-inject-replacing-');
 afterAll(() => tmp.cleanup());
@@ -84,6 +85,27 @@ describe('a replaced file keeps its permission bits', () => {
     await convertFile(input, input, { inPlace: true });
     const owner = (f: string) => [statSync(f).uid, statSync(f).gid, mode(f).toString(8)];
     expect([owner(input), owner(`${input}.data`)]).toEqual([[65534, 65534, '600'], [65534, 65534, '640']]);
+  });
+
+  it('a file system that refuses chmod (FAT, some shares): the file is still replaced, owner-only, never wider', async () => {
+    const dir = folder();
+    const out = path.join(dir, 'out.onnx');
+    writeFileSync(out, 'an earlier output');
+    chmodSync(out, 0o644);
+    const { error } = await withFaults({ root: dir, always: { chmod: 'EPERM' } }, () => convertFile(path.join(dir, 'in.onnx'), out, { overwrite: true }));
+    expect(error).toBeUndefined();
+    expect(readFileSync(out).length).toBeGreaterThan(1000);
+    expect(mode(out) & ~0o600).toBe(0);
+  });
+
+  it('a chmod that fails otherwise (EIO) fails the save, and the old file stays', async () => {
+    const dir = folder();
+    const out = path.join(dir, 'out.onnx');
+    writeFileSync(out, 'an earlier output');
+    const { error } = await withFaults({ root: dir, always: { chmod: 'EIO' } }, () => convertFile(path.join(dir, 'in.onnx'), out, { overwrite: true }));
+    expect((error as Error).message).toMatch(/^cannot write .*out\.onnx: .*EIO.*; nothing was written/);
+    expect(readFileSync(out, 'utf8')).toBe('an earlier output');
+    expect(readdirSync(dir).sort()).toEqual(['in.onnx', 'out.onnx']);
   });
 
   it('the CLI: --force over a 0600 output keeps 0600', () => {
