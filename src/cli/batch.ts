@@ -1,8 +1,11 @@
 // Several models in one call: `se-inject a.onnx b.onnx --out-dir DIR`. Each model is converted by its
 // own se-inject process (conversions are CPU-bound; processes use every core, and one model's failure
 // cannot touch another's), as many at once as the machine has cores; the results come back as one
-// summary table, or one JSON document with --json.
+// summary table, or one JSON document with --json. A signal to this process (SIGINT, SIGTERM, SIGHUP)
+// goes to every model's process, which removes its temporaries and ends; no further model is started,
+// and this process ends by the same signal once they have: nothing is written after a run was stopped.
 
+import type { ChildProcess } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -47,19 +50,48 @@ export async function convertMany(models: string[], outDir: string, argv: readon
   });
   const shared = sharedArgs(argv, models);
   const results: BatchResult[] = new Array(models.length);
+  const batch: Batch = { running: new Set() };
+  const onSignal = (signal: NodeJS.Signals) => {
+    batch.stopped ??= signal;
+    for (const child of batch.running) child.kill(signal);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < models.length; i = next++) results[i] = await convertOne(cli, models[i]!, outputs[i]!, shared);
+    for (let i = next++; i < models.length && !batch.stopped; i = next++) results[i] = await convertOne(cli, models[i]!, outputs[i]!, shared, batch);
   };
-  await Promise.all(Array.from({ length: Math.min(models.length, availableParallelism()) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(models.length, availableParallelism()) }, worker));
+  } finally {
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+  }
+  const stopped = batch.stopped;
+  if (stopped) {
+    // Every model's process has ended: end the way the signal would have ended this one, unless a host
+    // program handles the signal itself.
+    if (process.listenerCount(stopped) === 0) {
+      process.kill(process.pid, stopped);
+      await new Promise(() => {}); // the signal ends the process; nothing more is printed
+    }
+    throw new SeInjectError('output', `stopped by ${stopped}: the models not yet converted were not started`);
+  }
   return results;
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** The models' processes running now, and the signal that stopped the batch, once one came. */
+interface Batch {
+  running: Set<ChildProcess>;
+  stopped?: NodeJS.Signals;
+}
+
 // node:child_process is loaded when a batch runs, not by every run of the command line.
-async function convertOne(cli: string, model: string, output: string, shared: string[]): Promise<BatchResult> {
+async function convertOne(cli: string, model: string, output: string, shared: string[], batch: Batch): Promise<BatchResult> {
   const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, model, '-o', output, '--json', '-q', ...shared], { maxBuffer: 1 << 28 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [cli, model, '-o', output, '--json', '-q', ...shared], { maxBuffer: 1 << 28 }, (err, stdout, stderr) => {
+      batch.running.delete(child);
       const exitCode = err ? (typeof err.code === 'number' ? err.code : EXIT_CODES.internal) : 0;
       let doc: Record<string, unknown> | undefined;
       try {
@@ -75,6 +107,8 @@ async function convertOne(cli: string, model: string, output: string, shared: st
         paramsAdded: params?.added, validation: doc!.validation as { passed: boolean } | undefined, report: doc,
       });
     });
+    batch.running.add(child);
+    if (batch.stopped) child.kill(batch.stopped); // the signal came while this one was being started
   });
 }
 

@@ -48,6 +48,9 @@ async function injectCommand(a: Args): Promise<number> {
   const given = toInjectOptions(a);
   const shapes = parseInputShapes(a.inputShapes);
   if (!a.output) throw new SeInjectError('usage', 'give the output path with -o OUT.onnx (or run se-inject report MODEL for a dry run)');
+  if (a.output === '-') {
+    throw new SeInjectError('usage', '-o - would write a file named "-": se-inject writes models to files, not to stdout (a model may need OUT.onnx.data beside it); give a file path, or ./- for a file of that name');
+  }
   // Refused before anything is read; the save checks again against every file the model reads.
   const input = await inputStampOf(a.model);
   const target = await planOutput(a.output, input ? [input] : [], { overwrite: a.force, inPlace: a.inPlace });
@@ -103,6 +106,7 @@ function injectOrBatch(argv: string[]) {
       throw new SeInjectError('usage', `${second} is a second model path: give the output with -o ${second}, or convert several models with --out-dir DIR`);
     }
     if (a.output !== undefined) throw new SeInjectError('usage', '-o names one output; with --out-dir each model is written as DIR/<its file name>');
+    if (a.outDir === '' || a.outDir === '-') throw new SeInjectError('usage', '--out-dir needs the path of a folder (se-inject writes models to files, never to stdout); give --out-dir DIR');
     const results = await convertMany([a.model, ...more], a.outDir, argv, fileURLToPath(import.meta.url));
     if (a.json) process.stdout.write(JSON.stringify({ models: results }, null, 2) + '\n');
     else process.stdout.write(formatBatch(results));

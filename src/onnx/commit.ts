@@ -24,7 +24,32 @@ const LOCK_WAIT_MS = 60_000;
 const TEMP = /^\..+\.se-inject-(.+)-(\d+)-[0-9a-f]{8}\.tmp$/;
 
 export function tempPath(dir: string, base: string): string {
-  return path.join(dir, `.${base}.se-inject-${HOST}-${process.pid}-${randomHex8()}.tmp`);
+  const suffix = `.se-inject-${HOST}-${process.pid}-${randomHex8()}.tmp`;
+  return path.join(dir, `.${fitName(base, suffix)}${suffix}`);
+}
+
+/** The longest file name (bytes) on Linux, macOS and Windows file systems. */
+export const NAME_MAX = 255;
+
+/**
+ * `base`, cut so that `.BASE` + `suffix` is one file name the system accepts: an output named near the
+ * limit is as writable as any other, though its temporaries and lock have longer names. A cut name ends
+ * in a hash of the whole one, so two long names that share their start stay apart.
+ */
+export function fitName(base: string, suffix: string): string {
+  const room = NAME_MAX - 1 - Buffer.byteLength(suffix);
+  if (Buffer.byteLength(base) <= room) return base;
+  const tag = `~${fnv1a(base)}`;
+  const chars = Array.from(base); // whole code points: a cut never splits a UTF-8 sequence
+  let bytes = Buffer.byteLength(base) + tag.length;
+  while (bytes > room) bytes -= Buffer.byteLength(chars.pop()!);
+  return chars.join('') + tag;
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(text)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
 /**
@@ -43,6 +68,24 @@ export interface OutputPlan {
   exists: boolean;
   /** The output is the model's own input file (`inPlace`). */
   replacesInput: boolean;
+  /** What the file replaced had, and its replacement keeps (undefined for a new output). */
+  replaced?: Kept;
+}
+
+/**
+ * A replaced file's permission bits and owner, which its replacement takes: a private model (0600)
+ * stays private, a read-only one read-only, and a model root rewrites stays its owner's.
+ */
+export interface Kept {
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Other names of the replaced file (hard links), which keep the old contents. */
+  otherNames: number;
+}
+
+function keptOf(s: BigIntStats): Kept {
+  return { mode: Number(s.mode) & 0o777, uid: Number(s.uid), gid: Number(s.gid), otherNames: Number(s.nlink) - 1 };
 }
 
 export interface TargetOptions {
@@ -71,6 +114,8 @@ export async function planOutput(file: string, inputs: readonly InputFile[], o: 
     throw err('usage', `output ${file || '""'} names a folder; give the output file's path, e.g. ${path.join(file || '.', 'model_se.onnx')}`);
   }
   const asked = path.resolve(file);
+  const nameBytes = Buffer.byteLength(path.basename(asked));
+  if (nameBytes > NAME_MAX) throw err('output', `output ${file}: its file name is ${nameBytes} bytes, past the file system's ${NAME_MAX}; choose a shorter name`);
   let dir: string;
   try {
     dir = realpathSync.native(path.dirname(asked));
@@ -110,13 +155,16 @@ export async function planOutput(file: string, inputs: readonly InputFile[], o: 
   } catch {
     throw err('output', `output folder ${dir} is not writable; choose another output path`);
   }
-  return { target, dir, exists: !!there, replacesInput };
+  return { target, dir, exists: !!there, replacesInput, replaced: there && keptOf(there) };
 }
 
-/** Whether the data file next to the output exists, and may be replaced; refuses where it must not be. */
-export async function planDataFile(plan: OutputPlan, data: string, inputs: readonly InputFile[], o: TargetOptions): Promise<boolean> {
+/**
+ * Whether the data file next to the output exists, and may be replaced (then what it has that its
+ * replacement keeps); refuses where it must not be.
+ */
+export async function planDataFile(plan: OutputPlan, data: string, inputs: readonly InputFile[], o: TargetOptions): Promise<Kept | undefined> {
   const there = statOrNone(data);
-  if (!there) return false;
+  if (!there) return undefined;
   if (!there.isFile()) throw err('output', `${data} is not a regular file; se-inject only replaces regular files — choose another output path`);
   const input = inputs.find((i) => sameFile(i, there));
   if (input?.role === 'model') throw err('usage', `${data}, where the output's weights would go, is the input model; choose another output path`);
@@ -124,7 +172,7 @@ export async function planDataFile(plan: OutputPlan, data: string, inputs: reado
     throw err('usage', `${data}, where the output's weights would go, is the input's external data file; choose another output name`);
   }
   if (!input && !o.overwrite) throw err('output', `${data} already exists; pass --force to overwrite it`);
-  return true;
+  return keptOf(there);
 }
 
 /** Files this process created and has not committed; a signal removes them before the process ends. */
@@ -200,20 +248,33 @@ export class Transaction {
 
   constructor(readonly dir: string, readonly durable: boolean) {}
 
-  /** Writes a temporary for `base` in the folder, made durable and closed. */
-  async writeTemp(base: string, write: (fh: FileHandle) => Promise<void>): Promise<string> {
+  /**
+   * Writes a temporary for `base` in the folder, made durable and closed. With `keep`, it takes the
+   * permission bits and owner of the file it will replace before any byte is written, having been
+   * created readable by its owner alone: nobody the old file kept out can open it meanwhile.
+   */
+  async writeTemp(base: string, write: (fh: FileHandle) => Promise<void>, keep?: Kept): Promise<string> {
     const first = tempPath(this.dir, base);
-    const fh = await fsp.open(first, 'wx');
+    // Tracked before it exists: a signal that comes while the file is being created still removes it.
+    // The name holds this process's id and a random part, so no other file can have it.
     this.remember(first);
+    const fh = await fsp.open(first, 'wx', keep ? 0o600 : 0o666).catch((e: unknown) => {
+      this.forget(first);
+      throw e;
+    });
     let temp = first;
     let failure: unknown;
     try {
+      if (keep) await keepAttributes(fh, keep);
       // A folder that allows creating files but not renaming them (chattr +a, some network shares)
       // is found now, before any weight is written.
       temp = tempPath(this.dir, base);
-      await fsp.rename(first, temp);
-      this.forget(first);
       this.remember(temp);
+      await fsp.rename(first, temp).catch((e: unknown) => {
+        this.forget(temp);
+        throw e;
+      });
+      this.forget(first);
       await write(fh);
       if (this.durable) await fh.sync();
     } catch (e) {
@@ -257,8 +318,11 @@ export class Transaction {
   /** A temporary second name of `existing` (a hard link), removed with the other temporaries. */
   async linkTemp(existing: string, base: string): Promise<string> {
     const temp = tempPath(this.dir, base);
-    await fsp.link(existing, temp);
-    this.remember(temp);
+    this.remember(temp); // before it exists, as in writeTemp
+    await fsp.link(existing, temp).catch((e: unknown) => {
+      this.forget(temp);
+      throw e;
+    });
     return temp;
   }
 
@@ -267,7 +331,7 @@ export class Transaction {
    * (its model and data together). A lock whose process of this host has ended is taken over.
    */
   async lock(target: string): Promise<void> {
-    const file = path.join(path.dirname(target), `.${path.basename(target)}.se-inject.lock`);
+    const file = path.join(path.dirname(target), `.${fitName(path.basename(target), '.se-inject.lock')}.se-inject.lock`);
     const owner = `${HOST} ${process.pid}\n`;
     for (const started = Date.now(); ; ) {
       try {
@@ -350,6 +414,17 @@ export class Transaction {
     if (i >= 0) this.created.splice(i, 1);
     untrack(file);
   }
+}
+
+async function keepAttributes(fh: FileHandle, keep: Kept): Promise<void> {
+  // Only root may give a file away, or a group its owner is not in: otherwise the new file is the
+  // user's own, as any file they write.
+  if (keep.uid !== process.getuid?.() || keep.gid !== process.getgid?.()) await fh.chown(keep.uid, keep.gid).catch(() => {});
+  // After chown, which may clear bits. A file system without Unix modes (FAT, some shares) refuses
+  // chmod; the temporary then keeps the owner-only mode it was created with, never a wider one.
+  await fh.chmod(keep.mode).catch((e: NodeJS.ErrnoException) => {
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(e.code ?? '')) throw e;
+  });
 }
 
 function appeared(file: string): SeInjectError {

@@ -3,7 +3,7 @@
 // External data is located and checked (inside the model's folder, long enough) but never read here:
 // the writer streams it file to file.
 
-import { statSync, realpathSync } from 'node:fs';
+import { accessSync, constants, statSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { SeInjectError, describeCause, inputError, quote } from '../errors.js';
 import type { ExternalRef, Model, StoredBytes } from '../ir/model.js';
@@ -50,7 +50,7 @@ export async function loadModelFile(file: string, options: LoadFileOptions = {})
   } catch (e) {
     if (e instanceof SeInjectError) throw e;
     if (e instanceof WireError) return malformed(file, () => { throw e; });
-    throw inputError(`${shown}: cannot read it (${describeCause(e)})`, e);
+    throw statError(file, e);
   }
   const source = { baseDir: path.dirname(path.resolve(file)), label: file };
   if (read.malformedAt !== undefined) {
@@ -102,6 +102,12 @@ function resolveExternalData(tensors: TensorProto[], label: string, baseDir: str
       }
       // A FIFO or a device would block the copy or never end: only a regular file holds weights.
       if (!stat.isFile()) throw inputError(`${quote(label)}: external data file ${quote(location)} of tensor ${quote(t.name)} is ${fileKind(stat)}, not a regular file`);
+      // Read only when the output is written: a file that cannot be read is refused now, before the work.
+      try {
+        accessSync(resolved, constants.R_OK);
+      } catch (e) {
+        throw inputError(`${quote(label)}: external data file ${quote(location)} of tensor ${quote(t.name)} cannot be read (${(e as NodeJS.ErrnoException).code ?? describeCause(e)}); make it readable`, e);
+      }
       sizes.set(resolved, Number(stat.size));
       inputs.push({ ...stampOf(resolved, stat), role: 'data' });
     }

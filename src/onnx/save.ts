@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SeInjectError, describeCause } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { Transaction, planDataFile, planOutput, randomHex8, removeStaleTemps, tempPath } from './commit.js';
+import { NAME_MAX, Transaction, fitName, planDataFile, planOutput, randomHex8, removeStaleTemps, tempPath } from './commit.js';
 import { changedError, checkUnchanged, reopenError, resolvePieces } from './deferred.js';
 import { PROTOBUF_LIMIT, serializeModel } from './encode.js';
 import type { FileRegion } from './deferred.js';
@@ -118,8 +118,11 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
   const dataPath = `${out.target}.data`;
   const first = planFor(model, path.basename(dataPath), !!options.externalData);
   const hasData = first.plan.tensors.length > 0;
+  if (hasData && Buffer.byteLength(path.basename(dataPath)) > NAME_MAX) {
+    throw new SeInjectError('output', `${file}: its data file ${path.basename(dataPath)} would be a name of ${Buffer.byteLength(path.basename(dataPath))} bytes, past the file system's ${NAME_MAX}; nothing was written — choose an output name of at most ${NAME_MAX - 5} bytes`);
+  }
   // Refused now if it must be; decided again under the lock, where another writer cannot interfere.
-  const dataThere = hasData && (await planDataFile(out, dataPath, inputs, options));
+  const dataThere = hasData ? await planDataFile(out, dataPath, inputs, options) : undefined;
 
   const total = first.encoded.length + first.plan.dataBytes;
   let done = 0;
@@ -127,20 +130,21 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     done += n;
     options.onProgress?.(done, total);
   };
-  const tx = new Transaction(out.dir, options.durable === true || out.exists || dataThere);
+  const tx = new Transaction(out.dir, options.durable === true || out.exists || !!dataThere);
   const sources = new SourceFiles(model);
-  const writeModel = (encoded: ModelEncoding, report = progress) => tx.writeTemp(base, (fh) => writeEncoding(fh, encoded, model, sources, report));
+  // A replaced file's mode and owner are kept; a new data file beside a replaced model takes the model's.
+  const writeModel = (encoded: ModelEncoding, report = progress) => tx.writeTemp(base, (fh) => writeEncoding(fh, encoded, model, sources, report), out.replaced);
   try {
     let encoded = first.encoded;
     let dataFile: string | undefined;
     let interim: string | undefined;
     try {
-      const dataTemp = hasData ? await tx.writeTemp(path.basename(dataPath), (fh) => writeDataFile(fh, first.plan.tensors, sources, progress)) : undefined;
+      const dataTemp = hasData ? await tx.writeTemp(path.basename(dataPath), (fh) => writeDataFile(fh, first.plan.tensors, sources, progress), dataThere ?? out.replaced) : undefined;
       let modelTemp = hasData ? undefined : await writeModel(encoded);
       await tx.lock(out.target);
       if (dataTemp) {
         const dataExists = await planDataFile(out, dataPath, inputs, options);
-        dataFile = dataExists ? `${out.target}.${randomHex8()}.data` : dataPath;
+        dataFile = dataExists ? interimDataPath(out.target) : dataPath;
         if (dataExists) interim = dataFile;
         // The first encoding already names OUT.data; only a fresh interim name needs another.
         if (dataExists) encoded = planFor(model, path.basename(dataFile), !!options.externalData).encoded;
@@ -160,10 +164,18 @@ export async function saveModel(model: Model, file: string, options: SaveOptions
     const unsynced = await tx.syncDir();
     if (unsynced) notes.push(unsynced);
     if (out.replacesInput) notes.push(...unusedInputData(inputs, dataFile));
+    const links = out.replaced?.otherNames ?? 0;
+    if (links > 0) notes.push(`${out.target} had ${links === 1 ? 'another name' : `${links} other names`} (hard links), which still hold the old model: the new one is a new file under this name alone`);
     return { path: out.target, bytes: encoded.length, dataFile, dataBytes: dataFile ? first.plan.dataBytes : undefined, notes };
   } finally {
     await sources.close();
   }
+}
+
+/** `OUT.RAND.data`, the output's name cut where it must be so that the name fits. */
+function interimDataPath(target: string): string {
+  const suffix = `.${randomHex8()}.data`;
+  return path.join(path.dirname(target), `${fitName(path.basename(target), suffix)}${suffix}`);
 }
 
 /**

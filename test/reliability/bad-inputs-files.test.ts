@@ -136,6 +136,51 @@ describe('files that are not models', () => {
   }, 120_000);
 });
 
+describe('files that cannot be read', () => {
+  // Root reads any file: the runs drop to the nobody user (setpriv), as an ordinary user would be.
+  const root = process.getuid?.() === 0;
+  const asUser = (args: string[]) => (root ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]]) as [string, string[]];
+  const runAsUser = (args: string[]) => new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(...asUser(args), { encoding: 'utf8' }, (err, _stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stderr }));
+  });
+  const hasSetpriv = !root || fs.existsSync('/usr/bin/setpriv');
+
+  function readableFolder(): string {
+    fs.chmodSync(tmp.dir, 0o711); // the user passes through the test's folder
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'unreadable-'));
+    fs.chmodSync(dir, 0o777); // and writes the output here
+    return dir;
+  }
+
+  it.runIf(hasSetpriv)('a model file without read permission: exit 3, one line saying to make it readable', async () => {
+    const dir = readableFolder();
+    const model = path.join(dir, 'model.onnx');
+    fs.copyFileSync(small('tiny_resnet.onnx'), model);
+    fs.chmodSync(model, 0o000);
+    const { code, stderr } = await runAsUser([model, '-o', path.join(dir, 'out.onnx'), '-q']);
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/^se-inject: error: .*model\.onnx: permission denied \(EACCES\); make the file readable\n$/);
+    expect(fs.readdirSync(dir)).toEqual(['model.onnx']);
+  });
+
+  it.runIf(hasSetpriv)('an external data file without read permission: refused at load (exit 3), not after the work with "read it again"', async () => {
+    const dir = readableFolder();
+    const model = path.join(dir, 'model.onnx');
+    await new Promise<void>((resolve, reject) => execFile('/usr/bin/python3', ['-c', [
+      'import onnx, sys',
+      "onnx.save_model(onnx.load(sys.argv[1]), sys.argv[2], save_as_external_data=True, location='model.onnx.data', size_threshold=0)",
+    ].join('\n'), small('tiny_resnet.onnx'), model], (e) => (e ? reject(e) : resolve())));
+    fs.chmodSync(model, 0o644);
+    fs.chmodSync(`${model}.data`, 0o000);
+    for (const args of [[model, '-o', path.join(dir, 'out.onnx'), '-q'], ['report', model, '-q']]) {
+      const { code, stderr } = await runAsUser(args);
+      expect(code).toBe(3);
+      expect(stderr).toMatch(/^se-inject: error: .*model\.onnx: external data file model\.onnx\.data of tensor \S+ cannot be read \(EACCES\); make it readable\n$/);
+    }
+    expect(fs.readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.data']);
+  });
+});
+
 describe('quote: user-controlled text in messages', () => {
   it('leaves printable names alone and escapes every control character inside quotes', () => {
     expect(quote('se/stage1.block1/gate')).toBe('se/stage1.block1/gate');

@@ -1,8 +1,8 @@
-// Faults during a save, one at a time: every open, read, write, writev, sync, close, rename, link and
-// unlink a conversion makes fails in turn. After each, the input and every file that was in the folders
-// is byte-identical — or the conversion stood, with the output complete and the files it replaces
-// replaced — and no temporary is left. Then: an append-only folder, an input written to while its
-// weights are copied, and the output paths that must be refused.
+// Faults during a save, one at a time: every open, read, write, writev, sync, close, chmod, chown,
+// rename, link and unlink a conversion makes fails in turn. After each, the input and every file that
+// was in the folders is byte-identical — or the conversion stood, with the output complete and the
+// files it replaces replaced — and no temporary is left. Then: an append-only folder, an input written
+// to while its weights are copied, and the output paths that must be refused.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -122,6 +122,8 @@ describe.each(SCENARIOS)('a fault at every file operation: $name', (s) => {
     const expected = await logical(path.join(clean, s.output));
     const total = counted.log.calls.length;
     expect(total).toBeGreaterThan(5);
+    // A replacement takes the replaced file's mode: that step fails in turn too.
+    if (s.replaces.length) expect(counted.log.calls.map((c) => c.op)).toContain('chmod');
 
     const outcomes = { refused: 0, written: 0 };
     for (let k = 1; k <= total; k++) {

@@ -1,12 +1,12 @@
 // Fault injection for the file operations se-inject makes: every open, write, writev, sync, close,
-// read, rename, link and unlink on a path under `root` (and on a handle opened there) is counted, and
+// read, chmod, chown, rename, link and unlink on a path under `root` (and on a handle opened there) is counted, and
 // the call numbered `failAt` fails as the kernel would report it (EIO unless told otherwise). The real
 // fs.promises functions are wrapped in place, so the code under test runs unchanged.
 
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
-export type Op = 'open' | 'write' | 'writev' | 'sync' | 'close' | 'read' | 'rename' | 'link' | 'unlink';
+export type Op = 'open' | 'write' | 'writev' | 'sync' | 'close' | 'read' | 'chmod' | 'chown' | 'rename' | 'link' | 'unlink';
 
 export interface FaultPlan {
   root: string;
@@ -65,7 +65,7 @@ export async function withFaults<T>(plan: FaultPlan, body: () => Promise<T>): Pr
       return orig.apply(this, a);
     });
   }
-  for (const op of ['write', 'writev', 'sync', 'close', 'read'] as const) {
+  for (const op of ['write', 'writev', 'sync', 'close', 'read', 'chmod', 'chown'] as const) {
     wrap(handleProto, op, (orig) => async function (this: object, ...a: unknown[]) {
       const target = ours.get(this);
       if (target !== undefined) {

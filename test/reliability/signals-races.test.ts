@@ -1,11 +1,13 @@
 // Signals mid-write, a process killed outright, and two writers racing for one output: the input and the
 // user's files stay as they were, no temporary outlives a signal, a later run removes what a killed one
-// left, and "never overwrite" holds against a second writer.
+// left, and "never overwrite" holds against a second writer. A signal to a batch (--out-dir) stops every
+// model's process with it.
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertFile } from '../../src/api.js';
 import { isTempName } from '../../src/onnx/commit.js';
@@ -15,6 +17,7 @@ import { ROOT, small, tempDir } from '../support/fixtures.js';
 const tmp = tempDir('se-inject-signals-');
 afterAll(() => tmp.cleanup());
 const SLOW = path.join(ROOT, 'test/reliability/slow-save.mjs');
+const SLOW_WRITES = pathToFileURL(path.join(ROOT, 'test/reliability/slow-writes.mjs')).href;
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 let runs = 0;
 
@@ -43,12 +46,12 @@ function outDir(): string {
   return dir;
 }
 
-/** Starts a slow conversion and resolves once it is writing. */
-function slowConversion(output: string, options: object = {}) {
-  const child = spawn(process.execPath, [SLOW, input, output, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a slow conversion and resolves once it is writing (or has printed `word`). */
+function slowConversion(output: string, options: object = {}, env: Record<string, string> = {}, word = 'writing') {
+  const child = spawn(process.execPath, [SLOW, input, output, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const writing = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('writing') && resolve());
+    child.stdout.on('data', (d: Buffer) => d.toString().includes(word) && resolve());
     void exited.then(() => reject(new Error('the conversion ended before it wrote')));
   });
   return { child, writing, exited };
@@ -66,6 +69,16 @@ describe('signals mid-write', () => {
     expect([sha(input), sha(`${input}.data`)]).toEqual(inputHashes);
   });
 
+  it('SIGTERM while the first temporary is being created (it exists, its open has not returned): no temporary is left', async () => {
+    const dir = outDir();
+    const run = slowConversion(path.join(dir, 'se.onnx'), {}, { SE_INJECT_SLOW_OPEN_MS: '2000' }, 'opened');
+    await run.writing;
+    expect(temps(dir).length).toBe(1);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).signal).toBe('SIGTERM');
+    expect(listing(dir)).toEqual(['notes.txt']);
+  });
+
   it('SIGKILL leaves its temporaries; the next run in that folder removes them and says so', async () => {
     const dir = outDir();
     const run = slowConversion(path.join(dir, 'se.onnx'));
@@ -81,6 +94,42 @@ describe('signals mid-write', () => {
     for (const t of left) expect(saved!.notes.join('\n')).toContain(t);
     expect(temps(dir)).toEqual([living]);
     expect(listing(dir)).toEqual([living, 'notes.txt', 'se.onnx', 'se.onnx.data'].sort());
+  });
+});
+
+describe('signals to a batch', () => {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const until = async (done: () => boolean, what: string) => {
+    for (const started = Date.now(); !done(); await new Promise((r) => setTimeout(r, 20))) {
+      if (Date.now() - started > 20_000) throw new Error(`waited 20 s for ${what}`);
+    }
+  };
+
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('%s to se-inject --out-dir stops every model\'s process; nothing is written after it ended', async (signal) => {
+    const models = path.join(tmp.dir, `batch-in-${runs++}`);
+    mkdirSync(models);
+    const inputs = ['a', 'b', 'c', 'd'].map((n) => path.join(models, `${n}.onnx`));
+    for (const f of inputs) cpSync(small('tiny_resnet.onnx'), f);
+    const dir = outDir();
+    const env = { ...process.env, NODE_OPTIONS: `--import=${SLOW_WRITES}`, SE_INJECT_SLOW_WRITE_MS: '3000' };
+    const child = spawn(process.execPath, [CLI, ...inputs, '--out-dir', dir, '-q'], { env, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    await until(() => temps(dir).length > 0, 'a model to be written');
+    const writers = temps(dir).map((t) => Number(/-(\d+)-[0-9a-f]{8}\.tmp$/.exec(t)![1]));
+    const written = listing(dir).filter((f) => !isTempName(f));
+    child.kill(signal);
+    expect(await exited).toBe(signal);
+    // The model that was being written ends with the batch, leaving no temporary and no output.
+    await until(() => !writers.some(alive), 'the models\' processes to end');
+    expect(listing(dir)).toEqual(written);
+    for (const f of inputs) expect(sha(f)).toBe(sha(small('tiny_resnet.onnx')));
   });
 });
 

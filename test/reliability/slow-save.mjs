@@ -1,6 +1,23 @@
 // `node slow-save.mjs INPUT OUTPUT [options-json]`: a conversion whose writes each take 150 ms, so a
-// test can signal or kill it mid-write. Prints "writing" once the first byte goes out.
+// test can signal or kill it mid-write. Prints "writing" once the first byte goes out. With
+// SE_INJECT_SLOW_OPEN_MS, the first temporary's creation takes that long after the file exists (as when
+// libuv's threads are busy), and "opened" is printed once it does.
 import { promises as fsp } from 'node:fs';
+
+const openDelay = Number(process.env.SE_INJECT_SLOW_OPEN_MS ?? 0);
+if (openDelay) {
+  const open = fsp.open;
+  let first = true;
+  fsp.open = async function (file, ...rest) {
+    const fh = await open.call(this, file, ...rest);
+    if (first && String(file).endsWith('.tmp')) {
+      first = false;
+      process.stdout.write('opened\n');
+      await new Promise((r) => setTimeout(r, openDelay));
+    }
+    return fh;
+  };
+}
 
 const [input, output, json] = process.argv.slice(2);
 const probe = await fsp.open(process.execPath, 'r');
