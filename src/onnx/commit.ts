@@ -20,6 +20,8 @@ import { sameFile, stampOf } from './stamp.js';
 import type { InputFile } from './stamp.js';
 
 const HOST = os.hostname().replace(/[^A-Za-z0-9_.]/g, '_') || 'host';
+/** How long a lock may stay empty before it is taken for one whose writer died before writing its owner. */
+const EMPTY_LOCK_MS = 1000;
 const LOCK_WAIT_MS = 60_000;
 const TEMP = /^\..+\.se-inject-(.+)-(\d+)-[0-9a-f]{8}\.tmp$/;
 
@@ -224,6 +226,16 @@ export function removeStaleTemps(dir: string): string[] {
   return removed;
 }
 
+/** The file is empty and was last changed at least `ms` ago. */
+function emptyFor(file: string, ms: number): boolean {
+  try {
+    const st = statSync(file);
+    return st.size === 0 && Date.now() - st.mtimeMs >= ms;
+  } catch {
+    return false;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -328,7 +340,9 @@ export class Transaction {
 
   /**
    * Only one save commits to `target` at a time, so two writers given overwrite leave one output whole
-   * (its model and data together). A lock whose process of this host has ended is taken over.
+   * (its model and data together). A lock whose process of this host has ended is taken over, and so
+   * is one left empty for a second: a writer puts its owner in at once, so an empty lock is one whose
+   * writer died between creating it and writing it (a crash, a power loss).
    */
   async lock(target: string): Promise<void> {
     const file = path.join(path.dirname(target), `.${fitName(path.basename(target), '.se-inject.lock')}.se-inject.lock`);
@@ -342,8 +356,9 @@ export class Transaction {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      const [host, pid] = (await fsp.readFile(file, 'utf8').catch(() => '')).trim().split(' ');
-      if (host === HOST && pid && !alive(Number(pid))) {
+      const text = await fsp.readFile(file, 'utf8').catch(() => undefined);
+      const [host, pid] = (text ?? '').trim().split(' ');
+      if ((host === HOST && pid && !alive(Number(pid))) || (text === '' && emptyFor(file, EMPTY_LOCK_MS))) {
         await fsp.unlink(file).catch(() => {});
         continue;
       }

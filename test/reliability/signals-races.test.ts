@@ -3,9 +3,10 @@
 // left, and "never overwrite" holds against a second writer. A signal to a batch (--out-dir) stops every
 // model's process with it.
 
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,4 +177,29 @@ describe('two writers, one output', () => {
     expect(model.source.inputs.map((i) => path.basename(i.file))).toContain(dataName);
     expect(pairs).toContainEqual([sha(out), sha(path.join(dir, dataName))]);
   });
+});
+
+describe('a lock left behind', () => {
+  // The lock se-inject holds while it commits an output, next to it: `.NAME.se-inject.lock`.
+  const lockOf = (out: string) => path.join(path.dirname(out), `.${path.basename(out)}.se-inject.lock`);
+
+  it('an empty lock (its writer died between creating it and writing its owner: a crash, a power loss) is taken over', async () => {
+    for (const age of [3600, 0]) {
+      const dir = outDir();
+      const out = path.join(dir, 'se.onnx');
+      writeFileSync(lockOf(out), '');
+      if (age) utimesSync(lockOf(out), Date.now() / 1000 - age, Date.now() / 1000 - age);
+      await convertFile(input, out, { seed: 1 });
+      expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
+    }
+  }, 30_000);
+
+  it('a lock naming a process of this host that has ended is taken over', async () => {
+    const dir = outDir();
+    const out = path.join(dir, 'se.onnx');
+    const ended = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(lockOf(out), `${hostname().replace(/[^A-Za-z0-9_.]/g, '_')} ${ended}\n`);
+    await convertFile(input, out, { seed: 1 });
+    expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
+  }, 30_000);
 });
