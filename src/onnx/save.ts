@@ -6,7 +6,7 @@
 // `<output>.data` next to the output (never pointing back at the input's file), and new SE weights join
 // them. A model whose protobuf would pass 2 GiB moves its large initializers there too.
 
-import { fstatSync, promises as fsp, statSync } from 'node:fs';
+import { constants as fsConstants, fstatSync, promises as fsp, statSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -297,7 +297,9 @@ class SourceFiles {
   private async openChecked(file: string): Promise<FileHandle> {
     let fh: FileHandle;
     try {
-      fh = await fsp.open(file, 'r');
+      // Non-blocking, so that a FIFO put in the file's place does not wait for a writer: it is a
+      // different file, refused below. Regular files read as ever.
+      fh = await fsp.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     } catch (e) {
       throw reopenError(file, e);
     }

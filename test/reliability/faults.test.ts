@@ -6,10 +6,10 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convertFile } from '../../src/api.js';
+import { convertFile, inject, loadModel, saveModel } from '../../src/api.js';
 import type { ConvertFileOptions } from '../../src/api.js';
 import { SeInjectError } from '../../src/errors.js';
 import { isTempName } from '../../src/onnx/commit.js';
@@ -189,6 +189,21 @@ describe('folders and inputs that fight back', () => {
     expect((error as Error).message).toMatch(/model\.onnx\.data changed while se-inject was working on it; nothing was written/);
     expect(readdirSync(path.join(dir, 'out'))).toEqual(['notes.txt']);
   });
+
+  it('an input data file replaced by a FIFO between the load and the save is refused; the save does not wait on it', async () => {
+    const dir = path.join(tmp.dir, `fifo-${runs++}`);
+    mkdirSync(dir);
+    await externalInput(dir);
+    const model = await loadModel(path.join(dir, 'in/model.onnx'));
+    inject(model);
+    const data = path.join(dir, 'in/model.onnx.data');
+    unlinkSync(data);
+    execFileSync('mkfifo', [data]);
+    const error = await saveModel(model, path.join(dir, 'out/se.onnx')).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SeInjectError);
+    expect((error as Error).message).toMatch(/model\.onnx\.data changed while se-inject was working on it; nothing was written/);
+    expect(readdirSync(path.join(dir, 'out'))).toEqual(['notes.txt']);
+  }, 20_000);
 
   it('refuses outputs that would overwrite what the input reads, or what is not a regular file', async () => {
     const dir = path.join(tmp.dir, `paths-${runs++}`);
