@@ -10,7 +10,7 @@
 //      holds against a second writer too; a replacement is one rename(2). The data file is committed
 //      before the model that points at it, under a name no existing model points at (see `saveModel`).
 
-import { accessSync, constants, lstatSync, promises as fsp, readdirSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, lstatSync, promises as fsp, readFileSync, readdirSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -20,6 +20,14 @@ import { sameFile, stampOf } from './stamp.js';
 import type { InputFile } from './stamp.js';
 
 const HOST = os.hostname().replace(/[^A-Za-z0-9_.]/g, '_') || 'host';
+/** This boot of the machine (Linux's boot_id; '' elsewhere): a lock written before a reboot names a process that has ended, whatever has its number now. */
+const BOOT = (() => {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/[^0-9a-f-]/g, '');
+  } catch {
+    return '';
+  }
+})();
 /** How long a lock may stay empty before it is taken for one whose writer died before writing its owner. */
 const EMPTY_LOCK_MS = 1000;
 const LOCK_WAIT_MS = 60_000;
@@ -340,13 +348,14 @@ export class Transaction {
 
   /**
    * Only one save commits to `target` at a time, so two writers given overwrite leave one output whole
-   * (its model and data together). A lock whose process of this host has ended is taken over, and so
+   * (its model and data together). A lock whose process of this host has ended (or was written before
+   * the machine last booted, whatever process has its number now) is taken over, and so
    * is one left empty for a second: a writer puts its owner in at once, so an empty lock is one whose
    * writer died between creating it and writing it (a crash, a power loss).
    */
   async lock(target: string): Promise<void> {
     const file = path.join(path.dirname(target), `.${fitName(path.basename(target), '.se-inject.lock')}.se-inject.lock`);
-    const owner = `${HOST} ${process.pid}\n`;
+    const owner = `${HOST} ${process.pid}${BOOT ? ` ${BOOT}` : ''}\n`;
     for (const started = Date.now(); ; ) {
       try {
         writeFileSync(file, owner, { flag: 'wx' }); // a few bytes: synchronous, as the metadata calls are
@@ -357,8 +366,9 @@ export class Transaction {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       const text = await fsp.readFile(file, 'utf8').catch(() => undefined);
-      const [host, pid] = (text ?? '').trim().split(' ');
-      if ((host === HOST && pid && !alive(Number(pid))) || (text === '' && emptyFor(file, EMPTY_LOCK_MS))) {
+      const [host, pid, boot] = (text ?? '').trim().split(' ');
+      const ended = host === HOST && pid && ((boot && BOOT && boot !== BOOT) || !alive(Number(pid)));
+      if (ended || (text === '' && emptyFor(file, EMPTY_LOCK_MS))) {
         await fsp.unlink(file).catch(() => {});
         continue;
       }

@@ -202,4 +202,13 @@ describe('a lock left behind', () => {
     await convertFile(input, out, { seed: 1 });
     expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
   }, 30_000);
+
+  it('a lock written before the machine last booted is taken over, whatever process has its number now', async () => {
+    const dir = outDir();
+    const out = path.join(dir, 'se.onnx');
+    // This test's own process is alive: only the boot the lock names says its writer has ended.
+    writeFileSync(lockOf(out), `${hostname().replace(/[^A-Za-z0-9_.]/g, '_')} ${process.pid} 00000000-0000-0000-0000-000000000000\n`);
+    await convertFile(input, out, { seed: 1 });
+    expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
+  }, 30_000);
 });
