@@ -9,6 +9,8 @@ export interface ValidationSummary {
   ep: string;
   tried: readonly { ep: string; ok: boolean; reason?: string; software?: string }[];
   outputs: readonly OutputComparison[];
+  /** The outputs compared again with the runtime's graph optimizations off, when they were. */
+  unoptimized?: readonly OutputComparison[];
   latency?: Latency;
   passed: boolean;
   checks: readonly string[];
@@ -24,8 +26,11 @@ export function validationLines(v: ValidationSummary, hint: EqualityHint = 'inje
   for (const t of v.tried) if (!t.ok) lines.push(`  ${t.ep} not used: ${t.reason}`);
   const software = v.tried.find((t) => t.ok)?.software;
   if (software) lines.push(`  ${v.ep} adapter is a software renderer (${software}): outputs are checked, latency says nothing about a GPU`);
-  for (const out of v.outputs) {
-    lines.push(`  output ${out.name} [${out.shape.join(', ')}]: max |diff| ${out.maxAbsDiff.toExponential(2)} at output scale (max |original|) ${out.scale.toExponential(2)}, relative ${out.maxRelDiff.toExponential(2)}${out.finite ? '' : ', NOT FINITE'}`);
+  const line = (out: OutputComparison) => `  output ${out.name} [${out.shape.join(', ')}]: max |diff| ${out.maxAbsDiff.toExponential(2)} at output scale (max |original|) ${out.scale.toExponential(2)}, relative ${out.maxRelDiff.toExponential(2)}${out.finite ? '' : ', NOT FINITE'}`;
+  for (const out of v.outputs) lines.push(line(out));
+  if (v.unoptimized) {
+    lines.push('  beyond the tolerance with graph optimizations on (fused kernels round the two graphs differently); compared again with them off:');
+    for (const out of v.unoptimized) lines.push(`  ${line(out)}`);
   }
   if (v.latency) {
     lines.push(`  latency (median of ${v.latency.runs}): original ${v.latency.original.toFixed(2)} ms, injected ${v.latency.injected.toFixed(2)} ms, ×${v.latency.ratio.toFixed(3)}`);
@@ -37,7 +42,7 @@ export function validationLines(v: ValidationSummary, hint: EqualityHint = 'inje
 /** Says what was checked, and what the outputs did where equality was not part of the check. */
 export function describeChecks(v: ValidationSummary, hint: EqualityHint): string {
   const checked = 'checked: both run, outputs finite, output shapes match';
-  if (v.checks.includes('equal')) return `${checked}, outputs equal within tolerance`;
+  if (v.checks.includes('equal')) return `${checked}, outputs equal within tolerance${v.unoptimized ? ' with graph optimizations off' : ''}`;
   if (v.outputsEqual) return `${checked}; outputs also equal within tolerance (not required)`;
   const how = hint === 'inject'
     ? 'expected with the random SE init: pass --init preserve to require equal outputs'

@@ -5,7 +5,9 @@ import { DataType } from '../../src/onnx/proto.js';
 import { serializeModel } from '../../src/onnx/save.js';
 import { median, summarizeLatency, validateModels } from '../../src/validate/runtime.js';
 import type { ValidateOptions } from '../../src/validate/runtime.js';
-import { FUTURE_FIELDS } from '../support/fixtures.js';
+import { FUTURE_FIELDS, small } from '../support/fixtures.js';
+import { convertBytes } from '../../src/api.js';
+import { readFileSync } from 'node:fs';
 import { buildModelBytes, convReluSpec, intAttr, node, tensorInfo } from './build-model.js';
 
 // No latency runs: these tests check what is compared, never how fast.
@@ -58,6 +60,21 @@ describe('validateModels', () => {
     expect(strict.passed).toBe(false);
     expect(strict.outputs[0]!.withinTolerance).toBe(false);
     expect(strict.problems).toEqual([expect.stringMatching(/^output y differs beyond tolerance/)]);
+  });
+
+  it('a preserved injection passes a zero tolerance: where fused kernels round the two graphs apart, the graphs as written are equal', async () => {
+    const original = small('tiny_resnet.onnx');
+    const { bytes } = convertBytes(new Uint8Array(readFileSync(original)), { init: 'preserve' });
+    const r = await validateModels(original, { bytes: bytes! }, { ...CPU, expectEqual: true, rtol: 0, atol: 0 });
+    expect(r.problems).toEqual([]);
+    expect(r.passed).toBe(true);
+    // Compared again only where the optimized runs differed; as written, not a bit apart.
+    expect(r.unoptimized !== undefined).toBe(r.outputs.some((o) => o.maxAbsDiff > 0));
+    expect((r.unoptimized ?? r.outputs).map((o) => o.maxAbsDiff)).toEqual([0]);
+    // A model that computes something else fails the second comparison too.
+    const scaled = await validateModels(FUTURE_FIELDS, { bytes: await futureFieldsWithScaledWeights() }, { ...CPU, expectEqual: true });
+    expect(scaled.unoptimized?.[0]?.withinTolerance).toBe(false);
+    expect(scaled.passed).toBe(false);
   });
 
   it('gives the same inputs for the same seed', async () => {
