@@ -25,7 +25,7 @@
  */
 
 import {
-  MAX_BLOCK_DEPTH, isNasCellConcat, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, isChannelConcat, isConstant, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, isNasCellConcat, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, isChannelConcat, isConstant, isConv, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
 } from '../src/analysis/blocks.js';
 import { attentionIn, findSE, isSEScale } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
@@ -91,7 +91,7 @@ function isResidualSum(ctx: Ctx, add: NodeProto): boolean {
 }
 
 function hasConv(region: ReadonlySet<NodeProto>): boolean {
-  for (const n of region) if (n.opType === 'Conv') return true;
+  for (const n of region) if (isConv(n)) return true;
   return false;
 }
 
@@ -124,7 +124,7 @@ function chainSource(ctx: Ctx, t: string, x: string, ins: readonly string[]): st
     const p = producerOf(ctx, t);
     const from = p && soleSource(ctx, p);
     if (!p || !from) return undefined;
-    if (p.opType === 'Conv') convs++;
+    if (isConv(p)) convs++;
     t = from;
     if (t === x || ins.includes(t)) return convs > 0 ? t : undefined;
   }

@@ -11,7 +11,7 @@
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, nasCellOf, dataInputs, dimsOf, isDepthwise, isPassThrough, isPointwiseConv, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, nasCellOf, dataInputs, dimsOf, isConv, isDepthwise, isPassThrough, isPointwiseConv, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import { findSE, isContextAdd, isSEScale } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
@@ -108,7 +108,7 @@ function mixedConv(ctx: Ctx, dw: NodeProto) {
 
 function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undefined {
   const group = attrInt(dw, 'group', 1);
-  if (dw.opType !== 'Conv' || group === 1) return undefined;
+  if (!isConv(dw) || group === 1) return undefined;
   const cin = dimsOf(ctx, dw.inputs[0]!)?.[1];
   const kernel = kernelOf(ctx, dw) ?? [];
   if (cin === undefined) return skip('mobilenet', dw, 'shape-unknown', `a grouped conv (group ${group}) whose input's channel count is unknown`);
@@ -142,4 +142,4 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   };
 }
 
-export const mobilenetPass: Pass = { family: 'mobilenet', roots: ['Conv'], match };
+export const mobilenetPass: Pass = { family: 'mobilenet', roots: ['Conv', 'FusedConv'], match };

@@ -36,7 +36,7 @@
  *          et al. 2018, Eq. 5); it is no building block, and no SE-DLA puts SE there.
  */
 
-import { MAX_BLOCK_DEPTH, dataConsumers, isNasCellConcat, channelsLast, convsOnPath, dataInputs, dimsOf, inputFeatureMapDims, isChannelConcat, isConstant, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, dataConsumers, isNasCellConcat, channelsLast, convsOnPath, dataInputs, dimsOf, inputFeatureMapDims, isChannelConcat, isConstant, isConv, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
 import { attentionIn, findSE } from '../src/analysis/attention.js';
 import { sameDims } from '../src/analysis/shape-rules.js';
 import type { Ctx } from '../src/analysis/blocks.js';
@@ -135,7 +135,7 @@ function matchBranchSum(ctx: Ctx, add: NodeProto, options: PassOptions, sum: Bra
 function aggregatedFrom(ctx: Ctx, region: ReadonlySet<NodeProto>, x: string): string | undefined {
   let outside: string | undefined;
   for (const n of region) {
-    if (n.opType === 'Conv' && !isPointwiseConv(ctx, n)) return undefined;
+    if (isConv(n) && !isPointwiseConv(ctx, n)) return undefined;
     if (n.opType !== 'Concat') continue;
     for (const t of dataInputs(ctx, n)) {
       const p = producerOf(ctx, t);
@@ -176,7 +176,7 @@ function whyNotAProjection(ctx: Ctx, x: string, shortcut: string): string | unde
     if (!step && (!isChannelPart(ctx, p) || p.inputs[0] === x)) break;
     const data = dataInputs(ctx, p);
     if (data.length !== 1) break;
-    if (p.opType === 'Conv' && !isDepthwise(ctx, p)) dense++;
+    if (isConv(p) && !isDepthwise(ctx, p)) dense++;
     t = data[0]!;
   }
   return dense > 1 ? 'the shortcut holds more than a projection conv' : 'the shortcut is not the block input or a projection of it (a slice or a merge of other tensors: an inner sum, as in Res2Net)';
@@ -258,7 +258,7 @@ function isLocalContext(ctx: Ctx, up: NodeProto, add: NodeProto): boolean {
     const data = p ? dataInputs(ctx, p) : [];
     if (!p || data.length !== 1) return false;
     if (POOLING.has(p.opType)) return convs > 0 && mergedWith(ctx, up, pastPad(ctx, data[0]!), add);
-    if (p.opType === 'Conv') convs++;
+    if (isConv(p)) convs++;
     else if (!isPassThrough(ctx, p)) return false;
     t = data[0]!;
   }

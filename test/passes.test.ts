@@ -236,19 +236,24 @@ describe('small committed fixtures', () => {
     expect(report.skipped.some((s) => /dense connectivity|fewer than two inputs/.test(s.reason))).toBe(true);
   });
 
-  it('a ResNet that ONNX Runtime already optimized (FusedConv, NCHWc): nothing to insert, and the user is told to use the export', async () => {
+  it("a ResNet ONNX Runtime optimized: at 'extended' (FusedConv) the blocks of the export; at 'all' (NCHWc layout) nothing, and the user is told to use the export", async () => {
     const ort = (await import('onnxruntime-node')).default;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'se-inject-ortopt-'));
     try {
-      for (const [level, op] of [['extended', 'com.microsoft:FusedConv'], ['all', 'com.microsoft.nchwc:Conv']] as const) {
-        const out = path.join(dir, `${level}.onnx`);
-        const session = await ort.InferenceSession.create(small('tiny_resnet.onnx'), { graphOptimizationLevel: level, optimizedModelFilePath: out, logSeverityLevel: 3 });
+      const exported = inject(await loadModelFile(small('tiny_resnet.onnx')));
+      const written: Record<string, string> = {};
+      for (const level of ['extended', 'all'] as const) {
+        written[level] = path.join(dir, `${level}.onnx`);
+        const session = await ort.InferenceSession.create(small('tiny_resnet.onnx'), { graphOptimizationLevel: level, optimizedModelFilePath: written[level], logSeverityLevel: 3 });
         await session.release();
-        const report = inject(await loadModelFile(out));
-        expect(report.inserted, level).toBe(0);
-        expect(report.nothingToInsert, level).toContain(op);
-        expect(report.nothingToInsert, level).toMatch(/run se-inject on the model as exported/);
       }
+      const extended = inject(await loadModelFile(written.extended!));
+      expect(extended.inserted).toBe(exported.inserted);
+      expect(extended.blocks.map((b) => b.channels)).toEqual(exported.blocks.map((b) => b.channels));
+      const all = inject(await loadModelFile(written.all!));
+      expect(all.inserted).toBe(0);
+      expect(all.nothingToInsert).toContain('com.microsoft.nchwc:Conv');
+      expect(all.nothingToInsert).toMatch(/run se-inject on the model as exported/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@
 // before it adds a block, so that no block gets a second one.
 
 import type { NodeProto } from '../onnx/proto.js';
-import { dataInputs, dimsOf, isConstant, isPassThrough, producerOf } from './blocks.js';
+import { dataInputs, dimsOf, isConstant, isConv, isPassThrough, producerOf } from './blocks.js';
 import type { Ctx } from './blocks.js';
 
 /** Constant arithmetic a gate may pass through on its way to the Mul (--init preserve's ×2). */
@@ -110,7 +110,7 @@ export function isSpatialGate(ctx: Ctx, gate: string, x: string): boolean {
   if (!p || (p.opType !== 'Sigmoid' && p.opType !== 'HardSigmoid')) return false;
   return searchUp(ctx, dataInputs(ctx, p), (t, q) => {
     const inputChannels = dimsOf(ctx, dataInputs(ctx, q)[0] ?? '')?.[1] ?? 0;
-    return ((CHANNEL_REDUCTIONS.has(q.opType) || q.opType === 'Conv') && dimsOf(ctx, t)?.[1] === 1 && inputChannels > 1) || dataInputs(ctx, q);
+    return ((CHANNEL_REDUCTIONS.has(q.opType) || isConv(q)) && dimsOf(ctx, t)?.[1] === 1 && inputChannels > 1) || dataInputs(ctx, q);
   });
 }
 
@@ -170,7 +170,7 @@ export function isSEScale(ctx: Ctx, n: NodeProto): boolean {
 }
 
 /** Layers with weights: what turns a pooled context into a learned term. */
-const LEARNED = new Set(['Conv', 'Gemm', 'MatMul']);
+const LEARNED = new Set(['Conv', 'FusedConv', 'Gemm', 'MatMul']);
 
 /**
  * An Add of a feature map and a per-channel term learned from its global context: GCNet's channel-add

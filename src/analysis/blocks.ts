@@ -260,7 +260,7 @@ const UNKNOWN_AXIS = -1;
 const NOT_ASKED = -2;
 /** Ops that lay their output out channels first, whatever they read. */
 const CHANNELS_FIRST = new Set([
-  'Conv', 'ConvTranspose', 'AveragePool', 'MaxPool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'Resize', 'Upsample',
+  'Conv', 'FusedConv', 'ConvTranspose', 'AveragePool', 'MaxPool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'Resize', 'Upsample',
 ]);
 /** Ops whose output is laid out as their data input: elementwise steps, merges, padding, slicing. */
 const LAYOUT_KEEPING = new Set([
@@ -422,20 +422,30 @@ export function isAffineStep(ctx: Ctx, n: NodeProto): boolean {
 }
 
 /** A conv's kernel: its kernel_shape, else the spatial dims of its weight (the attribute is optional); undefined when neither is known. */
+/**
+ * A convolution: ONNX's Conv, or ONNX Runtime's com.microsoft FusedConv without its sum input (a Conv with
+ * its activation fused in, as the runtime's 'extended' offline optimizer writes it), read as a conv whose
+ * output is already activated. A FusedConv that also adds a tensor (input Z) holds a sum: no plain conv.
+ */
+export function isConv(n: NodeProto): boolean {
+  if (n.opType === 'Conv') return !n.domain || n.domain === 'ai.onnx';
+  return n.opType === 'FusedConv' && n.domain === 'com.microsoft' && n.inputs.length <= 3;
+}
+
 export function kernelOf(ctx: Ctx, conv: NodeProto): readonly number[] | undefined {
   return attrInts(conv, 'kernel_shape') ?? dimsOf(ctx, conv.inputs[1] ?? '')?.slice(2);
 }
 
 /** A 1×1 conv (a pointwise projection or expansion, an aggregation conv). */
 export function isPointwiseConv(ctx: Ctx, n: NodeProto): boolean {
-  const k = n.opType === 'Conv' ? kernelOf(ctx, n) : undefined;
+  const k = isConv(n) ? kernelOf(ctx, n) : undefined;
   return !!k && k.every((d) => d === 1);
 }
 
 /** A depthwise conv: one group per input channel (MobileNet, GhostNet's cheap operation and shortcut). */
 export function isDepthwise(ctx: Ctx, n: NodeProto): boolean {
   const group = attrInt(n, 'group', 1);
-  return n.opType === 'Conv' && group > 1 && group === dimsOf(ctx, n.inputs[0]!)?.[1];
+  return isConv(n) && group > 1 && group === dimsOf(ctx, n.inputs[0]!)?.[1];
 }
 
 /**
@@ -704,7 +714,7 @@ export function convsOnPath(ctx: Ctx, region: Set<NodeProto>, start: string, end
     f.walk = seen;
     const p = f.producer;
     if (!p || !region.has(p)) continue;
-    if (p.opType === 'Conv' || p.opType === 'ConvTranspose') convs++;
+    if (isConv(p) || p.opType === 'ConvTranspose') convs++;
     const parents = parentRecords(ctx, f);
     for (let j = 0; j < parents.length; j++) queue[length++] = parents[j]!;
   }

@@ -4,7 +4,7 @@
 
 import type { NodeProto } from '../onnx/proto.js';
 import type { Ctx } from './blocks.js';
-import { dataConsumers, dataInputs, dimsOf, isAffineStep, producerOf } from './blocks.js';
+import { dataConsumers, dataInputs, dimsOf, isAffineStep, isConv, producerOf } from './blocks.js';
 import { sameDims } from './shape-rules.js';
 
 export interface BranchSum {
@@ -38,7 +38,7 @@ function reachesConv(ctx: Ctx, t: string): boolean {
   for (let i = 0; i < 8; i++) {
     const p = producerOf(ctx, t);
     if (!p) return false;
-    if (p.opType === 'Conv') return true;
+    if (isConv(p)) return true;
     if (!isAffineStep(ctx, p)) return false;
     const data = dataInputs(ctx, p);
     if (data.length !== 1) return false;
@@ -53,8 +53,8 @@ function origins(ctx: Ctx, t: string): { chain: string[]; conv?: NodeProto } {
   let conv: NodeProto | undefined;
   for (let i = 0; i < 8; i++) {
     const p = producerOf(ctx, t);
-    if (!p || (p.opType === 'Conv' ? conv : !isAffineStep(ctx, p))) break;
-    if (p.opType === 'Conv') conv = p;
+    if (!p || (isConv(p) ? conv : !isAffineStep(ctx, p))) break;
+    if (isConv(p)) conv = p;
     const data = dataInputs(ctx, p);
     if (data.length !== 1) break;
     t = data[0]!;

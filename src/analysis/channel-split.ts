@@ -4,7 +4,7 @@
 
 import type { NodeProto } from '../onnx/proto.js';
 import type { Ctx } from './blocks.js';
-import { dataConsumers, dataInputs, dimsOf, isChannelConcat, isDepthwise, isPassThrough, producerOf } from './blocks.js';
+import { dataConsumers, dataInputs, dimsOf, isChannelConcat, isConv, isDepthwise, isPassThrough, producerOf } from './blocks.js';
 
 /** A Slice or Split of a feature map that narrows its channels and keeps batch and resolution. */
 export function isChannelPart(ctx: Ctx, n: NodeProto): boolean {
@@ -34,7 +34,7 @@ export function mixedDepthwiseOf(ctx: Ctx, concat: NodeProto): { whole: string; 
   const convs: NodeProto[] = [];
   for (const t of concat.inputs) {
     let p = producerOf(ctx, t);
-    for (let i = 0; i < 4 && p && p.opType !== 'Conv' && isPassThrough(ctx, p); i++) p = producerOf(ctx, dataInputs(ctx, p)[0]!);
+    for (let i = 0; i < 4 && p && !isConv(p) && isPassThrough(ctx, p); i++) p = producerOf(ctx, dataInputs(ctx, p)[0]!);
     const part = p && isDepthwise(ctx, p) ? producerOf(ctx, p.inputs[0]!) : undefined;
     if (!part || !isChannelPart(ctx, part) || (whole !== undefined && dataInputs(ctx, part)[0] !== whole)) return undefined;
     whole = dataInputs(ctx, part)[0];

@@ -13,7 +13,7 @@ import type { ShapeLookup, ShapeMap } from './shapes.js';
 import { attrInt, attrInts } from './shapes.js';
 
 /** Ops whose inputs after the first are learned weights (a kernel, a bias, a norm's scale and shift, a slope). */
-const WEIGHT_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'PRelu']);
+const WEIGHT_OPS = new Set(['Conv', 'FusedConv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'PRelu']);
 const AFFINE_OPS = new Set(['Mul', 'Add', 'Sub', 'Div']);
 
 export interface ParamCount {
@@ -124,15 +124,19 @@ const perInput: MacRule = (n, shapes, _out, isFloat) => {
   return x ? productFrom(x, 0) : undefined;
 };
 
+const convMacs: MacRule = (n, shapes, out) => {
+  const w = dimsIn(shapes, n.inputs[1]);
+  return out && w ? productFrom(out, 0) * productFrom(w, 1) : undefined;
+};
+
 /**
  * The ops that count something, in a Map: the decoder's op type strings are not V8-internalized, and
  * a Map hashes each once where a switch on them compares it with every case before its own.
  */
 const MAC_RULES = new Map<string, MacRule>([
-  ['Conv', (n, shapes, out) => {
-    const w = dimsIn(shapes, n.inputs[1]);
-    return out && w ? productFrom(out, 0) * productFrom(w, 1) : undefined;
-  }],
+  ['Conv', convMacs],
+  // ONNX Runtime's Conv with its activation fused in (com.microsoft FusedConv).
+  ['FusedConv', convMacs],
   ['ConvTranspose', (n, shapes) => {
     const x = dimsIn(shapes, n.inputs[0]), w = dimsIn(shapes, n.inputs[1]);
     return x && w ? productFrom(x, 0) * productFrom(w, 1) : undefined;

@@ -536,8 +536,10 @@ const CONTRIB = new Map<string, ShapeRule>(Object.entries({
   QLinearConcat: ((n, ins, opset) => quantized(concat, ins.map((_, i) => i).filter((i) => i >= 2 && (i - 2) % 3 === 0), 1)(n, ins, opset)) as Rule,
   QLinearSigmoid: same, QLinearLeakyRelu: same, QLinearSoftmax: same,
   // Without an output scale QGemm gives float.
+  // A Conv with its activation fused in (the runtime's 'extended' optimizer); its sum input Z keeps the shape.
+  FusedConv: conv,
   QGemm: ((n, ins, opset) => ins[7] ? quantized(gemm, [0, 3], 8)(n, ins, opset) : [{ dtype: DataType.FLOAT, dims: gemm(n, [ins[0], ins[3]], opset)[0]!.dims }]) as Rule,
-}).map(([op, infer]) => [op, { infer, reads: undefined, keepsValues: false }]));
+}).map(([op, infer]) => [op, { infer, reads: op === 'FusedConv' ? 2 : undefined, keepsValues: false }]));
 
 /** n's shape rule; undefined for an op of another domain, or one no rule knows (its outputs stay unknown). */
 export function shapeRuleOf(n: NodeProto): ShapeRule | undefined {

@@ -3,6 +3,7 @@
 
 import type { MacCount, ParamCount } from '../analysis/cost.js';
 import { blockedCalls } from '../analysis/functions.js';
+import { isConv } from '../analysis/blocks.js';
 import type { Model } from '../ir/model.js';
 import { blockFormula } from '../se/build.js';
 import type { BlockKind, SEOptions } from '../se/build.js';
@@ -235,11 +236,11 @@ function quantizedOps(model: Model): string[] {
   return [...found].sort(([a], [b]) => (a < b ? -1 : 1)).map(([op, k]) => `${op} ×${k}`);
 }
 
-/** Conv-carrying ops of runtime-specific domains (ONNX Runtime's com.microsoft FusedConv, its NCHWc layout ops, ...). */
+/** Conv-carrying ops of runtime-specific domains that se-inject does not read as convs (a FusedConv that adds a tensor, NCHWc layout ops, ...). */
 function runtimeFusedOps(model: Model): string[] {
   const found = new Set<string>();
   for (const n of model.graph.nodes) {
-    if (n.domain !== '' && n.domain !== 'ai.onnx' && /conv/i.test(n.opType)) found.add(`${n.domain}:${n.opType}`);
+    if (n.domain !== '' && n.domain !== 'ai.onnx' && /conv/i.test(n.opType) && !isConv(n)) found.add(`${n.domain}:${n.opType}`);
   }
   return [...found].sort();
 }
