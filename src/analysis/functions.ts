@@ -36,11 +36,22 @@ export function blockedCalls(model: Model): string[] {
 
 /** A copy of the model with every call it can expand expanded: what se-inject sees of a model with functions. */
 export function expandedCopy(model: Model): Model {
+  const { functions, calls, blocked } = modelCalls(model);
+  return copyExpanding(model, functions, calls.filter((c) => !blocked.has(c))).copy;
+}
+
+/** A copy of `model` with `open` (calls of it) expanded, and which of them (by index in `open`) each node in an expansion comes from. */
+function copyExpanding(model: Model, functions: ReadonlyMap<string, LocalFunction>, open: readonly NodeProto[]): { copy: Model; callOf: Map<NodeProto, number> } {
+  // The copy's nodes are in the order of the model's: a copy's call is the model's at the same index.
   const copy = cloneModel(model);
-  const { functions, calls, blocked } = modelCalls(copy);
-  const open = calls.filter((c) => !blocked.has(c));
-  if (open.length) expandCalls(copy.graph, functions, open);
-  return copy;
+  const callOf = new Map<NodeProto, number>();
+  if (!open.length) return { copy, callOf };
+  const at = new Map<NodeProto, number>();
+  model.graph.nodes.forEach((n, i) => at.set(n, i));
+  const copied = open.map((c) => copy.graph.nodes[at.get(c)!]!);
+  const bodies = expandCalls(copy.graph, functions, copied);
+  copied.forEach((c, k) => { for (const n of bodies.get(c)!) callOf.set(n, k); });
+  return { copy, callOf };
 }
 
 export interface CallExpansion {
@@ -60,14 +71,7 @@ export function expandCallsHoldingBlocks(target: Model, sites: (probe: Model) =>
   const { functions, calls, blocked } = modelCalls(target);
   const open = calls.filter((c) => !blocked.has(c));
   if (!open.length) return undefined;
-  // The copy's nodes are in the order of the target's: a copy's call is the target's at the same index.
-  const probe = cloneModel(target);
-  const at = new Map<NodeProto, number>();
-  target.graph.nodes.forEach((n, i) => at.set(n, i));
-  const probeCalls = open.map((c) => probe.graph.nodes[at.get(c)!]!);
-  const bodies = expandCalls(probe.graph, functions, probeCalls);
-  const callOf = new Map<NodeProto, number>();
-  probeCalls.forEach((c, k) => { for (const n of bodies.get(c)!) callOf.set(n, k); });
+  const { copy: probe, callOf } = copyExpanding(target, functions, open);
   // A call holding a site, and every call upstream of a site (whose body shape inference must see
   // through to size the block): found from the sites backwards through the target's producers.
   const openAt = new Map(open.map((c, k) => [c, k]));
