@@ -7,7 +7,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyze, convertFile, loadModel } from '../src/api.js';
+import { analyze, convertFile, listSites, loadModel } from '../src/api.js';
 import { validateModels } from '../src/validate/runtime.js';
 import { ROOT, onnxCheck, tempDir } from './support/fixtures.js';
 
@@ -37,6 +37,15 @@ describe('model-local functions', () => {
     expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
     const v = await validateModels(exported, out, { ep: 'cpu', runs: 0, expectEqual: true });
     expect(v.problems).toEqual([]);
+  });
+
+  it('the sites a user may name (--at) include the maps inside calls, under their expanded names', async () => {
+    const { sites } = listSites(await loadModel(exported));
+    const inside = sites.filter((x) => x.tensor.startsWith('/1/relu/Block.1/'));
+    expect(inside.length).toBeGreaterThan(2);
+    expect(inside.find((x) => x.tensor === '/1/relu/Block.1/onnx::Add_67')).toMatchObject({ stage: 1, scaledBy: 'insertSEOnResidualBranch' });
+    const { report } = await convertFile(exported, path.join(tmp.dir, 'at.onnx'), { at: ['/2/relu/Block/onnx::Add_73'], overwrite: true });
+    expect(report.blocks.map((b) => b.tensor)).toEqual(['/2/relu/Block/onnx::Add_73']);
   });
 
   it('attributes a body takes from its call (ref_attr_name) take the call\'s value, through a call inside a call, or are left out', async () => {
