@@ -1,6 +1,7 @@
 // Command-line options: yargs definitions shared by the commands, and their translation into the
 // library's options. Parsing only; no work happens here.
 
+import { DEFAULT_BATCH } from '../analysis/input-dims.js';
 import type { Argv } from 'yargs';
 import { SeInjectError } from '../errors.js';
 import type { InjectOptions } from '../inject.js';
@@ -19,7 +20,7 @@ export const ARCH_CHOICES: readonly string[] = PASS_CHOICES;
 
 export function analysisOptions<T>(y: Argv<T>) {
   return y
-    .option('batch', { type: 'number', defaultDescription: '1', describe: 'Value bound to a dynamic batch (first) dimension for analysis; never written into the model', group: 'Analysis:' })
+    .option('batch', { type: 'number', defaultDescription: String(DEFAULT_BATCH), describe: 'Value bound to a dynamic batch (first) dimension for analysis; never written into the model', group: 'Analysis:' })
     .option('input-shapes', { type: 'string', array: true, describe: "Bind whole input shapes, as Polygraphy and onnxsim take them: --input-shapes x:[1,3,224,224] (or x:1,3,224,224); fixed dimensions must match", group: 'Analysis:' })
     .option('dims', { type: 'string', array: true, describe: 'Bind other dynamic dimensions, e.g. --dims height=512 width=512 (an image\'s dynamic H and W default to 224)', group: 'Analysis:' })
     .option('json', { type: 'boolean', default: false, describe: 'Print exactly one JSON document on stdout (messages go to stderr)', group: 'Output:' })

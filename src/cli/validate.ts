@@ -1,5 +1,6 @@
 // --validate and `se-inject validate`: options, running, printing. The work is in src/validate/.
 
+import { DEFAULT_BATCH } from '../analysis/input-dims.js';
 import { VALIDATION_DEFAULTS } from './defaults.js';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -95,7 +96,7 @@ export async function runValidation(
   for (const [name, v] of Object.entries(rtol.perOutput)) perOutput[name] = { ...perOutput[name], rtol: v };
   for (const [name, v] of Object.entries(atol.perOutput)) perOutput[name] = { ...perOutput[name], atol: v };
   const options = {
-    ep: a.ep, batch: o.batch ?? 1, dims: o.dims ?? {}, rtol: rtol.all, atol: atol.all, perOutput, runs: a.runs, seed: 0,
+    ep: a.ep, batch: o.batch ?? DEFAULT_BATCH, dims: o.dims ?? {}, rtol: rtol.all, atol: atol.all, perOutput, runs: a.runs, seed: 0,
     inputs: a.inputs ? await readInputs(a.inputs) : undefined, saveOutputs: a.saveOutputs,
     threads: a.threads, expectEqual: a.expectEqual ?? o.init === 'preserve',
   };

@@ -3,6 +3,7 @@
 // the inputs and outputs, computes finite values, and (when asked) the same values. Latency is measured
 // interleaved (original, injected, original, ...) so that clock drift and thermal state hit both alike.
 
+import { DEFAULT_BATCH } from '../analysis/input-dims.js';
 import * as ort from 'onnxruntime-node';
 import { SeInjectError, describeCause } from '../errors.js';
 import type { Model } from '../ir/model.js';
@@ -132,7 +133,7 @@ function checkOptions(o: ValidateOptions) {
   for (const [name, v] of Object.entries(dims)) positive(`--dims ${name}`, v, 1);
   return {
     ep: o.ep ?? 'auto',
-    batch: positive('--batch', o.batch ?? 1, 1),
+    batch: positive('--batch', o.batch ?? DEFAULT_BATCH, 1),
     dims,
     rtol: o.rtol,
     atol: o.atol,
