@@ -9,6 +9,7 @@ import type { Model } from './ir/model.js';
 import { FAMILIES } from '../passes/index.js';
 import type { Family } from './se/site.js';
 import { ACTIVATIONS, BLOCK_KINDS, REDUCE_FROM, usesSqueeze } from './se/build.js';
+import { unnamedDimKey } from './analysis/input-dims.js';
 
 export type OptionKey = keyof InjectOptions;
 
@@ -199,11 +200,14 @@ export function resolveWithConfig(file: unknown, label: string, given: Record<st
   return resolveOptions(merged);
 }
 
-/** The dynamic dimensions a model's inputs name: what `dims` may bind. */
+/** The dynamic dimensions of a model's inputs, by name (unnamedDimKey where the model gives none): what `dims` may bind. */
 export function dimensionNames(model: Model): string[] {
   const names = new Set<string>();
   for (const input of model.graph.proto.inputs) {
-    for (const d of input.type?.shape ?? []) if (d.param && d.value === undefined) names.add(d.param);
+    (input.type?.shape ?? []).forEach((d, axis) => {
+      if (d.value !== undefined && d.param === undefined) return;
+      names.add(d.param ?? unnamedDimKey(input.name, axis));
+    });
   }
   return [...names];
 }

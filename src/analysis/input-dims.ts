@@ -17,12 +17,15 @@ export interface DimBindings {
   dims?: Record<string, number>;
 }
 
+/** The name `dims` binds a dynamic dimension by that the model leaves unnamed: `<input>_dim<axis>`. */
+export const unnamedDimKey = (input: string, axis: number): string => `${input}_dim${axis}`;
+
 /** How a dimension got its size: declared in the model, bound by the caller, or one of the defaults. */
 export type DimSource = 'fixed' | 'bound' | 'batch' | 'image' | 'unbound';
 
 /**
- * The size of dimension `axis` of an input of this shape, and where it came from. `key` names an
- * unnamed dimension for the bindings (validation's `<input>_dim<i>`); analysis binds names only.
+ * The size of dimension `axis` of an input of this shape, and where it came from. `key` names the
+ * dimension for the bindings where the model leaves it unnamed (unnamedDimKey).
  */
 export function inputDimSize(shape: readonly Dim[], axis: number, bind: DimBindings, key?: string): { size?: number; source: DimSource } {
   const d = shape[axis]!;

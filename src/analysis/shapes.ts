@@ -12,7 +12,7 @@ import type { AttributeProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { inferNode, inputsRead, shapeRuleOf } from './shape-rules.js';
 import type { ShapeRule } from './shape-rules.js';
 import { NodeShapes, ValueShapes } from './value-shapes.js';
-import { inputDimSize } from './input-dims.js';
+import { inputDimSize, unnamedDimKey } from './input-dims.js';
 import type { DimBindings } from './input-dims.js';
 import type { Dim } from '../ir/types.js';
 
@@ -218,12 +218,12 @@ function bindInputDims(
   name: string, shape: Dim[] | undefined, bind: DimBindings, label: string,
 ): number[] | undefined {
   if (!shape) return undefined;
-  const sizes = shape.map((_, axis) => inputDimSize(shape, axis, bind));
+  const sizes = shape.map((_, axis) => inputDimSize(shape, axis, bind, unnamedDimKey(name, axis)));
   // Every dynamic dimension that nothing binds, named in one message.
-  const unbound = sizes.flatMap((s, axis) => (s.source === 'unbound' ? [{ axis, param: shape[axis]!.param ?? '?' }] : []));
+  const unbound = sizes.flatMap((s, axis) => (s.source === 'unbound' ? [{ axis, param: shape[axis]!.param ?? unnamedDimKey(name, axis) }] : []));
   if (unbound.length) {
     const named = unbound.map((u) => `"${u.param}" (axis ${u.axis})`).join(' and ');
-    const params = unbound.map((u) => (u.param === '?' ? 'NAME' : u.param));
+    const params = unbound.map((u) => u.param);
     const them = unbound.length > 1 ? 'them' : 'it';
     throw new OptionError('dims', (w) => `${label}: input ${name} has dynamic ${unbound.length > 1 ? 'dimensions' : 'dimension'} ${named}; bind ${them} for analysis with ${w.bind(params)} (the sizes the report's shapes and MACs are computed at; the model written keeps ${them} dynamic)`);
   }

@@ -1,8 +1,10 @@
 // --input-shapes, as Polygraphy (`x:[1,3,224,224]`) and onnxsim (`x:1,3,224,224`) spell it: a whole
 // input shape, translated into what the library binds — named dynamic dimensions (`dims`) and a
-// dynamic leading dimension (`batch`). Fixed dimensions must agree with the model.
+// dynamic leading dimension (`batch`); an unnamed one past it by its key (`x_dim2`). Fixed dimensions
+// must agree with the model.
 
 import { SeInjectError } from '../errors.js';
+import { unnamedDimKey } from '../analysis/input-dims.js';
 import type { InjectOptions } from '../inject.js';
 import type { Model } from '../ir/model.js';
 
@@ -47,7 +49,7 @@ export function bindInputShapes(model: Model, shapes: ReadonlyMap<string, number
       } else if (i === 0) {
         batch = v;
       } else {
-        throw new SeInjectError('usage', `${where} is dynamic without a name; only named and leading dynamic dimensions can be bound`);
+        dims[unnamedDimKey(name, i)] = v;
       }
     });
   }

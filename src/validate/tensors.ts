@@ -10,7 +10,7 @@ import { DataType } from '../onnx/proto.js';
 import type { Dim } from '../onnx/proto.js';
 import { floatToHalfBits, halfBitsToFloat } from '../numeric.js';
 import { mulberry32 } from '../random.js';
-import { inputDimSize } from '../analysis/input-dims.js';
+import { inputDimSize, unnamedDimKey } from '../analysis/input-dims.js';
 import type { NpyArray } from './npy.js';
 
 export interface InputSpec {
@@ -49,7 +49,7 @@ export function inputSpecs(model: Model): InputSpec[] {
  */
 export function bindShape(spec: InputSpec, bind: Binding): number[] {
   return spec.shape.map((d, i) => {
-    const key = d.param ?? `${spec.name}_dim${i}`;
+    const key = d.param ?? unnamedDimKey(spec.name, i);
     const { size } = inputDimSize(spec.shape, i, bind, key);
     if (size !== undefined) return size;
     throw new SeInjectError('usage', `input ${spec.name} has a dynamic dimension ${i} (${d.param ?? 'unnamed'}); give its size with --dims ${key}=N`);

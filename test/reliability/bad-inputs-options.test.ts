@@ -90,6 +90,14 @@ describe('library options are checked at the boundary', () => {
     expect(analyze(open, { dims: { c: 16, h: 8, w: 8 } }).inserted).toBe(1);
   });
 
+  it('a dynamic dimension the model leaves unnamed is bound by <input>_dim<axis>, the key its message names', () => {
+    const spec = residualBlock();
+    const m = buildModel({ ...spec, input: { name: 'x', dims: ['batch', 'c', 'h', 'w'] }, output: { name: 'y', dims: ['batch', 16, 1, 1] } });
+    m.graph.proto.inputs[0]!.type!.shape![1] = {}; // no dim_value, no dim_param
+    expect(() => analyze(m, { dims: { h: 8, w: 8 } })).toThrow(/input x has dynamic dimension "x_dim1" \(axis 1\); bind it for analysis with dims: \{ "x_dim1": VALUE \}/);
+    expect(analyze(m, { dims: { x_dim1: 16, h: 8, w: 8 } }).inserted).toBe(1);
+  });
+
   it('an image is told by its declared channels: first (N×C×H×W) or last (N×H×W×C)', () => {
     const dims = (...ds: (number | string)[]) => ds.map((d) => (typeof d === 'number' ? { value: d } : { param: d }));
     const sources = (shape: ReturnType<typeof dims>) => shape.map((_, i) => inputDimSize(shape, i, {}).source);
