@@ -2,7 +2,7 @@
 // source of the table and Markdown views.
 
 import type { MacCount, ParamCount } from '../analysis/cost.js';
-import { blockedCalls } from '../analysis/functions.js';
+import { blockedCalls, modelCalls } from '../analysis/functions.js';
 import type { Model } from '../ir/model.js';
 import { blockFormula } from '../se/build.js';
 import type { BlockKind, SEOptions } from '../se/build.js';
@@ -238,8 +238,10 @@ function quantizedOps(model: Model): string[] {
 /** Conv-carrying ops of runtime-specific domains (ONNX Runtime's com.microsoft FusedConv, its NCHWc layout ops, ...). */
 function runtimeFusedOps(model: Model): string[] {
   const found = new Set<string>();
+  // A call of a model-local function is the exporter's, not a runtime's (torchvision's MBConv module).
+  const calls = new Set(modelCalls(model).calls);
   for (const n of model.graph.nodes) {
-    if (n.domain !== '' && n.domain !== 'ai.onnx' && /conv/i.test(n.opType)) found.add(`${n.domain}:${n.opType}`);
+    if (n.domain !== '' && n.domain !== 'ai.onnx' && /conv/i.test(n.opType) && !calls.has(n)) found.add(`${n.domain}:${n.opType}`);
   }
   return [...found].sort();
 }

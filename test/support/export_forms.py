@@ -5,7 +5,8 @@ must get SE on the same blocks whichever form it was written in (test/export-for
 
 FORM is opset<N>, then any of _nofold (do_constant_folding=False), _dynbatch (dynamic batch),
 _dynhw (dynamic batch, H and W), _initinputs (keep_initializers_as_inputs=True), _train
-(TrainingMode.TRAINING, folding off): op13, op9_nofold, op11_nofold_dynhw, ...
+(TrainingMode.TRAINING, folding off), _functions (the blocks as model-local functions, opset >= 15):
+op13, op9_nofold, op11_nofold_dynhw, op15_functions, ...
 """
 import os
 import sys
@@ -13,6 +14,7 @@ import sys
 import torch
 from torch import nn
 from torchvision import models as tvm
+from torchvision.models.efficientnet import MBConvConfig
 
 
 def randomize_bn(model):
@@ -28,7 +30,17 @@ def randomize_bn(model):
 MODELS = {
     # (constructor, input H=W)
     "shufflenet": (lambda: tvm.ShuffleNetV2(stages_repeats=[2, 2, 2], stages_out_channels=[16, 32, 64, 128, 256], num_classes=10), 32),
+    # Every MBConv block holds SE.
+    "efficientnet": (lambda: tvm.efficientnet.EfficientNet([MBConvConfig(1, 3, 1, 16, 16, 1), MBConvConfig(4, 3, 2, 16, 24, 2)], dropout=0.2, num_classes=10), 32),
+    # 9 of 11 blocks hold SE, 2 do not; at 32x32 the last three run at 1x1.
+    "mobilenet_v3": (lambda: tvm.mobilenet_v3_small(width_mult=0.25, num_classes=10), 32),
 }
+
+
+def block_types(model):
+    """The module classes with children, but nn.Sequential's (MBConv, InvertedResidual, ...): torch writes
+    Sequential calls with duplicate attributes, which onnx's checker refuses."""
+    return {type(m) for m in model.modules() if m is not model and any(True for _ in m.children()) and not isinstance(m, nn.Sequential)}
 
 
 def export(name, form, out_dir):
@@ -44,6 +56,8 @@ def export(name, form, out_dir):
         kw["dynamic_axes"] = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch"}}
     if "initinputs" in parts:
         kw["keep_initializers_as_inputs"] = True
+    if "functions" in parts:
+        kw["export_modules_as_functions"] = block_types(model)
     if "train" in parts:
         kw["training"] = torch.onnx.TrainingMode.TRAINING
     torch.manual_seed(1)
