@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyze, loadModel } from '../src/api.js';
+import { analyze, convertFile, loadModel } from '../src/api.js';
 import { BLOCK_KINDS } from '../src/se/build.js';
 import { ROOT, tempDir } from './support/fixtures.js';
 
@@ -60,5 +60,13 @@ describe('channel attention on 1×1 maps', () => {
       expect(r.blocks.map((b) => b.tensor.split('/')[1]), `--block ${block}`).toEqual([String(kinds.length)]);
       expect(r.skipped.filter((s) => s.code === 'has-se').length, `--block ${block}`).toBe(kinds.length - 1);
     }
+  });
+
+  const plain = path.join(tmp.dir, 'plain_1x1.onnx');
+  execFileSync('/usr/bin/python3', [path.join(ROOT, 'test/support/export_attention.py'), plain, 'none,none', '13', 'static', 'residual', '1'], { stdio: 'ignore' });
+  it.each(BLOCK_KINDS)('se-inject on its own output (--block %s) inserts nothing at 1×1', async (block) => {
+    const out = path.join(tmp.dir, `plain_1x1_${block}.onnx`);
+    expect((await convertFile(plain, out, { block, overwrite: true })).report.inserted).toBe(2);
+    for (const again of BLOCK_KINDS) expect(analyze(await loadModel(out), { block: again }).inserted, `--block ${again}`).toBe(0);
   });
 });
