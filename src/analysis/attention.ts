@@ -65,6 +65,16 @@ function isAttentionPooling(ctx: Ctx, n: NodeProto): boolean {
   return data.some((t) => fromSoftmax(ctx, t));
 }
 
+/** The tensor `t` lays out anew (GCNet's attention pooling reads x viewed as N×C×HW), or `t` itself. */
+function laidOutFrom(ctx: Ctx, t: string): string {
+  for (let i = 0; i < 6; i++) {
+    const p = producerOf(ctx, t);
+    if (!p || !REARRANGES.has(p.opType) || !p.inputs[0]) return t;
+    t = p.inputs[0];
+  }
+  return t;
+}
+
 /** Is `t` a Softmax's output, laid out anew or not? */
 function fromSoftmax(ctx: Ctx, t: string): boolean {
   for (let i = 0; i < 6; i++) {
@@ -163,7 +173,8 @@ function isFullMap(ctx: Ctx, t: string): boolean {
 
 /**
  * The map a gate scales: a full map, or at 1×1, where a map and its per-channel gate have one shape (the
- * last stages of a network fed a CIFAR-sized 32×32 image), the map the gate's own global pool reads.
+ * last stages of a network fed a CIFAR-sized 32×32 image), the map the gate's own global pool reads,
+ * as it is or laid out anew.
  * SiLU's x·σ(x) at 1×1 is no such product: no pool reads x on the way to σ(x).
  */
 function isScaledMap(ctx: Ctx, x: string, gate: string): boolean {
@@ -173,7 +184,7 @@ function isScaledMap(ctx: Ctx, x: string, gate: string): boolean {
   if ((r !== 4 && r !== 5) || !(d![r - 3]! > 1)) return false;
   return searchUp(ctx, [gate], (t, p) => {
     if (t === x) return [];
-    if (POOLS.has(p.opType) || isAttentionPooling(ctx, p)) return dataInputs(ctx, p).includes(x) || [];
+    if (POOLS.has(p.opType) || isAttentionPooling(ctx, p)) return dataInputs(ctx, p).some((i) => laidOutFrom(ctx, i) === x) || [];
     return dataInputs(ctx, p);
   });
 }
