@@ -27,7 +27,10 @@ const LOAD_KEYS = ['baseDir', 'label'] as const;
 export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   checkDimsFor(model, o);
   const analysis = analyseModel(model, o);
-  const summary = summarize(model, analysis.shapes, analysis.macs);
+  // The largest layers of a model with calls are among their functions' nodes, as in its expanded copy.
+  const calls = modelCalls(model);
+  const layers = calls.calls.length > calls.blocked.size ? analyseModel(expandedCopy(model), o).macs : analysis.macs;
+  const summary = summarize(model, analysis.shapes, layers);
   const target = dryRun ? cloneModel(model) : model;
   // Blocks inside model-local functions: the calls holding them are expanded first (analysis/functions.ts),
   // as planned on a copy with every call expanded: what se-inject sees of the model.
