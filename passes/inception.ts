@@ -25,17 +25,26 @@
  */
 
 import {
-  MAX_BLOCK_DEPTH, isNasCellConcat, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, isChannelConcat, isConstant, isConv, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween,
+  MAX_BLOCK_DEPTH, isNasCellConcat, convsOnPath, dataConsumers, dataInputs, feedsChannelShuffle, isChannelConcat, isConstant, isConv, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, readInside, regionBetween, shapeOf,
 } from '../src/analysis/blocks.js';
 import { attentionIn, findSE, isSEScale } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { mixedDepthwiseOf } from '../src/analysis/channel-split.js';
+import { DataType } from '../src/onnx/proto.js';
 import type { NodeProto } from '../src/onnx/proto.js';
 import { holdsAttention, nodeLabel, skip } from '../src/se/site.js';
 import type { Candidate, Pass } from '../src/se/site.js';
 
+const INTEGER_TYPES: ReadonlySet<number> = new Set([DataType.INT64, DataType.INT32]);
+
 function match(ctx: Ctx, concat: NodeProto): Candidate {
-  if (!isChannelConcat(ctx, concat)) return skip('inception', concat, 'not-channel-concat', 'not a channel concat of feature maps');
+  if (!isChannelConcat(ctx, concat)) {
+    // The Concat that assembles a Reshape's target shape (a dynamic batch, or folding off) is shape
+    // arithmetic, as the integer Add beside it is to the residual pass: the same code in every export form.
+    const out = shapeOf(ctx, concat.outputs[0]!);
+    if (out && INTEGER_TYPES.has(out.dtype) && out.dims?.length === 1) return skip('inception', concat, 'shape-arithmetic', 'a concat of integer shape values, not of feature maps');
+    return skip('inception', concat, 'not-channel-concat', 'not a channel concat of feature maps');
+  }
   // The module's output as its readers see it: past the Quantize/Dequantize pair of a QDQ model.
   const out = pastFakeQuant(ctx, concat.outputs[0]!);
   const ins = concat.inputs;

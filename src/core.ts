@@ -14,6 +14,7 @@ import type { Model } from './ir/model.js';
 import { loadModelBytes as decodeBytes } from './onnx/decode.js';
 import type { LoadOptions } from './onnx/decode.js';
 import { serializeModel } from './onnx/encode.js';
+import type { SEReport } from './report/build.js';
 import type { Report } from './report/format.js';
 import { summarize } from './report/summary.js';
 import { countOps } from './report/op-counts.js';
@@ -26,14 +27,36 @@ const LOAD_KEYS = ['baseDir', 'label'] as const;
 export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   checkDimsFor(model, o);
   const analysis = analyseModel(model, o);
-  const summary = summarize(model, analysis.shapes, analysis.macs);
+  // The largest layers of a model with calls are among their functions' nodes, as in its expanded copy.
+  const calls = modelCalls(model);
+  const layers = calls.calls.length > calls.blocked.size ? analyseModel(expandedCopy(model), o).macs : analysis.macs;
+  const summary = summarize(model, analysis.shapes, layers);
   const target = dryRun ? cloneModel(model) : model;
-  // Blocks inside model-local functions: the calls holding them are expanded first (analysis/functions.ts).
-  const expansion = expandCallsHoldingBlocks(target, (probe) => injectSE(probe, o).report.blocks.map((b) => b.tensor));
+  // Blocks inside model-local functions: the calls holding them are expanded first (analysis/functions.ts),
+  // as planned on a copy with every call expanded: what se-inject sees of the model.
+  let seen: SEReport | undefined;
+  const expansion = expandCallsHoldingBlocks(target, (probe) => (seen = injectSE(probe, o).report).blocks.map((b) => b.tensor));
   const { report } = injectSE(target, o, expansion?.expanded.length ? undefined : analysis);
+  if (seen) withCallBodies(report, seen);
   const notes = [imageSizeNote(model.graph.proto.inputs, o), clampNote(o, report.blocks), expansionNote(expansion), blockedNote(target, report.inserted)].filter((n): n is string => !!n);
   const opCounts = { before: summary.opCounts, after: countOps(target.graph) };
   return { file: model.label, dryRun, model: summary, ...report, opCounts, ...(notes.length ? { notes } : {}) };
+}
+
+/**
+ * The report of a model with calls tells what lies inside the calls that stay calls, as it would for the
+ * same network exported without functions: the candidates left alone there and why (a block that holds
+ * SE already, DenseNet's concats), the MACs of their layers, and why nothing was inserted when nothing
+ * was. `seen` is the plan of the copy with every call expanded, whose blocks are the ones `report` has.
+ */
+function withCallBodies(report: SEReport, seen: SEReport): void {
+  report.candidates = seen.candidates;
+  report.skipped = seen.skipped;
+  report.macs = seen.macs;
+  delete report.unsupported;
+  delete report.nothingToInsert;
+  if (seen.unsupported !== undefined) report.unsupported = seen.unsupported;
+  if (seen.nothingToInsert !== undefined) report.nothingToInsert = seen.nothingToInsert;
 }
 
 /** Calls expanded so that their blocks could take SE. */

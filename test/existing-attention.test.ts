@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyze, loadModel } from '../src/api.js';
+import { analyze, convertFile, loadModel } from '../src/api.js';
 import { BLOCK_KINDS } from '../src/se/build.js';
 import { ROOT, tempDir } from './support/fixtures.js';
 
@@ -43,5 +43,34 @@ describe('attention after the depthwise conv of MobileNetV2 blocks without a sum
     expect(r.blocks.map((b) => [b.tensor, b.rule])).toEqual([[`/${kinds.length}/conv/conv.7/Conv_output_0`, 'insertSEAfterDepthwiseBlock']]);
     const depthwise = r.candidates.filter((c) => c.pass === 'mobilenet' && /^\/\d+\/conv\/conv\.3\//.test(c.node) && c.result === 'skipped');
     expect(depthwise.map((c) => [c.node, c.code])).toEqual(kinds.slice(0, -1).map((_, i) => [`/${i + 1}/conv/conv.3/Conv`, 'has-se']));
+  });
+});
+
+// A network fed a CIFAR-sized 32×32 image runs its last stages at 1×1, where a map and its per-channel
+// gate have one shape: the map is the one the gate's own pool reads (a GlobalAveragePool, timm's
+// x.mean((2, 3)) as a ReduceMean over the spatial axes, GCNet's attention pooling of x viewed as N×C×HW).
+// Coordinate Attention pools along H and along W, which at 1×1 pool nothing: not read as attention there.
+describe('attention on 1×1 maps', () => {
+  const file = path.join(tmp.dir, 'attention_1x1.onnx');
+  const attention = KINDS.filter((k) => !k.startsWith('coord'));
+  it.each(['residual', 'inverted'])('%s blocks holding channel or spatial attention get nothing, with any --block; the plain block gets one', async (form) => {
+    // Triplet attention leaves an inverted block no single path to its projection (see above).
+    const kinds = form === 'inverted' ? attention.filter((k) => k !== 'triplet') : attention;
+    execFileSync('/usr/bin/python3', [path.join(ROOT, 'test/support/export_attention.py'), file, kinds.join(','), '13', 'static', form, '1'], { stdio: 'ignore' });
+    const model = await loadModel(file);
+    for (const block of BLOCK_KINDS) {
+      const r = analyze(model, { block });
+      expect(r.blocks.map((b) => b.tensor.split('/')[1]), `--block ${block}`).toEqual([String(kinds.length)]);
+      const held = new Set(r.skipped.filter((s) => s.code === 'has-se').map((s) => s.node.split('/')[1]));
+      expect([...held].sort((a, b) => Number(a) - Number(b)), `--block ${block}`).toEqual(kinds.slice(0, -1).map((_, i) => String(i + 1)));
+    }
+  });
+
+  const plain = path.join(tmp.dir, 'plain_1x1.onnx');
+  execFileSync('/usr/bin/python3', [path.join(ROOT, 'test/support/export_attention.py'), plain, 'none,none', '13', 'static', 'residual', '1'], { stdio: 'ignore' });
+  it.each(BLOCK_KINDS)('se-inject on its own output (--block %s) inserts nothing at 1×1', async (block) => {
+    const out = path.join(tmp.dir, `plain_1x1_${block}.onnx`);
+    expect((await convertFile(plain, out, { block, overwrite: true })).report.inserted).toBe(2);
+    for (const again of BLOCK_KINDS) expect(analyze(await loadModel(out), { block: again }).inserted, `--block ${again}`).toBe(0);
   });
 });

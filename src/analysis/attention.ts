@@ -2,7 +2,7 @@
 // before it adds a block, so that no block gets a second one.
 
 import type { NodeProto } from '../onnx/proto.js';
-import { dataInputs, dimsOf, isConstant, isConv, isPassThrough, producerOf } from './blocks.js';
+import { dataInputs, dimsOf, isConstant, isConv, isPassThrough, producerOf, shapeOf } from './blocks.js';
 import type { Ctx } from './blocks.js';
 
 /** Constant arithmetic a gate may pass through on its way to the Mul (--init preserve's ×2). */
@@ -34,7 +34,8 @@ export function isExcitationGate(ctx: Ctx, gate: string): boolean {
 }
 
 /**
- * A pool over the spatial axes: a global pool op, or a ReduceMean/ReduceMax whose input has a spatial
+ * A pool over the spatial axes: a global pool op, or a ReduceMean/ReduceMax over the spatial axes alone
+ * (timm's x.mean((2, 3)), at any H×W, 1×1 included), or, its axes unknown, one whose input has a spatial
  * extent (H×W > 1). A mean over the channels of an N×C×1×1 vector pools nothing spatial: ConvNeXt-V2's
  * GRN divides its per-channel L2 norms by their mean over C, a normalization with no learned gate.
  */
@@ -42,6 +43,8 @@ function isGlobalPool(ctx: Ctx, p: NodeProto): boolean {
   if (!POOLS.has(p.opType)) return false;
   if (p.opType.startsWith('Global')) return true;
   const d = dimsOf(ctx, dataInputs(ctx, p)[0] ?? '');
+  const axes = p.attributes.find((a) => a.name === 'axes')?.ints ?? (p.inputs[1] ? shapeOf(ctx, p.inputs[1])?.values : undefined);
+  if (d && d.length >= 3 && axes?.length) return axes.every((a) => (a < 0 ? a + d.length : a) >= 2);
   return !d || d.length < 3 || d.slice(-2).some((n) => n !== 1);
 }
 
@@ -60,6 +63,16 @@ function isAttentionPooling(ctx: Ctx, n: NodeProto): boolean {
   const d = dimsOf(ctx, n.outputs[0] ?? '');
   if (!d || !(d.length <= 2 || d.slice(-2).includes(1))) return false;
   return data.some((t) => fromSoftmax(ctx, t));
+}
+
+/** The tensor `t` lays out anew (GCNet's attention pooling reads x viewed as N×C×HW), or `t` itself. */
+function laidOutFrom(ctx: Ctx, t: string): string {
+  for (let i = 0; i < 6; i++) {
+    const p = producerOf(ctx, t);
+    if (!p || !REARRANGES.has(p.opType) || !p.inputs[0]) return t;
+    t = p.inputs[0];
+  }
+  return t;
 }
 
 /** Is `t` a Softmax's output, laid out anew or not? */
@@ -159,13 +172,31 @@ function isFullMap(ctx: Ctx, t: string): boolean {
 }
 
 /**
+ * The map a gate scales: a full map, or at 1×1, where a map and its per-channel gate have one shape (the
+ * last stages of a network fed a CIFAR-sized 32×32 image), the map the gate's own global pool reads,
+ * as it is or laid out anew.
+ * SiLU's x·σ(x) at 1×1 is no such product: no pool reads x on the way to σ(x).
+ */
+function isScaledMap(ctx: Ctx, x: string, gate: string): boolean {
+  if (isFullMap(ctx, x)) return true;
+  const d = dimsOf(ctx, x);
+  const r = d?.length ?? 0;
+  if ((r !== 4 && r !== 5) || !(d![r - 3]! > 1)) return false;
+  return searchUp(ctx, [gate], (t, p) => {
+    if (t === x) return [];
+    if (POOLS.has(p.opType) || isAttentionPooling(ctx, p)) return dataInputs(ctx, p).some((i) => laidOutFrom(ctx, i) === x) || [];
+    return dataInputs(ctx, p);
+  });
+}
+
+/**
  * A Mul that scales a feature map by an attention gate: the heart of every SE block (a per-channel
  * excitation), of CBAM's spatial half (a per-position map), and of the context gates above.
  */
 export function isSEScale(ctx: Ctx, n: NodeProto): boolean {
   if (n.opType !== 'Mul' || n.inputs.length !== 2) return false;
   const [a, b] = n.inputs as [string, string];
-  const gates = (x: string, g: string) => isFullMap(ctx, x) && (isExcitationGate(ctx, g) || isSpatialGate(ctx, g, x) || isContextGate(ctx, g, x));
+  const gates = (x: string, g: string) => isScaledMap(ctx, x, g) && (isExcitationGate(ctx, g) || isSpatialGate(ctx, g, x) || isContextGate(ctx, g, x));
   return gates(a, b) || gates(b, a);
 }
 
@@ -184,7 +215,7 @@ export function isContextAdd(ctx: Ctx, n: NodeProto): boolean {
     return !d || d.length < 4 || d.slice(-2).every((k) => k === 1);
   };
   const learned = (t: string) => searchUp(ctx, [t], (u, p) => LEARNED.has(p.opType) || (perChannel(u) ? dataInputs(ctx, p) : []));
-  const adds = (x: string, t: string) => isFullMap(ctx, x) && !isConstant(ctx, t) && perChannel(t) && isExcitationGate(ctx, t) && learned(t);
+  const adds = (x: string, t: string) => isScaledMap(ctx, x, t) && !isConstant(ctx, t) && perChannel(t) && isExcitationGate(ctx, t) && learned(t);
   return adds(a, b) || adds(b, a);
 }
 

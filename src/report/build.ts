@@ -2,7 +2,7 @@
 // source of the table and Markdown views.
 
 import type { MacCount, ParamCount } from '../analysis/cost.js';
-import { blockedCalls } from '../analysis/functions.js';
+import { blockedCalls, modelCalls } from '../analysis/functions.js';
 import { isConv } from '../analysis/blocks.js';
 import type { Model } from '../ir/model.js';
 import { blockFormula } from '../se/build.js';
@@ -239,8 +239,10 @@ function quantizedOps(model: Model): string[] {
 /** Conv-carrying ops of runtime-specific domains that se-inject does not read as convs (a FusedConv that adds a tensor, NCHWc layout ops, ...). */
 function runtimeFusedOps(model: Model): string[] {
   const found = new Set<string>();
+  // A call of a model-local function is the exporter's, not a runtime's (torchvision's MBConv module).
+  const calls = new Set(modelCalls(model).calls);
   for (const n of model.graph.nodes) {
-    if (n.domain !== '' && n.domain !== 'ai.onnx' && /conv/i.test(n.opType) && !isConv(n)) found.add(`${n.domain}:${n.opType}`);
+    if (n.domain !== '' && n.domain !== 'ai.onnx' && /conv/i.test(n.opType) && !isConv(n) && !calls.has(n)) found.add(`${n.domain}:${n.opType}`);
   }
   return [...found].sort();
 }

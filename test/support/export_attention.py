@@ -4,7 +4,8 @@
 # Attention (pools along H and W, one gate each; its adaptive pools, or means), GCNet's global context
 # block (softmax attention pooling, its term added or its gate multiplied), SimAM (parameter-free), SRM
 # (style pooling), triplet attention, BAM (channel and spatial terms added before one sigmoid); and one
-# plain block. Usage: OUT.onnx KINDS OPSET static|dyn [residual|inverted]; inverted: MobileNetV2 blocks
+# plain block. Usage: OUT.onnx KINDS OPSET static|dyn [residual|inverted [SIZE]] (SIZE: the input's H = W,
+# 16 unless given; 1 makes every map 1×1, as the last stage of a network fed a 32×32 image); inverted: MobileNetV2 blocks
 # without a residual sum (widths 16, 24 in turn), the attention after the depthwise conv's activation, and a 1×1 head.
 import math, sys, torch, torch.nn as nn, torch.nn.functional as F
 class SE(nn.Module):  # timm SEModule
@@ -118,4 +119,5 @@ else:
     blocks = [Block(16, kinds[k]) for k in order]
 net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), *blocks).eval()
 dyn = {'x': {0: 'batch'}} if sys.argv[4] == 'dyn' else None
-torch.onnx.export(net, torch.randn(1, 3, 16, 16), sys.argv[1], opset_version=int(sys.argv[3]), input_names=['x'], output_names=['y'], dynamic_axes=dyn)
+size = int(sys.argv[6]) if len(sys.argv) > 6 else 16
+torch.onnx.export(net, torch.randn(1, 3, size, size), sys.argv[1], opset_version=int(sys.argv[3]), input_names=['x'], output_names=['y'], dynamic_axes=dyn)
