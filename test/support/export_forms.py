@@ -16,15 +16,8 @@ from torch import nn
 from torchvision import models as tvm
 from torchvision.models.efficientnet import MBConvConfig
 
-
-def randomize_bn(model):
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.normal_(0, 0.1)
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-    return model
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'fixtures'))
+from export_torchvision import randomize_bn  # noqa: E402  (the fixtures' BN statistics, one home)
 
 
 MODELS = {
