@@ -49,6 +49,17 @@ async function plan(f: string): Promise<{ blocks: string[]; codes: Record<string
   return { blocks: report.blocks.map((b) => `${anchor(b.tensor)} stage ${b.stage} ${b.channels}`), codes, report };
 }
 
+/** The form written with --init preserve: `inserted` blocks, onnx's full check passes, ONNX Runtime computes the original's outputs. */
+async function writesTheOriginal(model: string, form: string, inserted: number): Promise<void> {
+  const input = file(model, form);
+  const out = path.join(tmp.dir, `${model}_${form}_se.onnx`);
+  const { report } = await convertFile(input, out, { init: 'preserve', overwrite: true });
+  expect(report.inserted).toBe(inserted);
+  expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
+  const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true });
+  expect(v.problems).toEqual([]);
+}
+
 describe('export forms', () => {
   describe('ShuffleNet v2', () => {
     const forms = ['op13', 'op13_dynbatch', 'op13_nofold', 'op11_nofold_dynhw', 'op9_nofold', 'op17_nofold'];
@@ -62,15 +73,7 @@ describe('export forms', () => {
       expect(p.codes).toEqual(ref.codes);
     });
 
-    it('op13_dynbatch: written with --init preserve, passes the full check and computes the original', async () => {
-      const input = file('shufflenet', 'op13_dynbatch');
-      const out = path.join(tmp.dir, 'shufflenet_op13_dynbatch_se.onnx');
-      const { report } = await convertFile(input, out, { init: 'preserve', overwrite: true });
-      expect(report.inserted).toBe(6);
-      expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
-      const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true });
-      expect(v.problems).toEqual([]);
-    });
+    it('op13_dynbatch: written with --init preserve, passes the full check and computes the original', () => writesTheOriginal('shufflenet', 'op13_dynbatch', 6));
   });
 
   // torch.onnx.export(export_modules_as_functions={MBConv}) against the same export without functions.
@@ -102,14 +105,6 @@ describe('export forms', () => {
       expect(p.report.macs).toEqual(ref.report.macs);
     });
 
-    it('written with --init preserve, passes the full check and computes the original', async () => {
-      const input = file('mobilenet_v3', 'op15_functions');
-      const out = path.join(tmp.dir, 'mobilenet_v3_op15_functions_se.onnx');
-      const { report } = await convertFile(input, out, { init: 'preserve', overwrite: true });
-      expect(report.inserted).toBe(2);
-      expect(onnxCheck([out])[0]).toMatchObject({ ok: true });
-      const v = await validateModels(input, out, { ep: 'cpu', runs: 0, expectEqual: true });
-      expect(v.problems).toEqual([]);
-    });
+    it('written with --init preserve, passes the full check and computes the original', () => writesTheOriginal('mobilenet_v3', 'op15_functions', 2));
   });
 });

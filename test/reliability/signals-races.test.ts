@@ -183,32 +183,26 @@ describe('a lock left behind', () => {
   // The lock se-inject holds while it commits an output, next to it: `.NAME.se-inject.lock`.
   const lockOf = (out: string) => path.join(path.dirname(out), `.${path.basename(out)}.se-inject.lock`);
 
+  const host = hostname().replace(/[^A-Za-z0-9_.]/g, '_');
+
+  /** A save to a folder holding a lock with `text` (last changed `age` seconds ago) succeeds: the lock was taken over. */
+  async function takenOver(text: string, age = 0): Promise<void> {
+    const dir = outDir();
+    const out = path.join(dir, 'se.onnx');
+    writeFileSync(lockOf(out), text);
+    if (age) utimesSync(lockOf(out), Date.now() / 1000 - age, Date.now() / 1000 - age);
+    await convertFile(input, out, { seed: 1 });
+    expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
+  }
+
   it('an empty lock (its writer died between creating it and writing its owner: a crash, a power loss) is taken over', async () => {
-    for (const age of [3600, 0]) {
-      const dir = outDir();
-      const out = path.join(dir, 'se.onnx');
-      writeFileSync(lockOf(out), '');
-      if (age) utimesSync(lockOf(out), Date.now() / 1000 - age, Date.now() / 1000 - age);
-      await convertFile(input, out, { seed: 1 });
-      expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
-    }
+    await takenOver('', 3600);
+    await takenOver('');
   }, 30_000);
 
-  it('a lock naming a process of this host that has ended is taken over', async () => {
-    const dir = outDir();
-    const out = path.join(dir, 'se.onnx');
-    const ended = spawnSync(process.execPath, ['-e', '0']).pid!;
-    writeFileSync(lockOf(out), `${hostname().replace(/[^A-Za-z0-9_.]/g, '_')} ${ended}\n`);
-    await convertFile(input, out, { seed: 1 });
-    expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
-  }, 30_000);
+  it('a lock naming a process of this host that has ended is taken over', () => takenOver(`${host} ${spawnSync(process.execPath, ['-e', '0']).pid!}\n`), 30_000);
 
-  it('a lock written before the machine last booted is taken over, whatever process has its number now', async () => {
-    const dir = outDir();
-    const out = path.join(dir, 'se.onnx');
-    // This test's own process is alive: only the boot the lock names says its writer has ended.
-    writeFileSync(lockOf(out), `${hostname().replace(/[^A-Za-z0-9_.]/g, '_')} ${process.pid} 00000000-0000-0000-0000-000000000000\n`);
-    await convertFile(input, out, { seed: 1 });
-    expect(listing(dir)).toEqual(['notes.txt', 'se.onnx', 'se.onnx.data']);
-  }, 30_000);
+  // This test's own process is alive: only the boot the lock names says its writer has ended.
+  it('a lock written before the machine last booted is taken over, whatever process has its number now', () =>
+    takenOver(`${host} ${process.pid} 00000000-0000-0000-0000-000000000000\n`), 30_000);
 });
