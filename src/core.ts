@@ -3,7 +3,7 @@
 // Options are checked once, here at the boundary (resolveOptions), before any model is read.
 
 import { analyseModel } from './analysis/analyse.js';
-import { blockedCalls, expandCallsHoldingBlocks, expandedCopy, modelCalls } from './analysis/functions.js';
+import { blockedCalls, expandCallsHoldingBlocks, expandedCopy } from './analysis/functions.js';
 import type { CallExpansion } from './analysis/functions.js';
 import { imageSizeNote } from './analysis/input-dims.js';
 import { attentionSites, injectSE } from './inject.js';
@@ -27,15 +27,15 @@ const LOAD_KEYS = ['baseDir', 'label'] as const;
 export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   checkDimsFor(model, o);
   const analysis = analyseModel(model, o);
-  // The largest layers of a model with calls are among their functions' nodes, as in its expanded copy.
-  const calls = modelCalls(model);
-  const layers = calls.calls.length > calls.blocked.size ? analyseModel(expandedCopy(model), o).macs : analysis.macs;
-  const summary = summarize(model, analysis.shapes, layers);
+  // A model with calls is seen as its copy with every call it can expand expanded (analysis/functions.ts):
+  // its largest layers are among their functions' nodes, and the plan of that copy says which calls hold
+  // or feed a block, the calls expanded in the model written.
+  const expanded = expandedCopy(model);
+  const expandedAnalysis = expanded && analyseModel(expanded.copy, o);
+  const summary = summarize(model, analysis.shapes, (expandedAnalysis ?? analysis).macs);
   const target = dryRun ? cloneModel(model) : model;
-  // Blocks inside model-local functions: the calls holding them are expanded first (analysis/functions.ts),
-  // as planned on a copy with every call expanded: what se-inject sees of the model.
-  let seen: SEReport | undefined;
-  const expansion = expandCallsHoldingBlocks(target, (probe) => (seen = injectSE(probe, o).report).blocks.map((b) => b.tensor));
+  const seen = expanded && injectSE(expanded.copy, o, expandedAnalysis).report;
+  const expansion = expanded && expandCallsHoldingBlocks(target, expanded, seen!.blocks.map((b) => b.tensor));
   const { report } = injectSE(target, o, expansion?.expanded.length ? undefined : analysis);
   if (seen) withCallBodies(report, seen);
   const notes = [imageSizeNote(model.graph.proto.inputs, o), clampNote(o, report.blocks), expansionNote(expansion), blockedNote(target, report.inserted)].filter((n): n is string => !!n);
@@ -82,7 +82,7 @@ export function listSites(model: Model, options: SEInjectOptions = {}): SitesRep
   const o = resolveOptions(options);
   checkDimsFor(model, o);
   // Sites inside model-local functions are listed under the names their calls' expansion gives them.
-  return { file: model.label, sites: attentionSites(modelCalls(model).calls.length ? expandedCopy(model) : model, o) };
+  return { file: model.label, sites: attentionSites(expandedCopy(model)?.copy ?? model, o) };
 }
 
 /** Inserts SE blocks into the model in place and returns the report (`inserted` 0: nothing to insert). */

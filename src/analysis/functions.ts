@@ -34,24 +34,34 @@ export function blockedCalls(model: Model): string[] {
   return callCounts([...blocked.keys()]).map((c) => `${c} (${why.get(c.slice(0, c.lastIndexOf(' ×')))})`);
 }
 
-/** A copy of the model with every call it can expand expanded: what se-inject sees of a model with functions. */
-export function expandedCopy(model: Model): Model {
-  const { functions, calls, blocked } = modelCalls(model);
-  return copyExpanding(model, functions, calls.filter((c) => !blocked.has(c))).copy;
+/**
+ * What se-inject sees of a model with calls: a copy with every call it can expand expanded. Nodes are
+ * known by their index in the model's list, which the model and its clones share until one is edited.
+ */
+export interface ExpandedCopy {
+  copy: Model;
+  /** For each node an expansion made, the index of the call (in the model's node list) it comes from. */
+  callAt: Map<NodeProto, number>;
+  /** The indexes of the calls that can be expanded, in node order. */
+  open: number[];
+  /** The total count of calls, expandable or not. */
+  calls: number;
+  functions: ReadonlyMap<string, LocalFunction>;
 }
 
-/** A copy of `model` with `open` (calls of it) expanded, and which of them (by index in `open`) each node in an expansion comes from. */
-function copyExpanding(model: Model, functions: ReadonlyMap<string, LocalFunction>, open: readonly NodeProto[]): { copy: Model; callOf: Map<NodeProto, number> } {
-  // The copy's nodes are in the order of the model's: a copy's call is the model's at the same index.
+/** The model with every call it can expand expanded, in a copy; undefined when it makes no such call. */
+export function expandedCopy(model: Model): ExpandedCopy | undefined {
+  const { functions, calls, blocked } = modelCalls(model);
+  const index = new Map<NodeProto, number>();
+  model.graph.nodes.forEach((n, i) => index.set(n, i));
+  const open = calls.filter((c) => !blocked.has(c)).map((c) => index.get(c)!);
+  if (!open.length) return undefined;
   const copy = cloneModel(model);
-  const callOf = new Map<NodeProto, number>();
-  if (!open.length) return { copy, callOf };
-  const at = new Map<NodeProto, number>();
-  model.graph.nodes.forEach((n, i) => at.set(n, i));
-  const copied = open.map((c) => copy.graph.nodes[at.get(c)!]!);
+  const copied = open.map((i) => copy.graph.nodes[i]!);
   const bodies = expandCalls(copy.graph, functions, copied);
-  copied.forEach((c, k) => { for (const n of bodies.get(c)!) callOf.set(n, k); });
-  return { copy, callOf };
+  const callAt = new Map<NodeProto, number>();
+  copied.forEach((c, k) => { for (const n of bodies.get(c)!) callAt.set(n, open[k]!); });
+  return { copy, callAt, open, calls: calls.length, functions };
 }
 
 export interface CallExpansion {
@@ -62,37 +72,35 @@ export interface CallExpansion {
 }
 
 /**
- * Expands, in `target`, the calls whose bodies hold a block that gets SE, and the calls upstream of one
- * (the block's shapes are inferred through them): `sites` plans SE on a copy with every expandable call
- * expanded and gives the tensors it would scale. Undefined when the model makes no call that can be
- * expanded.
+ * Expands, in `target` (the model `expanded` was copied from, or a clone of it, not yet edited), the calls
+ * whose bodies hold a block that gets SE, and the calls upstream of one (the block's shapes are inferred
+ * through them). `sites`: the tensors SE scales in the plan of the expanded copy.
  */
-export function expandCallsHoldingBlocks(target: Model, sites: (probe: Model) => readonly string[]): CallExpansion | undefined {
-  const { functions, calls, blocked } = modelCalls(target);
-  const open = calls.filter((c) => !blocked.has(c));
-  if (!open.length) return undefined;
-  const { copy: probe, callOf } = copyExpanding(target, functions, open);
+export function expandCallsHoldingBlocks(target: Model, expanded: ExpandedCopy, sites: readonly string[]): CallExpansion {
+  const nodes = target.graph.nodes;
+  const open = new Set(expanded.open);
+  const index = new Map<NodeProto, number>();
+  nodes.forEach((n, i) => index.set(n, i));
   // A call holding a site, and every call upstream of a site (whose body shape inference must see
   // through to size the block): found from the sites backwards through the target's producers.
-  const openAt = new Map(open.map((c, k) => [c, k]));
   const chosenAt = new Set<number>();
   const seen = new Set<NodeProto>();
   const stack: NodeProto[] = [];
-  for (const t of sites(probe)) {
-    const k = callOf.get(probe.graph.producer(t)!);
-    const start = k !== undefined ? open[k] : target.graph.producer(t);
+  for (const t of sites) {
+    const k = expanded.callAt.get(expanded.copy.graph.producer(t)!);
+    const start = k !== undefined ? nodes[k] : target.graph.producer(t);
     if (start && !seen.has(start)) seen.add(start), stack.push(start);
   }
   while (stack.length) {
     const n = stack.pop()!;
-    const k = openAt.get(n);
-    if (k !== undefined) chosenAt.add(k);
+    const k = index.get(n)!;
+    if (open.has(k)) chosenAt.add(k);
     for (const v of target.graph.reads(n)) {
       const p = target.graph.producer(v);
       if (p && !seen.has(p)) seen.add(p), stack.push(p);
     }
   }
-  const chosen = open.filter((_, k) => chosenAt.has(k));
-  if (chosen.length) expandCalls(target.graph, functions, chosen);
-  return { expanded: callCounts(chosen), kept: calls.length - chosen.length };
+  const chosen = expanded.open.filter((k) => chosenAt.has(k)).map((k) => nodes[k]!);
+  if (chosen.length) expandCalls(target.graph, expanded.functions, chosen);
+  return { expanded: callCounts(chosen), kept: expanded.calls - chosen.length };
 }
