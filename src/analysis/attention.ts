@@ -10,8 +10,11 @@ const ARITHMETIC = new Set(['Mul', 'Div', 'Add', 'Sub']);
 
 const POOLS = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax']);
 
+/** Ops that only lay a tensor's elements out anew. */
+const REARRANGES = new Set(['Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze']);
+
 /** Ops that lay a vector out anew (a softmax across paths included): their output has no spatial axes of its own. */
-const RELAYOUTS = new Set(['Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Softmax']);
+const RELAYOUTS = new Set([...REARRANGES, 'Softmax']);
 
 /**
  * Is `gate` an excitation: a per-channel tensor (spatial size 1) computed from a global pool? Average
@@ -48,9 +51,6 @@ function isGlobalPool(ctx: Ctx, p: NodeProto): boolean {
   return !d || d.length < 3 || d.slice(-2).some((n) => n !== 1);
 }
 
-/** Ops that only lay a tensor's elements out anew. */
-const REARRANGES = new Set(['Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze']);
-
 /**
  * Attention pooling: a MatMul (or Einsum) of a map's values by softmax weights over its positions, with
  * one query, so that each channel gets one weighted mean (N×1×C×1, N×C×1 or N×C): GCNet's and
@@ -77,14 +77,7 @@ function laidOutFrom(ctx: Ctx, t: string): string {
 
 /** Is `t` a Softmax's output, laid out anew or not? */
 function fromSoftmax(ctx: Ctx, t: string): boolean {
-  for (let i = 0; i < 6; i++) {
-    const p = producerOf(ctx, t);
-    if (!p) return false;
-    if (p.opType === 'Softmax') return true;
-    if (!REARRANGES.has(p.opType) || !p.inputs[0]) return false;
-    t = p.inputs[0];
-  }
-  return false;
+  return producerOf(ctx, laidOutFrom(ctx, t))?.opType === 'Softmax';
 }
 
 /**

@@ -348,10 +348,10 @@ export class Transaction {
 
   /**
    * Only one save commits to `target` at a time, so two writers given overwrite leave one output whole
-   * (its model and data together). A lock whose process of this host has ended (or was written before
-   * the machine last booted, whatever process has its number now) is taken over, and so
-   * is one left empty for a second: a writer puts its owner in at once, so an empty lock is one whose
-   * writer died between creating it and writing it (a crash, a power loss).
+   * (its model and data together). A lock is taken over when its process, of this host, has ended or
+   * was written before the machine last booted (whatever process has its number now), and when it has
+   * stayed empty for a second: a writer puts its owner in at once, so an empty lock is one whose writer
+   * died between creating it and writing it (a crash, a power loss).
    */
   async lock(target: string): Promise<void> {
     const file = path.join(path.dirname(target), `.${fitName(path.basename(target), '.se-inject.lock')}.se-inject.lock`);
