@@ -1,6 +1,7 @@
 // Where a block sits, in the model's own names: the report names each stage by the scope its first
 // block's nodes share, as the exporter wrote it.
 
+import { isConv } from '../analysis/blocks.js';
 import type { NodeProto } from '../onnx/proto.js';
 
 /**
@@ -12,7 +13,7 @@ import type { NodeProto } from '../onnx/proto.js';
 export function scopeOf(region: ReadonlySet<NodeProto>, last: NodeProto | undefined): string {
   const name = last?.name ?? '';
   let common = name;
-  for (const n of region) if ((n.opType === 'Conv' || n.opType === 'FusedConv') && n.name) common = commonPrefix(common, n.name);
+  for (const n of region) if (isConv(n) && n.name) common = commonPrefix(common, n.name);
   // Cut at a '/' or after a numbered '_' part (block_1_, linearbottleneck1_): a scope, not part of a layer's name.
   for (let i = common === name ? 0 : common.length - 1; i > 0; i--) {
     if (common[i] === '/' || (common[i] === '_' && isDigit(common.charCodeAt(i - 1)))) return common.slice(0, i);
