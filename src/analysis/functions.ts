@@ -14,7 +14,7 @@ import { localFunctions } from '../onnx/functions.js';
 import type { LocalFunction } from '../ir/types.js';
 
 /** The model's calls and functions; `calls` empty when it defines or calls none. */
-export function modelCalls(model: Model): Calls & { functions: Map<string, LocalFunction> } {
+export function modelCalls(model: Model): Calls & { functions: ReadonlyMap<string, LocalFunction> } {
   const functions = localFunctions(model.proto.extras);
   return { functions, ...localCalls(model.graph, functions, model.proto.opsetImport) };
 }

@@ -9,13 +9,29 @@ import { functionKey } from '../ir/inline.js';
 
 const MODEL_FUNCTIONS = 25;
 
+type Extras = readonly { no: number; bytes: Uint8Array }[];
+
+/**
+ * Functions decoded once per model, kept with the byte arrays they were read from: a model's extras
+ * are the bytes it read, and should a caller edit them the functions are read again.
+ */
+const decoded = new WeakMap<Extras, { from: Uint8Array[]; functions: ReadonlyMap<string, LocalFunction> }>();
+
 /** Every model-local function the model defines, by "domain:name" (the first of a key, should one repeat). */
-export function localFunctions(extras: readonly { no: number; bytes: Uint8Array }[]): Map<string, LocalFunction> {
+export function localFunctions(extras: Extras): ReadonlyMap<string, LocalFunction> {
+  const from = extras.filter((e) => e.no === MODEL_FUNCTIONS).map((e) => e.bytes);
+  const hit = decoded.get(extras);
+  if (hit && hit.from.length === from.length && hit.from.every((b, i) => b === from[i])) return hit.functions;
+  const functions = decodeFunctions(from);
+  decoded.set(extras, { from, functions });
+  return functions;
+}
+
+function decodeFunctions(from: readonly Uint8Array[]): Map<string, LocalFunction> {
   const out = new Map<string, LocalFunction>();
-  for (const e of extras) {
-    if (e.no !== MODEL_FUNCTIONS) continue;
+  for (const bytes of from) {
     try {
-      for (const outer of fields(e.bytes)) {
+      for (const outer of fields(bytes)) {
         const fn = decodeFunction(outer.payload);
         const key = functionKey(fn.domain, fn.name);
         if (fn.name && !out.has(key)) out.set(key, fn);
