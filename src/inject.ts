@@ -2,7 +2,7 @@
 // Passes run in priority order; a block matched by several (a MobileNetV2 residual block is both a
 // residual branch and a depthwise-separable block) takes the first match and the rest are reported.
 
-import { blockContext, channelsLast, feedsPredictionsOnly, outputShape, shapeOf } from './analysis/blocks.js';
+import { MAX_MAP_RANK, MIN_MAP_RANK, blockContext, channelsLast, featureMapDims, feedsPredictionsOnly, outputShape, shapeOf } from './analysis/blocks.js';
 import type { Ctx } from './analysis/blocks.js';
 import type { ModelAnalysis } from './analysis/analyse.js';
 import { countMacs, countParams } from './analysis/cost.js';
@@ -117,9 +117,11 @@ function userSites(ctx: Ctx, model: Model, shapes: ShapeMap, at: string[]): Cand
       throw new OptionError('at', (w) => `${w.name('at')}: ${model.label} has no tensor ${JSON.stringify(t)}${near.length ? `; closest: ${near.join(', ')}` : ''}`);
     }
     const s = shapes.get(t);
-    if (!s?.dims || s.dims.length !== 4 || !SUPPORTED_SE_TYPES.has(s.dtype) || s.dims.some((d) => !(d >= 1))) {
+    const rank = s?.dims?.length ?? 0;
+    const otherRank = rank === MIN_MAP_RANK || rank === MAX_MAP_RANK;
+    if (!s?.dims || (rank !== 4 && !otherRank) || !SUPPORTED_SE_TYPES.has(s.dtype) || s.dims.some((d) => !(d >= 1)) || (otherRank && !featureMapDims(ctx, t))) {
       const what = s?.dims ? `${s.dims.length}-D ${s.dims.join('×')} ${elemTypeName(s.dtype)}` : 'of unknown shape';
-      throw new OptionError('at', (w) => `${w.name('at')}: ${t} is ${what}, not a float N×C×H×W feature map; SE scales feature maps`);
+      throw new OptionError('at', (w) => `${w.name('at')}: ${t} is ${what}, not a float N×C×H×W feature map (nor an N×C×L or N×C×D×H×W one, laid out channels first by a conv or a pool); SE scales feature maps`);
     }
     if (channelsLast(ctx, t)) {
       throw new OptionError('at', (w) => `${w.name('at')}: ${t} is channels-last (N×H×W×C: a Transpose moved the channels off axis 1), not an N×C×H×W feature map; name the tensor before that Transpose`);
@@ -290,7 +292,7 @@ function assignStages(model: Model, shapes: ShapeMap, sites: readonly StagedSite
     if (!resolutionOf || !sameAfter(dims, resolutionOf, 2)) (resolution = dims.slice(2).join('×')), (resolutionOf = dims);
     blocks.push({
       site, stage, block, channels: dims[1]!, dtype: scaled.dtype, name: `se/stage${stage}.block${block}`,
-      resolution, scope: scopeOf(site.region, last),
+      resolution, spatialAxes: dims.length - 2, scope: scopeOf(site.region, last),
       // Set when the block is inserted; here, so that every block has one layout from the start.
       squeezeChannels: undefined, params: undefined, macs: undefined,
       reduceChannels: o.reduceFrom === 'input' ? inputChannels(model, shapes, site, position) ?? dims[1]! : undefined,
@@ -320,7 +322,7 @@ function inputChannels(model: Model, shapes: ShapeMap, site: Site, position: Nod
   for (const n of site.region) if (!first || (position.get(n) ?? 0) < (position.get(first) ?? 0)) first = n;
   for (const i of first?.inputs ?? []) {
     const dims = shapes.get(i)?.dims;
-    if (i && !model.graph.initializer(i) && dims?.length === 4 && dims[1]! >= 1) return dims[1];
+    if (i && !model.graph.initializer(i) && dims && dims.length >= 3 && dims[1]! >= 1) return dims[1];
   }
   return undefined;
 }
@@ -381,7 +383,7 @@ export function attentionSites(model: Model, o: InjectOptions, known?: ModelAnal
   checkOpset(model);
   const shapes = analyseShapes(model, o, known);
   const { accepted, ctx } = plan(model, shapes, { ...o, at: undefined });
-  return listSites(model, shapes, accepted, (t) => !channelsLast(ctx, t));
+  return listSites(model, shapes, accepted, (t) => featureMapDims(ctx, t) !== undefined);
 }
 
 /** SE weights are built in memory: past 2^26 per block the channel count or --ratio/--divisor is a mistake. */

@@ -40,11 +40,13 @@ describe('a sealed SE block is the block buildSE builds', () => {
   // Weights of many bytes (written apart from the block's other bytes), drawn and zero.
   for (const init of ['he', 'preserve'] as const) cases.push({ o: { block: 'cbam', init }, plan: { channels: 512 } });
   cases.push({ o: { block: 'ese' }, plan: { channels: 256, dtype: DataType.FLOAT16 } });
+  // 1-D (N×C×L) and 3-D (N×C×D×H×W) maps: every kind's convs of that rank.
+  for (const spatialAxes of [1, 3]) for (const block of BLOCK_KINDS) cases.push({ o: { block }, plan: { spatialAxes } });
 
   it.each(cases.map((c, i) => [i, c] as const))('case %i: same nodes, weights and bytes, under another prefix and tensor', (_, c) => {
     const o = { ...BASE, ...c.o };
     const plan = (prefix: string, tensor: string): SEBlockPlan => ({
-      prefix, tensor, channels: 32, dtype: DataType.FLOAT, gate: o.gate, opset: 13, ...c.plan,
+      prefix, tensor, channels: 32, dtype: DataType.FLOAT, gate: o.gate, opset: 13, spatialAxes: 2, ...c.plan,
     });
     const template = blockTemplate(plan('se/stage1.block1', '/layer1/Relu_output_0'), o);
     // Other blocks of the same shape: the template's own names, a longer prefix and a tensor with a

@@ -2,7 +2,7 @@
 // before it adds a block, so that no block gets a second one.
 
 import type { NodeProto } from '../onnx/proto.js';
-import { dataInputs, dimsOf, isConstant, isConv, isPassThrough, producerOf, shapeOf } from './blocks.js';
+import { dataInputs, dimsOf, isConstant, isConv, isFeatureMap, isPassThrough, producerOf, shapeOf } from './blocks.js';
 import type { Ctx } from './blocks.js';
 
 /** Constant arithmetic a gate may pass through on its way to the Mul (--init preserve's ×2). */
@@ -31,9 +31,19 @@ export function isExcitationGate(ctx: Ctx, gate: string): boolean {
     // a relayout's input is asked in turn.
     // GCNet's context is a softmax-weighted mean over the positions, N×1×C×1 before it is viewed as N×C×1×1.
     if (isAttentionPooling(ctx, p)) return true;
-    if (dims && dims.length >= 4 && !RELAYOUTS.has(p.opType) && dims.slice(-2).some((d) => d !== 1)) return [];
+    if (dims && !RELAYOUTS.has(p.opType) && hasExtent(ctx, t, dims)) return [];
     return isGlobalPool(ctx, p) || dataInputs(ctx, p);
   });
+}
+
+/**
+ * A tensor with positions of its own, which no gate computed from a global pool is: a rank-4 (or rank-5)
+ * tensor whose last two axes are not 1, or a 1-D feature map N×C×L of more than one channel and
+ * position (a gated activation's σ(conv(x)) in WaveNet-style blocks). ECA's N×1×C row is none.
+ */
+function hasExtent(ctx: Ctx, t: string, dims: readonly number[]): boolean {
+  if (dims.length >= 4) return dims.slice(-2).some((d) => d !== 1);
+  return dims.length === 3 && dims[1]! > 1 && dims[2]! > 1 && isFeatureMap(ctx, t);
 }
 
 /**
@@ -157,11 +167,17 @@ export function isContextGate(ctx: Ctx, gate: string, x: string): boolean {
   return searchUp(ctx, [h], (t, q) => (t === x ? [] : poolsAlongSpace(ctx, q, x) || dataInputs(ctx, q)));
 }
 
-/** N×C×H×W, or N×M×C×H×W: the M paths of a selective-kernel unit stacked before their weighted sum. */
+/** N×C×H×W, or N×M×C×H×W (the M paths of a selective-kernel unit stacked before their weighted sum), or a 1-D or 3-D map: with positions to pool. */
 function isFullMap(ctx: Ctx, t: string): boolean {
   const d = dimsOf(ctx, t);
   const r = d?.length ?? 0;
-  return (r === 4 || r === 5) && (d![r - 2]! > 1 || d![r - 1]! > 1) && d![r - 3]! > 1;
+  if ((r === 4 || r === 5) && (d![r - 2]! > 1 || d![r - 1]! > 1) && d![r - 3]! > 1) return true;
+  return isOtherRankMap(ctx, t, d) && d!.slice(2).some((k) => k > 1);
+}
+
+/** A 1-D or 3-D feature map (N×C×L, N×C×D×H×W) of more than one channel. */
+function isOtherRankMap(ctx: Ctx, t: string, d: readonly number[] | undefined): boolean {
+  return !!d && (d.length === 3 || d.length === 5) && d[1]! > 1 && isFeatureMap(ctx, t);
 }
 
 /**
@@ -174,7 +190,7 @@ function isScaledMap(ctx: Ctx, x: string, gate: string): boolean {
   if (isFullMap(ctx, x)) return true;
   const d = dimsOf(ctx, x);
   const r = d?.length ?? 0;
-  if ((r !== 4 && r !== 5) || !(d![r - 3]! > 1)) return false;
+  if (!(((r === 4 || r === 5) && d![r - 3]! > 1) || isOtherRankMap(ctx, x, d))) return false;
   return searchUp(ctx, [gate], (t, p) => {
     if (t === x) return [];
     if (POOLS.has(p.opType) || isAttentionPooling(ctx, p)) return dataInputs(ctx, p).some((i) => laidOutFrom(ctx, i) === x) || [];

@@ -224,7 +224,13 @@ export function feedsPredictionsOnly(ctx: Ctx, t: string): boolean {
   return reached;
 }
 
-/** A float tensor of rank 4 (N, C, H, W) computed by a node: what SE can scale. */
+/**
+ * A float feature map computed by a node: what SE can scale. N×C×H×W (rank 4), or N×C×L (1-D: audio
+ * and speech nets, ECAPA-TDNN, ContextNet) and N×C×D×H×W (3-D: video nets, R3D, R(2+1)D, X3D) where
+ * the graph shows its channels on axis 1 (below a conv or a pool, through layout-keeping steps): a
+ * tensor of rank 3 or 5 may as well be tokens (N×L×D) or a grouped view of a map (a channel shuffle's
+ * N×g×C/g×H×W, SKNet's N×M×C×1×1), which no conv lays out.
+ */
 export function isFeatureMap(ctx: Ctx, t: string): boolean {
   return featureMapDims(ctx, t) !== undefined;
 }
@@ -241,8 +247,18 @@ export function inputFeatureMapDims(ctx: Ctx, n: NodeProto, j: number, at: numbe
 
 function mapDims(ctx: Ctx, f: ValueFacts): number[] | undefined {
   const s = f.shape;
-  if (!f.computed || !s || s.dims?.length !== 4 || !FLOAT_TYPES.has(s.dtype)) return undefined;
+  const rank = s?.dims?.length;
+  if (!f.computed || !s || !rank || rank < MIN_MAP_RANK || rank > MAX_MAP_RANK || !FLOAT_TYPES.has(s.dtype)) return undefined;
+  if (rank !== 4) return channelsAxisOf(ctx, f) === 1 ? s.dims : undefined;
   return isChannelsLast(ctx, f) ? undefined : s.dims;
+}
+
+/** Feature maps have 1 to 3 spatial axes after N and C. */
+export const MIN_MAP_RANK = 3;
+export const MAX_MAP_RANK = 5;
+
+function channelsAxisOf(ctx: Ctx, f: ValueFacts): number {
+  return f.channels !== NOT_ASKED ? f.channels : channelAxis(ctx, f);
 }
 
 /** A rank-4 map whose channels a Transpose moved off axis 1 (N×H×W×C): not an N×C×H×W feature map. */
@@ -251,7 +267,7 @@ export function channelsLast(ctx: Ctx, t: string): boolean {
 }
 
 function isChannelsLast(ctx: Ctx, f: ValueFacts): boolean {
-  const axis = f.channels !== NOT_ASKED ? f.channels : channelAxis(ctx, f);
+  const axis = channelsAxisOf(ctx, f);
   return axis !== UNKNOWN_AXIS && axis !== 1;
 }
 
@@ -270,7 +286,7 @@ const LAYOUT_KEEPING = new Set([
 ]);
 
 /**
- * The axis that holds the channels of a rank-4 tensor, where the graph says: 1 below a Conv or a pool,
+ * The axis that holds the channels of a tensor (a rank-4 one, or another of a feature map's ranks), where the graph says: 1 below a Conv or a pool,
  * moved by each Transpose after it (tf2onnx without its transpose optimizer wraps every Conv in
  * Transposes and computes BN, activations and residual sums on N×H×W×C maps), kept by elementwise
  * steps; 3 for a graph input read only through Transposes to channels first (a Keras model's NHWC
@@ -300,7 +316,8 @@ function channelAxis(ctx: Ctx, f: ValueFacts): number {
       g.channels = UNKNOWN_AXIS;
       break;
     }
-    g = parentRecords(ctx, g).find((r) => r.shape?.dims?.length === 4);
+    const rank: number = g.shape?.dims?.length ?? 4;
+    g = parentRecords(ctx, g).find((r) => r.shape?.dims?.length === rank);
   }
   for (let i = path.length - 1; i >= 0; i--) {
     const g = path[i]!;
@@ -310,7 +327,7 @@ function channelAxis(ctx: Ctx, f: ValueFacts): number {
     }
     const p = g.producer!;
     if (p.opType === 'Transpose' && axis !== UNKNOWN_AXIS) {
-      const perm = attrInts(p, 'perm') ?? [3, 2, 1, 0];
+      const perm = attrInts(p, 'perm') ?? [...Array(g.shape?.dims?.length ?? 4).keys()].reverse();
       axis = perm.indexOf(axis);
       if (axis < 0) axis = UNKNOWN_AXIS;
     }
@@ -771,11 +788,13 @@ export function isShuffled(ctx: Ctx, t: string): boolean {
   return !!before && startsChannelShuffle(ctx, before);
 }
 
-/** Channel axis of a Concat over rank-4 tensors is 1 (or -3). */
+/** A concat across the channels: axis 1 (or -3) of rank-4 tensors, axis 1 of 1-D and 3-D feature maps. */
 export function isChannelConcat(ctx: Ctx, n: NodeProto): boolean {
   const rank = dimsOf(ctx, n.outputs[0]!)?.length;
   const axis = n.attributes.find((a) => a.name === 'axis')?.i ?? 0;
-  return rank === 4 && (axis === 1 || axis === -3);
+  if (rank === 4) return axis === 1 || axis === -3;
+  // A 1-D or 3-D map's concat: across axis 1 of a tensor the graph lays out channels first.
+  return rank !== undefined && axis + (axis < 0 ? rank : 0) === 1 && isFeatureMap(ctx, n.outputs[0]!);
 }
 
 /**

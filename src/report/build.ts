@@ -17,8 +17,10 @@ export interface PlannedBlock {
   channels: number;
   dtype: number;
   name: string;
-  /** H×W of the scaled feature map at the bound input size. */
+  /** H×W of the scaled feature map at the bound input size (L, or D×H×W, for 1-D and 3-D maps). */
   resolution: string;
+  /** The scaled map's spatial axes: 2 for N×C×H×W, 1 for N×C×L, 3 for N×C×D×H×W. */
+  spatialAxes: number;
   /** The model's own name scope of the block (its last node's), e.g. /layer2/layer2.0. */
   scope?: string;
   squeezeChannels?: number;
@@ -113,8 +115,8 @@ export const BLOCK_INFO: Record<BlockKind, { title: string; formula: string; col
   eca: { title: 'ECA', formula: 'Σ k(C) over blocks (one 1-D conv of kernel k, no bias; k = odd ⌊(log2 C + 1)/2⌋, at least 3)', column: 'formula N·k(C)' },
   cbam: {
     title: 'CBAM',
-    formula: 'ΣN_s·(2/r·C_s² + [bias] C_s/r + C_s + 2·7² + 1) (Woo et al., CBAM: one shared MLP C→C/r→C, biases with --bias; a 7×7 conv over [mean; max] with its BatchNormalization folded into one bias)',
-    column: 'formula N·(2C²/r+C/r+C+99)',
+    formula: 'ΣN_s·(2/r·C_s² + [bias] C_s/r + C_s + 2·7^k + 1) (Woo et al., CBAM: one shared MLP C→C/r→C, biases with --bias; a 7×7 conv over [mean; max] (7 on each of the k spatial axes: 7×7 on an image) with its BatchNormalization folded into one bias)',
+    column: 'formula N·(2C²/r+C/r+C+2·7^k+1)',
   },
   'cbam-channel': {
     title: 'CBAM channel attention',
@@ -187,7 +189,7 @@ function stageTable(planned: PlannedBlock[], blocks: BlockReport[], o: SEOptions
     }
     st.blocks++;
     st.params += blocks[i]!.params;
-    st.formulaParams += blockFormula(o.block, p.channels, { ratio: p.ratio ?? o.ratio, bias: o.bias }, p.reduceChannels);
+    st.formulaParams += blockFormula(o.block, p.channels, { ratio: p.ratio ?? o.ratio, bias: o.bias }, p.reduceChannels, p.spatialAxes);
   });
   return out;
 }

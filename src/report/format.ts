@@ -94,7 +94,7 @@ function sections(r: Report, explain: boolean): Section[] {
     out.push({
       title: `${BLOCK_INFO[kind].title} blocks${r.dryRun ? ' (dry run: nothing written)' : ''} — ${ratioText(r)}${header(r)}`,
       table: {
-        head: ['stage', 'N_s', 'C_s', 'H×W', BLOCK_INFO[kind].column, 'exact params', 'starts at'],
+        head: ['stage', 'N_s', 'C_s', sizeColumn(r.stages), BLOCK_INFO[kind].column, 'exact params', 'starts at'],
         rows: r.stages.map((s) => [String(s.stage), String(s.blocks), String(s.channels), s.resolution, n(s.formulaParams), n(s.params), s.startsAt]),
         right: [0, 1, 2, 4, 5],
       },
@@ -156,4 +156,11 @@ export function formatMarkdown(r: Report, explain = false): string {
     .map(printableSection)
     .map((s) => `### ${s.title}\n\n${s.table ? renderMarkdown(s.table) : '```\n' + s.text + '\n```'}`)
     .join('\n\n') + '\n';
+}
+
+/** The size column's name: H×W for images, L for 1-D maps, D×H×W for 3-D ones; size where a model has several. */
+function sizeColumn(stages: readonly { resolution: string }[]): string {
+  const axes = new Set(stages.map((s) => s.resolution.split('×').length));
+  if (axes.size !== 1) return 'size';
+  return ({ 1: 'L', 2: 'H×W', 3: 'D×H×W' } as Record<number, string>)[[...axes][0]!] ?? 'size';
 }

@@ -33,7 +33,7 @@ export interface SitesReport {
 
 /**
  * Every candidate tensor in graph order, each with the block that holds it (if any); `channelsFirst`
- * tells the rank-4 maps laid out N×C×H×W from those a Transpose made N×H×W×C.
+ * tells the feature maps (N×C×H×W, N×C×L, N×C×D×H×W) from tensors a Transpose laid out otherwise.
  */
 export function listSites(model: Model, shapes: ShapeMap, blocks: readonly PlannedBlock[], channelsFirst: (t: string) => boolean): SiteEntry[] {
   const holder = new Map<NodeProto, PlannedBlock>();
@@ -43,7 +43,7 @@ export function listSites(model: Model, shapes: ShapeMap, blocks: readonly Plann
   for (const n of model.graph.nodes) {
     for (const t of n.outputs) {
       const s = shapes.get(t);
-      if (!t || !s?.dims || s.dims.length !== 4 || !SUPPORTED_SE_TYPES.has(s.dtype) || s.dims.some((d) => !(d >= 1)) || !channelsFirst(t)) continue;
+      if (!t || !s?.dims || s.dims.length < 3 || s.dims.length > 5 || !SUPPORTED_SE_TYPES.has(s.dtype) || s.dims.some((d) => !(d >= 1)) || !channelsFirst(t)) continue;
       const b = holder.get(n) ?? scaled.get(t);
       const entry: SiteEntry = { tensor: t, shape: s.dims, elemType: elemTypeName(s.dtype), node: nodeLabel(n), op: n.opType };
       if (b) Object.assign(entry, { block: b.name, stage: b.stage, scope: b.scope ?? '' });

@@ -60,6 +60,8 @@ export interface SEBlockPlan {
   gate: 'sigmoid' | 'hardsigmoid';
   /** The model's default-domain opset: which form an op takes (ReduceMean's axes, HardSwish). */
   opset: number;
+  /** The scaled map's spatial axes (2: N×C×H×W; 1: N×C×L; 3: N×C×D×H×W): the rank of the pooled vector's 1×1 convs. */
+  spatialAxes: number;
 }
 
 export interface BuiltSE {
@@ -99,12 +101,12 @@ export function ecaKernel(channels: number): number {
  * what the report's formula sums. SE's is the paper's 2/r·C² (weights only, so biases make the exact
  * count larger); the others' are their exact counts when r divides C_r.
  */
-export function blockFormula(kind: BlockKind, channels: number, o: { ratio: number; bias: boolean }, reduceChannels = channels): number {
+export function blockFormula(kind: BlockKind, channels: number, o: { ratio: number; bias: boolean }, reduceChannels = channels, spatialAxes = 2): number {
   const c = channels, mlp = (2 * c * reduceChannels) / o.ratio, bias = o.bias ? reduceChannels / o.ratio + c : 0;
   if (kind === 'ese') return c * c + c;
   if (kind === 'eca') return ecaKernel(c);
   if (kind === 'se') return mlp;
-  const spatial = 2 * CBAM_SPATIAL_KERNEL ** 2 + 1;
+  const spatial = 2 * CBAM_SPATIAL_KERNEL ** spatialAxes + 1;
   return mlp + bias + (kind === 'cbam' ? spatial : 0);
 }
 
@@ -197,7 +199,11 @@ function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: strin
 }
 
 type Writer = ReturnType<typeof blockWriter>;
-const CONV_1X1 = [{ name: 'kernel_shape', type: AttrType.INTS, ints: [1, 1] }];
+
+/** `n` ones: the trailing dims of a pooled vector (N×C×1×1 for an N×C×H×W map) and of the 1×1 convs' weights over it. */
+const ones = (n: number): number[] => new Array<number>(n).fill(1);
+/** A conv of kernel 1 on every spatial axis. */
+const pointwise = (plan: SEBlockPlan) => [{ name: 'kernel_shape', type: AttrType.INTS, ints: ones(plan.spatialAxes) }];
 
 /** The inner activation of the excitation MLP: ReLU (the paper's), SiLU as x·σ(x), or hard-swish. */
 function activation(w: Writer, x: string, act: Activation, opset: number, suffix: string): string {
@@ -216,14 +222,14 @@ function activation(w: Writer, x: string, act: Activation, opset: number, suffix
  */
 function excitation(w: Writer, plan: SEBlockPlan, o: SEOptions, cr: number, pooled: { at: string; z: string }[]): string[] {
   const c = plan.channels;
-  const w1 = w.weight('fc1.weight', [cr, c, 1, 1], w.he(c));
-  const w2 = w.weight('fc2.weight', [c, cr, 1, 1], w.last(cr));
+  const w1 = w.weight('fc1.weight', [cr, c, ...ones(plan.spatialAxes)], w.he(c));
+  const w2 = w.weight('fc2.weight', [c, cr, ...ones(plan.spatialAxes)], w.last(cr));
   const b1 = o.bias ? w.weight('fc1.bias', [cr], w.zeros).name : undefined;
   const b2 = o.bias ? w.weight('fc2.bias', [c], w.zeros).name : undefined;
   return pooled.map(({ at, z }) => {
-    const h = w.node(`${at}fc1`, 'Conv', b1 ? [z, w1.name, b1] : [z, w1.name], CONV_1X1);
+    const h = w.node(`${at}fc1`, 'Conv', b1 ? [z, w1.name, b1] : [z, w1.name], pointwise(plan));
     const r = activation(w, h, o.act, plan.opset, `${at}${o.act}`);
-    return w.node(`${at}fc2`, 'Conv', b2 ? [r, w2.name, b2] : [r, w2.name], CONV_1X1);
+    return w.node(`${at}fc2`, 'Conv', b2 ? [r, w2.name, b2] : [r, w2.name], pointwise(plan));
   });
 }
 
@@ -248,9 +254,9 @@ export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: st
   } else if (o.block === 'ese') {
     // eSE: one 1×1 conv C→C with bias on the pooled map, hard-sigmoid gate.
     const z = w.node('squeeze', 'GlobalAveragePool', [plan.tensor]);
-    const wt = w.weight('fc.weight', [c, c, 1, 1], w.last(c));
+    const wt = w.weight('fc.weight', [c, c, ...ones(plan.spatialAxes)], w.last(c));
     const b = w.weight('fc.bias', [c], w.zeros);
-    out = w.scale(plan.tensor, w.node('fc', 'Conv', [z, wt.name, b.name], CONV_1X1), 'hardsigmoid');
+    out = w.scale(plan.tensor, w.node('fc', 'Conv', [z, wt.name, b.name], pointwise(plan)), 'hardsigmoid');
   } else if (o.block === 'eca') {
     // ECA: a 1-D conv of odd kernel k across the channels of the pooled vector, no bias. N×C×1×1 is read
     // as N×1×C (Reshape with 0 = keep the batch), convolved with zero padding, and read back.
@@ -261,7 +267,7 @@ export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: st
     const conv = w.node('conv', 'Conv', [row, wt.name], [
       { name: 'kernel_shape', type: AttrType.INTS, ints: [k] }, { name: 'pads', type: AttrType.INTS, ints: [(k - 1) / 2, (k - 1) / 2] },
     ]);
-    out = w.scale(plan.tensor, w.node('as_map', 'Reshape', [conv, w.int64s('as_map', [0, -1, 1, 1])]), plan.gate);
+    out = w.scale(plan.tensor, w.node('as_map', 'Reshape', [conv, w.int64s('as_map', [0, -1, ...ones(plan.spatialAxes)])]), plan.gate);
   } else {
     // CBAM (Woo et al., ECCV 2018, Eq. 2): Mc = σ(MLP(AvgPool(U)) + MLP(MaxPool(U))), one shared MLP.
     const avg = w.node('channel/avg', 'GlobalAveragePool', [plan.tensor]);
@@ -275,7 +281,7 @@ export function buildSE(plan: SEBlockPlan, o: SEOptions, names: { value(base: st
 }
 
 /**
- * CBAM's spatial half (Eq. 3): Ms = σ(conv7×7([mean over C; max over C])), scaling the channel-refined
+ * CBAM's spatial half (Eq. 3): Ms = σ(conv7×7([mean over C; max over C])) (7 on each axis of a 1-D or 3-D map), scaling the channel-refined
  * map. The reference implementation's conv has no bias and a BatchNormalization after it; in inference
  * form (as torch.onnx.export writes it) that BN is folded into the conv, which then has one bias.
  */
@@ -283,11 +289,12 @@ function spatialAttention(w: Writer, plan: SEBlockPlan, x: string): string {
   const mean = reduceChannels(w, 'ReduceMean', x, plan.opset, 'spatial/mean');
   const max = reduceChannels(w, 'ReduceMax', x, plan.opset, 'spatial/max');
   const both = w.node('spatial/pool', 'Concat', [mean, max], [{ name: 'axis', type: AttrType.INT, i: 1 }]);
-  const k = CBAM_SPATIAL_KERNEL, pad = (k - 1) / 2;
-  const wt = w.weight('spatial/conv.weight', [1, 2, k, k], w.last(2 * k * k));
+  const k = CBAM_SPATIAL_KERNEL, pad = (k - 1) / 2, axes = plan.spatialAxes;
+  const kernel = new Array<number>(axes).fill(k);
+  const wt = w.weight('spatial/conv.weight', [1, 2, ...kernel], w.last(2 * k ** axes));
   const b = w.weight('spatial/conv.bias', [1], w.zeros);
   const e = w.node('spatial/conv', 'Conv', [both, wt.name, b.name], [
-    { name: 'kernel_shape', type: AttrType.INTS, ints: [k, k] }, { name: 'pads', type: AttrType.INTS, ints: [pad, pad, pad, pad] },
+    { name: 'kernel_shape', type: AttrType.INTS, ints: kernel }, { name: 'pads', type: AttrType.INTS, ints: new Array<number>(2 * axes).fill(pad) },
   ]);
   return w.scale(x, e, plan.gate, 'spatial/');
 }

@@ -132,7 +132,7 @@ function readerIn(rewire: readonly NodeProto[]): ReadonlySet<NodeProto> | ((read
 function blockPlan(b: PlannedBlock, o: InsertOptions, opset: number): SEBlockPlan {
   return {
     prefix: b.name, tensor: b.site.tensor, channels: b.channels, reduceChannels: b.reduceChannels, ratio: b.ratio, dtype: b.dtype,
-    gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset,
+    gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset, spatialAxes: b.spatialAxes,
   };
 }
 
