@@ -8,7 +8,9 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convertFile } from '../src/api.js';
+import { convertFile, loadModel } from '../src/api.js';
+import { bindInputShapes, parseInputShapes } from '../src/cli/input-shapes.js';
+import { DEFAULT_OPTIONS } from '../src/options.js';
 import type { Report } from '../src/report/format.js';
 import { validateModels } from '../src/validate/runtime.js';
 import { ROOT, onnxCheck, tempDir } from './support/fixtures.js';
@@ -42,6 +44,14 @@ describe('model forms other tools write', () => {
     expect(v.problems).toEqual([]);
     const diff = execFileSync('/usr/bin/python3', [SCRIPT, 'diff', file(form), out], { encoding: 'utf8' });
     expect(JSON.parse(diff)).toEqual([]);
+  });
+
+  it('an input that declares no shape: unsupported, saying which input and how to give it a shape; --input-shapes cannot bind it', async () => {
+    const { report } = await converted('input_without_shape');
+    expect(report.inserted).toBe(0);
+    expect(report.unsupported).toMatch(/^input input declares no shape \(its rank is unknown\), so no feature map's shape could be inferred; write the input's shape into the model/);
+    const model = await loadModel(file('input_without_shape'));
+    expect(() => bindInputShapes(model, parseInputShapes(['input:[1,3,32,32]']), { ...DEFAULT_OPTIONS })).toThrow(/--input-shapes input: .* declares no shape for input \(its rank is unknown\)/);
   });
 
   it('a training export with the value_info of onnx shape inference: its Dropouts\' bool masks are what se-inject infers too', async () => {

@@ -113,6 +113,7 @@ function modelRules(model: Model): string[] {
   if (!Number.isSafeInteger(ir) || ir < 1 || ir > MAX_IR_VERSION) {
     problems.push(`ir_version ${Number.isInteger(ir) ? BigInt(ir) : ir} is not an ONNX IR version (1 to ${MAX_IR_VERSION}); write the IR version of the ONNX release that exported it`);
   }
+  if (!model.graph.proto.name) problems.push(`the graph has no name, which ONNX requires (graph.name must not be empty); name it, as onnx does: model.graph.name = 'main_graph'`);
   const seen = new Map<string, number>();
   for (const o of model.proto.opsetImport) {
     const domain = o.domain === 'ai.onnx' ? '' : o.domain;

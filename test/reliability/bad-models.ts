@@ -134,6 +134,7 @@ export function badFiles(): Record<string, Uint8Array> {
     'invalid/conv-five-inputs.onnx': block((s) => { s.nodes[0]!.inputs.push('', 'x', 'x'); }),
     'invalid/conv-two-outputs.onnx': block((s) => { s.nodes[0]!.outputs.push('c1.extra'); }),
     'invalid/two-default-opsets.onnx': modelEdit((m) => { m.opsetImport.push({ domain: '', version: 5 }); }),
+    'invalid/graph-without-name.onnx': modelEdit((m) => { m.graph.name = ''; }),
     'invalid/ir-version-negative.onnx': modelEdit((m) => { m.irVersion = -1; }),
     'invalid/ir-version-2-62.onnx': modelEdit((m) => { m.irVersion = 2 ** 62; }),
     'invalid/sparse-conv-bias.onnx': sparseConvBias(),

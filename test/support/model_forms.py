@@ -100,6 +100,9 @@ def forms():
     m.ir_version = 3
     m.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in m.graph.initializer)
     yield 'ir3_initializers_as_inputs', m
+    m = r()
+    m.graph.input[0].type.tensor_type.ClearField('shape')
+    yield 'input_without_shape', m
     # A training export's Dropout writes a bool mask; onnx's shape inference states it.
     yield 'training_dropout_value_info', shape_inference.infer_shapes(load('fixtures/families/wide_resnet_op15_training.onnx'))
 
