@@ -11,6 +11,7 @@ import type { DimBindings, ShapeMap, ValueShape } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
 import { OptionError, editDistance } from './options.js';
 import { inputDefect, inputProblems } from './ir/lint.js';
+import { statedShapeConflict } from './analysis/stated-shapes.js';
 import type { LintProblem } from './ir/lint.js';
 import type { NodeIndex } from './ir/graph.js';
 import { checkInputModel } from './validate/structure.js';
@@ -76,12 +77,16 @@ function checkGraph(model: Model, lint: readonly LintProblem[]): void {
 }
 
 function analyseShapes(model: Model, o: DimBindings, known?: ModelAnalysis): ShapeMap {
+  let shapes: ShapeMap;
   if (known) {
     known.plausibility.check(model.graph, known.shapes, model.label);
-    return known.shapes;
+    shapes = known.shapes;
+  } else {
+    shapes = inferShapes(model.graph, model.opset, o, model.label);
+    checkPlausible(model.graph, shapes, model.label);
   }
-  const shapes = inferShapes(model.graph, model.opset, o, model.label);
-  checkPlausible(model.graph, shapes, model.label);
+  const conflict = statedShapeConflict(model.graph, shapes);
+  if (conflict) throw new SeInjectError('input', `${model.label}: the input model is invalid: ${conflict}`);
   return shapes;
 }
 

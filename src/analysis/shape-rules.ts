@@ -12,6 +12,9 @@ type Rule = (n: NodeProto, ins: In, opset: number) => ValueShape[];
 
 const same: Rule = (_n, ins) => [{ dtype: ins[0]?.dtype ?? 0, dims: ins[0]?.dims }];
 
+/** Dropout's output, and its mask (training exports write it): a bool of the input's shape. */
+const dropout: Rule = (_n, ins) => [{ dtype: ins[0]?.dtype ?? 0, dims: ins[0]?.dims }, { dtype: DataType.BOOL, dims: ins[0]?.dims }];
+
 /**
  * A folded value as the op computes it in its element type: float32 rounds every step (so that a Floor
  * or Ceil after it sees what the runtime sees), integers and doubles are exact here; undefined for the
@@ -492,6 +495,7 @@ const RULES: Record<string, Rule> = {
   QLinearMatMul: quantized(matmul, [0, 3], 7), MatMulInteger: quantized(matmul, [0, 1], 'int32'),
 };
 for (const op of UNARY) RULES[op] = same;
+RULES.Dropout = dropout;
 for (const op of Object.keys(UNARY_FOLD)) RULES[op] = unaryFolded;
 for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Equal', 'Less', 'Greater', 'And', 'Or', 'Where', 'Mod']) RULES[op] = elementwise;
 

@@ -97,9 +97,13 @@ function initializerShapes(shapes: ValueShapes, g: Graph, watch: ShapeWatch | un
   }
 }
 
-/** Output j's shape as a rule gave it, with what it could not tell dropped. */
+/**
+ * Output j's shape as a rule gave it, with what it could not tell dropped. An output the rule does not
+ * give is of a type unknown: an op's later outputs need not have its first one's (a LayerNormalization's
+ * statistics are float for a float16 input).
+ */
 function checkedShape(outs: readonly ValueShape[], j: number): ValueShape {
-  const s = outs[j] ?? { dtype: outs[0]?.dtype ?? DataType.UNDEFINED };
+  const s = outs[j] ?? { dtype: DataType.UNDEFINED };
   if (s.dims && !areDims(s.dims)) s.dims = undefined;
   if (s.values && (s.values.length > MAX_FOLDED || (s.dims && elementCount(s.dims) !== s.values.length))) s.values = undefined;
   return s;

@@ -34,7 +34,10 @@ export function bindInputShapes(model: Model, shapes: ReadonlyMap<string, number
       const names = model.graph.proto.inputs.map((v) => v.name).join(', ');
       throw new SeInjectError('usage', `--input-shapes ${name}: ${model.label} has no input of that name; its inputs are ${names}`);
     }
-    const declared = input.type?.shape ?? [];
+    if (!input.type?.shape) {
+      throw new SeInjectError('usage', `--input-shapes ${name}: ${model.label} declares no shape for ${name} (its rank is unknown), and only dynamic dimensions can be bound; write the shape into the model (onnx.tools.update_model_dims.update_inputs_outputs_dims)`);
+    }
+    const declared = input.type.shape;
     if (declared.length !== shape.length) {
       throw new SeInjectError('usage', `--input-shapes ${name}: gives ${shape.length} dimensions, but the input has ${declared.length}`);
     }

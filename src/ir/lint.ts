@@ -12,6 +12,8 @@ export type LintKind = 'name' | 'order' | 'undefined' | 'producer' | 'output';
 export interface LintProblem {
   kind: LintKind;
   message: string;
+  /** Kind `name`: the node name that more than one node has (said once however many have it). */
+  nodeName?: string;
 }
 
 export function lintGraph(g: Graph): string[] {
@@ -51,6 +53,7 @@ export function lintProblems(g: Graph, options: LintOptions = {}): LintProblem[]
   }
   for (const n of g.proto.sparseInitializerNames) source.set(n, DECLARED);
   const nodeNames = new Set<string>();
+  let repeated: Set<string> | undefined;
   // Every value some node writes: built only when a read finds nothing defined, to tell order from absence.
   let written: Set<string> | undefined;
 
@@ -59,7 +62,9 @@ export function lintProblems(g: Graph, options: LintOptions = {}): LintProblem[]
   const nodes = g.nodes;
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
-    if (checkNames && n.name && !addedNew(nodeNames, n.name)) add('name', `two nodes are named ${n.name}: give each node a unique name`);
+    if (checkNames && n.name && !addedNew(nodeNames, n.name) && addedNew((repeated ??= new Set()), n.name)) {
+      problems.push({ kind: 'name', message: `two nodes are named ${n.name}: give each node a unique name`, nodeName: n.name });
+    }
     const reads = g.reads(n);
     // The node's ids, read when the graph was, name the values its lists name while they are the same lists.
     const known = reads === n.inputs && slots.matches(i, n);

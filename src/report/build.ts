@@ -217,6 +217,10 @@ function unsupportedForm(model: Model): string | undefined {
   if (runtimeOps.length) {
     return `the graph holds ops that an inference runtime fused (${runtimeOps.join(', ')}), so its convolutions are no longer plain ONNX Conv nodes; run se-inject on the model as exported, before ONNX Runtime or another optimizer rewrote it`;
   }
+  const unshaped = model.graph.proto.inputs.filter((v) => v.type && !v.type.shape && !model.graph.initializer(v.name)).map((v) => v.name);
+  if (unshaped.length) {
+    return `input ${unshaped.join(', ')} declares no shape (its rank is unknown), so no feature map's shape could be inferred; write the input's shape into the model (onnx.tools.update_model_dims.update_inputs_outputs_dims, or torch.onnx.export, which states it)`;
+  }
   const calls = blockedCalls(model);
   if (calls.length) {
     return `the graph's layers are inside calls of model-local functions that se-inject cannot expand (${calls.join(', ')}); export without functions (torch.onnx.export without export_modules_as_functions) or inline them first (onnx.inliner.inline_local_functions, onnx ≥ 1.15)`;

@@ -13,7 +13,7 @@ import { compareOutputs } from './compare.js';
 import type { OutputComparison, Outputs } from './compare.js';
 import { explainOrtError, selectProvider } from './providers.js';
 import type { ProviderAttempt, ProviderName, ProviderProbe, ProviderRequest } from './providers.js';
-import { checkStructure } from './structure.js';
+import { checkPairStructure } from './structure.js';
 import { summarizeLatency } from './latency.js';
 import type { Latency } from './latency.js';
 import { inputSpecs, randomFeeds } from './tensors.js';
@@ -80,9 +80,10 @@ const WARMUP_RUNS = 2;
 export async function validateModels(original: ModelSource, injected: ModelSource, options: ValidateOptions = {}): Promise<ValidationResult> {
   const opts = checkOptions(options);
   const [before, after] = await Promise.all([loadForChecks(original, 'original'), loadForChecks(injected, 'injected')]);
+  const structure = checkPairStructure(before, after);
   const problems = [
-    ...checkStructure(before).map((p) => `original model: ${p}`),
-    ...checkStructure(after).map((p) => `injected model: ${p}`),
+    ...structure.original.map((p) => `original model: ${p}`),
+    ...structure.injected.map((p) => `injected model: ${p}`),
     ...compareInputs(before, after),
   ];
   const feeds = randomFeeds(inputSpecs(before), { batch: opts.batch, dims: opts.dims }, opts.seed, opts.inputs);

@@ -32,6 +32,23 @@ export function checkInputModel(model: Model, lint: readonly LintProblem[] = inp
   throw new SeInjectError('input', `${quote(model.label)}: the input model is invalid: ${problems[0]}${more}`);
 }
 
+/**
+ * What validation finds wrong in a pair without running it: the original held to the rules every input is
+ * (duplicate node names tolerated, as ONNX and onnxruntime tolerate them), the injected model to every rule,
+ * but the duplicate node names it keeps from the original: only a name the rewrite duplicated is its own.
+ */
+export function checkPairStructure(original: Model, injected: Model): { original: string[]; injected: string[] } {
+  const inherited = new Set<string>();
+  const seen = new Set<string>();
+  for (const n of original.graph.nodes) {
+    if (!n.name) continue;
+    if (seen.has(n.name)) inherited.add(n.name);
+    else seen.add(n.name);
+  }
+  const lint = lintProblems(injected.graph).filter((p) => p.kind !== 'name' || !inherited.has(p.nodeName!));
+  return { original: checkStructure(original, inputProblems(original.graph)), injected: checkStructure(injected, lint) };
+}
+
 /** `lint`: the graph's lint problems when the caller has them already (they are not found twice). */
 export function checkStructure(model: Model, lint: readonly LintProblem[] = lintProblems(model.graph)): string[] {
   const problems = [...modelRules(model), ...lint.map((p) => p.message), ...tensorRules(model)];
@@ -96,6 +113,7 @@ function modelRules(model: Model): string[] {
   if (!Number.isSafeInteger(ir) || ir < 1 || ir > MAX_IR_VERSION) {
     problems.push(`ir_version ${Number.isInteger(ir) ? BigInt(ir) : ir} is not an ONNX IR version (1 to ${MAX_IR_VERSION}); write the IR version of the ONNX release that exported it`);
   }
+  if (!model.graph.proto.name) problems.push(`the graph has no name, which ONNX requires (graph.name must not be empty); name it, as onnx does: model.graph.name = 'main_graph'`);
   const seen = new Map<string, number>();
   for (const o of model.proto.opsetImport) {
     const domain = o.domain === 'ai.onnx' ? '' : o.domain;

@@ -134,9 +134,14 @@ export function badFiles(): Record<string, Uint8Array> {
     'invalid/conv-five-inputs.onnx': block((s) => { s.nodes[0]!.inputs.push('', 'x', 'x'); }),
     'invalid/conv-two-outputs.onnx': block((s) => { s.nodes[0]!.outputs.push('c1.extra'); }),
     'invalid/two-default-opsets.onnx': modelEdit((m) => { m.opsetImport.push({ domain: '', version: 5 }); }),
+    'invalid/graph-without-name.onnx': modelEdit((m) => { m.graph.name = ''; }),
     'invalid/ir-version-negative.onnx': modelEdit((m) => { m.irVersion = -1; }),
     'invalid/ir-version-2-62.onnx': modelEdit((m) => { m.irVersion = 2 ** 62; }),
     'invalid/sparse-conv-bias.onnx': sparseConvBias(),
+    // value_info left stale by a tool that edited the graph: onnx's full check fails on it, input and output alike.
+    'invalid/value-info-wrong-size.onnx': modelEdit((m) => { m.graph.valueInfo.push(tensorInfo('r1', [1, 4, 2, 2])); }),
+    'invalid/value-info-wrong-type.onnx': modelEdit((m) => { m.graph.valueInfo.push(tensorInfo('r1', [1, 4, 4, 4], DataType.DOUBLE)); }),
+    'invalid/output-wrong-shape.onnx': block((s) => { s.outputs = [tensorInfo('y', [1, 4, 2, 2])]; }),
     // Inputs that once gave an invalid output; they must convert into a valid one.
     'once-failed/value-info-named-like-se.onnx': modelEdit((m) => { m.graph.valueInfo.push(tensorInfo('se/stage1.block1/gate', [7], DataType.INT64)); }),
     'opset-99.onnx': block((s) => { s.opset = 99; }),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SeInjectError } from '../../src/errors.js';
 import { loadModelFile } from '../../src/onnx/load.js';
-import { DataType } from '../../src/onnx/proto.js';
+import { DataType, decodeModel, encodeModel } from '../../src/onnx/proto.js';
+import { residualBlockBytes } from '../reliability/bad-models.js';
 import { serializeModel } from '../../src/onnx/save.js';
 import { median, summarizeLatency, validateModels } from '../../src/validate/runtime.js';
 import type { ValidateOptions } from '../../src/validate/runtime.js';
@@ -109,6 +110,22 @@ describe('validateModels', () => {
     const result = await validateModels({ bytes }, { bytes }, { ...CPU, expectEqual: true });
     expect(result.passed).toBe(true);
     expect(result.outputs.map((o) => [o.name, o.elemType, o.maxAbsDiff])).toEqual([['half', 'float16', 0], ['single', 'float32', 0]]);
+  });
+
+  it('duplicate node names: onnxruntime refuses the original, with no structure problem per node; a name the rewrite duplicated is said once', async () => {
+    const input = decodeModel(residualBlockBytes());
+    input.graph.nodes.forEach((n) => { n.name = 'layer'; });
+    const bytes = encodeModel(input).toBytes();
+    const injected = convertBytes(bytes, { init: 'preserve' }).bytes!;
+    const shared = await validateModels({ bytes }, { bytes: injected }, { ...CPU, expectEqual: true });
+    expect(shared.problems).toEqual([expect.stringMatching(/^original model: onnxruntime \(cpu\) cannot load it: .*two nodes with same node name \(layer\)/)]);
+
+    const unique = residualBlockBytes();
+    const clash = decodeModel(convertBytes(unique, { init: 'preserve' }).bytes!);
+    clash.graph.nodes.filter((n) => n.name.startsWith('se/')).forEach((n) => { n.name = 'se'; });
+    const result = await validateModels({ bytes: unique }, { bytes: encodeModel(clash).toBytes() }, { ...CPU, expectEqual: true });
+    expect(result.problems[0]).toBe('injected model: two nodes are named se: give each node a unique name');
+    expect(result.problems.filter((p) => p.includes('two nodes are named'))).toHaveLength(1);
   });
 
   it('fails on a changed output shape, a renamed output and non-finite values', async () => {
