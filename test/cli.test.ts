@@ -117,6 +117,11 @@ describe('se-inject CLI', () => {
     const second = cli(small('tiny_resnet.onnx'), path.join(tmp.dir, 'out.onnx'));
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(/out\.onnx is a second model path: give the output with -o .*out\.onnx/);
+    // The model typed twice is no output to suggest; with -o given, a second model needs --out-dir.
+    const twice = cli(small('tiny_resnet.onnx'), small('tiny_resnet.onnx'), '-o', path.join(tmp.dir, 'o.onnx'));
+    expect([twice.code, twice.stderr.trim()]).toEqual([2, `se-inject: error: ${small('tiny_resnet.onnx')} is given twice; give the model once`]);
+    const withOut = cli(small('tiny_resnet.onnx'), small('tiny_mobilenet_v2.onnx'), '-o', path.join(tmp.dir, 'o.onnx'));
+    expect(withOut.stderr).toMatch(/tiny_mobilenet_v2\.onnx is a second model path, and -o names one output; convert several models with --out-dir DIR/);
     for (const args of [['--ratio=eight'], ['--ratio', 'eight'], ['-r', 'eight']]) {
       const nan = cli('report', small('tiny_resnet.onnx'), ...args);
       expect(nan.code, args.join(' ')).toBe(2);

@@ -3,6 +3,7 @@
 // ends in one line on stderr and a documented exit code (README, "Exit codes").
 
 import { realpathSync } from 'node:fs';
+import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
@@ -103,6 +104,8 @@ function injectOrBatch(argv: string[]) {
     if (!more.length && a.outDir === undefined) return injectCommand(a);
     if (a.outDir === undefined) {
       const second = more[0]!;
+      if (samePath(second, a.model)) throw new SeInjectError('usage', `${second} is given twice; give the model once${a.output === undefined ? ' and the output with -o OUT.onnx' : ''}`);
+      if (a.output !== undefined) throw new SeInjectError('usage', `${second} is a second model path, and -o names one output; convert several models with --out-dir DIR`);
       throw new SeInjectError('usage', `${second} is a second model path: give the output with -o ${second}, or convert several models with --out-dir DIR`);
     }
     if (a.output !== undefined) throw new SeInjectError('usage', '-o names one output; with --out-dir each model is written as DIR/<its file name>');
@@ -267,4 +270,13 @@ if (isEntryPoint()) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
+}
+
+/** Two paths of one file (through links too), or the same text where neither exists. */
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return path.resolve(a) === path.resolve(b);
+  }
 }
