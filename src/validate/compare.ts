@@ -64,9 +64,10 @@ export function compareOutputs(
       problems.push(mismatch);
       continue;
     }
-    const c = compareTensor(name, a, b, { ...defaultTolerance(a.type), ...defined({ rtol: tolerance.rtol, atol: tolerance.atol }), ...defined(tolerance.perOutput?.[name] ?? {}) });
+    const [c, originalNonFinite] = compareTensor(name, a, b, { ...defaultTolerance(a.type), ...defined({ rtol: tolerance.rtol, atol: tolerance.atol }), ...defined(tolerance.perOutput?.[name] ?? {}) });
     outputs.push(c);
-    if (!c.finite) problems.push(`output ${name} has NaN or infinite values; a model that computed finite values before the rewrite must still do so`);
+    if (originalNonFinite) problems.push(`output ${name} is NaN or infinite in the original model already (${originalNonFinite} of ${a.size} values) on these inputs, so the rewrite cannot be judged on them: validate with inputs the model is meant for (--inputs)`);
+    else if (!c.finite) problems.push(`output ${name} has NaN or infinite values; a model that computed finite values before the rewrite must still do so`);
     else if (expectEqual && !c.withinTolerance) {
       problems.push(`output ${name} differs beyond tolerance (max |diff| ${c.maxAbsDiff.toExponential(2)} at output scale ${c.scale.toExponential(2)}, max rel ${c.maxRelDiff.toExponential(2)}), though the rewrite should preserve the function; check the inserted blocks' initial weights`);
     }
@@ -82,13 +83,15 @@ function describeMismatch(name: string, a: ort.Tensor, b: ort.Tensor): string | 
   return undefined;
 }
 
-function compareTensor(name: string, a: ort.Tensor, b: ort.Tensor, tol: Required<Tolerance>): OutputComparison {
+/** The comparison, and how many of the original's values are NaN or infinite. */
+function compareTensor(name: string, a: ort.Tensor, b: ort.Tensor, tol: Required<Tolerance>): [OutputComparison, number] {
   const x = tensorNumbers(a), y = tensorNumbers(b);
-  let maxAbsDiff = 0, scale = 0, finite = true;
+  let maxAbsDiff = 0, scale = 0, finite = true, originalNonFinite = 0;
   for (let i = 0; i < x.length; i++) {
     const ref = x[i]!, got = y[i]!;
     if (!Number.isFinite(ref) || !Number.isFinite(got)) {
       finite = false;
+      if (!Number.isFinite(ref)) originalNonFinite++;
       continue;
     }
     maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref - got));
@@ -96,7 +99,7 @@ function compareTensor(name: string, a: ort.Tensor, b: ort.Tensor, tol: Required
   }
   const maxRelDiff = maxAbsDiff / Math.max(scale, TINY);
   const withinTolerance = maxAbsDiff <= tol.atol + tol.rtol * scale;
-  return { name, shape: [...a.dims], elemType: a.type, maxAbsDiff, maxRelDiff, scale, finite, withinTolerance };
+  return [{ name, shape: [...a.dims], elemType: a.type, maxAbsDiff, maxRelDiff, scale, finite, withinTolerance }, originalNonFinite];
 }
 
 /** Drops undefined entries so that they do not override the defaults when spread. */
