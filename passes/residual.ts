@@ -25,8 +25,9 @@
  *          to a coarser resolution and back), which merges scales (multi-scale): an FPN's top-down sums,
  *          LR-ASPP's head, HRNet's fusion. Were it read as a unit, its region would span the backbone
  *          between the two scales, and the blocks inside would be taken by it. A local context inside a
- *          branch does not make it one: a map pooled, convolved, upsampled and merged with itself before the
- *          sum (SCNet's self-calibrated conv); the merge itself is multi-scale.
+ *          branch does not make it one: a map pooled, convolved, upsampled and merged with itself or a map
+ *          of it before the sum (SCNet's self-calibrated conv; GhostNetV2's DFC attention, which gates the
+ *          ghost module's output); the merge itself is multi-scale.
  *          A sum whose branch holds self-attention (a MatMul of two computed tensors), a transformer block
  *          written on N×C×H×W maps with 1×1 conv projections (CoAtNet, MaxViT) (transformer); a sum with
  *          no conv on either input (no-conv): PoolFormer's token mixer x + ls·(AvgPool(x) − x), GRN's + x.
@@ -246,8 +247,8 @@ const MERGES = new Set(['Add', 'Mul', 'Concat', 'Sum']);
 
 /**
  * Does `up` bring back a local context: a map t pooled (padded or not), convolved (≥1 conv, through BN and activations)
- * and upsampled, then merged with t itself by a node other than the sum (SCNet's self-calibrated conv,
- * σ(t + up(conv(avgpool(t))))·conv(t))? The coarse map is computed inside the branch, not by the backbone
+ * and upsampled, then merged with t or a map of it by a node other than the sum (SCNet's self-calibrated conv,
+ * σ(t + up(conv(avgpool(t))))·conv(t); GhostNetV2's DFC attention)? The coarse map is computed inside the branch, not by the backbone
  * between two scales as a feature pyramid's is; without a conv (EfficientDet's P7 = MaxPool(P6)) it is a
  * pyramid level.
  */
@@ -271,7 +272,12 @@ function pastPad(ctx: Ctx, t: string): string {
   return p?.opType === 'Pad' && p.inputs[0] ? p.inputs[0] : t;
 }
 
-/** Is `up`'s output read by a merge, other than `add`, that also reads `t`? */
+/**
+ * Is `up`'s output read by a merge, other than `add`, that also reads `t` or a map computed from it (GhostNetV2's
+ * DFC attention: the ghost module's output times σ(convs(avgpool(t))) upsampled)?
+ */
 function mergedWith(ctx: Ctx, up: NodeProto, t: string, add: NodeProto): boolean {
-  return dataConsumers(ctx, up.outputs[0]!).some((m) => m !== add && MERGES.has(m.opType) && dataInputs(ctx, m).includes(t));
+  const fromT = (i: string) => i === t || regionBetween(ctx, t, [i]).size > 0;
+  return dataConsumers(ctx, up.outputs[0]!).some((m) => m !== add && MERGES.has(m.opType)
+    && dataInputs(ctx, m).some((i) => i !== up.outputs[0] && fromT(i)));
 }
