@@ -156,7 +156,7 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   const head = forward(ctx, mixed ? mixed.concat.outputs[0]! : dw.outputs[0]!, true);
   if (!head.pointwise) {
     const sum = dataConsumers(ctx, head.end).find((u) => u.opType === 'Add' && (branchSumOf(ctx, u) ?? outerBranchSum(ctx, u)));
-    if (sum) return skip('mobilenet', dw, 'other-family', `a branch of a sum of single-conv branches (MobileOne, RepVGG) at ${nodeLabel(sum)}, which is the block`);
+    if (sum) return skip('mobilenet', dw, 'other-family', `a branch of a sum that folds into one conv (MobileOne, RepVGG, RepGhost) at ${nodeLabel(sum)}, which is the block, or a conv of the unit that holds it`);
     return skip('mobilenet', dw, 'no-projection', 'no pointwise 1×1 projection after the depthwise conv');
   }
   // A depthwise conv that opens an inverted bottleneck: the block runs to its projection, the 1×1 after it being
