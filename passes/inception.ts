@@ -6,7 +6,8 @@
  *          module input, at least two of them holding a Conv: GoogLeNet, Inception-v3, BN-Inception.
  * Rejects  A concat whose branches hold self-attention (a MatMul of two computed tensors: MobileViT's
  *          Concat(x, transformer(x)) before its fusion conv), a conv–transformer block (transformer).
- *          DenseNet's growing concats (an input is computed from another), the inner concats of
+ *          DenseNet's and PeleeNet's growing concats (an input is computed from another, or is itself a
+ *          concat of a map and layers of it, concatenated again with more), the inner concats of
  *          Inception-v3's E modules, ShuffleNet v2 units (the concat feeds a channel shuffle), CSP merges
  *          (a branch holds a residual sum: CSPNet, YOLOv5's C3, CSPDarknet53; YOLOv8's C2f, whose concat
  *          also takes every bottleneck's output, when every sum in it is a residual x + F(x)), MixConv's
@@ -66,6 +67,8 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
   if (attention) return skip('inception', concat, 'transformer', `a branch holds self-attention over tokens (${nodeLabel(attention)}): a conv–transformer block that concatenates its input with its transformer's output (MobileViT), not an Inception module or a one-shot aggregation of conv chains`);
   const sums = [...region].filter((n) => n.opType === 'Add' && dataInputs(ctx, n).length === 2 && dataInputs(ctx, n).every((i) => isFeatureMap(ctx, i)));
   if (ins.includes(x) || readInside(ctx, region, ins)) {
+    // x itself a concat of a map and layers of it: a growing concat (PeleeNet's two-way dense layers).
+    if (ins.includes(x) && isGrowingConcat(ctx, x)) return skip('inception', concat, 'dense', `dense connectivity: ${x}, concatenated again with layers of it, is itself a concat of a map and layers computed from it (DenseNet, PeleeNet)`);
     const aggregation = matchOneShotAggregation(ctx, concat, x);
     if (aggregation) return aggregation;
     // YOLOv8's C2f concatenates its split halves and every residual bottleneck's output: a CSP merge whose
@@ -86,6 +89,24 @@ function match(ctx: Ctx, concat: NodeProto): Candidate {
     family: 'inception', node: nodeLabel(concat), tensor: out,
     site: { family: 'inception', rule: 'insertSEAfterInceptionConcat', tensor: out, rewire: [...users], region },
   };
+}
+
+/** Whether `t` is a channel concat of a map and a map computed from it (a dense layer's output). */
+function isGrowingConcat(ctx: Ctx, t: string): boolean {
+  const p = producerOf(ctx, pastFakeQuantBack(ctx, t));
+  if (!p || p.opType !== 'Concat' || !isChannelConcat(ctx, p)) return false;
+  const ins = dataInputs(ctx, p);
+  return ins.some((y) => ins.some((o) => o !== y && regionBetween(ctx, y, [o]).size > 0));
+}
+
+/** The tensor a DequantizeLinear's pair was put on (QDQ), or `t`. */
+function pastFakeQuantBack(ctx: Ctx, t: string): string {
+  for (let i = 0; i < 2; i++) {
+    const p = producerOf(ctx, t);
+    if (!p || (p.opType !== 'DequantizeLinear' && p.opType !== 'QuantizeLinear')) break;
+    t = p.inputs[0]!;
+  }
+  return t;
 }
 
 /** A cross-stage partial merge: a concat whose branch holds a sum of maps, a block of its own. */

@@ -6,12 +6,14 @@
  *          followed, through BN and activations (ReLU, ReLU6 as Clip in its opset-9 and opset-11 forms,
  *          SiLU as x·σ(x), hard-swish), by a pointwise 1×1 projection. MixNet's mixed depthwise conv (one
  *          map's channel groups through 3×3/5×5/7×7 depthwise convs, concatenated) is one depthwise conv,
- *          matched at its first group.
+ *          matched at its first group. A linear depthwise conv whose 1×1 widens, the next 1×1 (past at most
+ *          one more depthwise conv) narrowing, opens an inverted bottleneck: MobileNetV4's UIB ExtraDW and
+ *          ConvNext-like blocks, one block from that depthwise conv to the projection.
  * Writes   output placement  project(dw(x)) → SE(project(dw(x))), before any residual Add
  *          v3 placement      project(act(dw(x))) → project(SE(act(dw(x)))), hard-sigmoid gate (MobileNetV3)
  */
 
-import { dataConsumers, nasCellOf, dataInputs, dimsOf, isConv, isDepthwise, isPassThrough, isPointwiseConv, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { dataConsumers, nasCellOf, dataInputs, dimsOf, isAffineStep, isConv, isDepthwise, isPassThrough, isPointwiseConv, kernelOf, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import { findSE, isContextAdd, isSEScale } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
@@ -106,6 +108,40 @@ function mixedConv(ctx: Ctx, dw: NodeProto) {
   return undefined;
 }
 
+/** Whether every step from `from` to `end` is linear (BN, affine arithmetic): no activation between. */
+function linearTo(ctx: Ctx, from: string, end: string): boolean {
+  for (let t = from, i = 0; t !== end; i++) {
+    const users = dataConsumers(ctx, t);
+    if (i >= 16 || users.length !== 1 || !isAffineStep(ctx, users[0]!)) return false;
+    t = users[0]!.outputs[0]!;
+  }
+  return true;
+}
+
+const widthsOf = (ctx: Ctx, conv: NodeProto) => [dimsOf(ctx, conv.inputs[0]!)?.[1] ?? 0, dimsOf(ctx, conv.outputs[0]!)?.[1] ?? 0] as const;
+
+/**
+ * A linear depthwise conv that opens an inverted bottleneck, MobileNetV4's UIB (ExtraDW, ConvNext-like) and
+ * ConvNeXt's block: the 1×1 after it widens (the expansion), and the next 1×1, past at most one more
+ * depthwise conv, narrows (the projection). Returns the projection and the tensor it reads. MobileNet v1's
+ * pw after an activated dw, and Xception's consecutive separable convs, never narrow after widening.
+ */
+function invertedBottleneckAfter(ctx: Ctx, dw: NodeProto, head: { end: string; pointwise?: NodeProto }) {
+  const expand = head.pointwise!;
+  const [cin, cout] = widthsOf(ctx, expand);
+  if (!(cout > cin) || !linearTo(ctx, dw.outputs[0]!, head.end)) return undefined;
+  let next = forward(ctx, expand.outputs[0]!, true);
+  if (!next.pointwise) {
+    const users = dataConsumers(ctx, next.end);
+    if (users.length !== 1 || !isDepthwise(ctx, users[0]!)) return undefined;
+    next = forward(ctx, users[0]!.outputs[0]!, true);
+  }
+  const project = next.pointwise;
+  if (!project) return undefined;
+  const [pin, pout] = widthsOf(ctx, project);
+  return pout < pin ? { project, reads: next.end } : undefined;
+}
+
 function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undefined {
   const group = attrInt(dw, 'group', 1);
   if (!isConv(dw) || group === 1) return undefined;
@@ -120,20 +156,25 @@ function match(ctx: Ctx, dw: NodeProto, options: PassOptions): Candidate | undef
   const head = forward(ctx, mixed ? mixed.concat.outputs[0]! : dw.outputs[0]!, true);
   if (!head.pointwise) {
     const sum = dataConsumers(ctx, head.end).find((u) => u.opType === 'Add' && (branchSumOf(ctx, u) ?? outerBranchSum(ctx, u)));
-    if (sum) return skip('mobilenet', dw, 'other-family', `a branch of a sum of single-conv branches (MobileOne, RepVGG) at ${nodeLabel(sum)}, which is the block`);
+    if (sum) return skip('mobilenet', dw, 'other-family', `a branch of a sum that folds into one conv (MobileOne, RepVGG, RepGhost) at ${nodeLabel(sum)}, which is the block, or a conv of the unit that holds it`);
     return skip('mobilenet', dw, 'no-projection', 'no pointwise 1×1 projection after the depthwise conv');
   }
-  const tail = forward(ctx, head.pointwise.outputs[0]!, false);
+  // A depthwise conv that opens an inverted bottleneck: the block runs to its projection, the 1×1 after it being
+  // the expansion (its middle depthwise conv, if any, is then the same block).
+  const inverted = mixed ? undefined : invertedBottleneckAfter(ctx, dw, head);
+  const tail = forward(ctx, (inverted?.project ?? head.pointwise).outputs[0]!, false);
   const cell = nasCellOf(ctx, tail.end);
   if (cell) return skip('mobilenet', dw, 'nas-cell', `a separable conv inside a NAS cell (its sums concatenated by ${nodeLabel(cell)}: NASNet, PNASNet, AmoebaNet), not a depthwise-separable block of its own; no SE paper places SE inside such a cell`, tail.end);
-  const x = blockInput(ctx, mixed ? mixed.whole : dw.inputs[0]!);
+  const x = inverted ? unpadded(ctx, dw.inputs[0]!) : blockInput(ctx, mixed ? mixed.whole : dw.inputs[0]!);
   const region = regionBetween(ctx, x, [tail.end]);
   const existing = head.se ?? tail.se ?? findSE(ctx, region);
   if (existing) return holdsAttention('mobilenet', dw, existing, region, head.end);
   if (options.mobilenetPlacement === 'v3') {
+    // MobileNetV3's place: what the projection reads (after an inverted bottleneck's middle depthwise conv).
+    const [tensor, rewire] = inverted ? [inverted.reads, inverted.project] : [head.end, head.pointwise];
     return {
-      family: 'mobilenet', node: nodeLabel(dw), tensor: head.end,
-      site: { family: 'mobilenet', rule: 'insertSEAfterDepthwiseActivation', tensor: head.end, rewire: [head.pointwise], region, gate: 'hardsigmoid' },
+      family: 'mobilenet', node: nodeLabel(dw), tensor,
+      site: { family: 'mobilenet', rule: 'insertSEAfterDepthwiseActivation', tensor, rewire: [rewire], region, gate: 'hardsigmoid' },
     };
   }
   return {

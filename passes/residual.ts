@@ -20,13 +20,17 @@
  *          The block is the whole sum, as their SE variants scale it (RepVGG's `nonlinearity(se(sum))`):
  *          Add(Add(conv3(x), conv1(x)), bn(x)) → SE(Add(...)) before the ReLU; pre: SE(x); post: after the
  *          ReLU; identity: as standard (the identity BN is one of the summed branches, not a shortcut).
- *          Its inner Adds are left alone (inner-sum).
+ *          Its inner Adds are left alone (inner-sum). One conv-BN plus the identity BN is such a sum too
+ *          (MobileOne's pointwise block with one branch). Inside a residual unit's branch (RepGhost's ghost
+ *          module: dw conv-BN + BN of its input; a RepVGG conv in a unit) the sum is a conv of that unit,
+ *          which takes it over (inner-sum).
  * Rejects  A sum whose block holds an upsampling (Resize, Upsample, ConvTranspose, DepthToSpace: a map taken
  *          to a coarser resolution and back), which merges scales (multi-scale): an FPN's top-down sums,
  *          LR-ASPP's head, HRNet's fusion. Were it read as a unit, its region would span the backbone
  *          between the two scales, and the blocks inside would be taken by it. A local context inside a
- *          branch does not make it one: a map pooled, convolved, upsampled and merged with itself before the
- *          sum (SCNet's self-calibrated conv); the merge itself is multi-scale.
+ *          branch does not make it one: a map pooled, convolved, upsampled and merged with itself or a map
+ *          of it before the sum (SCNet's self-calibrated conv; GhostNetV2's DFC attention, which gates the
+ *          ghost module's output); the merge itself is multi-scale.
  *          A sum whose branch holds self-attention (a MatMul of two computed tensors), a transformer block
  *          written on N×C×H×W maps with 1×1 conv projections (CoAtNet, MaxViT) (transformer); a sum with
  *          no conv on either input (no-conv): PoolFormer's token mixer x + ls·(AvgPool(x) − x), GRN's + x.
@@ -86,7 +90,7 @@ function match(ctx: Ctx, add: NodeProto, options: PassOptions, at?: number): Can
   const branch = convA > convB ? a : b, shortcut = convA > convB ? b : a;
   // A sum of single-conv branches (RepVGG, MobileOne) looks like an ambiguous sum, or like a unit whose
   // branch is itself a sum: only then is it asked for.
-  const sum = convA === convB || isSum(ctx, branch) ? branchSumOf(ctx, add) : undefined;
+  const sum = convA === convB || isSum(ctx, branch) || convA + convB === 1 ? branchSumOf(ctx, add) : undefined;
   if (sum) return matchBranchSum(ctx, add, options, sum);
   if (convA === 0 && convB === 0) return skip('residual', add, 'no-conv', `no conv on either input since ${x}: a sum of other ops (a MetaFormer token mixer such as PoolFormer's AvgPool(x) − x, the residual term of a normalization such as ConvNeXt-V2's GRN), not a residual unit of convs`);
   if (convA === convB) return skip('residual', add, 'ambiguous', `cannot tell branch from shortcut (${convA} convs on each side)`);
@@ -128,7 +132,7 @@ function matchBranchSum(ctx: Ctx, add: NodeProto, options: PassOptions, sum: Bra
   if (options.placement === 'pre' || options.placement === 'post') site = place(ctx, add, options, blk);
   else site = residualSite(add, blk, 'insertSEAfterBranchSum', out, [...ctx.graph.consumers(out)]);
   if (Array.isArray(site)) return skip('residual', add, site[0], site[1]);
-  return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site };
+  return { family: 'residual', node: nodeLabel(add), tensor: site.tensor, site, foldable: true };
 }
 
 /** The first map from outside the block that a concat of an all-1×1 branch reads: DLA's Root; undefined otherwise. */
@@ -246,8 +250,8 @@ const MERGES = new Set(['Add', 'Mul', 'Concat', 'Sum']);
 
 /**
  * Does `up` bring back a local context: a map t pooled (padded or not), convolved (≥1 conv, through BN and activations)
- * and upsampled, then merged with t itself by a node other than the sum (SCNet's self-calibrated conv,
- * σ(t + up(conv(avgpool(t))))·conv(t))? The coarse map is computed inside the branch, not by the backbone
+ * and upsampled, then merged with t or a map of it by a node other than the sum (SCNet's self-calibrated conv,
+ * σ(t + up(conv(avgpool(t))))·conv(t); GhostNetV2's DFC attention)? The coarse map is computed inside the branch, not by the backbone
  * between two scales as a feature pyramid's is; without a conv (EfficientDet's P7 = MaxPool(P6)) it is a
  * pyramid level.
  */
@@ -271,7 +275,12 @@ function pastPad(ctx: Ctx, t: string): string {
   return p?.opType === 'Pad' && p.inputs[0] ? p.inputs[0] : t;
 }
 
-/** Is `up`'s output read by a merge, other than `add`, that also reads `t`? */
+/**
+ * Is `up`'s output read by a merge, other than `add`, that also reads `t` or a map computed from it (GhostNetV2's
+ * DFC attention: the ghost module's output times σ(convs(avgpool(t))) upsampled)?
+ */
 function mergedWith(ctx: Ctx, up: NodeProto, t: string, add: NodeProto): boolean {
-  return dataConsumers(ctx, up.outputs[0]!).some((m) => m !== add && MERGES.has(m.opType) && dataInputs(ctx, m).includes(t));
+  const fromT = (i: string) => i === t || regionBetween(ctx, t, [i]).size > 0;
+  return dataConsumers(ctx, up.outputs[0]!).some((m) => m !== add && MERGES.has(m.opType)
+    && dataInputs(ctx, m).some((i) => i !== up.outputs[0] && fromT(i)));
 }

@@ -8,11 +8,12 @@
  *          branch; stride-2 units concat two branches. The main branch is the one with more convs
  *          (1×1 → depthwise → 1×1).
  *          Also ShuffleNet v1's stride-2 units: Concat(AvgPool(x), branch(x)) — a pooled shortcut beside
- *          the conv branch (Zhang et al. 2018, Fig. 2c), whatever follows the concat.
+ *          the conv branch, which holds a depthwise conv (Zhang et al. 2018, Fig. 2c), whatever follows the
+ *          concat. A stem's pool beside a plain conv branch (Inception-v4, PeleeNet) is no unit.
  * Writes   Concat(side, main) → Concat(side, SE(main))
  */
 
-import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, isChannelConcat, isFakeQuant, isFeatureMap, isShuffled, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
+import { MAX_BLOCK_DEPTH, convsOnPath, dataInputs, feedsChannelShuffle, isChannelConcat, isDepthwise, isFakeQuant, isFeatureMap, isShuffled, meetingPoint, producerOf, regionBetween } from '../src/analysis/blocks.js';
 import { findSE } from '../src/analysis/attention.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import type { NodeProto } from '../src/onnx/proto.js';
@@ -58,7 +59,9 @@ function matchDownsamplingUnit(ctx: Ctx, concat: NodeProto, x: string): Candidat
   if (pooled < 0) return undefined;
   const main = ins[1 - pooled]!;
   const region = regionBetween(ctx, x, ins);
-  if (convsOnPath(ctx, region, x, main) === 0) return undefined;
+  // ShuffleNet's bottleneck holds a depthwise conv; a conv branch beside a pool without one is a stem's
+  // downsampling (Inception-v4's and PeleeNet's stem blocks), no unit.
+  if (convsOnPath(ctx, region, x, main) === 0 || ![...region].some((n) => isDepthwise(ctx, n))) return undefined;
   return branchSite(ctx, concat, region, main, 'insertSEOnDownsamplingUnitBranch');
 }
 

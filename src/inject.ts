@@ -163,9 +163,15 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
       const c = pass.match(ctx, n, o, i);
       if (!c) continue;
       candidates.push(c);
-      if (c.held) for (const r of c.held) taken.holdIfFree(r, c);
+      if (c.held) {
+        const inside = takenOver(taken, c.held);
+        if (inside) release(taken, staged, inside, c);
+        for (const r of c.held) taken.holdIfFree(r, c);
+      }
       if (!c.site) continue;
-      const clash = taken.firstOf(c.site);
+      let clash = taken.firstOf(c.site);
+      const inside = clash?.foldable ? takenOver(taken, c.site.region) : undefined;
+      if (inside) clash = undefined;
       if (clash?.held) {
         leaveAlone(c, 'has-se', `inside the ${clash.family} block at ${clash.node}, which ${clash.reason}`);
         continue;
@@ -191,11 +197,31 @@ function plan(model: Model, shapes: ShapeMap, o: InjectOptions): Plan {
         leaveAlone(c, 'dtype', `element type ${dtype} has no SE weights (float, float16, bfloat16, double)`);
         continue;
       }
+      if (inside) release(taken, staged, inside, c);
       taken.take(c.site, c);
       staged.push(stagedSite(ctx, c.site, shape!, n, i));
     }
   }
   return { candidates, accepted: assignStages(model, shapes, staged, o, ctx.position), ctx };
+}
+
+/**
+ * The foldable sums (Candidate.foldable) holding nodes of `region`, when they are all it clashes with and
+ * each lies inside it: a residual unit around them takes them over. Undefined otherwise.
+ */
+function takenOver(taken: TakenNodes, region: ReadonlySet<NodeProto>): Candidate[] | undefined {
+  const holders = taken.holdersOf(region);
+  if (holders.length === 0 || holders.some((h) => !h.foldable || !h.site || [...h.site.region].some((n) => !region.has(n)))) return undefined;
+  return holders;
+}
+
+/** Hands the nodes and the SE of the foldable sums inside a block over to it (`by`). */
+function release(taken: TakenNodes, staged: StagedSite[], inside: readonly Candidate[], by: Candidate): void {
+  for (const h of inside) {
+    taken.release(h.site!);
+    staged.splice(staged.findIndex((s) => s.site === h.site), 1);
+    leaveAlone(h, 'inner-sum', `a sum that folds into one conv, inside the ${by.family} block at ${by.node}, whose block it is part of`);
+  }
 }
 
 /** A site with the shape of the tensor it scales and the dims that place it in its stage. */
@@ -251,6 +277,23 @@ class TakenNodes {
     else for (const n of site.region) this.set(n, c);
   }
 
+  /** Every candidate holding a node of `region`. */
+  holdersOf(region: ReadonlySet<NodeProto>): Candidate[] {
+    const found = new Set<Candidate>();
+    for (const n of region) {
+      const c = this.get(n);
+      if (c) found.add(c);
+    }
+    return [...found];
+  }
+
+  /** Frees the nodes of a site's region. */
+  release(site: Site): void {
+    const at = site.regionAt;
+    if (at) for (let i = 0; i < at.length; i++) this.byAt[at[i]!] = undefined;
+    else for (const n of site.region) this.set(n, undefined);
+  }
+
   holdIfFree(n: NodeProto, c: Candidate): void {
     if (!this.get(n)) this.set(n, c);
   }
@@ -260,9 +303,9 @@ class TakenNodes {
     return i === undefined ? this.others.get(n) : this.byAt[i];
   }
 
-  private set(n: NodeProto, c: Candidate): void {
+  private set(n: NodeProto, c: Candidate | undefined): void {
     const i = this.position.get(n);
-    if (i === undefined) this.others.set(n, c);
+    if (i === undefined) c ? this.others.set(n, c) : this.others.delete(n);
     else this.byAt[i] = c;
   }
 }

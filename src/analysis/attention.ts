@@ -4,6 +4,7 @@
 import type { NodeProto } from '../onnx/proto.js';
 import { dataInputs, dimsOf, isConstant, isConv, isFeatureMap, isPassThrough, producerOf, shapeOf } from './blocks.js';
 import type { Ctx } from './blocks.js';
+import { attrInts } from './shapes.js';
 
 /** Constant arithmetic a gate may pass through on its way to the Mul (--init preserve's ×2). */
 const ARITHMETIC = new Set(['Mul', 'Div', 'Add', 'Sub']);
@@ -49,16 +50,28 @@ function hasExtent(ctx: Ctx, t: string, dims: readonly number[]): boolean {
 /**
  * A pool over the spatial axes: a global pool op, or a ReduceMean/ReduceMax over the spatial axes alone
  * (timm's x.mean((2, 3)), at any H×W, 1×1 included), or, its axes unknown, one whose input has a spatial
- * extent (H×W > 1). A mean over the channels of an N×C×1×1 vector pools nothing spatial: ConvNeXt-V2's
- * GRN divides its per-channel L2 norms by their mean over C, a normalization with no learned gate.
+ * extent (H×W > 1); or an AveragePool/MaxPool whose one window spans the map (CBAM's authors' code pools
+ * with F.avg_pool2d(x, x.size()[2:]), as Caffe models write global pooling). A mean over the channels of
+ * an N×C×1×1 vector pools nothing spatial: ConvNeXt-V2's GRN divides its per-channel L2 norms by their
+ * mean over C, a normalization with no learned gate.
  */
 function isGlobalPool(ctx: Ctx, p: NodeProto): boolean {
+  if (WINDOW_POOLS.has(p.opType)) return spansMap(ctx, p);
   if (!POOLS.has(p.opType)) return false;
   if (p.opType.startsWith('Global')) return true;
   const d = dimsOf(ctx, dataInputs(ctx, p)[0] ?? '');
   const axes = p.attributes.find((a) => a.name === 'axes')?.ints ?? (p.inputs[1] ? shapeOf(ctx, p.inputs[1])?.values : undefined);
   if (d && d.length >= 3 && axes?.length) return axes.every((a) => (a < 0 ? a + d.length : a) >= 2);
   return !d || d.length < 3 || d.slice(-2).some((n) => n !== 1);
+}
+
+const WINDOW_POOLS = new Set(['AveragePool', 'MaxPool', 'LpPool']);
+
+/** A windowed pool of an N×C×H×W map whose kernel, without padding, covers its H×W: one window, a global pool. */
+function spansMap(ctx: Ctx, p: NodeProto): boolean {
+  const d = dimsOf(ctx, dataInputs(ctx, p)[0] ?? ''), k = attrInts(p, 'kernel_shape');
+  const pads = attrInts(p, 'pads') ?? [];
+  return !!d && d.length === 4 && k?.length === 2 && k[0]! >= d[2]! && k[1]! >= d[3]! && pads.every((v) => v === 0);
 }
 
 /**

@@ -65,8 +65,9 @@ function origins(ctx: Ctx, t: string): { chain: string[]; conv?: NodeProto } {
 
 /**
  * The branch sum `add` ends, if it is one: ≥2 summands, each computed from one input x by a single conv
- * or by none, at least two by a conv. Undefined for a residual unit (a branch of several convs) and for
- * sums of maps from different inputs (HRNet's exchange).
+ * or by none, at least two by a conv, or one by a conv and one by an affine step of x (the identity BN:
+ * MobileOne's pointwise block with one branch, RepGhost's feature reuse). Undefined for a residual unit (a
+ * branch of several convs, or one conv plus x itself) and for sums of maps from different inputs (HRNet's exchange).
  */
 export function branchSumOf(ctx: Ctx, add: NodeProto): BranchSum | undefined {
   const adds: NodeProto[] = [], terms: string[] = [];
@@ -74,9 +75,10 @@ export function branchSumOf(ctx: Ctx, add: NodeProto): BranchSum | undefined {
   if (terms.length < 2) return undefined;
   let convTerms = 0;
   for (let i = 0; i < terms.length && convTerms < 2; i++) if (reachesConv(ctx, terms[i]!)) convTerms++;
-  if (convTerms < 2) return undefined;
+  if (convTerms < 1) return undefined;
   const walks = terms.map((t) => origins(ctx, t));
-  if (walks.filter((w) => w.conv).length < 2) return undefined;
+  const convWalks = walks.filter((w) => w.conv).length;
+  if (convWalks < 1 || (convWalks === 1 && !walks.some((w) => !w.conv && w.chain.length > 1))) return undefined;
   // x: the nearest tensor of the first summand's walk that every walk reaches, past its conv for a conv branch.
   const below = (w: { chain: string[]; conv?: NodeProto }) => (w.conv ? w.chain.slice(w.chain.indexOf(w.conv.inputs[0]!)) : w.chain);
   const x = below(walks[0]!).find((c) => walks.every((w) => below(w).includes(c)));

@@ -491,6 +491,8 @@ const RULES: Record<string, Rule> = {
   Constant: constant, ConstantOfShape: constantOfShape, Cast: cast, Expand: expand, Pad: pad, Resize: resize,
   Upsample: resize, ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce, ReduceL2: reduce, ReduceProd: reduce,
   Size: () => [{ dtype: DataType.INT64, dims: [] }],
+  // The data with some elements overwritten (FasterNet's partial conv in its inference form: x[:, :c] = conv(x[:, :c])).
+  ScatterND: same, ScatterElements: same, Scatter: same,
   QLinearConv: quantized(conv, [0, 3], 7), ConvInteger: quantized(conv, [0, 1], 'int32'),
   QLinearMatMul: quantized(matmul, [0, 3], 7), MatMulInteger: quantized(matmul, [0, 1], 'int32'),
 };
@@ -506,7 +508,7 @@ for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean'
 const READS: Record<string, number> = {
   Conv: 2, ConvTranspose: 2, Gemm: 2, MaxPool: 1, AveragePool: 1, LpPool: 1, GlobalAveragePool: 1, GlobalMaxPool: 1, GlobalLpPool: 1,
 };
-for (const op of UNARY) READS[op] = 1;
+for (const op of [...UNARY, 'ScatterND', 'ScatterElements', 'Scatter']) READS[op] = 1;
 
 /** A default-domain op's shape rule, and how many of its inputs the rule reads (all when undefined). */
 export interface ShapeRule {

@@ -51,6 +51,12 @@ export interface Candidate {
    * ShuffleNet unit with SE holds a depthwise branch that is a block of its own to the depthwise pass).
    */
   held?: ReadonlySet<NodeProto>;
+  /**
+   * A sum that folds into one conv (RepVGG's and MobileOne's branches, RepGhost's conv plus the BN of its
+   * input): a block where it stands alone, a conv of the residual unit whose region holds it otherwise, and
+   * that unit takes it over (its site then goes to the unit, and it is left alone as inner-sum).
+   */
+  foldable?: true;
 }
 
 export interface PassOptions {
@@ -107,7 +113,7 @@ export const REASONS = {
   'not-a-shortcut': 'the shortcut is not the block input or a short projection of it',
   aggregation: "an aggregation node (DLA's Root: a 1×1 conv over a concat of the block input and earlier maps, plus the block input), not a residual unit",
   'multi-scale': 'a merge of maps of two resolutions (an upsampled branch: a feature pyramid, LR-ASPP, HRNet), not a residual unit',
-  'inner-sum': 'an inner Add of a sum of single-conv branches (RepVGG, MobileOne), whose block is the whole sum',
+  'inner-sum': 'an inner Add of a sum of single-conv branches (RepVGG, MobileOne), whose block is the whole sum, or such a sum inside a residual unit (RepGhost), whose block is the unit',
   'nas-cell': 'an operation or the output of a NAS cell (NASNet, PNASNet, AmoebaNet: pairwise sums of separable convs, pools and identities, concatenated), where no SE paper places SE',
   'not-channel-concat': 'not a channel concat of feature maps',
   'too-few-branches': 'fewer than two conv branches',
