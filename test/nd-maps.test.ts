@@ -8,6 +8,7 @@ import { analyze, convertFile, loadModel } from '../src/api.js';
 import { formatText } from '../src/report/format.js';
 import { validateModels } from '../src/validate/runtime.js';
 import { ROOT, onnxCheck, tempDir } from './support/fixtures.js';
+import { buildModel, floatInit, intsAttr, node, tensorInfo } from './validate/build-model.js';
 
 const AUDIO = path.join(ROOT, 'fixtures/families/audio_1d_op13.onnx');
 const VIDEO = path.join(ROOT, 'fixtures/families/video_3d_op13.onnx');
@@ -57,6 +58,24 @@ describe('1-D and 3-D feature maps', () => {
       const held = r.candidates.filter((c) => c.code === 'has-se');
       expect(held.length, file).toBeGreaterThan(0);
     }
+  });
+
+  it('SE pooled by a window spanning the whole 1-D map (F.avg_pool1d(x, L)) is attention already: has-se', () => {
+    const model = buildModel({
+      nodes: [
+        node('Conv', ['x', 'w0'], ['s'], [intsAttr('kernel_shape', [1])]),
+        node('Conv', ['s', 'w'], ['c'], [intsAttr('kernel_shape', [3]), intsAttr('pads', [1, 1])]),
+        node('AveragePool', ['c'], ['p'], [intsAttr('kernel_shape', [16])]),
+        node('Conv', ['p', 'w1'], ['h'], [intsAttr('kernel_shape', [1])]), node('Relu', ['h'], ['r']),
+        node('Conv', ['r', 'w2'], ['e'], [intsAttr('kernel_shape', [1])]), node('Sigmoid', ['e'], ['g']),
+        node('Mul', ['c', 'g'], ['m']), node('Add', ['m', 's'], ['y']),
+      ],
+      inputs: [tensorInfo('x', [1, 8, 16])], outputs: [tensorInfo('y', [1, 8, 16])],
+      initializers: [floatInit('w0', [8, 8, 1]), floatInit('w', [8, 8, 3]), floatInit('w1', [2, 8, 1]), floatInit('w2', [8, 2, 1])],
+    });
+    const r = analyze(model);
+    expect(r.inserted).toBe(0);
+    expect(r.candidates.map((c) => c.code)).toContain('has-se');
   });
 
   it('tokens from a Conv1d patch embedding are no map: nothing to insert, and --at names why', async () => {

@@ -44,7 +44,7 @@ export function isExcitationGate(ctx: Ctx, gate: string): boolean {
  */
 function hasExtent(ctx: Ctx, t: string, dims: readonly number[]): boolean {
   if (dims.length >= 4) return dims.slice(-2).some((d) => d !== 1);
-  return dims.length === 3 && dims[1]! > 1 && dims[2]! > 1 && isFeatureMap(ctx, t);
+  return dims.length === 3 && dims[2]! > 1 && isOtherRankMap(ctx, t, dims);
 }
 
 /**
@@ -67,11 +67,11 @@ function isGlobalPool(ctx: Ctx, p: NodeProto): boolean {
 
 const WINDOW_POOLS = new Set(['AveragePool', 'MaxPool', 'LpPool']);
 
-/** A windowed pool of an N×C×H×W map whose kernel, without padding, covers its H×W: one window, a global pool. */
+/** A windowed pool of a map (N×C×H×W, N×C×L, N×C×D×H×W) whose kernel, without padding, covers every spatial axis: one window, a global pool. */
 function spansMap(ctx: Ctx, p: NodeProto): boolean {
   const d = dimsOf(ctx, dataInputs(ctx, p)[0] ?? ''), k = attrInts(p, 'kernel_shape');
   const pads = attrInts(p, 'pads') ?? [];
-  return !!d && d.length === 4 && k?.length === 2 && k[0]! >= d[2]! && k[1]! >= d[3]! && pads.every((v) => v === 0);
+  return !!d && d.length >= 3 && k?.length === d.length - 2 && k.every((v, i) => v >= d[i + 2]!) && pads.every((v) => v === 0);
 }
 
 /**
