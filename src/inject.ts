@@ -219,7 +219,8 @@ function takenOver(taken: TakenNodes, region: ReadonlySet<NodeProto>): Candidate
 function release(taken: TakenNodes, staged: StagedSite[], inside: readonly Candidate[], by: Candidate): void {
   for (const h of inside) {
     taken.release(h.site!);
-    staged.splice(staged.findIndex((s) => s.site === h.site), 1);
+    const k = staged.findIndex((s) => s.site === h.site);
+    if (k >= 0) staged.splice(k, 1);
     leaveAlone(h, 'inner-sum', `a sum that folds into one conv, inside the ${by.family} block at ${by.node}, whose block it is part of`);
   }
 }
