@@ -9,7 +9,8 @@
 //   iii  gemm         Flatten → Gemm → Relu → Gemm → Sigmoid → Unsqueeze → Mul
 //   iv   hardsigmoid  HardSigmoid gate
 //   v    reducemean_gemm  ii and iii together
-//   vi   post         not an equivalent form: `--placement post` (SE after the residual Add+Relu, the
+//   vi   resize       `--form resize`: the gate repeated to H×W by a nearest Resize, then an equal-shape Mul
+//   vii  post         not an equivalent form: `--placement post` (SE after the residual Add+Relu, the
 //                     paper's Table 14 POST-SE), to see what the residual Conv+Add+Relu fusion is worth
 // Timing: warm-up runs first, then rounds; in each round every session runs once, in an order rotated
 // per round, and each form's ratio is taken against the original's time of the same round (machines
@@ -45,6 +46,7 @@ function makeModels() {
   const emitted = path.join(DIR, 'emitted.onnx');
   mustRun('se-inject', process.execPath, ['dist/src/cli/main.js', ORIGINAL, '-o', emitted, '--force', '--quiet']);
   mustRun('se_variants.py', PYTHON, ['bench/se_variants.py', emitted, DIR]);
+  mustRun('se-inject --form resize', process.execPath, ['dist/src/cli/main.js', ORIGINAL, '-o', path.join(DIR, 'resize.onnx'), '--form', 'resize', '--force', '--quiet']);
   mustRun('se-inject --placement post', process.execPath, ['dist/src/cli/main.js', ORIGINAL, '-o', path.join(DIR, 'post.onnx'), '--placement', 'post', '--force', '--quiet']);
   return { original: ORIGINAL, ...Object.fromEntries(FORMS.map((f) => [f, path.join(DIR, `${f}.onnx`)])) };
 }

@@ -10,8 +10,7 @@ se-inject writes  GlobalAveragePool -> Conv1x1 -> Relu -> Conv1x1 -> Sigmoid -> 
                   Gemm (transB=1), each conv weight [o, i, 1, 1] re-declared as [o, i]: same bytes
   hardsigmoid     HardSigmoid(alpha 1/6, beta 1/2) gate instead of Sigmoid (MobileNetV3's gate)
   reducemean_gemm both of the first two
-  resize          the gate broadcast to H x W by a nearest Resize, so the Mul has equal shapes (an
-                  experiment: ORT's NCHWc layout has kernels for Resize and equal-shape Mul)
+(The resize form, the gate repeated to H x W by a nearest Resize, is se-inject's own `--form resize`.)
 Blocks are found by structure, not by name, so the script also works on hand-edited outputs.
 """
 
@@ -81,21 +80,6 @@ def to_gemm(graph, b):
     mul.input[list(mul.input).index(gate.output[0])] = unsq
 
 
-def to_resize(graph, b):
-    """The gate broadcast by a nearest Resize to the map's H x W, so the Mul has equal shapes."""
-    import numpy
-    h, w = b["hw"]
-    gate = b["gate"]
-    scales = gate.output[0] + "_scales"
-    graph.initializer.append(numpy_helper.from_array(numpy.array([1, 1, h, w], dtype="float32"), scales))
-    up = gate.output[0] + "_up"
-    graph.node.insert(list(graph.node).index(gate) + 1, helper.make_node(
-        "Resize", [gate.output[0], "", scales], [up], name=gate.name + "_resize",
-        mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
-    mul = b["mul"]
-    mul.input[list(mul.input).index(gate.output[0])] = up
-
-
 def to_hardsigmoid(graph, b):
     gate = b["gate"]
     gate.CopyFrom(helper.make_node("HardSigmoid", list(gate.input), list(gate.output), name=gate.name + "_hs", alpha=1 / 6, beta=0.5))
@@ -106,7 +90,6 @@ FORMS = {
     "gemm": [to_gemm],
     "hardsigmoid": [to_hardsigmoid],
     "reducemean_gemm": [to_reducemean, to_gemm],
-    "resize": [to_resize],
 }
 
 
@@ -116,10 +99,6 @@ def write_variants(src, out_dir):
     for form, rewrites in FORMS.items():
         m = onnx.load(src)
         blocks = find_se_blocks(m.graph)
-        if form == "resize":
-            shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in onnx.shape_inference.infer_shapes(m).graph.value_info}
-            for b in blocks:
-                b["hw"] = shapes[b["pool"].input[0]][2:]
         if not blocks:
             sys.exit(f"{src}: no SE block (GlobalAveragePool -> Conv -> Relu -> Conv -> Sigmoid -> Mul) found")
         for b in blocks:

@@ -30,7 +30,8 @@
  *          between the two scales, and the blocks inside would be taken by it. A local context inside a
  *          branch does not make it one: a map pooled, convolved, upsampled and merged with itself or a map
  *          of it before the sum (SCNet's self-calibrated conv; GhostNetV2's DFC attention, which gates the
- *          ghost module's output); the merge itself is multi-scale.
+ *          ghost module's output); the merge itself is multi-scale. Nor does a per-channel gate repeated
+ *          over the map for the Mul it feeds (SE in its resize form): one value per channel, no coarser map.
  *          A sum whose branch holds self-attention (a MatMul of two computed tensors), a transformer block
  *          written on N×C×H×W maps with 1×1 conv projections (CoAtNet, MaxViT) (transformer); a sum with
  *          no conv on either input (no-conv): PoolFormer's token mixer x + ls·(AvgPool(x) − x), GRN's + x.
@@ -41,7 +42,7 @@
  */
 
 import { MAX_BLOCK_DEPTH, dataConsumers, isNasCellConcat, channelsLast, convsOnPath, dataInputs, dimsOf, inputFeatureMapDims, isChannelConcat, isConstant, isConv, isDepthwise, isFeatureMap, isPassThrough, isPointwiseConv, meetingPoint, pastFakeQuant, producerOf, regionBetween, shapeOf } from '../src/analysis/blocks.js';
-import { attentionIn, findSE } from '../src/analysis/attention.js';
+import { attentionIn, broadcastOf, findSE } from '../src/analysis/attention.js';
 import { sameDims } from '../src/analysis/shape-rules.js';
 import type { Ctx } from '../src/analysis/blocks.js';
 import { branchSumOf, outerBranchSum } from '../src/analysis/branch-sum.js';
@@ -238,11 +239,17 @@ const UPSAMPLING = new Set(['Resize', 'Upsample', 'ConvTranspose', 'DepthToSpace
 function upsampling(ctx: Ctx, region: ReadonlySet<NodeProto>, add: NodeProto): NodeProto | undefined {
   let last: NodeProto | undefined, at = -1;
   for (const n of region) {
-    if (!UPSAMPLING.has(n.opType) || isLocalContext(ctx, n, add)) continue;
+    if (!UPSAMPLING.has(n.opType) || isGateBroadcast(ctx, n) || isLocalContext(ctx, n, add)) continue;
     const i = ctx.position.get(n) ?? -1;
     if (i > at) [last, at] = [n, i];
   }
   return last;
+}
+
+/** A per-channel gate repeated over the map for the Mul it feeds (the resize form of SE): no second resolution. */
+function isGateBroadcast(ctx: Ctx, up: NodeProto): boolean {
+  const out = up.outputs[0];
+  return broadcastOf(ctx, up) !== undefined && !!out && ctx.graph.consumers(out).every((u) => u.opType === 'Mul');
 }
 
 const POOLING = new Set(['AveragePool', 'MaxPool']);

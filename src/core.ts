@@ -18,7 +18,7 @@ import type { SEReport } from './report/build.js';
 import type { Report } from './report/format.js';
 import { summarize } from './report/summary.js';
 import { countOps } from './report/op-counts.js';
-import { checkDimsFor, clampNote, resolveOptions } from './options.js';
+import { checkDimsFor, checkFormFor, clampNote, resolveOptions } from './options.js';
 
 export type SEInjectOptions = Partial<InjectOptions>;
 
@@ -26,6 +26,7 @@ const LOAD_KEYS = ['baseDir', 'label'] as const;
 
 export function run(model: Model, o: InjectOptions, dryRun: boolean): Report {
   checkDimsFor(model, o);
+  checkFormFor(model, o);
   const analysis = analyseModel(model, o);
   // A model with calls is seen as its copy with every call it can expand expanded (analysis/functions.ts):
   // its largest layers are among their functions' nodes, and the plan of that copy says which calls hold

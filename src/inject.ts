@@ -9,7 +9,7 @@ import { countMacs, countParams } from './analysis/cost.js';
 import { checkPlausible, inferShapes } from './analysis/shapes.js';
 import type { DimBindings, ShapeMap, ValueShape } from './analysis/shapes.js';
 import { SeInjectError } from './errors.js';
-import { OptionError, editDistance } from './options.js';
+import { DEFAULT_OPTIONS, OptionError, editDistance } from './options.js';
 import { inputDefect, inputProblems } from './ir/lint.js';
 import { statedShapeConflict } from './analysis/stated-shapes.js';
 import type { LintProblem } from './ir/lint.js';
@@ -444,10 +444,13 @@ function checkBlockSize(model: Model, b: PlannedBlock, o: InjectOptions): void {
   throw new SeInjectError('unsupported', `${model.label}: the SE block at ${b.site.tensor} would need ${(2 * b.channels * width).toExponential(2)} weights (${b.channels} channels, squeeze width ${width}); more than 2^26 per block is refused — check the model's channel count, the ratio and the divisor`);
 }
 
+/** The gate's form where it is not the SE graph's own Mul broadcast (outputs of the default form keep their bytes). */
+const formProvenance = (o: InjectOptions) => (o.form === DEFAULT_OPTIONS.form ? {} : { form: o.form });
+
 /** What the output records of how it was made (metadata `se-inject`): the options that reproduce it. */
 function setProvenance(model: Model, o: InjectOptions): void {
   model.setMetadata('se-inject', JSON.stringify({
-    version: toolVersion(), block: o.block, ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
+    version: toolVersion(), block: o.block, ...formProvenance(o), ratio: o.ratio, divisor: o.divisor, minChannels: o.minChannels, bias: o.bias, gate: o.gate, init: o.init,
     act: o.act, reduceFrom: o.reduceFrom, ratioPerStage: o.ratioPerStage, seed: o.seed, placement: o.placement, mobilenetPlacement: o.mobilenetPlacement, stages: o.stages ?? 'all',
     arch: o.families ?? 'auto',
   }));

@@ -8,14 +8,14 @@ import type { InjectOptions } from './inject.js';
 import type { Model } from './ir/model.js';
 import { FAMILIES } from '../passes/index.js';
 import type { Family } from './se/site.js';
-import { ACTIVATIONS, BLOCK_KINDS, REDUCE_FROM, usesSqueeze } from './se/build.js';
+import { ACTIVATIONS, BLOCK_KINDS, FORMS, REDUCE_FROM, RESIZE_FORM_MIN_OPSET, usesSqueeze } from './se/build.js';
 import { unnamedDimKey } from './analysis/input-dims.js';
 
 export type OptionKey = keyof InjectOptions;
 
 export const DEFAULT_OPTIONS: InjectOptions = {
   block: 'se', ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0,
-  act: 'relu', reduceFrom: 'tensor', placement: 'standard', mobilenetPlacement: 'output',
+  act: 'relu', reduceFrom: 'tensor', form: 'mul', placement: 'standard', mobilenetPlacement: 'output',
 };
 
 /** How messages name options and tell the user where to look. */
@@ -50,6 +50,7 @@ export const CHOICES = {
   block: BLOCK_KINDS,
   act: ACTIVATIONS,
   reduceFrom: REDUCE_FROM,
+  form: FORMS,
   gate: ['sigmoid', 'hardsigmoid'],
   init: ['he', 'preserve'],
   placement: ['standard', 'pre', 'post', 'identity'],
@@ -60,7 +61,7 @@ export const CHOICES = {
 const KEYS: Record<OptionKey, true> = {
   ratio: true, divisor: true, minChannels: true, bias: true, gate: true, init: true, seed: true, placement: true,
   mobilenetPlacement: true, families: true, stages: true, gateExplicit: true, batch: true, dims: true, at: true,
-  exclude: true, block: true, act: true, reduceFrom: true, ratioPerStage: true,
+  exclude: true, block: true, act: true, reduceFrom: true, form: true, ratioPerStage: true,
 };
 const INJECT_KEYS = Object.keys(KEYS) as OptionKey[];
 
@@ -220,6 +221,25 @@ export function checkDimsFor(model: Model, o: InjectOptions): void {
   if (!unknown.length) return;
   const list = have.length ? `its dynamic dimensions are ${have.join(', ')}` : 'it has no named dynamic dimensions';
   throw new OptionError('dims', (w) => `${w.name('dims')} binds ${unknown.join(', ')}, but ${model.label} has no dimension of that name; ${list}`);
+}
+
+/**
+ * The resize form repeats each gate to a size fixed in the graph: it needs a Resize that takes scales
+ * (opset 11 on) and maps whose H×W no input leaves open (a model analysed at a bound or default size
+ * would get gates of that size only). Only the batch may be dynamic.
+ */
+export function checkFormFor(model: Model, o: InjectOptions): void {
+  if (o.form !== 'resize') return;
+  const opset = model.opset ?? 0;
+  if (opset < RESIZE_FORM_MIN_OPSET) {
+    throw new OptionError('form', (w) => `${w.name('form')} resize needs opset ${RESIZE_FORM_MIN_OPSET} or newer (a Resize with scales), but ${model.label} uses opset ${opset}; leave ${w.name('form')} at mul, or convert the model first (onnx.version_converter.convert_version(model, 13))`);
+  }
+  for (const input of model.graph.proto.inputs) {
+    const open = (input.type?.shape ?? []).map((d, axis) => ({ d, axis })).filter(({ d, axis }) => axis > 0 && (d.value === undefined || d.param !== undefined));
+    if (!open.length) continue;
+    const names = open.map(({ d, axis }) => d.param ?? unnamedDimKey(input.name, axis)).join(', ');
+    throw new OptionError('form', (w) => `${w.name('form')} resize repeats each gate to a fixed H×W, but ${model.label}'s input ${input.name} has dynamic dimensions (${names}); leave ${w.name('form')} at mul (it broadcasts to any size), or export the model at a fixed input size`);
+  }
 }
 
 /**

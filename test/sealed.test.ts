@@ -18,7 +18,7 @@ import { SealedSE, blockTemplate } from '../src/se/sealed.js';
 import { residualChain } from './support/graphs.js';
 
 const BASE: SEOptions = {
-  block: 'se', ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0, act: 'relu', reduceFrom: 'tensor',
+  block: 'se', ratio: 16, divisor: 1, minChannels: 1, bias: true, gate: 'sigmoid', init: 'he', seed: 0, act: 'relu', reduceFrom: 'tensor', form: 'mul',
 };
 
 function bytesOf(write: (w: WireWriter) => void): Uint8Array {
@@ -41,12 +41,18 @@ describe('a sealed SE block is the block buildSE builds', () => {
   for (const init of ['he', 'preserve'] as const) cases.push({ o: { block: 'cbam', init }, plan: { channels: 512 } });
   cases.push({ o: { block: 'ese' }, plan: { channels: 256, dtype: DataType.FLOAT16 } });
   // 1-D (N×C×L) and 3-D (N×C×D×H×W) maps: every kind's convs of that rank.
-  for (const spatialAxes of [1, 3]) for (const block of BLOCK_KINDS) cases.push({ o: { block }, plan: { spatialAxes } });
+  for (const spatialAxes of [1, 3]) for (const block of BLOCK_KINDS) cases.push({ o: { block }, plan: { spatialAxes, spatialDims: new Array(spatialAxes).fill(8) } });
+  // The resize form: every kind's channel gate repeated to the map's size (with the roi opsets 11 and 12 require), on every map rank.
+  for (const block of BLOCK_KINDS) {
+    for (const init of ['he', 'preserve'] as const) cases.push({ o: { block, init, form: 'resize' }, plan: {} });
+    cases.push({ o: { block, form: 'resize' }, plan: { opset: 11, spatialDims: [7, 5] } });
+    cases.push({ o: { block, form: 'resize' }, plan: { spatialAxes: 3, spatialDims: [2, 4, 4] } });
+  }
 
   it.each(cases.map((c, i) => [i, c] as const))('case %i: same nodes, weights and bytes, under another prefix and tensor', (_, c) => {
     const o = { ...BASE, ...c.o };
     const plan = (prefix: string, tensor: string): SEBlockPlan => ({
-      prefix, tensor, channels: 32, dtype: DataType.FLOAT, gate: o.gate, opset: 13, spatialAxes: 2, ...c.plan,
+      prefix, tensor, channels: 32, dtype: DataType.FLOAT, gate: o.gate, opset: 13, spatialAxes: 2, spatialDims: [8, 8], ...c.plan,
     });
     const template = blockTemplate(plan('se/stage1.block1', '/layer1/Relu_output_0'), o);
     // Other blocks of the same shape: the template's own names, a longer prefix and a tensor with a

@@ -26,7 +26,8 @@ const RELAYOUTS = new Set([...REARRANGES, 'Softmax']);
  */
 export function isExcitationGate(ctx: Ctx, gate: string): boolean {
   return searchUp(ctx, [gate], (t, p) => {
-    if (p.opType === 'Expand' || p.opType === 'Tile') return p.inputs[0] ? [p.inputs[0]] : [];
+    const from = broadcastOf(ctx, p);
+    if (from !== undefined) return from ? [from] : [];
     const dims = dimsOf(ctx, t);
     // A per-channel vector: N×C×1×1 (N×M×C×1×1), or N×1×C while ECA's 1-D conv runs across the channels;
     // a relayout's input is asked in turn.
@@ -35,6 +36,21 @@ export function isExcitationGate(ctx: Ctx, gate: string): boolean {
     if (dims && !RELAYOUTS.has(p.opType) && hasExtent(ctx, t, dims)) return [];
     return isGlobalPool(ctx, p) || dataInputs(ctx, p);
   });
+}
+
+const RESAMPLES = new Set(['Resize', 'Upsample']);
+
+/**
+ * What a broadcast node repeats ('' where it reads nothing), undefined for any other node: an Expand or a
+ * Tile (timm's ECA expands its gate before the Mul), or a Resize/Upsample of a tensor with no positions of
+ * its own — an N×C×1×1 gate repeated over H×W, as se-inject's resize form writes it — which copies one
+ * value to every position and merges no resolutions.
+ */
+export function broadcastOf(ctx: Ctx, p: NodeProto): string | undefined {
+  if (p.opType === 'Expand' || p.opType === 'Tile') return p.inputs[0] ?? '';
+  if (!RESAMPLES.has(p.opType) || !p.inputs[0]) return undefined;
+  const d = dimsOf(ctx, p.inputs[0]);
+  return d && d.length >= 3 && d.slice(2).every((k) => k === 1) ? p.inputs[0] : undefined;
 }
 
 /**
@@ -170,7 +186,8 @@ function poolsAlongSpace(ctx: Ctx, p: NodeProto, x: string): boolean {
 export function isContextGate(ctx: Ctx, gate: string, x: string): boolean {
   let p = producerOf(ctx, gate);
   for (let i = 0; i < 6 && p; i++) {
-    if ((p.opType === 'Expand' || p.opType === 'Tile') && p.inputs[0]) p = producerOf(ctx, p.inputs[0]);
+    const from = broadcastOf(ctx, p);
+    if (from) p = producerOf(ctx, from);
     else if (ARITHMETIC.has(p.opType) && isPassThrough(ctx, p)) p = producerOf(ctx, dataInputs(ctx, p)[0] ?? '');
     else break;
   }

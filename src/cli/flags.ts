@@ -10,7 +10,7 @@ import { FAMILIES, familyNamed } from '../../passes/index.js';
 /** The flags as yargs parsed them: undefined where not typed (the defaults are the library's). */
 export interface ParsedArgs {
   config?: string;
-  block?: InjectOptions['block']; act?: InjectOptions['act']; reduceFrom?: InjectOptions['reduceFrom']; ratio?: number; ratioPerStage?: string; divisor?: number; minChannels?: number; bias?: boolean; gate?: 'sigmoid' | 'hardsigmoid';
+  block?: InjectOptions['block']; act?: InjectOptions['act']; reduceFrom?: InjectOptions['reduceFrom']; form?: InjectOptions['form']; ratio?: number; ratioPerStage?: string; divisor?: number; minChannels?: number; bias?: boolean; gate?: 'sigmoid' | 'hardsigmoid';
   init?: 'he' | 'preserve'; seed?: number; arch?: string[]; stages?: string; placement?: InjectOptions['placement'];
   mobilenetPlacement?: InjectOptions['mobilenetPlacement']; batch?: number; dims?: string[]; inputShapes?: string[]; at?: string[]; exclude?: string[];
 }
@@ -18,7 +18,7 @@ export interface ParsedArgs {
 /** The typed flags as the library's option record (undefined where not typed); resolveOptions checks it. */
 export function flagOptions(a: ParsedArgs): Record<string, unknown> {
   return {
-    block: a.block, act: a.act, reduceFrom: a.reduceFrom, ratio: a.ratio, ratioPerStage: parseRatioPerStage(a.ratioPerStage), divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
+    block: a.block, act: a.act, reduceFrom: a.reduceFrom, form: a.form, ratio: a.ratio, ratioPerStage: parseRatioPerStage(a.ratioPerStage), divisor: a.divisor, minChannels: a.minChannels, bias: a.bias, gate: a.gate, init: a.init, seed: a.seed,
     families: families(a.arch), stages: parseStages(a.stages), placement: a.placement, mobilenetPlacement: a.mobilenetPlacement,
     batch: a.batch, dims: parseDims(a.dims), at: a.at, exclude: a.exclude,
   };

@@ -31,6 +31,17 @@ export type Activation = (typeof ACTIVATIONS)[number];
 export const REDUCE_FROM = ['tensor', 'input'] as const;
 export type ReduceFrom = (typeof REDUCE_FROM)[number];
 
+/**
+ * How a channel gate reaches the map (--form): `mul` multiplies the N×C×1×1 gate into the map with the
+ * Mul's broadcast (the SE graph every tool writes); `resize` first broadcasts the gate to the map's
+ * H×W with a nearest Resize, so the Mul reads two tensors of one shape — the form ONNX Runtime's CPU
+ * NCHWc layout (optimization level `all`) has a kernel for, at the cost of a full-size gate per block.
+ */
+export const FORMS = ['mul', 'resize'] as const;
+export type GateForm = (typeof FORMS)[number];
+/** The first opset whose Resize takes (X, roi, scales) with the attributes the resize form sets. */
+export const RESIZE_FORM_MIN_OPSET = 11;
+
 /** CBAM's spatial kernel (the paper's 7×7; its Table 2 compares it with 3×3). */
 export const CBAM_SPATIAL_KERNEL = 7;
 
@@ -45,6 +56,7 @@ export interface SEOptions {
   seed: number;
   act: Activation;
   reduceFrom: ReduceFrom;
+  form: GateForm;
 }
 
 export interface SEBlockPlan {
@@ -62,6 +74,8 @@ export interface SEBlockPlan {
   opset: number;
   /** The scaled map's spatial axes (2: N×C×H×W; 1: N×C×L; 3: N×C×D×H×W): the rank of the pooled vector's 1×1 convs. */
   spatialAxes: number;
+  /** The scaled map's dims after the channels (H, W): what the resize form broadcasts each channel gate to. */
+  spatialDims: readonly number[];
 }
 
 export interface BuiltSE {
@@ -177,13 +191,36 @@ function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: strin
     return out;
   };
   const zeros: WeightInit = { kind: 'zeros' };
+  /** Resize's float32 inputs as Constant nodes: layout, not trainable weights (the parameter counts leave them out). */
+  const floats = (suffix: string, v: readonly number[]): string => {
+    const t: TensorProto = { name: '', dataType: DataType.FLOAT, dims: [v.length], rawData: new Uint8Array(Float32Array.from(v).buffer), externalData: [], dataLocation: 0, extras: [] };
+    return node(suffix, 'Constant', [], [{ name: 'value', type: AttrType.TENSOR, t }]);
+  };
+  /**
+   * The N×C×1×1 gate repeated over the map's positions: a nearest Resize by the scales [1, 1, H, W]. With
+   * asymmetric coordinates and floor rounding every output position reads the gate's one position, so
+   * the values are the gate's exactly. Opsets 11 and 12 require the roi input (unused: an empty list).
+   */
+  const broadcastToMap = (s: string, at: string): string => {
+    const roi = plan.opset < 13 ? floats(`${at}gate.roi`, []) : '';
+    const scales = floats(`${at}gate.scales`, [1, 1, ...plan.spatialDims]);
+    return node(`${at}gate.broadcast`, 'Resize', [s, roi, scales], [
+      { name: 'mode', type: AttrType.STRING, s: 'nearest' },
+      { name: 'coordinate_transformation_mode', type: AttrType.STRING, s: 'asymmetric' },
+      { name: 'nearest_mode', type: AttrType.STRING, s: 'floor' },
+    ]);
+  };
   return {
     nodes, inits, recipes, weight, int64s, node, zeros,
     he: (fanIn: number): WeightInit => ({ kind: 'he', fanIn }),
     /** The layer that feeds a gate: zero with --init preserve (every gate is then gate(0) = 0.5), He otherwise. */
     last: (fanIn: number): WeightInit => (o.init === 'preserve' ? zeros : { kind: 'he', fanIn }),
-    /** gate(e), times a constant 2 with --init preserve (then exactly 1), and `x` scaled by it. */
-    scale(x: string, e: string, gate: 'sigmoid' | 'hardsigmoid', at = ''): string {
+    /**
+     * gate(e), times a constant 2 with --init preserve (then exactly 1), and `x` scaled by it; a channel
+     * gate is first broadcast to the map's size in the resize form (a spatial gate broadcasts across the
+     * channels, which a Resize of the spatial axes cannot).
+     */
+    scale(x: string, e: string, gate: 'sigmoid' | 'hardsigmoid', at = '', perChannel = true): string {
       let s = gate === 'hardsigmoid'
         ? node(`${at}gate`, 'HardSigmoid', [e], [{ name: 'alpha', type: AttrType.FLOAT, f: 1 / 6 }])
         : node(`${at}gate`, 'Sigmoid', [e]);
@@ -193,6 +230,7 @@ function blockWriter(plan: SEBlockPlan, o: SEOptions, names: { value(base: strin
         const k = node(`${at}gate.scale`, 'Constant', [], [{ name: 'value', type: AttrType.TENSOR, t: two }]);
         s = node(`${at}gate_x2`, 'Mul', [s, k]);
       }
+      if (o.form === 'resize' && perChannel) s = broadcastToMap(s, at);
       return node(`${at}scale`, 'Mul', [x, s]);
     },
   };
@@ -296,7 +334,7 @@ function spatialAttention(w: Writer, plan: SEBlockPlan, x: string): string {
   const e = w.node('spatial/conv', 'Conv', [both, wt.name, b.name], [
     { name: 'kernel_shape', type: AttrType.INTS, ints: kernel }, { name: 'pads', type: AttrType.INTS, ints: new Array<number>(2 * axes).fill(pad) },
   ]);
-  return w.scale(x, e, plan.gate, 'spatial/');
+  return w.scale(x, e, plan.gate, 'spatial/', false);
 }
 
 export const SUPPORTED_SE_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.BFLOAT16]);

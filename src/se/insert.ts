@@ -70,10 +70,11 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
   const byId = shapes instanceof ValueShapes && shapes.graph === g ? shapes : undefined;
   for (let k = 0; k < blocks.length; k++) {
     const b = blocks[k]!;
-    const plan = blockPlan(b, o, opset);
     // The plan expanded any sealed block (its node index reads every node): ids and producers are current.
-    const id = g.valueId(plan.tensor);
+    const id = g.valueId(b.site.tensor);
     const anchor = id >= 0 ? g.producerOfId(id) : undefined;
+    const dims = (byId && id >= 0 ? byId.getId(id, b.site.tensor) : shapes.get(b.site.tensor))!.dims!;
+    const plan = blockPlan(b, o, opset, dims);
     if (anchor?.opType === 'Constant' || anchor?.opType === 'ConstantOfShape') constantSite = true;
     if (!sealable) {
       const r = rewriteAsNodes(model, b, plan, o, (names ??= freshNames(model)), rewired);
@@ -81,7 +82,6 @@ export function insertBlocks(model: Model, blocks: PlannedBlock[], o: InsertOpti
       groups.push({ nodes: r.nodes, anchor });
       continue;
     }
-    const dims = (byId ? byId.getId(id, plan.tensor) : shapes.get(plan.tensor))!.dims!;
     let t = previous && sameTemplate(plan, dims, previousPlan!, previousDims) ? previous : undefined;
     if (!t) {
       const key = templateKey(plan, dims);
@@ -129,10 +129,10 @@ function readerIn(rewire: readonly NodeProto[]): ReadonlySet<NodeProto> | ((read
 }
 
 /** The plan of one block's subgraph: what the builder needs to know of the site and the model. */
-function blockPlan(b: PlannedBlock, o: InsertOptions, opset: number): SEBlockPlan {
+function blockPlan(b: PlannedBlock, o: InsertOptions, opset: number, dims: readonly number[]): SEBlockPlan {
   return {
     prefix: b.name, tensor: b.site.tensor, channels: b.channels, reduceChannels: b.reduceChannels, ratio: b.ratio, dtype: b.dtype,
-    gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset, spatialAxes: b.spatialAxes,
+    gate: b.site.gate && !o.gateExplicit ? b.site.gate : o.gate, opset, spatialAxes: b.spatialAxes, spatialDims: dims.slice(2),
   };
 }
 
