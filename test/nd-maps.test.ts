@@ -78,6 +78,34 @@ describe('1-D and 3-D feature maps', () => {
     expect(r.candidates.map((c) => c.code)).toContain('has-se');
   });
 
+  it.each([
+    ['N×C×L', [1, 8, 16], [3]],
+    ['N×C×D×H×W', [1, 8, 4, 6, 6], [3, 3, 3]],
+  ] as const)('a graph input a conv reads (%s) is a map: the residual block it feeds gets SE', (_, dims, kernel) => {
+    const k = [...kernel], pads = [...k.map(() => 1), ...k.map(() => 1)];
+    const model = buildModel({
+      nodes: [
+        node('Conv', ['x', 'w1'], ['a'], [intsAttr('kernel_shape', k), intsAttr('pads', pads)]), node('Relu', ['a'], ['r']),
+        node('Conv', ['r', 'w2'], ['c'], [intsAttr('kernel_shape', k), intsAttr('pads', pads)]), node('Add', ['c', 'x'], ['y']),
+      ],
+      inputs: [tensorInfo('x', [...dims])], outputs: [tensorInfo('y', [...dims])],
+      initializers: [floatInit('w1', [8, 8, ...k]), floatInit('w2', [8, 8, ...k])],
+    });
+    const r = analyze(model, { ratio: 4 });
+    expect(r.blocks.map((b) => [b.tensor, b.channels])).toEqual([['c', 8]]);
+  });
+
+  it('a rank-3 graph input no conv reads stays no map (tokens into a transformer block)', () => {
+    const model = buildModel({
+      nodes: [
+        node('MatMul', ['x', 'w1'], ['a']), node('Relu', ['a'], ['r']), node('MatMul', ['r', 'w2'], ['c']), node('Add', ['c', 'x'], ['y']),
+      ],
+      inputs: [tensorInfo('x', [1, 16, 8])], outputs: [tensorInfo('y', [1, 16, 8])],
+      initializers: [floatInit('w1', [8, 8]), floatInit('w2', [8, 8])],
+    });
+    expect(analyze(model).inserted).toBe(0);
+  });
+
   it('tokens from a Conv1d patch embedding are no map: nothing to insert, and --at names why', async () => {
     const model = await loadModel(TOKENS);
     expect(analyze(model).inserted).toBe(0);

@@ -340,8 +340,16 @@ function channelAxis(ctx: Ctx, f: ValueFacts): number {
 function graphInputAxis(ctx: Ctx, f: ValueFacts): number {
   const readers = dataConsumers(ctx, f.name);
   const toFirst = (n: NodeProto) => n.opType === 'Transpose' && attrInts(n, 'perm')?.[1] === 3;
-  return readers.length > 0 && readers.every(toFirst) ? 3 : UNKNOWN_AXIS;
+  if (readers.length > 0 && readers.every(toFirst)) return 3;
+  // A conv or a pool reads its data input as N×C×spatial: an input it reads is laid out channels first
+  // (a speech net's N×C×L features, a video net's N×C×D×H×W clip, fed straight into a residual block).
+  return readers.some((n) => READS_CHANNELS_FIRST.has(n.opType) && n.inputs[0] === f.name) ? 1 : UNKNOWN_AXIS;
 }
+
+/** Ops that read their data input (input 0) as N×C×spatial. */
+const READS_CHANNELS_FIRST = new Set([
+  'Conv', 'FusedConv', 'ConvTranspose', 'AveragePool', 'MaxPool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool',
+]);
 
 /** The shape of output `j` of node `n`, which sits at `at` in the node list: read by the value id the index holds. */
 export function outputShape(ctx: Ctx, n: NodeProto, j: number, at: number): ValueShape | undefined {
