@@ -234,7 +234,7 @@ function isScaledMap(ctx: Ctx, x: string, gate: string): boolean {
  */
 export function isSEScale(ctx: Ctx, n: NodeProto): boolean {
   if (n.opType !== 'Mul' || n.inputs.length !== 2) return false;
-  const [a, b] = n.inputs as [string, string];
+  const a = n.inputs[0]!, b = n.inputs[1]!;
   const gates = (x: string, g: string) => isScaledMap(ctx, x, g) && (isExcitationGate(ctx, g) || isSpatialGate(ctx, g, x) || isContextGate(ctx, g, x));
   return gates(a, b) || gates(b, a);
 }
@@ -248,7 +248,7 @@ const LEARNED = new Set(['Conv', 'FusedConv', 'Gemm', 'MatMul']);
  */
 export function isContextAdd(ctx: Ctx, n: NodeProto): boolean {
   if (n.opType !== 'Add' || n.inputs.length !== 2) return false;
-  const [a, b] = n.inputs as [string, string];
+  const a = n.inputs[0]!, b = n.inputs[1]!;
   const perChannel = (t: string) => {
     const d = dimsOf(ctx, t);
     return !d || d.length < 4 || d.slice(-2).every((k) => k === 1);

@@ -424,11 +424,13 @@ export function isPassThrough(ctx: Ctx, n: NodeProto): boolean {
   if (ELEMENTWISE.has(n.opType)) return true;
   if (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') return isFakeQuant(ctx, n);
   if (!ARITHMETIC.has(n.opType) || n.inputs.length !== 2) return false;
-  const [a, b] = n.inputs as [string, string];
+  // Indexed, not destructured: this runs for every elementwise node, mostly before V8 optimizes it,
+  // where a destructuring allocates an iterator and its results.
+  const a = n.inputs[0]!, b = n.inputs[1]!;
   const constantA = isConstant(ctx, a);
   // One data operand, the other constant.
   if (constantA === isConstant(ctx, b)) return false;
-  const [data, other] = constantA ? [b, a] : [a, b];
+  const data = constantA ? b : a, other = constantA ? a : b;
   const dims = other ? dimsOf(ctx, other) : undefined;
   const channels = dimsOf(ctx, data)?.[1];
   if (!dims) return false;
